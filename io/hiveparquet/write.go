@@ -1,0 +1,225 @@
+package hiveparquet
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"io"
+	"reflect"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/google/uuid"
+
+	"github.com/vendorlake/vendorlake/io/lakefs"
+)
+
+// FileDesc describes one Parquet file that a bundle finished in the
+// temporary area. Only bundles that completed emit descriptors, so files of
+// failed or retried bundles are never committed; cleanup deletes them.
+type FileDesc struct {
+	Table     string `json:"table"`
+	Partition string `json:"partition"`
+	Source    string `json:"source,omitempty"`
+	TempPath  string `json:"temp_path"`
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+}
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*FileDesc)(nil)).Elem())
+	register.DoFn3x1[context.Context, Batch, func(FileDesc), error](&writeFn{})
+	register.Emitter1[FileDesc]()
+}
+
+// TempDir returns the temporary area of a run under the output root.
+func TempDir(output, runID string) string {
+	return lakefs.Join(output, "_vendorlake", "tmp", runID)
+}
+
+// Write writes batches into Parquet files in the run's temporary area
+// (OUTPUT/_vendorlake/tmp/RUN_ID/...), outside every table folder, and
+// returns a PCollection<FileDesc> of the finished files for Commit.
+//
+// One writer is kept per (table, partition, source) per bundle, at most
+// MaxOpenWriters at once (least recently used closed first); files roll at
+// TargetFileBytes. Each batch becomes one row group, so batch sizes set
+// row-group sizes.
+func Write(s beam.Scope, output, runID string, fsOpts lakefs.Options, opts WriteOptions, batches beam.PCollection) beam.PCollection {
+	s = s.Scope("hiveparquet.Write")
+	return beam.ParDo(s, &writeFn{Output: output, RunID: runID, FS: fsOpts, Options: opts.withDefaults()}, batches)
+}
+
+type writeFn struct {
+	Output  string         `json:"output"`
+	RunID   string         `json:"run_id"`
+	FS      lakefs.Options `json:"fs"`
+	Options WriteOptions   `json:"options"`
+
+	fs     lakefs.FS
+	props  *parquet.WriterProperties
+	aprops pqarrow.ArrowWriterProperties
+	bundle string
+	seq    int
+	open   map[writerKey]*list.Element // of *openFile
+	lru    *list.List
+	done   []FileDesc
+}
+
+type writerKey struct{ table, partition, source string }
+
+type openFile struct {
+	key    writerKey
+	path   string
+	sink   *countingWriter
+	w      *pqarrow.FileWriter
+	schema *arrow.Schema
+	rows   int64
+	bytes  int64 // uncompressed bytes written
+}
+
+func (fn *writeFn) Setup(ctx context.Context) error {
+	var err error
+	if fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS); err != nil {
+		return err
+	}
+	fn.props, fn.aprops, err = writerProps(fn.Options)
+	return err
+}
+
+func (fn *writeFn) StartBundle(ctx context.Context, _ func(FileDesc)) {
+	fn.bundle = uuid.NewString()[:13]
+	fn.seq = 0
+	fn.open = map[writerKey]*list.Element{}
+	fn.lru = list.New()
+	fn.done = nil
+}
+
+func (fn *writeFn) ProcessElement(ctx context.Context, b Batch, _ func(FileDesc)) error {
+	defer b.Record.Release()
+	if b.Record.NumRows() == 0 {
+		return nil
+	}
+	key := writerKey{b.Table, b.Partition, b.Source}
+	f, err := fn.writer(ctx, key, b.Record.Schema())
+	if err != nil {
+		return err
+	}
+	if err := f.w.Write(b.Record); err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	f.rows += b.Record.NumRows()
+	f.bytes += recordBytes(b.Record)
+	if f.bytes >= fn.Options.TargetFileBytes {
+		return fn.close(fn.open[key])
+	}
+	return nil
+}
+
+// writer returns the open writer for key, opening one (and closing the least
+// recently used one beyond the bound) when needed.
+func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Schema) (*openFile, error) {
+	if e, ok := fn.open[key]; ok {
+		fn.lru.MoveToFront(e)
+		f := e.Value.(*openFile)
+		if !f.schema.Equal(schema) {
+			return nil, fmt.Errorf("write %s: batch schema differs from the file's schema", f.path)
+		}
+		return f, nil
+	}
+	for fn.lru.Len() >= fn.Options.MaxOpenWriters {
+		if err := fn.close(fn.lru.Back()); err != nil {
+			return nil, err
+		}
+	}
+	fn.seq++
+	name := fmt.Sprintf("%s-%05d.parquet", fn.bundle, fn.seq)
+	p := lakefs.Join(TempDir(fn.Output, fn.RunID), key.table, key.partition, name)
+	wc, err := fn.fs.Create(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	sink := &countingWriter{w: wc}
+	w, err := pqarrow.NewFileWriter(schema, sink, fn.props, fn.aprops)
+	if err != nil {
+		wc.Close()
+		return nil, fmt.Errorf("open parquet writer %s: %w", p, err)
+	}
+	f := &openFile{key: key, path: p, sink: sink, w: w, schema: schema}
+	fn.open[key] = fn.lru.PushFront(f)
+	return f, nil
+}
+
+func (fn *writeFn) close(e *list.Element) error {
+	f := e.Value.(*openFile)
+	fn.lru.Remove(e)
+	delete(fn.open, f.key)
+	if err := f.w.Close(); err != nil { // closes the sink too
+		return fmt.Errorf("close %s: %w", f.path, err)
+	}
+	fn.done = append(fn.done, FileDesc{
+		Table: f.key.table, Partition: f.key.partition, Source: f.key.source,
+		TempPath: f.path, Rows: f.rows, Bytes: f.sink.n,
+	})
+	return nil
+}
+
+func (fn *writeFn) FinishBundle(ctx context.Context, emit func(FileDesc)) error {
+	for fn.lru.Len() > 0 {
+		if err := fn.close(fn.lru.Back()); err != nil {
+			return err
+		}
+	}
+	for _, d := range fn.done {
+		emit(d)
+	}
+	fn.done = nil
+	return nil
+}
+
+// countingWriter counts the bytes written through it; closing it closes the
+// underlying writer once.
+type countingWriter struct {
+	w      io.WriteCloser
+	n      int64
+	closed bool
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.w.Close()
+}
+
+// recordBytes estimates the uncompressed size of a record from its buffers.
+func recordBytes(rec arrow.Record) int64 {
+	var n int64
+	for _, col := range rec.Columns() {
+		n += arrayBytes(col.Data())
+	}
+	return n
+}
+
+func arrayBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += arrayBytes(c)
+	}
+	return n
+}
