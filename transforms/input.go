@@ -1,0 +1,98 @@
+// Package transforms holds vendorlake's reusable pipeline pieces: the
+// parallel parse-and-validate engine with dead letters, per-file counters,
+// and the commit step that publishes a run's tables, ledger and report.
+package transforms
+
+import (
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/vendorlake/vendorlake/io/ledger"
+)
+
+// InputFile is one input file selected by a pipeline's discovery step: the
+// element that read DoFns take.
+type InputFile struct {
+	// Path is the full path or URI used to open the file.
+	Path string `json:"path"`
+	// Rel is the path relative to the input root; rows carry it as
+	// source_file so that tables do not depend on where the input was read.
+	Rel string `json:"rel"`
+	// Size is the file size in bytes.
+	Size int64 `json:"size"`
+	// ModTime is the modification time in Unix microseconds.
+	ModTime int64 `json:"mtime_us"`
+	// ETag is the object store's entity tag, when there is one.
+	ETag string `json:"etag,omitempty"`
+	// Partition is the escaped Hive partition path that the file's rows go to.
+	Partition string `json:"partition"`
+	// Unit is the ledger unit the file belongs to.
+	Unit string `json:"unit"`
+	// Source is the input identity that idempotent-append tables derive
+	// file names from; empty for pipelines that overwrite whole partitions.
+	Source string `json:"source,omitempty"`
+}
+
+// LedgerInput returns the ledger identity of f.
+func (f InputFile) LedgerInput() ledger.Input {
+	return ledger.Input{Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, ETag: f.ETag}
+}
+
+// Count is a named counter value (a reject reason, a table's rows).
+type Count struct {
+	Name string `json:"name"`
+	N    int64  `json:"n"`
+}
+
+// FileStats are the counters of one input file. For every file
+// RecordsIn == RecordsOut + Rejected holds; ReadFile checks it.
+type FileStats struct {
+	Rel       string `json:"rel"`
+	Unit      string `json:"unit"`
+	Partition string `json:"partition"`
+	// Compression is the detected format (plain, gzip, lzop).
+	Compression string `json:"compression"`
+	// Bytes is the stored (compressed) size; DecompressedBytes what was read.
+	Bytes             int64 `json:"bytes"`
+	DecompressedBytes int64 `json:"decompressed_bytes"`
+	// RecordsIn counts input records (lines); RecordsOut those that became
+	// rows; Rejected those sent to the rejects table.
+	RecordsIn  int64 `json:"records_in"`
+	RecordsOut int64 `json:"records_out"`
+	Rejected   int64 `json:"rejected"`
+	// Rows counts the rows written per table (one record may yield several).
+	Rows []Count `json:"rows"`
+	// RejectsByReason counts rejects per reason code.
+	RejectsByReason []Count `json:"rejects_by_reason"`
+	// Warnings counts non-fatal anomalies per kind.
+	Warnings []Count `json:"warnings,omitempty"`
+	// Error is set when the file was rejected whole (for example a header
+	// that cannot be parsed); the run goes on without it.
+	Error string `json:"error,omitempty"`
+}
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*InputFile)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*FileStats)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*Count)(nil)).Elem())
+}
+
+// addCount adds n to the named counter in cs.
+func addCount(cs []Count, name string, n int64) []Count {
+	for i := range cs {
+		if cs[i].Name == name {
+			cs[i].N += n
+			return cs
+		}
+	}
+	return append(cs, Count{Name: name, N: n})
+}
+
+// mergeCounts adds every counter of src into dst.
+func mergeCounts(dst, src []Count) []Count {
+	for _, c := range src {
+		dst = addCount(dst, c.Name, c.N)
+	}
+	return dst
+}

@@ -1,0 +1,401 @@
+package transforms
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+)
+
+// Defaults of LineOptions.
+const (
+	DefaultMaxLineBytes = 64 << 20
+	DefaultChunkBytes   = 16 << 20
+)
+
+// LineOptions tune ParseLines.
+type LineOptions struct {
+	// MaxLineBytes bounds one line; longer lines are rejected as
+	// line_too_long without being held in memory (default 64 MiB).
+	MaxLineBytes int `json:"max_line_bytes,omitempty"`
+	// ChunkBytes is the size of the blocks of whole lines handed to parse
+	// workers; it also sizes the emitted batches (default 16 MiB).
+	ChunkBytes int `json:"chunk_bytes,omitempty"`
+	// Workers is the number of parse goroutines (default GOMAXPROCS).
+	Workers int `json:"workers,omitempty"`
+	// RawBytes bounds the raw text kept with a reject (default 4 KiB).
+	RawBytes int `json:"raw_bytes,omitempty"`
+}
+
+func (o LineOptions) withDefaults() LineOptions {
+	if o.MaxLineBytes <= 0 {
+		o.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if o.ChunkBytes <= 0 {
+		o.ChunkBytes = DefaultChunkBytes
+	}
+	if o.ChunkBytes > o.MaxLineBytes+1 {
+		o.ChunkBytes = o.MaxLineBytes + 1
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.RawBytes <= 0 {
+		o.RawBytes = DefaultRawBytes
+	}
+	return o
+}
+
+// LineParser turns the lines of one file into rows. ParseLines gives each
+// worker goroutine its own LineParser, so implementations need no locking.
+type LineParser interface {
+	// Parse handles one line, without its line terminator. lineNo is
+	// 1-based. It either appends the record's rows to its builders and
+	// returns true, or records exactly one reject in rej and returns false.
+	Parse(line []byte, lineNo int64, rej *Rejects) bool
+	// Flush emits, as batches, the rows built since the last Flush.
+	Flush(emit func(hiveparquet.Batch))
+	// Rows returns the rows built per table since the parser was made.
+	Rows() []Count
+	// Release frees the parser's builders.
+	Release()
+}
+
+// LineCounts are the counters ParseLines returns.
+type LineCounts struct {
+	Lines, Out, Rejected int64
+	Bytes                int64
+	Rows                 []Count
+	RejectsByReason      []Count
+}
+
+// ParseLines reads newline-delimited records from r and parses them on
+// parallel workers, each with a LineParser from newParser and a Rejects
+// collector for rejectsTable; it emits the resulting batches on the
+// caller's goroutine (as Beam emitters require), in input order, chunk by
+// chunk. Memory stays bounded by (Workers+2) chunks whatever the input size.
+//
+// firstLine is the number of lines already consumed before r (e.g. a
+// header), so that line numbers match the file. Empty lines and lines over
+// the length bound are rejected here, with the shared reason codes.
+func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable string, firstLine int64, opts LineOptions,
+	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
+	opts = opts.withDefaults()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	chunks := make(chan chunk, opts.Workers)
+	results := make(chan chunkResult, opts.Workers)
+	free := make(chan []byte, opts.Workers+2)
+	for i := 0; i < opts.Workers+2; i++ {
+		free <- nil // allocated lazily
+	}
+
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		readErr <- splitChunks(ctx, r, firstLine, opts, free, chunks)
+	}()
+
+	done := make(chan struct{})
+	for w := 0; w < opts.Workers; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			p := newParser()
+			defer p.Release()
+			rej := NewRejects(rejectsTable, file.Partition, file.Source, file.Rel, opts.RawBytes)
+			defer rej.Release()
+			var prevRows []Count
+			for c := range chunks {
+				res := parseChunk(c, p, rej, opts)
+				rows := p.Rows()
+				res.rows = diffCounts(rows, prevRows)
+				prevRows = cloneCounts(rows)
+				select {
+				case results <- res:
+				case <-ctx.Done():
+					releaseBatches(res.batches)
+				}
+				select {
+				case free <- c.buf:
+				default:
+				}
+			}
+		}()
+	}
+	go func() {
+		for w := 0; w < opts.Workers; w++ {
+			<-done
+		}
+		close(results)
+	}()
+
+	var counts LineCounts
+	pending := map[int]chunkResult{}
+	next := 0
+	for res := range results {
+		pending[res.seq] = res
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			for _, b := range r.batches {
+				emit(b)
+			}
+			counts.Lines += r.lines
+			counts.Out += r.out
+			counts.Rejected += r.rejected
+			counts.Bytes += r.bytes
+			counts.Rows = mergeCounts(counts.Rows, r.rows)
+			counts.RejectsByReason = mergeCounts(counts.RejectsByReason, r.byReason)
+		}
+	}
+	if err := <-readErr; err != nil {
+		for _, r := range pending {
+			releaseBatches(r.batches)
+		}
+		return counts, err
+	}
+	if len(pending) != 0 {
+		return counts, fmt.Errorf("parse %s: internal error: %d chunks out of order", file.Rel, len(pending))
+	}
+	return counts, nil
+}
+
+type chunk struct {
+	seq       int
+	buf       []byte // backing buffer, returned to the pool
+	data      []byte // whole lines, the last one possibly without '\n' at EOF
+	firstLine int64  // number of the first line in data
+	// tooLong marks a chunk that stands for one over-long line whose prefix is data.
+	tooLong     bool
+	tooLongSize int64
+}
+
+type chunkResult struct {
+	seq                  int
+	batches              []hiveparquet.Batch
+	lines, out, rejected int64
+	bytes                int64
+	rows, byReason       []Count
+}
+
+func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) chunkResult {
+	res := chunkResult{seq: c.seq}
+	before := cloneCounts(rej.ByReason())
+	n0 := rej.Count()
+	if c.tooLong {
+		res.lines = 1
+		res.bytes = c.tooLongSize
+		rej.Add(c.firstLine, ReasonLineTooLong,
+			fmt.Sprintf("line of more than %d bytes exceeds the bound of %d bytes", c.tooLongSize, opts.MaxLineBytes), c.data)
+	} else {
+		res.bytes = int64(len(c.data))
+		data := c.data
+		lineNo := c.firstLine
+		for len(data) > 0 {
+			i := bytes.IndexByte(data, '\n')
+			var line []byte
+			if i < 0 {
+				line, data = data, nil
+			} else {
+				line, data = data[:i], data[i+1:]
+			}
+			res.lines++
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				rej.Add(lineNo, ReasonEmptyLine, "empty line", line)
+			} else if p.Parse(line, lineNo, rej) {
+				res.out++
+			}
+			lineNo++
+		}
+	}
+	res.rejected = rej.Count() - n0
+	res.byReason = diffCounts(rej.ByReason(), before)
+	collect := func(b hiveparquet.Batch) { res.batches = append(res.batches, b) }
+	p.Flush(collect)
+	rej.Flush(collect)
+	return res
+}
+
+// splitChunks cuts r into chunks of whole lines.
+func splitChunks(ctx context.Context, r io.Reader, firstLine int64, opts LineOptions, free chan []byte, out chan<- chunk) error {
+	seq := 0
+	line := firstLine + 1
+	var carry []byte // partial line carried into the next chunk
+	eof := false
+	for !eof {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if cap(buf) < opts.ChunkBytes || cap(buf) < len(carry)+opts.ChunkBytes/2 {
+			buf = make([]byte, max(opts.ChunkBytes, len(carry)+opts.ChunkBytes))
+		}
+		buf = buf[:cap(buf)]
+		n := copy(buf, carry)
+		carry = nil
+		for n < len(buf) && !eof {
+			m, err := r.Read(buf[n:])
+			n += m
+			if err == io.EOF {
+				eof = true
+			} else if err != nil {
+				return err
+			}
+		}
+		data := buf[:n]
+		if !eof {
+			cut := bytes.LastIndexByte(data, '\n')
+			if cut < 0 {
+				// One line fills the whole chunk: read on to its end or
+				// to the length bound, whichever comes first.
+				ll, err := longLine(r, data, opts)
+				if err != nil {
+					return err
+				}
+				if ll.over {
+					c := chunk{seq: seq, buf: buf, data: ll.prefix, firstLine: line, tooLong: true, tooLongSize: ll.size}
+					if !send(ctx, out, c) {
+						return ctx.Err()
+					}
+					seq++
+					line++
+					carry = ll.rest
+					eof = ll.atEOF
+					continue
+				}
+				// The line fits: ll.rest holds it and whatever followed.
+				data, buf, eof = ll.rest, ll.rest, ll.atEOF
+				cut = bytes.LastIndexByte(data, '\n')
+				if eof {
+					cut = len(data) - 1
+				}
+				carry = append([]byte(nil), data[cut+1:]...)
+				data = data[:cut+1]
+			} else {
+				carry = append([]byte(nil), data[cut+1:]...)
+				data = data[:cut+1]
+			}
+		}
+		if len(data) == 0 {
+			continue
+		}
+		c := chunk{seq: seq, buf: buf, data: data, firstLine: line}
+		line += int64(bytes.Count(data, []byte{'\n'}))
+		if data[len(data)-1] != '\n' {
+			line++
+		}
+		if !send(ctx, out, c) {
+			return ctx.Err()
+		}
+		seq++
+	}
+	if len(carry) > 0 {
+		return errors.New("internal error: data left after end of input")
+	}
+	return nil
+}
+
+// longLineResult is what longLine found.
+type longLineResult struct {
+	over   bool   // the line is longer than MaxLineBytes
+	prefix []byte // its first RawBytes bytes, when over
+	size   int64  // its length, when over
+	rest   []byte // when over: the bytes after it; else the line and what followed
+	atEOF  bool
+}
+
+// longLine handles a chunk that holds no newline. It reads on until the line
+// ends or passes MaxLineBytes; an over-long line is skipped to its end
+// without being held in memory.
+func longLine(r io.Reader, data []byte, opts LineOptions) (longLineResult, error) {
+	grown := append([]byte(nil), data...)
+	tmp := make([]byte, 64<<10)
+	over := func(size int64, rest []byte, atEOF bool) longLineResult {
+		return longLineResult{over: true, prefix: append([]byte(nil), grown[:min(len(grown), opts.RawBytes)]...),
+			size: size, rest: append([]byte(nil), rest...), atEOF: atEOF}
+	}
+	for {
+		if i := bytes.IndexByte(grown, '\n'); i >= 0 {
+			if i <= opts.MaxLineBytes {
+				return longLineResult{rest: grown}, nil
+			}
+			return over(int64(i), grown[i+1:], false), nil
+		}
+		if len(grown) > opts.MaxLineBytes {
+			break
+		}
+		m, err := r.Read(tmp)
+		grown = append(grown, tmp[:m]...)
+		if err == io.EOF {
+			if len(grown) > opts.MaxLineBytes {
+				return over(int64(len(grown)), nil, true), nil
+			}
+			return longLineResult{rest: grown, atEOF: true}, nil
+		}
+		if err != nil {
+			return longLineResult{}, err
+		}
+	}
+	size := int64(len(grown))
+	for {
+		m, err := r.Read(tmp)
+		if i := bytes.IndexByte(tmp[:m], '\n'); i >= 0 {
+			return over(size+int64(i), tmp[i+1:m], false), nil
+		}
+		size += int64(m)
+		if err == io.EOF {
+			return over(size, nil, true), nil
+		}
+		if err != nil {
+			return longLineResult{}, err
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- chunk, c chunk) bool {
+	select {
+	case out <- c:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func releaseBatches(bs []hiveparquet.Batch) {
+	for _, b := range bs {
+		b.Record.Release()
+	}
+}
+
+func cloneCounts(cs []Count) []Count { return append([]Count(nil), cs...) }
+
+// diffCounts returns now - before per name.
+func diffCounts(now, before []Count) []Count {
+	var out []Count
+	for _, c := range now {
+		n := c.N
+		for _, b := range before {
+			if b.Name == c.Name {
+				n -= b.N
+			}
+		}
+		if n != 0 {
+			out = append(out, Count{Name: c.Name, N: n})
+		}
+	}
+	return out
+}

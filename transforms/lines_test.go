@@ -1,0 +1,162 @@
+package transforms
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+)
+
+// echoParser keeps every line that does not start with "bad" as a row
+// (line number, text) and rejects the others.
+type echoParser struct {
+	b    *array.RecordBuilder
+	rows int64
+}
+
+var echoSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "line", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "text", Type: arrow.BinaryTypes.String},
+}, nil)
+
+func newEcho() LineParser {
+	return &echoParser{b: array.NewRecordBuilder(memory.DefaultAllocator, echoSchema)}
+}
+
+func (p *echoParser) Parse(line []byte, n int64, rej *Rejects) bool {
+	if strings.HasPrefix(string(line), "bad") {
+		rej.Add(n, "bad", "starts with bad", line)
+		return false
+	}
+	p.b.Field(0).(*array.Int64Builder).Append(n)
+	p.b.Field(1).(*array.StringBuilder).Append(string(line))
+	p.rows++
+	return true
+}
+
+func (p *echoParser) Flush(emit func(hiveparquet.Batch)) {
+	if p.b.Field(0).Len() > 0 {
+		emit(hiveparquet.Batch{Table: "echo", Record: p.b.NewRecord()})
+	}
+}
+func (p *echoParser) Rows() []Count { return []Count{{Name: "echo", N: p.rows}} }
+func (p *echoParser) Release()      { p.b.Release() }
+
+type row struct {
+	table string
+	line  int64
+	text  string
+}
+
+func runLines(t *testing.T, input string, opts LineOptions) ([]row, LineCounts, error) {
+	t.Helper()
+	var rows []row
+	counts, err := ParseLines(context.Background(), strings.NewReader(input), InputFile{Rel: "f"}, "rej", 0, opts, newEcho,
+		func(b hiveparquet.Batch) {
+			defer b.Record.Release()
+			for i := 0; i < int(b.Record.NumRows()); i++ {
+				switch b.Table {
+				case "echo":
+					rows = append(rows, row{"echo", b.Record.Column(0).(*array.Int64).Value(i), b.Record.Column(1).(*array.String).Value(i)})
+				case "rej":
+					rows = append(rows, row{"rej:" + b.Record.Column(2).(*array.String).Value(i), b.Record.Column(1).(*array.Int64).Value(i), b.Record.Column(4).(*array.String).Value(i)})
+				}
+			}
+		})
+	return rows, counts, err
+}
+
+func TestParseLines(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	tests := []struct {
+		name     string
+		input    string
+		want     []row // sorted by line
+		lines    int64
+		rejected int64
+	}{
+		{name: "empty input", input: "", lines: 0},
+		{name: "no final newline", input: "a\nb", want: []row{{"echo", 1, "a"}, {"echo", 2, "b"}}, lines: 2},
+		{name: "crlf", input: "a\r\nb\r\n", want: []row{{"echo", 1, "a"}, {"echo", 2, "b"}}, lines: 2},
+		{name: "empty and blank lines", input: "a\n\n  \nb\n", want: []row{{"echo", 1, "a"}, {"rej:empty_line", 2, ""}, {"rej:empty_line", 3, "  "}, {"echo", 4, "b"}}, lines: 4, rejected: 2},
+		{name: "parser rejects", input: "bad1\nok\nbad2\n", want: []row{{"rej:bad", 1, "bad1"}, {"echo", 2, "ok"}, {"rej:bad", 3, "bad2"}}, lines: 3, rejected: 2},
+		{name: "too long in middle", input: "a\n" + long + "\nb\n", want: []row{{"echo", 1, "a"}, {"rej:line_too_long", 2, long[:8]}, {"echo", 3, "b"}}, lines: 3, rejected: 1},
+		{name: "too long at end without newline", input: "a\n" + long, want: []row{{"echo", 1, "a"}, {"rej:line_too_long", 2, long[:8]}}, lines: 2, rejected: 1},
+		{name: "exactly at bound", input: strings.Repeat("y", 50) + "\nz\n", want: []row{{"echo", 1, strings.Repeat("y", 50)}, {"echo", 2, "z"}}, lines: 2},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{4, 7, 16, 64, 1 << 10} {
+			t.Run(fmt.Sprintf("%s/chunk=%d", tt.name, chunk), func(t *testing.T) {
+				rows, counts, err := runLines(t, tt.input, LineOptions{MaxLineBytes: 50, ChunkBytes: chunk, Workers: 3, RawBytes: 8})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sortRows(rows)
+				if fmt.Sprint(rows) != fmt.Sprint(tt.want) {
+					t.Fatalf("rows = %v\nwant   %v", rows, tt.want)
+				}
+				if counts.Lines != tt.lines || counts.Rejected != tt.rejected || counts.Out != tt.lines-tt.rejected {
+					t.Fatalf("counts = %+v, want lines %d rejected %d", counts, tt.lines, tt.rejected)
+				}
+			})
+		}
+	}
+}
+
+// TestParseLinesRandom checks, over random inputs and chunk sizes, that
+// every line is seen exactly once with its number, in order.
+func TestParseLinesRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for iter := 0; iter < 200; iter++ {
+		var b strings.Builder
+		var want []row
+		n := r.IntN(200)
+		for i := 1; i <= n; i++ {
+			s := strings.Repeat(string(rune('a'+r.IntN(26))), 1+r.IntN(40))
+			b.WriteString(s + "\n")
+			want = append(want, row{"echo", int64(i), s})
+		}
+		rows, counts, err := runLines(t, b.String(), LineOptions{MaxLineBytes: 1000, ChunkBytes: 1 + r.IntN(300), Workers: 1 + r.IntN(4)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(rows) != fmt.Sprint(want) { // emitted in input order, no sorting
+			t.Fatalf("iter %d: rows differ:\n%v\nwant\n%v", iter, rows, want)
+		}
+		if counts.Lines != int64(n) || counts.Bytes != int64(b.Len()) {
+			t.Fatalf("iter %d: counts %+v, want %d lines %d bytes", iter, counts, n, b.Len())
+		}
+	}
+}
+
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n > 3 {
+		return 0, fmt.Errorf("disk on fire")
+	}
+	f.n++
+	return copy(p, "line\n"), nil
+}
+
+func TestParseLinesReadError(t *testing.T) {
+	_, err := ParseLines(context.Background(), &failingReader{}, InputFile{Rel: "f"}, "rej", 0, LineOptions{ChunkBytes: 8}, newEcho, func(b hiveparquet.Batch) { b.Record.Release() })
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func sortRows(rows []row) {
+	for i := 1; i < len(rows); i++ {
+		for j := i; j > 0 && rows[j].line < rows[j-1].line; j-- {
+			rows[j], rows[j-1] = rows[j-1], rows[j]
+		}
+	}
+}

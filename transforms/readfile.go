@@ -1,0 +1,86 @@
+package transforms
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/vendorlake/vendorlake/io/decompress"
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+)
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// OpenDecompressed opens f and returns a reader of its decompressed content
+// (format detected by magic bytes), the detected format, and a closer.
+func OpenDecompressed(ctx context.Context, fsys lakefs.FS, f InputFile, lzop decompress.LzopOpener) (io.Reader, decompress.Kind, io.Closer, error) {
+	rc, err := fsys.Open(ctx, f.Path)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	r, kind, err := decompress.NewReader(rc, f.Path, lzop)
+	if err != nil {
+		rc.Close()
+		return nil, "", nil, err
+	}
+	return r, kind, rc, nil
+}
+
+// ReadLines is the whole read step for a line-oriented input file: open,
+// decompress by content, parse in parallel with dead letters, and check that
+// every line was either turned into a row or rejected. It returns the file's
+// counters; an I/O or decompression error fails with the file named.
+func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejectsTable string, opts LineOptions,
+	lzop decompress.LzopOpener, newParser func() LineParser, emit func(hiveparquet.Batch)) (FileStats, error) {
+	r, kind, closer, err := OpenDecompressed(ctx, fsys, f, lzop)
+	if err != nil {
+		return FileStats{}, err
+	}
+	defer closer.Close()
+	counts, err := ParseLines(ctx, r, f, rejectsTable, 0, opts, newParser, emit)
+	if err != nil {
+		return FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	st := StatsFrom(f, kind, counts)
+	if err := st.Check(); err != nil {
+		return FileStats{}, err
+	}
+	return st, nil
+}
+
+// StatsFrom builds the FileStats of f from ParseLines' counters.
+func StatsFrom(f InputFile, kind decompress.Kind, c LineCounts) FileStats {
+	return FileStats{
+		Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Compression: string(kind),
+		Bytes: f.Size, DecompressedBytes: c.Bytes,
+		RecordsIn: c.Lines, RecordsOut: c.Out, Rejected: c.Rejected,
+		Rows: c.Rows, RejectsByReason: c.RejectsByReason,
+	}
+}
+
+// Check verifies records_in = records_out + rejected, and that the rejects
+// by reason add up to rejected.
+func (s FileStats) Check() error {
+	if s.RecordsIn != s.RecordsOut+s.Rejected {
+		return fmt.Errorf("counters of %s do not add up: %d records in, %d out, %d rejected", s.Rel, s.RecordsIn, s.RecordsOut, s.Rejected)
+	}
+	var byReason int64
+	for _, c := range s.RejectsByReason {
+		byReason += c.N
+	}
+	if byReason != s.Rejected {
+		return fmt.Errorf("counters of %s do not add up: %d rejected but %d by reason", s.Rel, s.Rejected, byReason)
+	}
+	return nil
+}

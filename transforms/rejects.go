@@ -1,0 +1,111 @@
+package transforms
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+)
+
+// DefaultRawBytes bounds the raw input kept with a reject.
+const DefaultRawBytes = 4096
+
+// Reason codes shared by every line-oriented pipeline.
+const (
+	// ReasonEmptyLine: a line with no content.
+	ReasonEmptyLine = "empty_line"
+	// ReasonLineTooLong: a line longer than the configured bound.
+	ReasonLineTooLong = "line_too_long"
+)
+
+// RejectSchema is the Arrow schema of every *_rejects table.
+func RejectSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "source_file", Type: arrow.BinaryTypes.String},
+		{Name: "source_line", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "reason_code", Type: arrow.BinaryTypes.String},
+		{Name: "reason", Type: arrow.BinaryTypes.String},
+		{Name: "raw", Type: arrow.BinaryTypes.String},
+		{Name: "raw_truncated", Type: arrow.FixedWidthTypes.Boolean},
+	}, nil)
+}
+
+// RejectTable describes a rejects table partitioned like its source table.
+func RejectTable(name string, partitions []hiveparquet.PartitionColumn) hiveparquet.Table {
+	return hiveparquet.Table{
+		Name:       name,
+		Doc:        "One row per rejected input record: where it was, why, and its raw text (bounded).",
+		Schema:     RejectSchema(),
+		Partitions: partitions,
+		Mode:       hiveparquet.Overwrite,
+	}
+}
+
+// Rejects collects the rejects of one file (or of one chunk of it) into an
+// Arrow record for the rejects table, and counts them per reason.
+type Rejects struct {
+	table, partition, source, file string
+	rawBytes                       int
+	b                              *array.RecordBuilder
+	n                              int64
+	byReason                       []Count
+}
+
+// NewRejects returns a collector for rejects of file going to table/partition.
+func NewRejects(table, partition, source, file string, rawBytes int) *Rejects {
+	if rawBytes <= 0 {
+		rawBytes = DefaultRawBytes
+	}
+	return &Rejects{table: table, partition: partition, source: source, file: file, rawBytes: rawBytes,
+		b: array.NewRecordBuilder(memory.DefaultAllocator, RejectSchema())}
+}
+
+// Add records one rejected record: its line (or position), a reason code,
+// a human-readable reason, and its raw text, truncated to the bound (at a
+// UTF-8 boundary; invalid UTF-8 is replaced so the column stays valid).
+func (r *Rejects) Add(line int64, code, reason string, raw []byte) {
+	r.n++
+	r.byReason = addCount(r.byReason, code, 1)
+	truncated := false
+	if len(raw) > r.rawBytes {
+		raw = raw[:r.rawBytes]
+		for len(raw) > 0 && !utf8.Valid(raw) && len(raw) > r.rawBytes-4 {
+			raw = raw[:len(raw)-1]
+		}
+		truncated = true
+	}
+	r.b.Field(0).(*array.StringBuilder).Append(r.file)
+	r.b.Field(1).(*array.Int64Builder).Append(line)
+	r.b.Field(2).(*array.StringBuilder).Append(code)
+	r.b.Field(3).(*array.StringBuilder).Append(reason)
+	r.b.Field(4).(*array.StringBuilder).Append(validUTF8(raw))
+	r.b.Field(5).(*array.BooleanBuilder).Append(truncated)
+}
+
+// Count returns the number of rejects added so far.
+func (r *Rejects) Count() int64 { return r.n }
+
+// ByReason returns the counts per reason code.
+func (r *Rejects) ByReason() []Count { return r.byReason }
+
+// Flush emits the rejects added since the last Flush as one batch.
+func (r *Rejects) Flush(emit func(hiveparquet.Batch)) {
+	if r.b.Field(0).Len() == 0 {
+		return
+	}
+	emit(hiveparquet.Batch{Table: r.table, Partition: r.partition, Source: r.source, Record: r.b.NewRecord()})
+}
+
+// Release frees the builder.
+func (r *Rejects) Release() { r.b.Release() }
+
+func validUTF8(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}

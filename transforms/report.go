@@ -1,0 +1,117 @@
+package transforms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/vendorlake/vendorlake/io/lakefs"
+)
+
+// Run statuses of a RunReport.
+const (
+	StatusCommitted           = "committed"
+	StatusNothingToDo         = "nothing_to_do"
+	StatusRejectRatioExceeded = "reject_ratio_exceeded"
+	StatusFailed              = "failed"
+	StatusDryRun              = "dry_run"
+)
+
+// Skipped is an input (partition or file) that discovery left out, and why.
+type Skipped struct {
+	What   string `json:"what"`
+	Reason string `json:"reason"`
+}
+
+// PartitionReport sums what a run published into one table partition.
+type PartitionReport struct {
+	Table     string `json:"table"`
+	Partition string `json:"partition"`
+	Files     int    `json:"files"`
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+}
+
+// Totals sums the counters of every input file of a run.
+type Totals struct {
+	Files           int     `json:"files"`
+	Bytes           int64   `json:"bytes"`
+	RecordsIn       int64   `json:"records_in"`
+	RecordsOut      int64   `json:"records_out"`
+	Rejected        int64   `json:"rejected"`
+	Rows            []Count `json:"rows"`
+	RejectsByReason []Count `json:"rejects_by_reason"`
+	Warnings        []Count `json:"warnings,omitempty"`
+}
+
+// RunReport is the JSON report of one run, written to
+// OUTPUT/_vendorlake/runs/RUN_ID.json.
+type RunReport struct {
+	RunID          string            `json:"run_id"`
+	Pipeline       string            `json:"pipeline"`
+	Runner         string            `json:"runner"`
+	Input          string            `json:"input"`
+	Output         string            `json:"output"`
+	Status         string            `json:"status"`
+	Error          string            `json:"error,omitempty"`
+	StartedAt      time.Time         `json:"started_at"`
+	FinishedAt     time.Time         `json:"finished_at"`
+	Seconds        float64           `json:"seconds"`
+	Totals         Totals            `json:"totals"`
+	RejectRatio    float64           `json:"reject_ratio"`
+	MaxRejectRatio float64           `json:"max_reject_ratio"`
+	Inputs         []FileStats       `json:"inputs"`
+	Skipped        []Skipped         `json:"skipped"`
+	Partitions     []PartitionReport `json:"partitions"`
+	FilesReplaced  int               `json:"files_replaced"`
+	Recovered      []string          `json:"recovered_commits,omitempty"`
+}
+
+// ReportPath is where the report of runID is stored.
+func ReportPath(output, runID string) string {
+	return lakefs.Join(output, "_vendorlake", "runs", runID+".json")
+}
+
+// ReadReport reads the report of runID.
+func ReadReport(ctx context.Context, fsys lakefs.FS, output, runID string) (RunReport, error) {
+	var r RunReport
+	data, err := lakefs.ReadFile(ctx, fsys, ReportPath(output, runID))
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("read run report: %w", err)
+	}
+	return r, nil
+}
+
+// WriteReport writes r to its place under output.
+func WriteReport(ctx context.Context, fsys lakefs.FS, r RunReport) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return lakefs.WriteFile(ctx, fsys, ReportPath(r.Output, r.RunID), data)
+}
+
+// SumStats totals the per-file stats, sorted by file.
+func SumStats(stats []FileStats) Totals {
+	sort.Slice(stats, func(i, j int) bool { return stats[i].Rel < stats[j].Rel })
+	var t Totals
+	for _, s := range stats {
+		t.Files++
+		t.Bytes += s.Bytes
+		t.RecordsIn += s.RecordsIn
+		t.RecordsOut += s.RecordsOut
+		t.Rejected += s.Rejected
+		t.Rows = mergeCounts(t.Rows, s.Rows)
+		t.RejectsByReason = mergeCounts(t.RejectsByReason, s.RejectsByReason)
+		t.Warnings = mergeCounts(t.Warnings, s.Warnings)
+	}
+	for _, cs := range [][]Count{t.Rows, t.RejectsByReason, t.Warnings} {
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	}
+	return t
+}
