@@ -1,14 +1,264 @@
+// Command vendorlake turns the files data vendors drop into a bucket into
+// Hive-partitioned Parquet tables, with Apache Beam pipelines that run on
+// the direct or prism runner locally and on Flink through Beam's portable
+// runner.
+//
+//	vendorlake didomi --input=DIR|s3://... --output=DIR|s3://... [flags]
+//	vendorlake demo
+//
+// Exit codes: 0 committed (or nothing to do), 1 failed, 2 usage error,
+// 3 not committed because the reject ratio exceeded --max-reject-ratio.
 package main
 
 import (
-	_ "github.com/apache/arrow/go/v15/parquet/pqarrow"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
-	_ "github.com/aws/aws-sdk-go-v2/service/s3"
-	_ "github.com/klauspost/compress/gzip"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/pipelines/didomi"
+	"github.com/vendorlake/vendorlake/pipelines/run"
+	"github.com/vendorlake/vendorlake/transforms"
 )
 
-func main() {}
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitRejectRatio = 3
+)
+
+func main() {
+	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func mainCode(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return exitOK
+	}
+	if strings.HasPrefix(args[0], "-") {
+		// Invoked by a Beam runner as a worker (--worker --id=...): the
+		// harness runs inside beam.Init and exits.
+		flag.CommandLine.Parse(args)
+		beam.Init()
+		usage(stderr)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case didomi.Name:
+		return runPipeline(ctx, args[0], args[1:], stdout, stderr)
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "vendorlake: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `vendorlake: vendor files → Hive-partitioned Parquet tables (Apache Beam).
+
+Commands:
+  didomi   Didomi batch export (users & events) → didomi_users, didomi_events, didomi_rejects
+  demo     run every pipeline on the bundled samples in testdata/ into ./lake
+
+Run 'vendorlake COMMAND -h' for a command's flags.
+Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded (nothing committed).
+`)
+}
+
+// common are the flags every pipeline command takes.
+type common struct {
+	input, output  string
+	runner         string
+	maxRejectRatio float64
+	reprocess      bool
+	compression    string
+	targetFileMiB  int64
+	maxLineMiB     int
+	fs             lakefs.Options
+	logFormat      string
+	verbose        bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.input, "input", "", "input root: a local folder or s3://bucket/prefix (required)")
+	fs.StringVar(&c.output, "output", "", "output root of the lake: a local folder or s3://bucket/prefix (required)")
+	fs.StringVar(&c.runner, "runner", "direct", "Beam runner: direct, prism, universal (with --endpoint) or flink")
+	fs.Float64Var(&c.maxRejectRatio, "max-reject-ratio", 0.01, "largest share of rejected records that still commits (0..1)")
+	fs.BoolVar(&c.reprocess, "reprocess", false, "ignore the ledger: read selected inputs even if already committed")
+	fs.StringVar(&c.compression, "compression", hiveparquet.DefaultCompression, "Parquet compression: zstd, snappy, gzip or none")
+	fs.Int64Var(&c.targetFileMiB, "target-file-mib", hiveparquet.DefaultTargetFileBytes>>20, "roll output files at this many MiB of uncompressed data")
+	fs.IntVar(&c.maxLineMiB, "max-line-mib", transforms.DefaultMaxLineBytes>>20, "reject lines longer than this many MiB")
+	fs.StringVar(&c.fs.S3Endpoint, "s3-endpoint", "", "S3 endpoint URL for S3-compatible stores (e.g. http://127.0.0.1:9000)")
+	fs.StringVar(&c.fs.S3Region, "s3-region", "", "S3 region (default: from the AWS configuration)")
+	fs.BoolVar(&c.fs.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing (MinIO)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.BoolVar(&c.verbose, "verbose", false, "log Beam's and the runner's own messages too")
+}
+
+func (c *common) options() (run.Options, error) {
+	if c.input == "" || c.output == "" {
+		return run.Options{}, errors.New("--input and --output are required")
+	}
+	if c.maxRejectRatio < 0 || c.maxRejectRatio > 1 {
+		return run.Options{}, fmt.Errorf("--max-reject-ratio=%g: want a number from 0 to 1", c.maxRejectRatio)
+	}
+	if _, err := hiveparquet.ParseCompression(c.compression); err != nil {
+		return run.Options{}, fmt.Errorf("--compression: %w", err)
+	}
+	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 {
+		return run.Options{}, errors.New("--target-file-mib and --max-line-mib must be positive")
+	}
+	return run.Options{
+		Input: c.input, Output: c.output, Runner: c.runner, FS: c.fs,
+		Write:          hiveparquet.WriteOptions{Compression: c.compression, TargetFileBytes: c.targetFileMiB << 20},
+		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
+		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess,
+	}, nil
+}
+
+// setupLogging keeps Beam's and prism's chatter out of a user's terminal
+// unless --verbose.
+func (c *common) setupLogging(stderr io.Writer) {
+	level := slog.LevelWarn
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	slog.SetDefault(slog.New(h))
+	beamlog.SetLogger(beamLogger{verbose: c.verbose})
+}
+
+type beamLogger struct{ verbose bool }
+
+func (l beamLogger) Log(ctx context.Context, sev beamlog.Severity, _ int, msg string) {
+	if sev >= beamlog.SevWarn || l.verbose {
+		slog.Log(ctx, slog.Level((int(sev)-2)*4), "beam: "+strings.TrimSpace(msg))
+	}
+}
+
+// parseFlags parses a command's flags on the global flag set (where Beam's
+// runner flags such as --endpoint and --environment_type also live), then
+// initialises Beam.
+func parseFlags(name string, args []string, stderr io.Writer, c *common, extra func(*flag.FlagSet), help string) error {
+	fs := flag.CommandLine
+	fs.Init("vendorlake "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vendorlake %s --input=ROOT --output=ROOT [flags]\n\n%s\n\nFlags:\n", name, help)
+		ours := map[string]bool{}
+		probe := flag.NewFlagSet("", flag.ContinueOnError)
+		c.register(probe)
+		if extra != nil {
+			extra(probe)
+		}
+		probe.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
+		fs.VisitAll(func(f *flag.Flag) {
+			if ours[f.Name] {
+				fmt.Fprintf(stderr, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+			}
+		})
+		fmt.Fprintln(stderr, "\nBeam runner flags are accepted too: --endpoint, --environment_type, --environment_config, --job_name, --parallelism.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c.setupLogging(stderr)
+	beam.Init()
+	return nil
+}
+
+func runPipeline(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
+	var c common
+	var p run.Pipeline
+	switch name {
+	case didomi.Name:
+		var sel didomi.Selection
+		err := parseFlags(name, args, stderr, &c, func(fs *flag.FlagSet) {
+			fs.StringVar(&sel.ExportID, "export-id", "", "read only this export-id")
+			fs.StringVar(&sel.From, "from", "", "first date to read, YYYY-MM-DD (inclusive)")
+			fs.StringVar(&sel.To, "to", "", "last date to read, YYYY-MM-DD (inclusive)")
+		}, "Reads INPUT/export-id=ID/date=YYYY-MM-DD/users/*.json.gz from complete partitions (_SUCCESS)\nand writes didomi_users, didomi_events and didomi_rejects under OUTPUT.")
+		if err != nil {
+			return usageErr(stderr, err)
+		}
+		if err := checkDates(sel.From, sel.To); err != nil {
+			return usageErr(stderr, err)
+		}
+		p = didomi.Pipeline{Selection: sel}
+	}
+	opts, err := c.options()
+	if err != nil {
+		return usageErr(stderr, err)
+	}
+	return execute(ctx, p, opts, stdout, stderr)
+}
+
+func execute(ctx context.Context, p run.Pipeline, opts run.Options, stdout, stderr io.Writer) int {
+	rep, err := run.Execute(ctx, p, opts)
+	if rep.RunID != "" && rep.Status != "" {
+		run.PrintSummary(stdout, rep)
+	}
+	switch {
+	case errors.Is(err, run.ErrRejectRatio):
+		return exitRejectRatio
+	case err != nil:
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func checkDates(from, to string) error {
+	for _, d := range []string{from, to} {
+		if d == "" {
+			continue
+		}
+		if len(d) != 10 || d[4] != '-' || d[7] != '-' {
+			return fmt.Errorf("date %q: want YYYY-MM-DD", d)
+		}
+	}
+	if from != "" && to != "" && from > to {
+		return fmt.Errorf("--from=%s is after --to=%s", from, to)
+	}
+	return nil
+}
+
+func usageErr(stderr io.Writer, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "vendorlake: %v\n", err)
+	return exitUsage
+}

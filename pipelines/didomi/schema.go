@@ -1,0 +1,123 @@
+package didomi
+
+import (
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// Table names.
+const (
+	UsersTable   = "didomi_users"
+	EventsTable  = "didomi_events"
+	RejectsTable = "didomi_rejects"
+)
+
+var (
+	str   = arrow.BinaryTypes.String
+	i64   = arrow.PrimitiveTypes.Int64
+	i32   = arrow.PrimitiveTypes.Int32
+	boolT = arrow.FixedWidthTypes.Boolean
+	// tsUTC is written as Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true).
+	tsUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+)
+
+func f(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t, Nullable: true}
+}
+
+// listOf is a LIST whose element is named "element", as the Parquet spec's
+// three-level list and Athena/Spark expect.
+func listOf(t arrow.DataType) arrow.DataType {
+	return arrow.ListOfField(arrow.Field{Name: "element", Type: t, Nullable: true})
+}
+
+// consentsType models Didomi's consent status object: purposes (with their
+// preference values), vendors, channels and the TCF consent string. Keys the
+// API documents as deprecated or that Didomi adds later are kept, as JSON, in
+// the extra fields, so nothing is lost.
+func consentsType() arrow.DataType {
+	purpose := arrow.StructOf(
+		f("id", str),
+		f("enabled", boolT),
+		f("enabled_li", boolT),
+		f("metadata", str),
+		arrow.Field{Name: "values", Type: arrow.MapOf(str, str), Nullable: true},
+		f("extra", str),
+	)
+	channel := arrow.StructOf(f("id", str), f("enabled", boolT), f("metadata", str), f("extra", str))
+	vendors := arrow.StructOf(
+		f("enabled", listOf(str)),
+		f("disabled", listOf(str)),
+		f("enabled_li", listOf(str)),
+		f("disabled_li", listOf(str)),
+		f("extra", str),
+	)
+	return arrow.StructOf(
+		f("purposes", listOf(purpose)),
+		f("vendors", vendors),
+		f("channels", listOf(channel)),
+		f("tcfcs", str),
+		f("extra", str),
+	)
+}
+
+// UsersSchema is the schema of didomi_users: one row per exported line.
+func UsersSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("id", str),
+		f("organization_id", str),
+		f("organization_user_id", str),
+		f("version", i64),
+		f("created_at", tsUTC),
+		f("updated_at", tsUTC),
+		f("country", str),
+		f("last_seen_country", str),
+		f("metadata", str),
+		f("consents", consentsType()),
+		f("event_count", i32),
+		f("extra", str),
+		f("source_file", str),
+		f("source_line", i64),
+	}, nil)
+}
+
+// EventsSchema is the schema of didomi_events: one row per element of a
+// line's events array.
+func EventsSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("id", str),
+		f("user_id", str),
+		f("organization_id", str),
+		f("created_at", tsUTC),
+		f("updated_at", tsUTC),
+		f("status", str),
+		f("regulation", str),
+		f("metadata", str),
+		f("user", arrow.StructOf(
+			f("id", str), f("organization_user_id", str), f("metadata", str),
+			f("country", str), f("last_seen_country", str), f("extra", str))),
+		f("consents", consentsType()),
+		f("proofs_id", listOf(str)),
+		f("delegate", arrow.StructOf(f("id", str), f("name", str), f("metadata", str), f("extra", str))),
+		f("extra", str),
+		f("source_file", str),
+		f("source_line", i64),
+		f("event_index", i32),
+	}, nil)
+}
+
+// Partitions are the partition columns of every Didomi table.
+func Partitions() []hiveparquet.PartitionColumn {
+	return []hiveparquet.PartitionColumn{{Name: "export_id", Type: "string"}, {Name: "date", Type: "date"}}
+}
+
+// Tables returns the tables the Didomi pipeline writes.
+func Tables() []hiveparquet.Table {
+	return []hiveparquet.Table{
+		{Name: UsersTable, Doc: "One row per Didomi user record (one exported line).", Schema: UsersSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
+		{Name: EventsTable, Doc: "One row per consent event of a user record.", Schema: EventsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
+		transforms.RejectTable(RejectsTable, Partitions()),
+	}
+}

@@ -1,0 +1,181 @@
+// Package run executes any vendorlake pipeline end to end: run IDs,
+// recovery of interrupted commits, discovery, the Beam graph (read → Parquet
+// sink → commit) on the selected runner, the run report and its summary.
+// Vendor packages provide only what is specific to them (Pipeline).
+package run
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// Pipeline is what a vendor package provides.
+type Pipeline interface {
+	// Name is the pipeline's name: its subcommand and ledger folder.
+	Name() string
+	// Tables are the tables the pipeline writes.
+	Tables() []hiveparquet.Table
+	// Discover lists the input and decides what the run reads and replaces;
+	// led is the pipeline's ledger (empty when reprocessing).
+	Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error)
+	// Read adds the read-and-parse transforms for files (a
+	// PCollection<transforms.InputFile>) and returns the
+	// PCollection<hiveparquet.Batch> of rows and the PCollection<transforms.FileStats>.
+	Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (batches, stats beam.PCollection)
+}
+
+// Options configure one run.
+type Options struct {
+	Input, Output string
+	// Runner is the Beam runner: direct, prism, universal, flink...
+	Runner         string
+	FS             lakefs.Options
+	Write          hiveparquet.WriteOptions
+	Lines          transforms.LineOptions
+	MaxRejectRatio float64
+	// Reprocess ignores the ledger.
+	Reprocess bool
+	// RunID names the run; generated when empty.
+	RunID string
+}
+
+// ErrRejectRatio is returned (wrapped) when a run was not committed because
+// too many records were rejected.
+var ErrRejectRatio = errors.New("reject ratio exceeded")
+
+// NewRunID returns a sortable, unique run ID: UTC time plus random bits.
+func NewRunID() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Execute runs p and returns its report. The report is also stored under
+// OUTPUT/_vendorlake/runs/. A run that committed nothing because the reject
+// ratio was exceeded returns its report and an error wrapping ErrRejectRatio.
+func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
+	started := time.Now().UTC()
+	if o.RunID == "" {
+		o.RunID = NewRunID()
+	}
+	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output,
+		StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
+	if err := CheckPaths(o.Input, o.Output); err != nil {
+		return rep, err
+	}
+	inFS, err := lakefs.New(ctx, o.Input, o.FS)
+	if err != nil {
+		return rep, err
+	}
+	outFS, err := lakefs.New(ctx, o.Output, o.FS)
+	if err != nil {
+		return rep, err
+	}
+	fail := func(err error) (transforms.RunReport, error) {
+		rep.Status = transforms.StatusFailed
+		rep.Error = err.Error()
+		rep.FinishedAt = time.Now().UTC()
+		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
+		// Best effort: the files of a failed run are garbage.
+		_ = outFS.DeleteAll(context.WithoutCancel(ctx), hiveparquet.TempDir(o.Output, o.RunID))
+		_ = transforms.WriteReport(context.WithoutCancel(ctx), outFS, rep)
+		return rep, err
+	}
+
+	// Finish what a crashed run left half committed, then drop the
+	// temporary files of runs that never reached their commit.
+	recovered, err := hiveparquet.Recover(ctx, outFS, o.Output)
+	if err != nil {
+		return fail(err)
+	}
+	rep.Recovered = recovered
+	if err := hiveparquet.CleanTemp(ctx, outFS, o.Output, o.RunID); err != nil {
+		return fail(err)
+	}
+
+	led := map[string]ledger.Entry{}
+	if !o.Reprocess {
+		if led, err = ledger.Load(ctx, outFS, o.Output, p.Name()); err != nil {
+			return fail(err)
+		}
+	}
+	plan, err := p.Discover(ctx, inFS, o.Input, led)
+	if err != nil {
+		return fail(fmt.Errorf("discover %s: %w", o.Input, err))
+	}
+	rep.Skipped = plan.Skipped
+	if len(plan.Units) == 0 {
+		rep.Status = transforms.StatusNothingToDo
+		rep.FinishedAt = time.Now().UTC()
+		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
+		return rep, transforms.WriteReport(ctx, outFS, rep)
+	}
+
+	specs := make([]hiveparquet.TableSpec, 0, len(p.Tables()))
+	for _, t := range p.Tables() {
+		specs = append(specs, t.Spec())
+	}
+	cfg := transforms.CommitConfig{
+		Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
+		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
+		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
+	}
+	if len(plan.Files) == 0 {
+		// Only partitions to empty: no Beam job needed.
+		if err := transforms.CommitRun(ctx, cfg, nil, nil); err != nil {
+			return fail(err)
+		}
+	} else {
+		pl, s := beam.NewPipelineWithRoot()
+		files := beam.CreateList(s, plan.Files)
+		// Spread the files over workers on distributed runners.
+		files = beam.Reshuffle(s, files)
+		batches, stats := p.Read(s, files, o.Input, o.FS, o.Lines)
+		written := hiveparquet.Write(s, o.Output, o.RunID, o.FS, o.Write, batches)
+		transforms.Commit(s, cfg, written, stats)
+		if _, err := beam.Run(ctx, o.Runner, pl); err != nil {
+			return fail(err)
+		}
+	}
+	final, err := transforms.ReadReport(ctx, outFS, o.Output, o.RunID)
+	if err != nil {
+		return fail(fmt.Errorf("the pipeline finished but left no run report: %w", err))
+	}
+	if final.Status == transforms.StatusRejectRatioExceeded {
+		return final, fmt.Errorf("%w: %s", ErrRejectRatio, final.Error)
+	}
+	return final, nil
+}
+
+// CheckPaths refuses an output inside the input or the reverse: vendor data
+// is never overwritten, and a lake is never read as vendor input.
+func CheckPaths(input, output string) error {
+	if input == "" || output == "" {
+		return errors.New("both --input and --output are required")
+	}
+	in, out := lakefs.Clean(input), lakefs.Clean(output)
+	if lakefs.Scheme(in) == "" {
+		in = lakefs.Clean(abs(in))
+	}
+	if lakefs.Scheme(out) == "" {
+		out = lakefs.Clean(abs(out))
+	}
+	if lakefs.Contains(in, out) {
+		return fmt.Errorf("--output %s lies inside --input %s: refusing to write into vendor data", output, input)
+	}
+	if lakefs.Contains(out, in) {
+		return fmt.Errorf("--input %s lies inside --output %s: refusing to read the lake as vendor input", input, output)
+	}
+	return nil
+}

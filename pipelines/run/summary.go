@@ -1,0 +1,94 @@
+package run
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+func abs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// PrintSummary writes the one-screen summary of a run.
+func PrintSummary(w io.Writer, r transforms.RunReport) {
+	t := r.Totals
+	fmt.Fprintf(w, "vendorlake %s: %s in %.1fs (run %s, runner %s)\n", r.Pipeline, strings.ReplaceAll(r.Status, "_", " "), r.Seconds, r.RunID, r.Runner)
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error     %s\n", r.Error)
+	}
+	fmt.Fprintf(w, "  input     %s: %d files, %s\n", r.Input, t.Files, human(t.Bytes))
+	if t.RecordsIn > 0 {
+		fmt.Fprintf(w, "  records   %d in, %d out, %d rejected (%.2f%%, bound %.2f%%)\n", t.RecordsIn, t.RecordsOut, t.Rejected, 100*r.RejectRatio, 100*r.MaxRejectRatio)
+	}
+	type agg struct {
+		rows  int64
+		parts int
+		files int
+	}
+	tables := map[string]*agg{}
+	var order []string
+	for _, p := range r.Partitions {
+		a := tables[p.Table]
+		if a == nil {
+			a = &agg{}
+			tables[p.Table] = a
+			order = append(order, p.Table)
+		}
+		a.rows += p.Rows
+		a.parts++
+		a.files += p.Files
+	}
+	for i, name := range order {
+		label := ""
+		if i == 0 {
+			label = "tables"
+		}
+		a := tables[name]
+		fmt.Fprintf(w, "  %-9s %s: %d rows, %d partitions, %d files\n", label, name, a.rows, a.parts, a.files)
+	}
+	if r.FilesReplaced > 0 {
+		fmt.Fprintf(w, "  replaced  %d files of earlier runs\n", r.FilesReplaced)
+	}
+	if len(t.RejectsByReason) > 0 {
+		var parts []string
+		for _, c := range t.RejectsByReason {
+			parts = append(parts, fmt.Sprintf("%s %d", c.Name, c.N))
+		}
+		fmt.Fprintf(w, "  rejects   %s\n", strings.Join(parts, ", "))
+	}
+	for i, s := range r.Skipped {
+		if i == 10 {
+			fmt.Fprintf(w, "            ... and %d more (see the run report)\n", len(r.Skipped)-10)
+			break
+		}
+		label := ""
+		if i == 0 {
+			label = "skipped"
+		}
+		fmt.Fprintf(w, "  %-9s %s: %s\n", label, s.What, s.Reason)
+	}
+	if len(r.Recovered) > 0 {
+		fmt.Fprintf(w, "  recovered interrupted commits of runs %s\n", strings.Join(r.Recovered, ", "))
+	}
+	fmt.Fprintf(w, "  report    %s\n", transforms.ReportPath(r.Output, r.RunID))
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
