@@ -161,13 +161,14 @@ func (l beamLogger) Log(ctx context.Context, sev beamlog.Severity, _ int, msg st
 	}
 }
 
-// parseFlags parses a command's flags on the global flag set (where Beam's
-// runner flags such as --endpoint and --environment_type also live), then
-// initialises Beam.
+// parseFlags parses a command's flags, plus Beam's runner flags such as
+// --endpoint and --environment_type, then initialises Beam.
 func parseFlags(name string, args []string, stderr io.Writer, c *common, extra func(*flag.FlagSet), help string) error {
-	fs := flag.CommandLine
-	fs.Init("vendorlake "+name, flag.ContinueOnError)
+	// A fresh flag set per call, carrying Beam's own flags (registered on
+	// the global set by the runner packages) so that they parse too.
+	fs := flag.NewFlagSet("vendorlake "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	flag.CommandLine.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	c.register(fs)
 	if extra != nil {
 		extra(fs)
@@ -194,8 +195,8 @@ func parseFlags(name string, args []string, stderr io.Writer, c *common, extra f
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	beam.Init() // sets Beam's own slog default; ours replaces it below
 	c.setupLogging(stderr)
-	beam.Init()
 	return nil
 }
 

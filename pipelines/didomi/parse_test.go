@@ -1,0 +1,182 @@
+package didomi
+
+import (
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+const goodLine = `{"user":{"id":"u1","organization_id":"org","organization_user_id":"a@b.c","version":3,` +
+	`"created_at":"2024-03-01T10:15:30.123456+02:00","updated_at":"2024-03-01T10:15:31Z","metadata":{"plan":"pro"},` +
+	`"country":"FR","last_seen_country":null,"ab_test":{"bucket":"B"},` +
+	`"consents":{"purposes":[{"id":"cookies","enabled":true,"enabled_li":null,"metadata":{},"values":{"freq":{"value":"daily"},"n":{"value":3}},"channels":[{"id":"email"}]}],` +
+	`"vendors":{"enabled":["google",755],"disabled":[],"enabled_li":[],"disabled_li":[]},"channels":[{"id":"sms","enabled":false}],"tcfcs":"CP123"}},` +
+	`"events":[{"id":"e1","organization_id":"org","created_at":"2024-03-01T08:00:00Z","status":"confirmed","user":{"id":"u1","country":"FR"},` +
+	`"consents":{"purposes":[{"id":"cookies","enabled":true}]},"proofs_id":["` + strings64 + `.pdf"],"delegate":{"id":"d1","name":"Agent"},"source":{"type":"api"}},` +
+	`{"id":"e2","regulation":"cpra"}],"batch":7}`
+
+const strings64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// parseOne runs one line through a parser and returns the batches and rejects.
+func parseOne(t *testing.T, line string) (users, events arrow.Record, rej arrow.Record, ok bool) {
+	t.Helper()
+	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
+	defer p.Release()
+	r := transforms.NewRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	defer r.Release()
+	ok = p.Parse([]byte(line), 7, r)
+	emit := func(b hiveparquet.Batch) {
+		switch b.Table {
+		case UsersTable:
+			users = b.Record
+		case EventsTable:
+			events = b.Record
+		case RejectsTable:
+			rej = b.Record
+		}
+	}
+	p.Flush(emit)
+	r.Flush(emit)
+	return
+}
+
+func col(rec arrow.Record, name string) arrow.Array {
+	idx := rec.Schema().FieldIndices(name)
+	return rec.Column(idx[0])
+}
+
+func TestParseGoodLine(t *testing.T) {
+	users, events, rej, ok := parseOne(t, goodLine)
+	if !ok || rej != nil {
+		t.Fatalf("good line rejected: %v", rej)
+	}
+	if users.NumRows() != 1 || events.NumRows() != 2 {
+		t.Fatalf("rows: %d users, %d events", users.NumRows(), events.NumRows())
+	}
+	checks := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"id", col(users, "id").(*array.String).Value(0), "u1"},
+		{"version", col(users, "version").(*array.Int64).Value(0), int64(3)},
+		{"created_at (offset converted to UTC, micros kept)", col(users, "created_at").(*array.Timestamp).Value(0).ToTime(arrow.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z"), "2024-03-01T08:15:30.123456Z"},
+		{"last_seen_country null", col(users, "last_seen_country").IsNull(0), true},
+		{"metadata as JSON", col(users, "metadata").(*array.String).Value(0), `{"plan":"pro"}`},
+		{"event_count", col(users, "event_count").(*array.Int32).Value(0), int32(2)},
+		{"extra keeps unknown user and record keys", col(users, "extra").(*array.String).Value(0), `{"ab_test":{"bucket":"B"},"$record":{"batch":7}}`},
+		{"source_line", col(users, "source_line").(*array.Int64).Value(0), int64(7)},
+		{"consents", col(users, "consents").(*array.Struct).String(), `{[{["cookies"] [true] [(null)] ["{}"] [{["freq" "n"] ["daily" "3"]}] ["{\"channels\":[{\"id\":\"email\"}]}"]}] {[["google" "755"]] [[]] [[]] [[]] [(null)]} [{["sms"] [false] [(null)] [(null)]}] ["CP123"] [(null)]}`},
+		{"event user_id", col(events, "user_id").(*array.String).Value(1), "u1"},
+		{"event regulation default", col(events, "regulation").(*array.String).Value(0), DefaultRegulation},
+		{"event regulation given", col(events, "regulation").(*array.String).Value(1), "cpra"},
+		{"event proofs", col(events, "proofs_id").(*array.List).String(), `[["` + strings64 + `.pdf"] (null)]`},
+		{"event delegate", col(events, "delegate").(*array.Struct).String(), `{["d1" (null)] ["Agent" (null)] [(null) (null)] [(null) (null)]}`},
+		{"event extra", col(events, "extra").(*array.String).Value(0), `{"source":{"type":"api"}}`},
+		{"event_index", col(events, "event_index").(*array.Int32).Value(1), int32(1)},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestParseRejects covers every reject reason of the Didomi parser.
+func TestParseRejects(t *testing.T) {
+	tests := []struct {
+		name, line, code string
+	}{
+		{"not json", `not json`, ReasonInvalidJSON},
+		{"truncated json", `{"user":{"id":"x"`, ReasonInvalidJSON},
+		{"array", `[1,2]`, ReasonNotObject},
+		{"string", `"s"`, ReasonNotObject},
+		{"no user", `{"events":[]}`, ReasonMissingUser},
+		{"null user", `{"user":null}`, ReasonMissingUser},
+		{"user string", `{"user":"abc"}`, ReasonUserNotObject},
+		{"no id", `{"user":{"country":"FR"}}`, ReasonMissingUserID},
+		{"empty id", `{"user":{"id":""}}`, ReasonMissingUserID},
+		{"null id", `{"user":{"id":null}}`, ReasonMissingUserID},
+		{"numeric id", `{"user":{"id":5}}`, ReasonWrongType},
+		{"events object", `{"user":{"id":"u"},"events":{"a":1}}`, ReasonEventsNotArray},
+		{"events string", `{"user":{"id":"u"},"events":"x"}`, ReasonEventsNotArray},
+		{"event number", `{"user":{"id":"u"},"events":[1]}`, ReasonEventNotObject},
+		{"version string", `{"user":{"id":"u","version":"three"}}`, ReasonWrongType},
+		{"version fraction", `{"user":{"id":"u","version":1.5}}`, ReasonWrongType},
+		{"consents array", `{"user":{"id":"u","consents":[]}}`, ReasonWrongType},
+		{"purpose enabled string", `{"user":{"id":"u","consents":{"purposes":[{"id":"p","enabled":"yes"}]}}}`, ReasonWrongType},
+		{"vendors enabled object", `{"user":{"id":"u","consents":{"vendors":{"enabled":[{}]}}}}`, ReasonWrongType},
+		{"event proofs not list", `{"user":{"id":"u"},"events":[{"id":"e","proofs_id":"p"}]}`, ReasonWrongType},
+		{"event user string", `{"user":{"id":"u"},"events":[{"user":"x"}]}`, ReasonWrongType},
+		{"bad created_at", `{"user":{"id":"u","created_at":"not-a-date"}}`, ReasonBadTimestamp},
+		{"impossible date", `{"user":{"id":"u","created_at":"2024-13-45T99:00:00Z"}}`, ReasonBadTimestamp},
+		{"no zone", `{"user":{"id":"u","created_at":"2024-03-01T10:00:00"}}`, ReasonBadTimestamp},
+		{"event bad timestamp", `{"user":{"id":"u"},"events":[{"updated_at":"yesterday"}]}`, ReasonBadTimestamp},
+		{"created_at number", `{"user":{"id":"u","created_at":1700000000}}`, ReasonWrongType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			users, events, rej, ok := parseOne(t, tt.line)
+			if ok || users != nil || events != nil {
+				t.Fatalf("line accepted (users %v, events %v)", users, events)
+			}
+			if rej == nil || rej.NumRows() != 1 {
+				t.Fatalf("no reject row")
+			}
+			if got := col(rej, "reason_code").(*array.String).Value(0); got != tt.code {
+				t.Errorf("code = %s (%s), want %s", got, col(rej, "reason").(*array.String).Value(0), tt.code)
+			}
+			if got := col(rej, "raw").(*array.String).Value(0); got != tt.line {
+				t.Errorf("raw = %q", got)
+			}
+			if got := col(rej, "source_line").(*array.Int64).Value(0); got != 7 {
+				t.Errorf("source_line = %d", got)
+			}
+		})
+	}
+}
+
+func TestParseMinimalLines(t *testing.T) {
+	for _, line := range []string{
+		`{"user":{"id":"u"}}`,
+		`{"user":{"id":"u"},"events":null}`,
+		`{"events":[],"user":{"id":"u"}}`,
+	} {
+		users, events, _, ok := parseOne(t, line)
+		if !ok || users.NumRows() != 1 || events != nil {
+			t.Errorf("%s: ok=%v", line, ok)
+			continue
+		}
+		if n := col(users, "event_count").(*array.Int32).Value(0); n != 0 {
+			t.Errorf("%s: event_count %d", line, n)
+		}
+	}
+}
+
+func FuzzParseLine(f *testing.F) {
+	f.Add([]byte(goodLine))
+	f.Add([]byte(`{"user":{"id":"u"},"events":[{}]}`))
+	f.Add([]byte(`{"user":{"id":"u","consents":{"purposes":[{"values":{"a":{"value":[1]}}}]}}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		p := newParser("f", "p")
+		defer p.Release()
+		r := transforms.NewRejects(RejectsTable, "p", "", "f", 64)
+		defer r.Release()
+		ok := p.Parse(line, 1, r)
+		if ok == (r.Count() == 1) || r.Count() > 1 {
+			t.Fatalf("ok=%v with %d rejects", ok, r.Count())
+		}
+		p.Flush(func(b hiveparquet.Batch) {
+			for i, c := range b.Record.Columns() {
+				if int64(c.Len()) != b.Record.NumRows() {
+					t.Fatalf("column %d has %d values for %d rows", i, c.Len(), b.Record.NumRows())
+				}
+			}
+			b.Record.Release()
+		})
+	})
+}
