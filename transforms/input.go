@@ -32,6 +32,11 @@ type InputFile struct {
 	// Source is the input identity that idempotent-append tables derive
 	// file names from; empty for pipelines that overwrite whole partitions.
 	Source string `json:"source,omitempty"`
+	// SplitStart and SplitEnd, when SplitEnd > 0, restrict the read to one
+	// split of a splittable file (compressed byte range [SplitStart,
+	// SplitEnd), e.g. lzop blocks located by the file's index).
+	SplitStart int64 `json:"split_start,omitempty"`
+	SplitEnd   int64 `json:"split_end,omitempty"`
 }
 
 // LedgerInput returns the ledger identity of f.

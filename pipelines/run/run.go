@@ -61,10 +61,42 @@ func NewRunID() string {
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
+// Chained is implemented by a pipeline that another pipeline must follow in
+// the same command because it reads what the first one committed (ID5
+// rebuilds id5_mapping_current from the tables its ingest appends to).
+type Chained interface {
+	// Then returns the pipeline to run after this one, on options o.
+	Then(o Options) Pipeline
+}
+
 // Execute runs p and returns its report. The report is also stored under
 // OUTPUT/_vendorlake/runs/. A run that committed nothing because the reject
 // ratio was exceeded returns its report and an error wrapping ErrRejectRatio.
+//
+// When p is Chained and committed or had nothing to do, Execute then runs
+// p.Then(o) with the same options and the run ID "P_RUN_ID-NEXT_NAME"; that
+// run stores its own report, and the report returned is p's with the
+// partitions (and replaced files) of the chained run added. An error of the
+// chained run is returned (wrapped) with p's report.
 func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
+	rep, err := executeOne(ctx, p, o)
+	c, ok := p.(Chained)
+	if !ok || err != nil || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
+		return rep, err
+	}
+	next := c.Then(o)
+	no := o
+	no.RunID = rep.RunID + "-" + next.Name()
+	nrep, err := Execute(ctx, next, no)
+	rep.Partitions = append(rep.Partitions, nrep.Partitions...)
+	rep.FilesReplaced += nrep.FilesReplaced
+	if err != nil {
+		return rep, fmt.Errorf("%s (run %s): %w", next.Name(), no.RunID, err)
+	}
+	return rep, nil
+}
+
+func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
 	started := time.Now().UTC()
 	if o.RunID == "" {
 		o.RunID = NewRunID()
