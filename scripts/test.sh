@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the README's test command. It installs what the tests
+# need (DuckDB from the npm registry, Debian's lzop), then runs vet, every
+# Go test (unit, end-to-end on the direct and prism runners, DuckDB reading
+# the lake), and the README's first command on a scratch copy of the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "tools"
+command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
+command -v node >/dev/null || { echo "Node.js is required for DuckDB's client (apt-get install nodejs npm)" >&2; exit 1; }
+if ! command -v lzop >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -q lzop >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q lzop >/dev/null; })
+  elif command -v sudo >/dev/null; then
+    sudo apt-get install -y -q lzop >/dev/null || { sudo apt-get update -q >/dev/null && sudo apt-get install -y -q lzop >/dev/null; }
+  else
+    echo "lzop is required: apt-get install lzop" >&2; exit 1
+  fi
+fi
+echo "lzop: $(lzop --version 2>&1 | sed -n 's/^lzop \([^ ]*\).*/\1/p' | head -1)"
+if [ ! -d scripts/duckdb/node_modules/@duckdb/node-api ]; then
+  npm ci --prefix scripts/duckdb --no-audit --no-fund --loglevel=error
+fi
+echo "duckdb: $(node scripts/duckdb/query.mjs 'SELECT version() AS v' | sed 's/.*"v":"\([^"]*\)".*/\1/')"
+export VENDORLAKE_REQUIRE_DUCKDB=1
+
+step "go vet"
+go vet ./...
+
+step "go test"
+go test -count=1 -timeout=20m ./...
+
+step "README: go run . demo (on a scratch copy of the repo)"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+git ls-files -z | xargs -0 -I{} cp --parents {} "$scratch"/ 2>/dev/null || cp -r . "$scratch"/
+(cd "$scratch" && go run . demo > demo.out) || { cat "$scratch/demo.out"; exit 1; }
+cat "$scratch/demo.out"
+rows=$(node scripts/duckdb/query.mjs "SELECT count(*) AS n FROM read_parquet('$scratch/lake/didomi_users/**/*.parquet', hive_partitioning=true)")
+echo "DuckDB reads the demo lake: $rows"
+case "$rows" in *'"n":"0"'*|'') echo "the demo lake is empty" >&2; exit 1;; esac
+
+echo
+echo "scripts/test.sh: all tests passed"
