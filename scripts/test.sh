@@ -23,7 +23,7 @@ if ! command -v lzop >/dev/null; then
 fi
 echo "lzop: $(lzop --version 2>&1 | sed -n 's/^lzop \([^ ]*\).*/\1/p' | head -1)"
 if [ ! -d scripts/duckdb/node_modules/@duckdb/node-api ]; then
-  npm ci --prefix scripts/duckdb --no-audit --no-fund --loglevel=error
+  npm install --prefix scripts/duckdb --no-audit --no-fund --loglevel=error
 fi
 echo "duckdb: $(node scripts/duckdb/query.mjs 'SELECT version() AS v' | sed 's/.*"v":"\([^"]*\)".*/\1/')"
 export VENDORLAKE_REQUIRE_DUCKDB=1
