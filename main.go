@@ -24,6 +24,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
@@ -68,6 +69,8 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 		return runPipeline(ctx, args[0], args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
+	case "ddl":
+		return ddl(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "vendorlake: unknown command %q\n\n", args[0])
 		usage(stderr)
@@ -81,6 +84,7 @@ func usage(w io.Writer) {
 Commands:
   didomi   Didomi batch export (users & events) → didomi_users, didomi_events, didomi_rejects
   demo     run every pipeline on the bundled samples in testdata/ into ./lake
+  ddl      print CREATE TABLE statements (Athena, Spark, DuckDB) for every table
 
 Run 'vendorlake COMMAND -h' for a command's flags.
 Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded (nothing committed).
@@ -223,6 +227,9 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	if err != nil {
 		return usageErr(stderr, err)
 	}
+	if err := checkPortablePaths(opts); err != nil {
+		return usageErr(stderr, err)
+	}
 	return execute(ctx, p, opts, stdout, stderr)
 }
 
@@ -239,6 +246,34 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, stdout, stde
 		return exitFailed
 	}
 	return exitOK
+}
+
+// checkPortablePaths fails early when a run on a cluster (workers in
+// containers or on other hosts) is given local paths that its workers
+// cannot see. LOOPBACK workers run inside this process and see them.
+func checkPortablePaths(o run.Options) error {
+	switch o.Runner {
+	case "direct", "prism", "":
+		return nil
+	}
+	env := strings.ToLower(*jobopts.EnvironmentType)
+	if env == "loopback" {
+		return nil
+	}
+	for _, p := range []string{o.Input, o.Output} {
+		if lakefs.Scheme(p) == "" || lakefs.Scheme(p) == "file" {
+			return fmt.Errorf("--runner=%s with --environment_type=%s runs workers that cannot see the local path %s: use s3:// for --input and --output (or --environment_type=LOOPBACK to run the workers in this process)",
+				o.Runner, orDefault(env, "DOCKER"), p)
+		}
+	}
+	return nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
 
 func checkDates(from, to string) error {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the README's test command. It installs what the tests
-# need (DuckDB from the npm registry, Debian's lzop), then runs vet, every
-# Go test (unit, end-to-end on the direct and prism runners, DuckDB reading
-# the lake), and the README's first command on a scratch copy of the repo.
+# need (DuckDB from the npm registry, Debian's lzop, Beam's prism job server
+# from the Go module proxy), starts the services on loopback, runs vet, every
+# Go test (unit, end-to-end on the direct and prism runners and through the
+# job server, DuckDB reading the lake), and the README's first command on a
+# scratch copy of the repo; the services are stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -28,6 +30,17 @@ fi
 echo "duckdb: $(node scripts/duckdb/query.mjs 'SELECT version() AS v' | sed 's/.*"v":"\([^"]*\)".*/\1/')"
 export VENDORLAKE_REQUIRE_DUCKDB=1
 
+# Services, stopped on exit whatever happens.
+scratch=$(mktemp -d)
+cleanup() {
+  prism_stop
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+source scripts/prism.sh
+prism_start
+export VENDORLAKE_REQUIRE_PRISM=1
+
 step "go vet"
 go vet ./...
 
@@ -35,8 +48,6 @@ step "go test"
 go test -count=1 -timeout=20m ./...
 
 step "README: go run . demo (on a scratch copy of the repo)"
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
 git ls-files -z | xargs -0 -I{} cp --parents {} "$scratch"/ 2>/dev/null || cp -r . "$scratch"/
 (cd "$scratch" && go run . demo > demo.out) || { cat "$scratch/demo.out"; exit 1; }
 cat "$scratch/demo.out"
