@@ -172,6 +172,9 @@ func parseFlags(name string, args []string, stderr io.Writer, c *common, extra f
 	// the global set by the runner packages) so that they parse too.
 	fs := flag.NewFlagSet("vendorlake "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// Start from Beam's defaults: a previous in-process run (tests, demo)
+	// must not leak its job server or environment into this one.
+	*jobopts.Endpoint, *jobopts.EnvironmentType, *jobopts.EnvironmentConfig = "", "", ""
 	flag.CommandLine.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	c.register(fs)
 	if extra != nil {
