@@ -7,12 +7,14 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/pipelines/didomi"
+	"github.com/vendorlake/vendorlake/pipelines/id5"
 )
 
 // lakeTables lists every table that vendorlake's pipelines write.
 func lakeTables() []hiveparquet.Table {
 	var ts []hiveparquet.Table
 	ts = append(ts, didomi.Tables()...)
+	ts = append(ts, id5.Tables()...)
 	return ts
 }
 

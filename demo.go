@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/vendorlake/vendorlake/pipelines/didomi"
+	"github.com/vendorlake/vendorlake/pipelines/id5"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 )
 
@@ -37,6 +38,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		dir string
 	}{
 		{didomi.Pipeline{}, "didomi"},
+		// The ID5 sample's UIDs belong to GVLID 35 (as in ID5's document).
+		{id5.Pipeline{SourceGVLID: 35}, "id5/sample"},
 	}
 	code := exitOK
 	for _, s := range steps {

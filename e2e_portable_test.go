@@ -21,6 +21,8 @@ var portableRuns = []struct {
 	tables []string
 }{
 	{"didomi", []string{"didomi", "--input=testdata/didomi", "--max-reject-ratio=0.5"}, []string{"didomi_users", "didomi_events", "didomi_rejects"}},
+	{"id5", []string{"id5", "--input=testdata/id5/sample", "--source-gvlid=35", "--max-reject-ratio=0.5"},
+		[]string{"id5_mapping_updates", "id5_full_extracts", "id5_extract_partners", "id5_rejects", "id5_mapping_current"}},
 }
 
 // TestPortableJobServerEqualsDirect runs every pipeline through Beam's

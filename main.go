@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -33,6 +34,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/pipelines/didomi"
+	"github.com/vendorlake/vendorlake/pipelines/id5"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
@@ -65,7 +67,7 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch args[0] {
-	case didomi.Name:
+	case didomi.Name, id5.Name:
 		return runPipeline(ctx, args[0], args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
@@ -83,6 +85,7 @@ func usage(w io.Writer) {
 
 Commands:
   didomi   Didomi batch export (users & events) → didomi_users, didomi_events, didomi_rejects
+  id5      ID5 Partner Graph files → id5_mapping_updates, id5_full_extracts, id5_mapping_current, id5_rejects
   demo     run every pipeline on the bundled samples in testdata/ into ./lake
   ddl      print CREATE TABLE statements (Athena, Spark, DuckDB) for every table
 
@@ -225,6 +228,28 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 			return usageErr(stderr, err)
 		}
 		p = didomi.Pipeline{Selection: sel}
+	case id5.Name:
+		var sel id5.Selection
+		var source, partner int
+		err := parseFlags(name, args, stderr, &c, func(fs *flag.FlagSet) {
+			fs.IntVar(&source, "source-gvlid", 0, "GVLID of your UIDs, written as source_gvlid of per-partner rows (required)")
+			fs.IntVar(&partner, "partner", 0, "read only the per-partner files of this partner GVLID (single-file deliveries are then not read)")
+			fs.StringVar(&sel.From, "from", "", "first delivery day to read, YYYY-MM-DD (inclusive)")
+			fs.StringVar(&sel.To, "to", "", "last delivery day to read, YYYY-MM-DD (inclusive)")
+		}, "Reads INPUT/incremental/ and INPUT/full-extracts/ (per-partner and single-file layouts, plain or gzip),\n"+
+			"new or changed files only (ledger), into id5_mapping_updates, id5_full_extracts, id5_extract_partners\n"+
+			"and id5_rejects under OUTPUT, then rebuilds id5_mapping_current from those tables.")
+		if err != nil {
+			return usageErr(stderr, err)
+		}
+		if err := checkDates(sel.From, sel.To); err != nil {
+			return usageErr(stderr, err)
+		}
+		if source <= 0 || source > math.MaxInt32 || partner < 0 || partner > math.MaxInt32 {
+			return usageErr(stderr, errors.New("--source-gvlid is required and, like --partner, must be a positive GVLID"))
+		}
+		sel.Partner = int32(partner)
+		p = id5.Pipeline{SourceGVLID: int32(source), Selection: sel}
 	}
 	opts, err := c.options()
 	if err != nil {

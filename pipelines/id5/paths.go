@@ -1,4 +1,11 @@
-// Package id5 parses the files of the ID5 Partner Graph file transfer and models the mapping table they define.
+// Package id5 is the ID5 Partner Graph file transfer pipeline. Incremental
+// and full-extract files, per-partner or single-file
+// (incremental/[PARTNER/]YYYYMMDD/HHMMSS.csv, full-extracts/[PARTNER/]DATETIME.csv),
+// become id5_mapping_updates, id5_full_extracts, id5_extract_partners and
+// id5_rejects (idempotent append, one source per file); a chained stage
+// (Current) then rebuilds id5_mapping_current, the partner UID in force for
+// every (UID, partner), from those tables. The package also holds the pure
+// path and row parsers and CurrentMapping, the reference model of that table.
 package id5
 
 import (

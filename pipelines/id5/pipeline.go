@@ -1,0 +1,88 @@
+package id5
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/pipelines/run"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// Name is the pipeline's name (subcommand, ledger folder of the ingest).
+const Name = "id5"
+
+func init() {
+	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&readFn{})
+	register.Emitter1[hiveparquet.Batch]()
+	register.Emitter1[transforms.FileStats]()
+}
+
+// Pipeline is the ID5 Partner Graph pipeline. Its ingest stage reads the
+// new delivered files into id5_mapping_updates, id5_full_extracts,
+// id5_extract_partners and id5_rejects (idempotent append, one source per
+// file); run.Execute then runs its chained stage, Current, which rebuilds
+// id5_mapping_current from those tables as committed in the lake.
+type Pipeline struct {
+	// SourceGVLID is the GVLID of the UIDs of per-partner files (yours),
+	// which those files do not carry. Required.
+	SourceGVLID int32
+	// Selection narrows the files read.
+	Selection Selection
+}
+
+// Name implements run.Pipeline.
+func (Pipeline) Name() string { return Name }
+
+// Tables implements run.Pipeline: the ingest stage's tables.
+func (Pipeline) Tables() []hiveparquet.Table { return IngestTables() }
+
+// Discover implements run.Pipeline.
+func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error) {
+	if p.SourceGVLID <= 0 {
+		return transforms.Plan{}, fmt.Errorf("id5: the source GVLID (--source-gvlid) must be a positive GVLID, got %d", p.SourceGVLID)
+	}
+	return Discover(ctx, fsys, input, p.Selection, led)
+}
+
+// Read implements run.Pipeline: it reads the planned files in parallel and
+// returns PCollection<hiveparquet.Batch> and PCollection<FileStats>.
+func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
+	s = s.Scope("id5.Read")
+	return beam.ParDo2(s, &readFn{Input: input, FS: fsOpts, Lines: lines, SourceGVLID: p.SourceGVLID}, files)
+}
+
+// Then implements run.Chained: after the ingest (committed or with nothing
+// to do), id5_mapping_current is rebuilt from the lake at o.Output.
+func (Pipeline) Then(o run.Options) run.Pipeline {
+	return &Current{Lake: o.Output, FS: o.FS}
+}
+
+type readFn struct {
+	Input       string                 `json:"input"`
+	FS          lakefs.Options         `json:"fs"`
+	Lines       transforms.LineOptions `json:"lines"`
+	SourceGVLID int32                  `json:"source_gvlid"`
+
+	fs lakefs.FS
+}
+
+func (fn *readFn) Setup(ctx context.Context) error {
+	var err error
+	fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS)
+	return err
+}
+
+func (fn *readFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats)) error {
+	st, err := ReadFile(ctx, fn.fs, f, fn.SourceGVLID, fn.Lines, emit)
+	if err != nil {
+		return err
+	}
+	emitStats(st)
+	return nil
+}

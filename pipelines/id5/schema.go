@@ -1,0 +1,138 @@
+package id5
+
+import (
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// Table names.
+const (
+	// UpdatesTable holds every incremental row as delivered.
+	UpdatesTable = "id5_mapping_updates"
+	// ExtractsTable holds every full-extract row as delivered.
+	ExtractsTable = "id5_full_extracts"
+	// ExtractPartnersTable has one row per (full extract, partner it
+	// covers), rows or not: an extract without any row for a partner still
+	// empties that partner, and only this table remembers it.
+	ExtractPartnersTable = "id5_extract_partners"
+	// RejectsTable holds the rejected lines of every ID5 file.
+	RejectsTable = "id5_rejects"
+	// CurrentTable is the mapping in force, rebuilt by every run.
+	CurrentTable = "id5_mapping_current"
+)
+
+var (
+	str = arrow.BinaryTypes.String
+	i64 = arrow.PrimitiveTypes.Int64
+	i32 = arrow.PrimitiveTypes.Int32
+	// tsUTC is written as Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true).
+	tsUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+)
+
+func f(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t, Nullable: true}
+}
+
+// Column positions shared by UpdatesSchema and ExtractsSchema (the parser
+// and the compaction fill and read them by position).
+const (
+	colUID = iota
+	colSourceGVLID
+	colPartnerGVLID
+	colPartnerUID
+	colAt
+	colDelivery
+	colSourceFile
+	colSourceLine
+)
+
+// rowSchema is the schema of the rows of one delivered file; timeCol names
+// the time the path gives it (delivered_at or extracted_at).
+func rowSchema(timeCol string) *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("uid", str),
+		f("source_gvlid", i32),
+		f("partner_gvlid", i32),
+		f("partner_uid", str),
+		f(timeCol, tsUTC),
+		f("delivery", str),
+		f("source_file", str),
+		f("source_line", i64),
+	}, nil)
+}
+
+// UpdatesSchema is the schema of id5_mapping_updates: one row per (UID,
+// partner) mapping of an incremental file; delivered_at is the time its path
+// names.
+func UpdatesSchema() *arrow.Schema { return rowSchema("delivered_at") }
+
+// ExtractsSchema is the schema of id5_full_extracts: one row per (UID,
+// partner) mapping of a full extract; extracted_at is the time its name gives.
+func ExtractsSchema() *arrow.Schema { return rowSchema("extracted_at") }
+
+// ExtractPartnersSchema is the schema of id5_extract_partners.
+func ExtractPartnersSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("partner_gvlid", i32),
+		f("source_gvlid", i32),
+		f("extracted_at", tsUTC),
+		f("delivery", str),
+		f("source_file", str),
+		f("rows", i64),
+	}, nil)
+}
+
+// CurrentSchema is the schema of id5_mapping_current (partner_gvlid is its
+// partition column, not repeated inside the files).
+func CurrentSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("uid", str),
+		f("partner_uid", str),
+		f("source_gvlid", i32),
+		f("updated_at", tsUTC),
+		f("source_file", str),
+		f("source_line", i64),
+	}, nil)
+}
+
+// Partition columns.
+var (
+	datePartitions        = []hiveparquet.PartitionColumn{{Name: "date", Type: "date"}}
+	extractDatePartitions = []hiveparquet.PartitionColumn{{Name: "extract_date", Type: "date"}}
+	partnerPartitions     = []hiveparquet.PartitionColumn{{Name: "partner_gvlid", Type: "int"}}
+)
+
+// IngestTables are the tables the ingest stage (Pipeline) writes. Every one
+// is idempotent-append by input file: reprocessing a file replaces its rows.
+func IngestTables() []hiveparquet.Table {
+	rejects := transforms.RejectTable(RejectsTable, datePartitions)
+	rejects.Mode = hiveparquet.IdempotentAppend
+	return []hiveparquet.Table{
+		{Name: UpdatesTable, Doc: "One row per (UID, partner) mapping of an incremental file, as delivered.",
+			Schema: UpdatesSchema(), Partitions: datePartitions, Mode: hiveparquet.IdempotentAppend},
+		{Name: ExtractsTable, Doc: "One row per (UID, partner) mapping of a full extract, as delivered.",
+			Schema: ExtractsSchema(), Partitions: extractDatePartitions, Mode: hiveparquet.IdempotentAppend},
+		{Name: ExtractPartnersTable, Doc: "One row per full extract and partner it covers, with its number of rows.",
+			Schema: ExtractPartnersSchema(), Partitions: extractDatePartitions, Mode: hiveparquet.IdempotentAppend},
+		rejects,
+	}
+}
+
+// CurrentTables are the tables the compaction stage (Current) writes.
+func CurrentTables() []hiveparquet.Table {
+	return []hiveparquet.Table{
+		{Name: CurrentTable, Doc: "One row per (UID, partner): the partner UID in force now, and the row it came from.",
+			Schema: CurrentSchema(), Partitions: partnerPartitions, Mode: hiveparquet.Overwrite},
+	}
+}
+
+// Tables returns every table of the ID5 pipeline.
+func Tables() []hiveparquet.Table { return append(IngestTables(), CurrentTables()...) }
+
+// datePartition returns "date=YYYY-MM-DD"-style partition paths.
+func datePartition(cols []hiveparquet.PartitionColumn, day string) string {
+	p, _ := hiveparquet.PartitionPath([]string{cols[0].Name}, day)
+	return p
+}
