@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/pipelines/audiencestudio"
 	"github.com/vendorlake/vendorlake/pipelines/didomi"
 	"github.com/vendorlake/vendorlake/pipelines/id5"
 )
@@ -15,6 +16,8 @@ func lakeTables() []hiveparquet.Table {
 	var ts []hiveparquet.Table
 	ts = append(ts, didomi.Tables()...)
 	ts = append(ts, id5.Tables()...)
+	ts = append(ts, audiencestudio.RequestsTables()...)
+	ts = append(ts, audiencestudio.PortabilityTables()...)
 	return ts
 }
 

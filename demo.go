@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vendorlake/vendorlake/pipelines/audiencestudio"
 	"github.com/vendorlake/vendorlake/pipelines/didomi"
 	"github.com/vendorlake/vendorlake/pipelines/id5"
 	"github.com/vendorlake/vendorlake/pipelines/run"
@@ -38,6 +39,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		dir string
 	}{
 		{didomi.Pipeline{}, "didomi"},
+		// Three splits show the indexed .lzo file read by parallel workers.
+		{audiencestudio.RequestsPipeline{Selection: audiencestudio.RequestsSelection{Splits: 3}}, "audiencestudio/sample"},
+		{audiencestudio.PortabilityPipeline{}, "audiencestudio/sample"},
 		// The ID5 sample's UIDs belong to GVLID 35 (as in ID5's document).
 		{id5.Pipeline{SourceGVLID: 35}, "id5/sample"},
 	}

@@ -23,6 +23,10 @@ var portableRuns = []struct {
 	{"didomi", []string{"didomi", "--input=testdata/didomi", "--max-reject-ratio=0.5"}, []string{"didomi_users", "didomi_events", "didomi_rejects"}},
 	{"id5", []string{"id5", "--input=testdata/id5/sample", "--source-gvlid=35", "--max-reject-ratio=0.5"},
 		[]string{"id5_mapping_updates", "id5_full_extracts", "id5_extract_partners", "id5_rejects", "id5_mapping_current"}},
+	{"audiencestudio requests", []string{"audiencestudio", "requests", "--input=testdata/audiencestudio/sample", "--lzo-splits=3", "--max-reject-ratio=0.5"},
+		[]string{"audiencestudio_requests", "audiencestudio_rejects"}},
+	{"audiencestudio portability", []string{"audiencestudio", "portability", "--input=testdata/audiencestudio/sample", "--max-reject-ratio=0.5"},
+		[]string{"audiencestudio_portability_events", "audiencestudio_portability_rejects"}},
 }
 
 // TestPortableJobServerEqualsDirect runs every pipeline through Beam's

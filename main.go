@@ -33,6 +33,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/pipelines/audiencestudio"
 	"github.com/vendorlake/vendorlake/pipelines/didomi"
 	"github.com/vendorlake/vendorlake/pipelines/id5"
 	"github.com/vendorlake/vendorlake/pipelines/run"
@@ -69,6 +70,12 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case didomi.Name, id5.Name:
 		return runPipeline(ctx, args[0], args[1:], stdout, stderr)
+	case audiencestudio.Command:
+		if len(args) < 2 || (args[1] != "requests" && args[1] != "portability") {
+			fmt.Fprintf(stderr, "usage: vendorlake %s requests|portability --input=ROOT --output=ROOT [flags]\n", args[0])
+			return exitUsage
+		}
+		return runPipeline(ctx, args[0]+" "+args[1], args[2:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
 	case "ddl":
@@ -85,6 +92,8 @@ func usage(w io.Writer) {
 
 Commands:
   didomi   Didomi batch export (users & events) → didomi_users, didomi_events, didomi_rejects
+  audiencestudio requests     Audience Studio consent request files → audiencestudio_requests, audiencestudio_rejects
+  audiencestudio portability  Audience Studio portability feeds → audiencestudio_portability_events, audiencestudio_portability_rejects
   id5      ID5 Partner Graph files → id5_mapping_updates, id5_full_extracts, id5_mapping_current, id5_rejects
   demo     run every pipeline on the bundled samples in testdata/ into ./lake
   ddl      print CREATE TABLE statements (Athena, Spark, DuckDB) for every table
@@ -228,6 +237,42 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 			return usageErr(stderr, err)
 		}
 		p = didomi.Pipeline{Selection: sel}
+	case audiencestudio.Command + " requests":
+		var sel audiencestudio.RequestsSelection
+		var splitMiB int64
+		err := parseFlags(name, args, stderr, &c, func(fs *flag.FlagSet) {
+			fs.StringVar(&sel.From, "from", "", "first upload date to read, YYYY-MM-DD (inclusive)")
+			fs.StringVar(&sel.To, "to", "", "last upload date to read, YYYY-MM-DD (inclusive)")
+			fs.IntVar(&sel.Splits, "lzo-splits", 0, "cut every indexed .lzo file into this many parallel splits (0: one per --lzo-split-mib)")
+			fs.Int64Var(&splitMiB, "lzo-split-mib", audiencestudio.DefaultSplitBytes>>20, "compressed MiB per split of an indexed .lzo file")
+		}, "Reads INPUT/uploads/consent-data/YYYY-MM-DD/* (plain, gzip or lzop; an .lzo.index beside an .lzo file\n"+
+			"splits it across workers) and writes audiencestudio_requests and audiencestudio_rejects under OUTPUT.")
+		if err != nil {
+			return usageErr(stderr, err)
+		}
+		if err := checkDates(sel.From, sel.To); err != nil {
+			return usageErr(stderr, err)
+		}
+		if sel.Splits < 0 || splitMiB <= 0 {
+			return usageErr(stderr, errors.New("--lzo-splits must be >= 0 and --lzo-split-mib > 0"))
+		}
+		sel.SplitBytes = splitMiB << 20
+		p = audiencestudio.RequestsPipeline{Selection: sel}
+	case audiencestudio.Command + " portability":
+		var sel audiencestudio.PortabilitySelection
+		err := parseFlags(name, args, stderr, &c, func(fs *flag.FlagSet) {
+			fs.StringVar(&sel.RequestID, "request-id", "", "read only this portability request")
+			fs.StringVar(&sel.From, "from", "", "first date to read, YYYY-MM-DD (inclusive)")
+			fs.StringVar(&sel.To, "to", "", "last date to read, YYYY-MM-DD (inclusive)")
+		}, "Reads INPUT/portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK_OR_KUID/KUID from complete request days\n"+
+			"(_SUCCESS) and writes audiencestudio_portability_events and audiencestudio_portability_rejects under OUTPUT.")
+		if err != nil {
+			return usageErr(stderr, err)
+		}
+		if err := checkDates(sel.From, sel.To); err != nil {
+			return usageErr(stderr, err)
+		}
+		p = audiencestudio.PortabilityPipeline{Selection: sel}
 	case id5.Name:
 		var sel id5.Selection
 		var source, partner int

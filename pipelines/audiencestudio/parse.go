@@ -1,4 +1,11 @@
-// Package audiencestudio parses Salesforce Audience Studio consent request files and data portability feeds.
+// Package audiencestudio is the Salesforce Audience Studio pipelines: consent
+// request files (uploads/consent-data/YYYY-MM-DD/*, plain, gzip or lzop with
+// an optional hadoop-lzo index for parallel splits) become
+// audiencestudio_requests, and data portability feeds
+// (portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK_OR_KUID/KUID) become
+// audiencestudio_portability_events, each with its rejects table. parse.go
+// holds the pure record parsers, paths.go discovery, splitread.go the
+// split-aware line reader, rows.go the Arrow row builders.
 package audiencestudio
 
 import (

@@ -16,6 +16,7 @@ const usage = `usage: gendata <vendor> [flags]
 
 vendors:
   didomi   Didomi batch export (export-id=ID/date=YYYY-MM-DD/users/*.json.gz + _SUCCESS)
+  audiencestudio  Audience Studio consent requests (plain/gzip/lzop+index) and portability feeds
   id5      ID5 Partner Graph bucket (incremental/ and full-extracts/, per-partner and single-file)
 
 run "gendata didomi -h" for the flags of a vendor.
@@ -27,14 +28,19 @@ func main() {
 		os.Exit(2)
 	}
 	switch os.Args[1] {
+	case "didomi":
+		if err := runDidomi(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gendata didomi:", err)
+			os.Exit(1)
+		}
 	case "id5":
 		if err := runID5(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "gendata id5:", err)
 			os.Exit(1)
 		}
-	case "didomi":
-		if err := runDidomi(os.Args[2:], os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "gendata didomi:", err)
+	case "audiencestudio":
+		if err := runAudienceStudio(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "gendata audiencestudio:", err)
 			os.Exit(1)
 		}
 	case "-h", "-help", "--help", "help":

@@ -1,0 +1,159 @@
+package audiencestudio
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+const hex64 = "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a"
+
+// requestRejects holds one request line per reject reason.
+var requestRejects = map[string]string{
+	RejectEmptyLine:              "",
+	RejectInvalidUTF8:            "device^kxcookie^ab\xffcd^portability^^^",
+	RejectBadTimestamp:           "device^kxcookie^abc^portability^^^12x4",
+	RejectTimestampOutRange:      "device^kxcookie^abc^portability^^^12345",
+	RejectFieldCount:             "device^kxcookie^abc^portability^^",
+	RejectBadIDKind:              "cookie^kxcookie^abc^portability^^^",
+	RejectEmptyIDType:            "device^^abc^portability^^^",
+	RejectEmptyIDValue:           "device^kxcookie^^portability^^^",
+	RejectBadHash:                "bk^email_sha256^abc^portability^^^",
+	RejectEmptyAction:            "device^kxcookie^abc^^global^^",
+	RejectMissingPolicyRegime:    "device^kxcookie^abc^set^^{\"dc\":1}^1515471711277000",
+	RejectMissingFlags:           "device^kxcookie^abc^set^gdpr^^1515471711277000",
+	RejectMissingTimestamp:       "device^kxcookie^abc^set^gdpr^{\"dc\":1}^",
+	transforms.ReasonLineTooLong: "device^kxcookie^" + strings.Repeat("x", 400) + "^portability^^^",
+}
+
+// feedRejects holds one feed record per reject reason.
+var feedRejects = map[string]string{
+	RejectEmptyLine:              "   ",
+	RejectInvalidUTF8:            `{"TS":"1518036361","UA":"` + "\xff" + `"}`,
+	RejectBadTimestamp:           `{"TS":"15180x6361"}`,
+	RejectTimestampOutRange:      `{"TS":"12345"}`,
+	RejectNotJSON:                `{"TS":"1518036361",`,
+	RejectNotObject:              `["TS","1518036361"]`,
+	RejectMissingTS:              `{"TS":"-","IP":"10.0.0.1"}`,
+	RejectDuplicateField:         `{"TS":"1518036361","IP":"10.0.0.1","IP":"10.0.0.2"}`,
+	RejectBadFieldType:           `{"TS":"1518036361","UA":{"name":"x"}}`,
+	RejectBadResp:                `{"TS":"1518036361","RESP":"two hundred"}`,
+	RejectBadRT:                  `{"TS":"1518036361","RT":"-5"}`,
+	RejectBadNewUser:             `{"TS":"1518036361","NEWUSER":"maybe"}`,
+	transforms.ReasonLineTooLong: `{"TS":"1518036361","UA":"` + strings.Repeat("x", 400) + `"}`,
+}
+
+const goodRequest = "device^kxcookie^abcdef123^portability^global^^1515471711277000"
+const goodFeed = `{"TS":"1518036361","KUID":"LIDa_CtQ","QS":"?_kpid=b2bf9016&x=1"}`
+
+// linesWithRejects returns good lines interleaved with one line per reason.
+func linesWithRejects(bad map[string]string, good string) (string, []string) {
+	codes := make([]string, 0, len(bad))
+	for c := range bad {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	var b strings.Builder
+	for _, c := range codes {
+		b.WriteString(good + "\n" + bad[c] + "\n")
+	}
+	b.WriteString(good + "\n")
+	return b.String(), codes
+}
+
+func checkReasons(t *testing.T, st transforms.FileStats, codes []string, seen map[string]int64) {
+	t.Helper()
+	if err := st.Check(); err != nil {
+		t.Fatal(err)
+	}
+	want := int64(len(codes))
+	if st.Rejected != want || st.RecordsOut != want+1 || st.RecordsIn != 2*want+1 {
+		t.Errorf("counters: %d in, %d out, %d rejected; want %d, %d, %d", st.RecordsIn, st.RecordsOut, st.Rejected, 2*want+1, want+1, want)
+	}
+	by := map[string]int64{}
+	for _, c := range st.RejectsByReason {
+		by[c.Name] = c.N
+	}
+	for _, c := range codes {
+		if by[c] != 1 || seen[c] != 1 {
+			t.Errorf("reason %s: counted %d, rows %d; want 1 and 1", c, by[c], seen[c])
+		}
+	}
+	if len(by) != len(codes) {
+		t.Errorf("unexpected reasons: %v", st.RejectsByReason)
+	}
+}
+
+// rejectCodes collects the reason codes of rejects batches.
+func rejectCodes(table string, seen map[string]int64) func(hiveparquet.Batch) {
+	return func(b hiveparquet.Batch) {
+		defer b.Record.Release()
+		if b.Table != table {
+			return
+		}
+		codes := b.Record.Column(2).(*array.String)
+		for i := 0; i < codes.Len(); i++ {
+			seen[codes.Value(i)]++
+		}
+	}
+}
+
+func TestRequestRejectReasons(t *testing.T) {
+	content, codes := linesWithRejects(requestRejects, goodRequest)
+	p := filepath.Join(t.TempDir(), "r.txt")
+	os.WriteFile(p, []byte(content), 0o644)
+	seen := map[string]int64{}
+	st, err := readRequests(context.Background(), lakefs.Local{}, inputFile(t, p), transforms.LineOptions{MaxLineBytes: 300}, rejectCodes(RequestsRejectsTable, seen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReasons(t, st, codes, seen)
+}
+
+func TestFeedRejectReasons(t *testing.T) {
+	content, codes := linesWithRejects(feedRejects, goodFeed)
+	root := t.TempDir()
+	rel := "portability/R1/2024-03-02/pixel.gif/LIDa_CtQ/LIDa_CtQ"
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte(content), 0o644)
+	f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(content)), Partition: "request_id=R1/date=2024-03-02/data_source=pixel.gif"}
+	seen := map[string]int64{}
+	st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{MaxLineBytes: 300}, rejectCodes(PortabilityRejectsTable, seen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReasons(t, st, codes, seen)
+	if len(st.Warnings) != 0 {
+		t.Errorf("warnings for a documented source: %v", st.Warnings)
+	}
+}
+
+func TestFeedUnknownSourceWarns(t *testing.T) {
+	root := t.TempDir()
+	rel := "portability/R1/2024-03-02/video.gif/LIDa_CtQ/LIDa_CtQ"
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte(goodFeed+"\n"), 0o644)
+	f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(goodFeed) + 1), Partition: "x=1"}
+	var rows int64
+	st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, func(b hiveparquet.Batch) {
+		rows += b.Record.NumRows()
+		b.Record.Release()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || len(st.Warnings) != 1 || st.Warnings[0] != (transforms.Count{Name: WarningUnknownDataSource, N: 1}) {
+		t.Errorf("rows %d, warnings %v", rows, st.Warnings)
+	}
+}

@@ -1,0 +1,249 @@
+package audiencestudio
+
+import (
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/valyala/fastjson"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// requestParser turns consent request lines into audiencestudio_requests
+// rows (transforms.LineParser). Its pos argument is the line's decompressed
+// byte offset (see RequestsSchema), not a line number.
+type requestParser struct {
+	file, partition string
+	b               *array.RecordBuilder
+	n               int64
+
+	idKind, idType, idValue, action, pr, flagsRaw *array.StringBuilder
+	flags                                         *array.MapBuilder
+	flagKeys                                      *array.StringBuilder
+	flagVals                                      *array.Int32Builder
+	at                                            *array.TimestampBuilder
+	srcFile                                       *array.StringBuilder
+	srcOff                                        *array.Int64Builder
+}
+
+func newRequestParser(file, partition string) *requestParser {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, RequestsSchema())
+	p := &requestParser{file: file, partition: partition, b: b}
+	p.idKind = b.Field(0).(*array.StringBuilder)
+	p.idType = b.Field(1).(*array.StringBuilder)
+	p.idValue = b.Field(2).(*array.StringBuilder)
+	p.action = b.Field(3).(*array.StringBuilder)
+	p.pr = b.Field(4).(*array.StringBuilder)
+	p.flagsRaw = b.Field(5).(*array.StringBuilder)
+	p.flags = b.Field(6).(*array.MapBuilder)
+	p.flagKeys = p.flags.KeyBuilder().(*array.StringBuilder)
+	p.flagVals = p.flags.ItemBuilder().(*array.Int32Builder)
+	p.at = b.Field(7).(*array.TimestampBuilder)
+	p.srcFile = b.Field(8).(*array.StringBuilder)
+	p.srcOff = b.Field(9).(*array.Int64Builder)
+	return p
+}
+
+// Parse implements transforms.LineParser.
+func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) bool {
+	r, bad := ParseRequestLine(line)
+	if bad != nil {
+		rej.Add(pos, bad.Code, bad.Reason, line)
+		return false
+	}
+	p.idKind.Append(r.IDKind)
+	p.idType.Append(r.IDType)
+	p.idValue.Append(r.IDValue)
+	p.action.Append(r.Action)
+	appendNullString(p.pr, r.PolicyRegime)
+	appendNullString(p.flagsRaw, r.FlagsRaw)
+	if r.FlagsValid {
+		p.flags.Append(true)
+		for _, fl := range r.Flags {
+			p.flagKeys.Append(fl.Key)
+			p.flagVals.Append(fl.Value)
+		}
+	} else {
+		p.flags.AppendNull()
+	}
+	if r.RequestedAt.Valid {
+		p.at.Append(arrowTS(r.RequestedAt.Int64))
+	} else {
+		p.at.AppendNull()
+	}
+	p.srcFile.Append(p.file)
+	p.srcOff.Append(pos)
+	p.n++
+	return true
+}
+
+// Flush implements transforms.LineParser.
+func (p *requestParser) Flush(emit func(hiveparquet.Batch)) {
+	if p.srcFile.Len() > 0 {
+		emit(hiveparquet.Batch{Table: RequestsTable, Partition: p.partition, Record: p.b.NewRecord()})
+	}
+}
+
+// Rows implements transforms.LineParser.
+func (p *requestParser) Rows() []transforms.Count {
+	return []transforms.Count{{Name: RequestsTable, N: p.n}}
+}
+
+// Release implements transforms.LineParser.
+func (p *requestParser) Release() { p.b.Release() }
+
+// feedFile is what a portability file's path says about its records.
+type feedFile struct {
+	DataSource string // {data_source} folder
+	BridgeKey  string // decoded {bk} folder, when it holds a bridge key
+	KUIDPath   string // {bk} folder, when it holds a kuid
+	KUIDFile   string // {kuid} file name
+}
+
+// feedParser turns portability feed records into
+// audiencestudio_portability_events rows (transforms.LineParser).
+type feedParser struct {
+	file, partition string
+	meta            feedFile
+	jp              fastjson.Parser
+	b               *array.RecordBuilder
+	n               int64
+
+	ts                                                   *array.TimestampBuilder
+	xff, ip, kuid, dnt, ua, ref, host, path, qs, node, v *array.StringBuilder
+	extra, bk, kuidPath, kuidFile, srcFile               *array.StringBuilder
+	xffChain                                             *array.ListBuilder
+	xffItems                                             *array.StringBuilder
+	qp, kct                                              *array.MapBuilder
+	resp, rt                                             *array.Int32Builder
+	newUser                                              *array.BooleanBuilder
+	srcLine                                              *array.Int64Builder
+}
+
+func newFeedParser(file, partition string, meta feedFile) *feedParser {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, PortabilityEventsSchema())
+	p := &feedParser{file: file, partition: partition, meta: meta, b: b}
+	s := func(i int) *array.StringBuilder { return b.Field(i).(*array.StringBuilder) }
+	p.ts = b.Field(0).(*array.TimestampBuilder)
+	p.xff = s(1)
+	p.xffChain = b.Field(2).(*array.ListBuilder)
+	p.xffItems = p.xffChain.ValueBuilder().(*array.StringBuilder)
+	p.ip, p.kuid, p.dnt, p.ua, p.ref, p.host, p.path, p.qs = s(3), s(4), s(5), s(6), s(7), s(8), s(9), s(10)
+	p.qp = b.Field(11).(*array.MapBuilder)
+	p.resp = b.Field(12).(*array.Int32Builder)
+	p.rt = b.Field(13).(*array.Int32Builder)
+	p.newUser = b.Field(14).(*array.BooleanBuilder)
+	p.node, p.v = s(15), s(16)
+	p.kct = b.Field(17).(*array.MapBuilder)
+	p.extra, p.bk, p.kuidPath, p.kuidFile, p.srcFile = s(18), s(19), s(20), s(21), s(22)
+	p.srcLine = b.Field(23).(*array.Int64Builder)
+	return p
+}
+
+// Parse implements transforms.LineParser.
+func (p *feedParser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool {
+	r, bad := ParseFeedRecord(&p.jp, line, p.meta.DataSource)
+	if bad != nil {
+		rej.Add(lineNo, bad.Code, bad.Reason, line)
+		return false
+	}
+	p.ts.Append(arrowTS(r.TS))
+	appendNullString(p.xff, r.XFF)
+	if r.XFFChain != nil {
+		p.xffChain.Append(true)
+		for _, h := range r.XFFChain {
+			p.xffItems.Append(h)
+		}
+	} else {
+		p.xffChain.AppendNull()
+	}
+	appendNullString(p.ip, r.IP)
+	appendNullString(p.kuid, r.KUID)
+	appendNullString(p.dnt, r.DNT)
+	appendNullString(p.ua, r.UserAgent)
+	appendNullString(p.ref, r.Referrer)
+	appendNullString(p.host, r.Host)
+	appendNullString(p.path, r.Path)
+	appendNullString(p.qs, r.QueryString)
+	appendParams(p.qp, r.QueryParams, r.QueryString.Valid)
+	appendNullInt32(p.resp, r.Resp)
+	appendNullInt32(p.rt, r.RT)
+	if r.NewUser.Valid {
+		p.newUser.Append(r.NewUser.Bool)
+	} else {
+		p.newUser.AppendNull()
+	}
+	appendNullString(p.node, r.Node)
+	appendNullString(p.v, r.V)
+	appendParams(p.kct, r.KCT, r.KCT != nil)
+	appendNullString(p.extra, r.Extra)
+	appendNonEmpty(p.bk, p.meta.BridgeKey)
+	appendNonEmpty(p.kuidPath, p.meta.KUIDPath)
+	appendNonEmpty(p.kuidFile, p.meta.KUIDFile)
+	p.srcFile.Append(p.file)
+	p.srcLine.Append(lineNo)
+	p.n++
+	return true
+}
+
+// Flush implements transforms.LineParser.
+func (p *feedParser) Flush(emit func(hiveparquet.Batch)) {
+	if p.srcFile.Len() > 0 {
+		emit(hiveparquet.Batch{Table: PortabilityTable, Partition: p.partition, Record: p.b.NewRecord()})
+	}
+}
+
+// Rows implements transforms.LineParser.
+func (p *feedParser) Rows() []transforms.Count {
+	return []transforms.Count{{Name: PortabilityTable, N: p.n}}
+}
+
+// Release implements transforms.LineParser.
+func (p *feedParser) Release() { p.b.Release() }
+
+// arrowTS converts Unix microseconds to an Arrow timestamp value.
+func arrowTS(us int64) arrow.Timestamp { return arrow.Timestamp(us) }
+
+func appendNullString(b *array.StringBuilder, s NullString) {
+	if s.Valid {
+		b.Append(s.String)
+	} else {
+		b.AppendNull()
+	}
+}
+
+func appendNonEmpty(b *array.StringBuilder, s string) {
+	if s != "" {
+		b.Append(s)
+	} else {
+		b.AppendNull()
+	}
+}
+
+func appendNullInt32(b *array.Int32Builder, v NullInt32) {
+	if v.Valid {
+		b.Append(v.Int32)
+	} else {
+		b.AppendNull()
+	}
+}
+
+// appendParams appends a MAP<string,string> value; valid false is a null map.
+func appendParams(b *array.MapBuilder, ps []Param, valid bool) {
+	if !valid {
+		b.AppendNull()
+		return
+	}
+	b.Append(true)
+	kb := b.KeyBuilder().(*array.StringBuilder)
+	vb := b.ItemBuilder().(*array.StringBuilder)
+	for _, prm := range ps {
+		kb.Append(prm.Key)
+		if prm.Null {
+			vb.AppendNull()
+		} else {
+			vb.Append(prm.Value)
+		}
+	}
+}

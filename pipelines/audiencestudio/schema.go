@@ -1,0 +1,112 @@
+package audiencestudio
+
+import (
+	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// Table names.
+const (
+	RequestsTable           = "audiencestudio_requests"
+	RequestsRejectsTable    = "audiencestudio_rejects"
+	PortabilityTable        = "audiencestudio_portability_events"
+	PortabilityRejectsTable = "audiencestudio_portability_rejects"
+)
+
+var (
+	str   = arrow.BinaryTypes.String
+	i64   = arrow.PrimitiveTypes.Int64
+	i32   = arrow.PrimitiveTypes.Int32
+	boolT = arrow.FixedWidthTypes.Boolean
+	// tsUTC is written as Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true).
+	tsUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+)
+
+func f(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t, Nullable: true}
+}
+
+// RequestsSchema is the schema of audiencestudio_requests: one row per
+// consent request line.
+//
+// Lineage: source_offset is the byte offset of the line's first byte in the
+// file's decompressed content (0-based). It is used instead of a line number
+// because an indexed lzop file is read in splits, and a split cannot know how
+// many lines the splits before it hold without decompressing them; the offset
+// is the same whether the file is read whole or in any number of splits.
+func RequestsSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("id_kind", str),
+		f("id_type", str),
+		f("id_value", str),
+		f("action", str),
+		f("policy_regime", str),
+		f("flags_raw", str),
+		// flags is null when flags_raw is null or cannot be parsed.
+		f("flags", arrow.MapOf(str, i32)),
+		f("requested_at", tsUTC),
+		f("source_file", str),
+		f("source_offset", i64),
+	}, nil)
+}
+
+// PortabilityEventsSchema is the schema of audiencestudio_portability_events:
+// one row per feed record (one JSON line of a portability file).
+func PortabilityEventsSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("ts", tsUTC),
+		f("xff", str),
+		f("xff_chain", arrow.ListOfField(arrow.Field{Name: "element", Type: str, Nullable: true})),
+		f("ip", str),
+		f("kuid", str),
+		f("dnt", str),
+		f("user_agent", str),
+		f("referrer", str),
+		f("host", str),
+		f("path", str),
+		f("query_string", str),
+		f("query_params", arrow.MapOf(str, str)),
+		f("resp", i32),
+		f("rt", i32),
+		f("new_user", boolT),
+		f("node", str),
+		f("v", str),
+		f("kct", arrow.MapOf(str, str)),
+		f("extra", str),
+		f("bridge_key", str),
+		f("kuid_path", str),
+		f("kuid_file", str),
+		f("source_file", str),
+		f("source_line", i64),
+	}, nil)
+}
+
+// RequestsPartitions are the partition columns of the request tables.
+func RequestsPartitions() []hiveparquet.PartitionColumn {
+	return []hiveparquet.PartitionColumn{{Name: "upload_date", Type: "date"}}
+}
+
+// PortabilityPartitions are the partition columns of the portability tables.
+func PortabilityPartitions() []hiveparquet.PartitionColumn {
+	return []hiveparquet.PartitionColumn{{Name: "request_id", Type: "string"}, {Name: "date", Type: "date"}, {Name: "data_source", Type: "string"}}
+}
+
+// RequestsTables returns the tables the requests pipeline writes.
+func RequestsTables() []hiveparquet.Table {
+	rej := transforms.RejectTable(RequestsRejectsTable, RequestsPartitions())
+	rej.Doc = "One row per rejected consent request line; source_line holds the line's decompressed byte offset (as source_offset in audiencestudio_requests)."
+	return []hiveparquet.Table{
+		{Name: RequestsTable, Doc: "One row per consent request line (uploads/consent-data/YYYY-MM-DD/*).", Schema: RequestsSchema(), Partitions: RequestsPartitions(), Mode: hiveparquet.Overwrite},
+		rej,
+	}
+}
+
+// PortabilityTables returns the tables the portability pipeline writes.
+func PortabilityTables() []hiveparquet.Table {
+	return []hiveparquet.Table{
+		{Name: PortabilityTable, Doc: "One row per data portability feed record.", Schema: PortabilityEventsSchema(), Partitions: PortabilityPartitions(), Mode: hiveparquet.Overwrite},
+		transforms.RejectTable(PortabilityRejectsTable, PortabilityPartitions()),
+	}
+}
