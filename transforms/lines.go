@@ -194,8 +194,8 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) chunkResu
 	if c.tooLong {
 		res.lines = 1
 		res.bytes = c.tooLongSize
-		rej.Add(c.firstLine, ReasonLineTooLong,
-			fmt.Sprintf("line of more than %d bytes exceeds the bound of %d bytes", c.tooLongSize, opts.MaxLineBytes), c.data)
+		rej.AddTruncated(c.firstLine, ReasonLineTooLong,
+			fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", c.tooLongSize, opts.MaxLineBytes), c.data)
 	} else {
 		res.bytes = int64(len(c.data))
 		data := c.data
@@ -212,7 +212,12 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) chunkResu
 			if n := len(line); n > 0 && line[n-1] == '\r' {
 				line = line[:n-1]
 			}
-			if len(bytes.TrimSpace(line)) == 0 {
+			if len(line) > opts.MaxLineBytes {
+				// A line that began in the carried-over tail of the previous
+				// read and ended in this chunk.
+				rej.AddTruncated(lineNo, ReasonLineTooLong,
+					fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", len(line), opts.MaxLineBytes), line[:min(len(line), opts.RawBytes)])
+			} else if len(bytes.TrimSpace(line)) == 0 {
 				rej.Add(lineNo, ReasonEmptyLine, "empty line", line)
 			} else if p.Parse(line, lineNo, rej) {
 				res.out++

@@ -66,7 +66,11 @@ func runLines(t *testing.T, input string, opts LineOptions) ([]row, LineCounts, 
 				case "echo":
 					rows = append(rows, row{"echo", b.Record.Column(0).(*array.Int64).Value(i), b.Record.Column(1).(*array.String).Value(i)})
 				case "rej":
-					rows = append(rows, row{"rej:" + b.Record.Column(2).(*array.String).Value(i), b.Record.Column(1).(*array.Int64).Value(i), b.Record.Column(4).(*array.String).Value(i)})
+					code := b.Record.Column(2).(*array.String).Value(i)
+					if truncated := b.Record.Column(5).(*array.Boolean).Value(i); truncated != (code == ReasonLineTooLong) {
+						t.Errorf("reject %s: raw_truncated = %v", code, truncated)
+					}
+					rows = append(rows, row{"rej:" + code, b.Record.Column(1).(*array.Int64).Value(i), b.Record.Column(4).(*array.String).Value(i)})
 				}
 			}
 		})
@@ -90,6 +94,7 @@ func TestParseLines(t *testing.T) {
 		{name: "too long in middle", input: "a\n" + long + "\nb\n", want: []row{{"echo", 1, "a"}, {"rej:line_too_long", 2, long[:8]}, {"echo", 3, "b"}}, lines: 3, rejected: 1},
 		{name: "too long at end without newline", input: "a\n" + long, want: []row{{"echo", 1, "a"}, {"rej:line_too_long", 2, long[:8]}}, lines: 2, rejected: 1},
 		{name: "exactly at bound", input: strings.Repeat("y", 50) + "\nz\n", want: []row{{"echo", 1, strings.Repeat("y", 50)}, {"echo", 2, "z"}}, lines: 2},
+		{name: "one over the bound after a short line", input: "ab\n" + strings.Repeat("w", 51) + "\nc\n", want: []row{{"echo", 1, "ab"}, {"rej:line_too_long", 2, "wwwwwwww"}, {"echo", 3, "c"}}, lines: 3, rejected: 1},
 	}
 	for _, tt := range tests {
 		for _, chunk := range []int{4, 7, 16, 64, 1 << 10} {

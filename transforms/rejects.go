@@ -68,9 +68,18 @@ func NewRejects(table, partition, source, file string, rawBytes int) *Rejects {
 // a human-readable reason, and its raw text, truncated to the bound (at a
 // UTF-8 boundary; invalid UTF-8 is replaced so the column stays valid).
 func (r *Rejects) Add(line int64, code, reason string, raw []byte) {
+	r.add(line, code, reason, raw, false)
+}
+
+// AddTruncated is Add for a raw text that is already only a prefix of the
+// record (raw_truncated is set).
+func (r *Rejects) AddTruncated(line int64, code, reason string, prefix []byte) {
+	r.add(line, code, reason, prefix, true)
+}
+
+func (r *Rejects) add(line int64, code, reason string, raw []byte, truncated bool) {
 	r.n++
 	r.byReason = addCount(r.byReason, code, 1)
-	truncated := false
 	if len(raw) > r.rawBytes {
 		raw = raw[:r.rawBytes]
 		for len(raw) > 0 && !utf8.Valid(raw) && len(raw) > r.rawBytes-4 {
