@@ -49,7 +49,10 @@ const (
 )
 
 func main() {
-	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+	stop := startProfile()
+	code := mainCode(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 func mainCode(args []string, stdout, stderr io.Writer) int {
