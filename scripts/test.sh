@@ -29,17 +29,26 @@ if [ ! -d scripts/duckdb/node_modules/@duckdb/node-api ]; then
 fi
 echo "duckdb: $(node scripts/duckdb/query.mjs 'SELECT version() AS v' | sed 's/.*"v":"\([^"]*\)".*/\1/')"
 export VENDORLAKE_REQUIRE_DUCKDB=1
+minio=$(scripts/minio.sh install) # built once from the Go module proxy, then cached
+echo "minio: $minio"
 
 # Services, stopped on exit whatever happens.
 scratch=$(mktemp -d)
+VENDORLAKE_MINIO_STATE=$(mktemp -d) # scripts/minio.sh: port, pid, data, log
+export VENDORLAKE_MINIO_STATE
 cleanup() {
   prism_stop
+  "$root/scripts/minio.sh" clean || true
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 source scripts/prism.sh
 prism_start
 export VENDORLAKE_REQUIRE_PRISM=1
+minio_env=$(scripts/minio.sh start) # for the S3 tests; a test that stops MinIO starts its own with VENDORLAKE_MINIO_SH
+eval "$minio_env"
+export VENDORLAKE_REQUIRE_S3=1 VENDORLAKE_MINIO_SH="$root/scripts/minio.sh"
+echo "minio: $VENDORLAKE_S3_ENDPOINT"
 
 step "go vet"
 go vet ./...

@@ -68,6 +68,10 @@ type Options struct {
 	S3Region string `json:"s3_region,omitempty"`
 	// S3PathStyle selects path-style addressing (bucket in the path, not the host).
 	S3PathStyle bool `json:"s3_path_style,omitempty"`
+	// S3PartSizeMiB is the multipart upload part size (default 16, minimum 5).
+	S3PartSizeMiB int `json:"s3_part_size_mib,omitempty"`
+	// S3UploadConcurrency is how many parts of one object upload at once (default 2).
+	S3UploadConcurrency int `json:"s3_upload_concurrency,omitempty"`
 }
 
 // New returns the FS that serves uri.
@@ -76,7 +80,7 @@ func New(ctx context.Context, uri string, opts Options) (FS, error) {
 	case "", "file":
 		return Local{}, nil
 	case "s3":
-		return nil, fmt.Errorf("open %s: s3:// is not supported by this build yet", uri)
+		return NewS3(ctx, opts)
 	default:
 		return nil, fmt.Errorf("open %s: unsupported scheme %q (use a local path or s3://)", uri, Scheme(uri))
 	}

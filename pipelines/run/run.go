@@ -119,8 +119,11 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		rep.Error = err.Error()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
-		// Best effort: the files of a failed run are garbage.
-		_ = outFS.DeleteAll(context.WithoutCancel(ctx), hiveparquet.TempDir(o.Output, o.RunID))
+		// Best effort: the files of a failed run are garbage, unless its
+		// commit log was recorded: the next run's Recover needs them.
+		if !commitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID) {
+			_ = outFS.DeleteAll(context.WithoutCancel(ctx), hiveparquet.TempDir(o.Output, o.RunID))
+		}
 		_ = transforms.WriteReport(context.WithoutCancel(ctx), outFS, rep)
 		return rep, err
 	}
@@ -145,6 +148,11 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	plan, err := p.Discover(ctx, inFS, o.Input, led)
 	if err != nil {
 		return fail(fmt.Errorf("discover %s: %w", o.Input, err))
+	}
+	if len(plan.Units) == 0 && len(plan.Skipped) == 0 {
+		if err := checkInputFound(ctx, inFS, o.Input); err != nil {
+			return fail(err)
+		}
 	}
 	rep.Skipped = plan.Skipped
 	if len(plan.Units) == 0 {
@@ -177,7 +185,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		written := hiveparquet.Write(s, o.Output, o.RunID, o.FS, o.Write, batches)
 		transforms.Commit(s, cfg, written, stats)
 		if _, err := beam.Run(ctx, o.Runner, pl); err != nil {
-			return fail(err)
+			return fail(pipelineError(err))
 		}
 	}
 	final, err := transforms.ReadReport(ctx, outFS, o.Output, o.RunID)
