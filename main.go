@@ -6,8 +6,9 @@
 //	vendorlake didomi --input=DIR|s3://... --output=DIR|s3://... [flags]
 //	vendorlake demo
 //
-// Exit codes: 0 committed (or nothing to do), 1 failed, 2 usage error,
-// 3 not committed because the reject ratio exceeded --max-reject-ratio.
+// Exit codes: 0 committed (or nothing to do, or a dry run), 1 failed,
+// 2 usage error, 3 not committed because the reject ratio exceeded
+// --max-reject-ratio, 4 another run holds the output's lock.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
@@ -46,6 +48,7 @@ const (
 	exitFailed      = 1
 	exitUsage       = 2
 	exitRejectRatio = 3
+	exitLocked      = 4
 )
 
 func main() {
@@ -102,7 +105,8 @@ Commands:
   ddl      print CREATE TABLE statements (Athena, Spark, DuckDB) for every table
 
 Run 'vendorlake COMMAND -h' for a command's flags.
-Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded (nothing committed).
+Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded (nothing committed),
+4 output locked by another run.
 `)
 }
 
@@ -118,6 +122,12 @@ type common struct {
 	fs             lakefs.Options
 	logFormat      string
 	verbose        bool
+	dryRun         bool
+	waitForSuccess time.Duration
+	lockWait       time.Duration
+	breakLock      bool
+	progress       string
+	progressEvery  time.Duration
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -134,6 +144,12 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.fs.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing (MinIO)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.BoolVar(&c.verbose, "verbose", false, "log Beam's and the runner's own messages too")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan (inputs to read, partitions to replace, inputs skipped and why) and change nothing")
+	fs.DurationVar(&c.waitForSuccess, "wait-for-success", 0, "poll this long (e.g. 30m) for selected inputs whose _SUCCESS marker is missing")
+	fs.DurationVar(&c.lockWait, "lock-wait", 0, "wait this long for another run's lock on --output before giving up (exit 4)")
+	fs.BoolVar(&c.breakLock, "break-lock", false, "remove the output's lock first: only when its run is known to be dead")
+	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal, a log line every --progress-interval otherwise), on, off")
+	fs.DurationVar(&c.progressEvery, "progress-interval", 30*time.Second, "interval of progress log lines when stderr is not a terminal")
 }
 
 func (c *common) options() (run.Options, error) {
@@ -154,7 +170,38 @@ func (c *common) options() (run.Options, error) {
 		Write:          hiveparquet.WriteOptions{Compression: c.compression, TargetFileBytes: c.targetFileMiB << 20},
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess,
+		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
 	}, nil
+}
+
+// progressTo sets where progress goes: a live line when stderr is a
+// terminal, periodic log lines otherwise, nothing with --progress=off.
+func (c *common) progressTo(o *run.Options, stderr io.Writer) error {
+	terminal := false
+	if f, ok := stderr.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			terminal = true
+		}
+	}
+	switch c.progress {
+	case "off":
+		return nil
+	case "auto":
+		if _, ok := stderr.(*os.File); !ok {
+			return nil // in-process callers (tests) get no progress
+		}
+	case "on":
+	default:
+		return fmt.Errorf("--progress=%s: want auto, on or off", c.progress)
+	}
+	if c.progressEvery <= 0 {
+		return errors.New("--progress-interval must be positive")
+	}
+	o.Progress, o.ProgressTerminal, o.ProgressInterval = stderr, terminal, c.progressEvery
+	if terminal {
+		o.ProgressInterval = time.Second
+	}
+	return nil
 }
 
 // setupLogging keeps Beam's and prism's chatter out of a user's terminal
@@ -306,6 +353,9 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	if err := checkPortablePaths(opts); err != nil {
 		return usageErr(stderr, err)
 	}
+	if err := c.progressTo(&opts, stderr); err != nil {
+		return usageErr(stderr, err)
+	}
 	return execute(ctx, p, opts, stdout, stderr)
 }
 
@@ -317,6 +367,9 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, stdout, stde
 	switch {
 	case errors.Is(err, run.ErrRejectRatio):
 		return exitRejectRatio
+	case errors.Is(err, run.ErrLocked):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return exitLocked
 	case err != nil:
 		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
 		return exitFailed

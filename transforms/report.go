@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -24,6 +25,13 @@ type Skipped struct {
 	What   string `json:"what"`
 	Reason string `json:"reason"`
 }
+
+// ReasonIncomplete is the reason for an input whose vendor has not yet
+// written its completion marker; --wait-for-success waits for these.
+const ReasonIncomplete = "incomplete: no _SUCCESS marker yet"
+
+// Incomplete reports whether s waits for its vendor's completion marker.
+func (s Skipped) Incomplete() bool { return strings.HasPrefix(s.Reason, "incomplete") }
 
 // PartitionReport sums what a run published into one table partition.
 type PartitionReport struct {
@@ -67,6 +75,10 @@ type RunReport struct {
 	Partitions     []PartitionReport `json:"partitions"`
 	FilesReplaced  int               `json:"files_replaced"`
 	Recovered      []string          `json:"recovered_commits,omitempty"`
+	// Plan is what a dry run would do.
+	Plan *Plan `json:"plan,omitempty"`
+	// PendingCommits are interrupted commits a real run would finish first.
+	PendingCommits []string `json:"pending_commits,omitempty"`
 }
 
 // ReportPath is where the report of runID is stored.

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -48,6 +49,20 @@ type Options struct {
 	Reprocess bool
 	// RunID names the run; generated when empty.
 	RunID string
+	// DryRun prints the plan and changes nothing.
+	DryRun bool
+	// WaitForSuccess polls this long for selected inputs whose vendor has
+	// not yet written its completion marker.
+	WaitForSuccess time.Duration
+	// LockWait is how long to wait for another run's lock on the output;
+	// BreakLock removes a lock whose holder is known to be dead.
+	LockWait  time.Duration
+	BreakLock bool
+	// Progress, when set, receives progress lines every ProgressInterval;
+	// ProgressTerminal redraws one line instead.
+	Progress         io.Writer
+	ProgressInterval time.Duration
+	ProgressTerminal bool
 }
 
 // ErrRejectRatio is returned (wrapped) when a run was not committed because
@@ -78,7 +93,32 @@ type Chained interface {
 // run stores its own report, and the report returned is p's with the
 // partitions (and replaced files) of the chained run added. An error of the
 // chained run is returned (wrapped) with p's report.
+//
+// A run holds OUTPUT/_vendorlake/lock while it works (see acquireLock);
+// another run on the same output waits up to LockWait, then fails with an
+// error wrapping ErrLocked. A dry run takes no lock and changes nothing.
 func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
+	if o.RunID == "" {
+		o.RunID = NewRunID()
+	}
+	if !o.DryRun {
+		if err := CheckPaths(o.Input, o.Output); err != nil {
+			return transforms.RunReport{}, err
+		}
+		outFS, err := lakefs.New(ctx, o.Output, o.FS)
+		if err != nil {
+			return transforms.RunReport{}, err
+		}
+		release, err := acquireLock(ctx, outFS, o.Output, o.RunID, p.Name(), o.LockWait, o.BreakLock)
+		if err != nil {
+			return transforms.RunReport{}, err
+		}
+		defer release()
+	}
+	return executeChain(ctx, p, o)
+}
+
+func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
 	rep, err := executeOne(ctx, p, o)
 	c, ok := p.(Chained)
 	if !ok || err != nil || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
@@ -87,7 +127,7 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 	next := c.Then(o)
 	no := o
 	no.RunID = rep.RunID + "-" + next.Name()
-	nrep, err := Execute(ctx, next, no)
+	nrep, err := executeChain(ctx, next, no)
 	rep.Partitions = append(rep.Partitions, nrep.Partitions...)
 	rep.FilesReplaced += nrep.FilesReplaced
 	if err != nil {
@@ -128,6 +168,10 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		return rep, err
 	}
 
+	if o.DryRun {
+		return dryRun(ctx, p, o, inFS, outFS, rep)
+	}
+
 	// Finish what a crashed run left half committed, then drop the
 	// temporary files of runs that never reached their commit.
 	recovered, err := hiveparquet.Recover(ctx, outFS, o.Output)
@@ -148,6 +192,12 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	plan, err := p.Discover(ctx, inFS, o.Input, led)
 	if err != nil {
 		return fail(fmt.Errorf("discover %s: %w", o.Input, err))
+	}
+	if o.WaitForSuccess > 0 {
+		plan, err = waitForComplete(ctx, plan, o.WaitForSuccess, func() (transforms.Plan, error) { return p.Discover(ctx, inFS, o.Input, led) })
+		if err != nil {
+			return fail(fmt.Errorf("discover %s: %w", o.Input, err))
+		}
 	}
 	if len(plan.Units) == 0 && len(plan.Skipped) == 0 {
 		if err := checkInputFound(ctx, inFS, o.Input); err != nil {
@@ -184,7 +234,21 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		batches, stats := p.Read(s, files, o.Input, o.FS, o.Lines)
 		written := hiveparquet.Write(s, o.Output, o.RunID, o.FS, o.Write, batches)
 		transforms.Commit(s, cfg, written, stats)
-		if _, err := beam.Run(ctx, o.Runner, pl); err != nil {
+		var stopProgress chan struct{}
+		if o.Progress != nil {
+			beam.ParDo0(s, &progressFn{Output: o.Output, RunID: o.RunID, FS: o.FS}, stats)
+			stopProgress = make(chan struct{})
+			var total int64
+			for _, f := range plan.Files {
+				total += f.Size
+			}
+			go reportProgress(ctx, outFS, o.Output, o.RunID, len(plan.Files), total, o.ProgressInterval, o.Progress, o.ProgressTerminal, stopProgress)
+		}
+		_, err := beam.Run(ctx, o.Runner, pl)
+		if stopProgress != nil {
+			close(stopProgress)
+		}
+		if err != nil {
 			return fail(pipelineError(err))
 		}
 	}

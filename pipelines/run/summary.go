@@ -75,10 +75,23 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 		}
 		fmt.Fprintf(w, "  %-9s %s: %s\n", label, s.What, s.Reason)
 	}
+	for _, in := range r.Inputs {
+		if in.Error != "" {
+			fmt.Fprintf(w, "  file error %s: %s\n", in.Rel, in.Error)
+		}
+	}
+	if r.Plan != nil {
+		printPlan(w, *r.Plan)
+	}
+	if len(r.PendingCommits) > 0 {
+		fmt.Fprintf(w, "  pending   interrupted commits of runs %s: a real run finishes them first\n", strings.Join(r.PendingCommits, ", "))
+	}
 	if len(r.Recovered) > 0 {
 		fmt.Fprintf(w, "  recovered interrupted commits of runs %s\n", strings.Join(r.Recovered, ", "))
 	}
-	fmt.Fprintf(w, "  report    %s\n", transforms.ReportPath(r.Output, r.RunID))
+	if r.Status != transforms.StatusDryRun {
+		fmt.Fprintf(w, "  report    %s\n", transforms.ReportPath(r.Output, r.RunID))
+	}
 }
 
 func human(n int64) string {
@@ -91,4 +104,36 @@ func human(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// printPlan lists what a dry run would read and replace.
+func printPlan(w io.Writer, p transforms.Plan) {
+	files := map[string]int{}
+	bytes := map[string]int64{}
+	for _, f := range p.Files {
+		files[f.Unit]++
+		bytes[f.Unit] += f.Size
+	}
+	for i, u := range p.Units {
+		label := ""
+		if i == 0 {
+			label = "would read"
+		}
+		fmt.Fprintf(w, "  %-10s %s: %d files, %s\n", label, u.Key, files[u.Key], human(bytes[u.Key]))
+	}
+	for i, c := range p.Claims {
+		if i == 20 {
+			fmt.Fprintf(w, "             ... and %d more partitions\n", len(p.Claims)-20)
+			break
+		}
+		label := ""
+		if i == 0 {
+			label = "would replace"
+		}
+		what := c.Table + "/" + c.Partition
+		if c.Source != "" {
+			what += " (rows of " + c.Source + ")"
+		}
+		fmt.Fprintf(w, "  %-13s %s\n", label, what)
+	}
 }

@@ -1,0 +1,129 @@
+package main
+
+// Tests of operating vendorlake: dry runs, the output lock, backfills over
+// overlapping ranges, incremental runs and waiting for _SUCCESS markers.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func didomiArgs(in, lake string, extra ...string) []string {
+	return append([]string{"didomi", "--input=" + in, "--output=" + lake, "--max-reject-ratio=0.2"}, extra...)
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	in := copyTree(t, "testdata/didomi")
+	lake := t.TempDir()
+	mustRun(t, didomiArgs(in, lake)...)
+	// The vendor completes a partition and rewrites another.
+	os.WriteFile(filepath.Join(in, "export-id=exp-app", "date=2024-03-03", "_SUCCESS"), nil, 0o644)
+	before := fmt.Sprint(treeHashes(t, lake))
+	out := mustRun(t, didomiArgs(in, lake, "--dry-run")...)
+	if after := fmt.Sprint(treeHashes(t, lake)); after != before {
+		t.Fatal("--dry-run changed the output tree")
+	}
+	for _, want := range []string{"dry run", "would read export-id=exp-app/date=2024-03-03: 2 files", "would replace didomi_users/export_id=exp-app/date=2024-03-03"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "would read export-id=exp-web") {
+		t.Errorf("dry run plans to reread unchanged partitions:\n%s", out)
+	}
+}
+
+func TestLockRefusesASecondRun(t *testing.T) {
+	lake := t.TempDir()
+	mustRun(t, didomiArgs("testdata/didomi", lake)...)
+	host, _ := os.Hostname()
+	lock := filepath.Join(lake, "_vendorlake", "lock")
+	// A live run (this very process) holds the lock.
+	held, _ := json.Marshal(map[string]any{"run_id": "r-live", "pipeline": "didomi", "host": host, "pid": os.Getpid(), "started_at": time.Now().UTC()})
+	os.WriteFile(lock, held, 0o644)
+	before := fmt.Sprint(treeHashes(t, lake))
+	code, _, errs := vendorlake(t, didomiArgs("testdata/didomi", lake, "--reprocess", "--lock-wait=1s")...)
+	if code != 4 || !strings.Contains(errs, "locked by another run: run r-live") || !strings.Contains(errs, "--break-lock") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if after := fmt.Sprint(treeHashes(t, lake)); after != before {
+		t.Fatal("a refused run changed the output tree")
+	}
+	// A lock left by a crashed run on this host (its process is gone) is taken over.
+	dead, _ := json.Marshal(map[string]any{"run_id": "r-dead", "pipeline": "didomi", "host": host, "pid": 1 << 22, "started_at": time.Now().UTC()})
+	os.WriteFile(lock, dead, 0o644)
+	mustRun(t, didomiArgs("testdata/didomi", lake, "--reprocess")...)
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("the lock was not released: %v", err)
+	}
+	// A lock from another host is only removed on request.
+	other, _ := json.Marshal(map[string]any{"run_id": "r-far", "pipeline": "didomi", "host": "elsewhere", "pid": 1, "started_at": time.Now().UTC()})
+	os.WriteFile(lock, other, 0o644)
+	if code, _, _ := vendorlake(t, didomiArgs("testdata/didomi", lake, "--reprocess")...); code != 4 {
+		t.Fatalf("a lock held on another host: exit %d, want 4", code)
+	}
+	mustRun(t, didomiArgs("testdata/didomi", lake, "--reprocess", "--break-lock")...)
+}
+
+func TestOverlappingBackfillsEqualOneRun(t *testing.T) {
+	whole := t.TempDir()
+	mustRun(t, didomiArgs("testdata/didomi", whole)...)
+	for _, extra := range [][]string{nil, {"--reprocess"}} {
+		lake := t.TempDir()
+		mustRun(t, didomiArgs("testdata/didomi", lake, append([]string{"--from=2024-03-01", "--to=2024-03-02"}, extra...)...)...)
+		mustRun(t, didomiArgs("testdata/didomi", lake, append([]string{"--from=2024-03-02", "--to=2024-03-03"}, extra...)...)...)
+		sameTables(t, lake, whole, "didomi_users", "didomi_events", "didomi_rejects")
+	}
+}
+
+func TestIncrementalRunTouchesOnlyTheNewPartition(t *testing.T) {
+	in := copyTree(t, "testdata/didomi")
+	lake := t.TempDir()
+	mustRun(t, didomiArgs(in, lake)...)
+	before := treeHashes(t, lake)
+	// The vendor finishes the partition that had no _SUCCESS yet.
+	os.WriteFile(filepath.Join(in, "export-id=exp-app", "date=2024-03-03", "_SUCCESS"), nil, 0o644)
+	out := mustRun(t, didomiArgs(in, lake)...)
+	after := treeHashes(t, lake)
+	for k, h := range before {
+		if strings.HasPrefix(k, "_vendorlake/") || strings.HasSuffix(k, "_SUCCESS") {
+			continue
+		}
+		if after[k] != h {
+			t.Errorf("%s changed", k)
+		}
+	}
+	var added []string
+	for k := range after {
+		if _, ok := before[k]; !ok && !strings.HasPrefix(k, "_vendorlake/") {
+			added = append(added, k)
+			if !strings.Contains(k, "export_id=exp-app/date=2024-03-03/") {
+				t.Errorf("new file outside the new partition: %s", k)
+			}
+		}
+	}
+	if len(added) != 2 { // users and events (the partition has no bad line)
+		t.Errorf("new files %v, want the users and events files of the new partition", added)
+	}
+	if !strings.Contains(out, "didomi_users: 14 rows, 1 partitions") {
+		t.Errorf("the summary does not report one rewritten partition:\n%s", out)
+	}
+}
+
+func TestWaitForSuccess(t *testing.T) {
+	in := copyTree(t, "testdata/didomi")
+	lake := t.TempDir()
+	go func() {
+		time.Sleep(time.Second)
+		os.WriteFile(filepath.Join(in, "export-id=exp-app", "date=2024-03-03", "_SUCCESS"), nil, 0o644)
+	}()
+	out := mustRun(t, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=30s")...)
+	if !strings.Contains(out, "didomi_users: 14 rows, 1 partitions") || strings.Contains(out, "incomplete") {
+		t.Fatalf("the run did not wait for the marker:\n%s", out)
+	}
+}

@@ -1,0 +1,252 @@
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// ErrLocked is returned (wrapped) when another run holds the output's lock.
+var ErrLocked = errors.New("output is locked by another run")
+
+// lockInfo is the content of OUTPUT/_vendorlake/lock.
+type lockInfo struct {
+	RunID     string    `json:"run_id"`
+	Pipeline  string    `json:"pipeline"`
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+func lockPath(output string) string { return lakefs.Join(output, "_vendorlake", "lock") }
+
+// acquireLock takes the output's lock so that two runs never write the same
+// tables at once: an exclusive create (O_EXCL locally, a conditional PUT on
+// S3). A lock left by a crashed run on this host (its process is gone) is
+// taken over; one held elsewhere is waited for up to wait, then refused with
+// a message that says how to recover if its holder is known to be dead.
+func acquireLock(ctx context.Context, fsys lakefs.FS, output, runID, pipeline string, wait time.Duration, breakLock bool) (release func(), err error) {
+	host, _ := os.Hostname()
+	me := lockInfo{RunID: runID, Pipeline: pipeline, Host: host, PID: os.Getpid(), StartedAt: time.Now().UTC()}
+	data, _ := json.Marshal(me)
+	p := lockPath(output)
+	deadline := time.Now().Add(wait)
+	for {
+		err := lakefs.CreateExclusive(ctx, fsys, p, data)
+		if err == nil {
+			return func() { _ = fsys.Delete(context.WithoutCancel(ctx), p) }, nil
+		}
+		if !errors.Is(err, lakefs.ErrExist) {
+			return nil, fmt.Errorf("take the lock %s: %w", p, err)
+		}
+		var held lockInfo
+		raw, rerr := lakefs.ReadFile(ctx, fsys, p)
+		if rerr == nil {
+			_ = json.Unmarshal(raw, &held)
+		}
+		stale := held.Host == host && held.PID > 0 && !processAlive(held.PID)
+		if stale || breakLock {
+			if err := fsys.Delete(ctx, p); err != nil {
+				return nil, fmt.Errorf("remove the stale lock %s: %w", p, err)
+			}
+			breakLock = false
+			continue
+		}
+		if time.Now().After(deadline) {
+			age := time.Since(held.StartedAt).Round(time.Second)
+			return nil, fmt.Errorf("%w: run %s (%s, pid %d on %s) has held %s for %s. Wait for it, or pass --lock-wait=DURATION; "+
+				"if that run is known to be dead (e.g. a crashed machine), rerun with --break-lock (its half-done commit, if any, is finished by the next run)",
+				ErrLocked, held.RunID, held.Pipeline, held.PID, held.Host, p, age)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(min(time.Second, time.Until(deadline)+time.Millisecond)):
+		}
+	}
+}
+
+// processAlive reports whether a process of this host exists.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// waitForComplete rediscovers until no selected input is incomplete (its
+// vendor's _SUCCESS marker missing) or the wait is over.
+func waitForComplete(ctx context.Context, plan transforms.Plan, wait time.Duration, rediscover func() (transforms.Plan, error)) (transforms.Plan, error) {
+	deadline := time.Now().Add(wait)
+	for incomplete(plan) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return plan, ctx.Err()
+		case <-time.After(min(5*time.Second, time.Until(deadline))):
+		}
+		var err error
+		if plan, err = rediscover(); err != nil {
+			return plan, err
+		}
+	}
+	return plan, nil
+}
+
+func incomplete(plan transforms.Plan) int {
+	n := 0
+	for _, s := range plan.Skipped {
+		if s.Incomplete() {
+			n++
+		}
+	}
+	return n
+}
+
+// pendingCommits lists the run IDs whose commit logs wait for recovery.
+func pendingCommits(ctx context.Context, fsys lakefs.FS, output string) []string {
+	files, _ := fsys.List(ctx, lakefs.Join(output, "_vendorlake", "commits"))
+	var out []string
+	for _, f := range files {
+		name := f.Path[strings.LastIndex(f.Path, "/")+1:]
+		if strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, ".") {
+			out = append(out, strings.TrimSuffix(name, ".json"))
+		}
+	}
+	return out
+}
+
+// ---- progress: each finished input file leaves a small marker in the
+// run's temporary area; the launching process lists them. This works the
+// same whether workers are goroutines of this process or hosts of a cluster.
+
+func init() {
+	register.DoFn2x1[context.Context, transforms.FileStats, error](&progressFn{})
+	beam.RegisterType(reflect.TypeOf((*progressFn)(nil)).Elem())
+}
+
+func progressDir(output, runID string) string {
+	return lakefs.Join(hiveparquet.TempDir(output, runID), "_progress")
+}
+
+type progressFn struct {
+	Output string         `json:"output"`
+	RunID  string         `json:"run_id"`
+	FS     lakefs.Options `json:"fs"`
+
+	fs lakefs.FS
+}
+
+func (fn *progressFn) Setup(ctx context.Context) error {
+	var err error
+	fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS)
+	return err
+}
+
+func (fn *progressFn) ProcessElement(ctx context.Context, st transforms.FileStats) error {
+	data, err := json.Marshal(progressMark{Rel: st.Rel, Bytes: st.Bytes, Records: st.RecordsIn})
+	if err != nil {
+		return err
+	}
+	h := sha256.Sum256(data)
+	return lakefs.WriteFile(ctx, fn.fs, lakefs.Join(progressDir(fn.Output, fn.RunID), hex.EncodeToString(h[:12])+".json"), data)
+}
+
+type progressMark struct {
+	Rel     string `json:"rel"`
+	Bytes   int64  `json:"bytes"`
+	Records int64  `json:"records"`
+}
+
+// reportProgress prints, every interval until stop is closed, how many
+// input files are done, bytes and records, the rate and an ETA. On a
+// terminal it redraws one line; otherwise it writes log lines.
+func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, files int, totalBytes int64, interval time.Duration, w io.Writer, terminal bool, stop <-chan struct{}) {
+	start := time.Now()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	last := ""
+	for {
+		select {
+		case <-stop:
+			if terminal && last != "" {
+				fmt.Fprintln(w)
+			}
+			return
+		case <-tick.C:
+		}
+		marks, err := fsys.List(ctx, progressDir(output, runID))
+		if err != nil {
+			continue
+		}
+		var done, records int64
+		for _, m := range marks {
+			raw, err := lakefs.ReadFile(ctx, fsys, m.Path)
+			if err != nil {
+				continue
+			}
+			var pm progressMark
+			if json.Unmarshal(raw, &pm) == nil {
+				done += pm.Bytes
+				records += pm.Records
+			}
+		}
+		el := time.Since(start).Seconds()
+		rate := float64(done) / el
+		eta := "?"
+		if rate > 0 && totalBytes > done {
+			eta = (time.Duration(float64(totalBytes-done)/rate) * time.Second).Round(time.Second).String()
+		} else if totalBytes <= done && len(marks) > 0 {
+			eta = "committing"
+		}
+		line := fmt.Sprintf("progress: %d/%d files, %s/%s, %d records, %s/s, ETA %s",
+			len(marks), files, human(done), human(totalBytes), records, human(int64(rate)), eta)
+		if terminal {
+			fmt.Fprintf(w, "\r%-100s", line)
+		} else if line != last {
+			fmt.Fprintln(w, time.Now().UTC().Format(time.RFC3339)+" "+line)
+		}
+		last = line
+	}
+}
+
+// dryRun discovers what a run would do and reports it without changing
+// anything: no recovery, no temporary files, no report written.
+func dryRun(ctx context.Context, p Pipeline, o Options, inFS, outFS lakefs.FS, rep transforms.RunReport) (transforms.RunReport, error) {
+	rep.PendingCommits = pendingCommits(ctx, outFS, o.Output)
+	led := map[string]ledger.Entry{}
+	if !o.Reprocess {
+		var err error
+		if led, err = ledger.Load(ctx, outFS, o.Output, p.Name()); err != nil {
+			return rep, err
+		}
+	}
+	plan, err := p.Discover(ctx, inFS, o.Input, led)
+	if err != nil {
+		return rep, fmt.Errorf("discover %s: %w", o.Input, err)
+	}
+	rep.Status = transforms.StatusDryRun
+	rep.Plan = &plan
+	rep.Skipped = plan.Skipped
+	for _, f := range plan.Files {
+		rep.Totals.Files++
+		rep.Totals.Bytes += f.Size
+	}
+	rep.FinishedAt = time.Now().UTC()
+	rep.Seconds = rep.FinishedAt.Sub(rep.StartedAt).Seconds()
+	return rep, nil
+}
