@@ -28,7 +28,7 @@ func ddl(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o hiveparquet.DDLOptions
 	fs.StringVar(&o.Location, "output", "", "the lake root the pipelines write to (local folder or s3://bucket/prefix) (required)")
-	fs.StringVar(&o.Dialect, "dialect", hiveparquet.Athena, "athena, spark or duckdb")
+	fs.StringVar(&o.Dialect, "dialect", hiveparquet.Athena, "athena, spark, duckdb, or markdown (the README's table reference)")
 	fs.StringVar(&o.Database, "database", "", "database (schema) to create the tables in (Athena, Spark)")
 	fs.StringVar(&o.DateRangeStart, "date-range-start", "2015-01-01", "first date of Athena's date partition projections")
 	fs.Usage = func() {

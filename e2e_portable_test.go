@@ -231,3 +231,24 @@ func splitTop(s string) []string {
 	}
 	return append(out, s[start:])
 }
+
+// TestReadmeTableReference keeps the README's table reference equal to the
+// schemas the writers use.
+func TestReadmeTableReference(t *testing.T) {
+	code, want, errs := vendorlake(t, "ddl", "--dialect=markdown")
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i, j := strings.Index(s, "<!-- tables:begin -->\n"), strings.Index(s, "<!-- tables:end -->")
+	if i < 0 || j < i {
+		t.Fatal("README.md lacks the tables markers")
+	}
+	if got := s[i+len("<!-- tables:begin -->\n") : j]; got != want {
+		t.Errorf("README.md's table reference is stale: regenerate it with 'go run . ddl --dialect=markdown'")
+	}
+}

@@ -162,6 +162,9 @@ func (c *common) options() (run.Options, error) {
 	if _, err := hiveparquet.ParseCompression(c.compression); err != nil {
 		return run.Options{}, fmt.Errorf("--compression: %w", err)
 	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return run.Options{}, fmt.Errorf("--log-format=%s: want text or json", c.logFormat)
+	}
 	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 {
 		return run.Options{}, errors.New("--target-file-mib and --max-line-mib must be positive")
 	}
@@ -198,6 +201,9 @@ func (c *common) progressTo(o *run.Options, stderr io.Writer) error {
 		return errors.New("--progress-interval must be positive")
 	}
 	o.Progress, o.ProgressTerminal, o.ProgressInterval = stderr, terminal, c.progressEvery
+	if !terminal && o.Logger == nil {
+		return errors.New("internal error: progress lines need the run logger")
+	}
 	if terminal {
 		o.ProgressInterval = time.Second
 	}
@@ -217,6 +223,16 @@ func (c *common) setupLogging(stderr io.Writer) {
 	}
 	slog.SetDefault(slog.New(h))
 	beamlog.SetLogger(beamLogger{verbose: c.verbose})
+}
+
+// logger is the run's own structured log on stderr (--log-format), at Info
+// level; Beam's and the runner's messages stay at Warn unless --verbose.
+func (c *common) logger(stderr io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts))
 }
 
 type beamLogger struct{ verbose bool }
@@ -353,6 +369,7 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	if err := checkPortablePaths(opts); err != nil {
 		return usageErr(stderr, err)
 	}
+	opts.Logger = c.logger(stderr)
 	if err := c.progressTo(&opts, stderr); err != nil {
 		return usageErr(stderr, err)
 	}

@@ -13,6 +13,8 @@ const (
 	Athena = "athena"
 	Spark  = "spark"
 	DuckDB = "duckdb"
+	// Markdown documents the tables (the README's table reference).
+	Markdown = "markdown"
 )
 
 // DDLOptions configure DDL.
@@ -34,7 +36,7 @@ type DDLOptions struct {
 // parquet plus MSCK REPAIR TABLE for Spark, views over read_parquet with
 // hive_partitioning for DuckDB.
 func DDL(tables []Table, o DDLOptions) (string, error) {
-	if o.Location == "" {
+	if o.Location == "" && o.Dialect != Markdown {
 		return "", fmt.Errorf("ddl: the lake location (--output) is required")
 	}
 	if o.DateRangeStart == "" {
@@ -50,8 +52,10 @@ func DDL(tables []Table, o DDLOptions) (string, error) {
 			err = sparkDDL(&b, t, o)
 		case DuckDB:
 			err = duckDBDDL(&b, t, o)
+		case Markdown:
+			err = markdownDoc(&b, t)
 		default:
-			return "", fmt.Errorf("ddl: unknown dialect %q (want athena, spark or duckdb)", o.Dialect)
+			return "", fmt.Errorf("ddl: unknown dialect %q (want athena, spark, duckdb or markdown)", o.Dialect)
 		}
 		if err != nil {
 			return "", fmt.Errorf("ddl for %s: %w", t.Name, err)
@@ -309,5 +313,21 @@ func duckDBDDL(b *strings.Builder, t Table, o DDLOptions) error {
 	sort.Strings(hive)
 	fmt.Fprintf(b, "-- %s\nCREATE OR REPLACE VIEW \"%s\" AS SELECT * FROM read_parquet('%s/**/*.parquet', hive_partitioning = true, hive_types = {%s}, union_by_name = true);\n",
 		t.Doc, t.Name, location(o, t), strings.Join(hive, ", "))
+	return nil
+}
+
+func markdownDoc(b *strings.Builder, t Table) error {
+	var parts []string
+	for _, p := range t.Partitions {
+		parts = append(parts, "`"+p.Name+"` ("+p.Type+")")
+	}
+	fmt.Fprintf(b, "**`%s`** — %s Partitioned by %s; %s mode.\n\n| column | type |\n|---|---|\n", t.Name, t.Doc, strings.Join(parts, ", "), t.Mode)
+	for _, f := range t.Schema.Fields() {
+		ty, err := HiveType(f.Type)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "| `%s` | `%s` |\n", f.Name, strings.ReplaceAll(ty, "`", ""))
+	}
 	return nil
 }

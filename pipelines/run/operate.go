@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"reflect"
 	"strings"
@@ -175,7 +176,7 @@ type progressMark struct {
 // reportProgress prints, every interval until stop is closed, how many
 // input files are done, bytes and records, the rate and an ETA. On a
 // terminal it redraws one line; otherwise it writes log lines.
-func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, files int, totalBytes int64, interval time.Duration, w io.Writer, terminal bool, stop <-chan struct{}) {
+func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, files int, totalBytes int64, interval time.Duration, w io.Writer, terminal bool, log *slog.Logger, stop <-chan struct{}) {
 	start := time.Now()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -218,7 +219,8 @@ func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, f
 		if terminal {
 			fmt.Fprintf(w, "\r%-100s", line)
 		} else if line != last {
-			fmt.Fprintln(w, time.Now().UTC().Format(time.RFC3339)+" "+line)
+			log.Info("progress", "run_id", runID, "files_done", len(marks), "files", files, "bytes_done", done, "bytes", totalBytes,
+				"records", records, "bytes_per_s", int64(rate), "eta", eta)
 		}
 		last = line
 	}

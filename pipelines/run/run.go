@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -63,6 +64,9 @@ type Options struct {
 	Progress         io.Writer
 	ProgressInterval time.Duration
 	ProgressTerminal bool
+	// Logger receives the run's structured log (start, plan, end, and
+	// progress when stderr is not a terminal); nil logs nothing.
+	Logger *slog.Logger
 }
 
 // ErrRejectRatio is returned (wrapped) when a run was not committed because
@@ -115,8 +119,30 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 		}
 		defer release()
 	}
-	return executeChain(ctx, p, o)
+	log := o.Logger
+	if log == nil {
+		log = slog.New(discardHandler{})
+	}
+	o.Logger = log
+	log.Info("run started", "pipeline", p.Name(), "run_id", o.RunID, "runner", o.Runner, "input", o.Input, "output", o.Output, "dry_run", o.DryRun)
+	rep, err := executeChain(ctx, p, o)
+	attrs := []any{"pipeline", p.Name(), "run_id", o.RunID, "status", rep.Status, "seconds", rep.Seconds,
+		"files", rep.Totals.Files, "records_in", rep.Totals.RecordsIn, "records_out", rep.Totals.RecordsOut, "rejected", rep.Totals.Rejected}
+	if err != nil {
+		log.Error("run failed", append(attrs, "error", err.Error())...)
+	} else {
+		log.Info("run finished", attrs...)
+	}
+	return rep, err
 }
+
+// discardHandler is a slog.Handler that drops everything.
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 
 func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
 	rep, err := executeOne(ctx, p, o)
@@ -242,7 +268,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			for _, f := range plan.Files {
 				total += f.Size
 			}
-			go reportProgress(ctx, outFS, o.Output, o.RunID, len(plan.Files), total, o.ProgressInterval, o.Progress, o.ProgressTerminal, stopProgress)
+			go reportProgress(ctx, outFS, o.Output, o.RunID, len(plan.Files), total, o.ProgressInterval, o.Progress, o.ProgressTerminal, o.Logger, stopProgress)
 		}
 		_, err := beam.Run(ctx, o.Runner, pl)
 		if stopProgress != nil {
