@@ -15,6 +15,7 @@ import (
 func lakeTables() []hiveparquet.Table {
 	var ts []hiveparquet.Table
 	ts = append(ts, didomi.Tables()...)
+	ts = append(ts, didomi.ProofTables()...)
 	ts = append(ts, id5.Tables()...)
 	ts = append(ts, audiencestudio.RequestsTables()...)
 	ts = append(ts, audiencestudio.PortabilityTables()...)

@@ -38,7 +38,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		p   run.Pipeline
 		dir string
 	}{
-		{didomi.Pipeline{}, "didomi"},
+		{didomi.Pipeline{Selection: didomi.Selection{Proofs: true}}, "didomi"},
 		// Three splits show the indexed .lzo file read by parallel workers.
 		{audiencestudio.RequestsPipeline{Selection: audiencestudio.RequestsSelection{Splits: 3}}, "audiencestudio/sample"},
 		{audiencestudio.PortabilityPipeline{}, "audiencestudio/sample"},

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,8 +44,13 @@ func TestLockRefusesASecondRun(t *testing.T) {
 	mustRun(t, didomiArgs("testdata/didomi", lake)...)
 	host, _ := os.Hostname()
 	lock := filepath.Join(lake, "_vendorlake", "lock")
-	// A live run (this very process) holds the lock.
-	held, _ := json.Marshal(map[string]any{"run_id": "r-live", "pipeline": "didomi", "host": host, "pid": os.Getpid(), "started_at": time.Now().UTC()})
+	// A live run (another process of this host) holds the lock.
+	holder := exec.Command("sleep", "60")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Process.Kill()
+	held, _ := json.Marshal(map[string]any{"run_id": "r-live", "pipeline": "didomi", "host": host, "pid": holder.Process.Pid, "started_at": time.Now().UTC()})
 	os.WriteFile(lock, held, 0o644)
 	before := fmt.Sprint(treeHashes(t, lake))
 	code, _, errs := vendorlake(t, didomiArgs("testdata/didomi", lake, "--reprocess", "--lock-wait=1s")...)

@@ -20,7 +20,7 @@ var portableRuns = []struct {
 	args   []string
 	tables []string
 }{
-	{"didomi", []string{"didomi", "--input=testdata/didomi", "--max-reject-ratio=0.5"}, []string{"didomi_users", "didomi_events", "didomi_rejects"}},
+	{"didomi", []string{"didomi", "--input=testdata/didomi", "--max-reject-ratio=0.5"}, []string{"didomi_users", "didomi_events", "didomi_rejects", "didomi_proofs", "didomi_proof_check"}},
 	{"id5", []string{"id5", "--input=testdata/id5/sample", "--source-gvlid=35", "--max-reject-ratio=0.5"},
 		[]string{"id5_mapping_updates", "id5_full_extracts", "id5_extract_partners", "id5_rejects", "id5_mapping_current"}},
 	{"audiencestudio requests", []string{"audiencestudio", "requests", "--input=testdata/audiencestudio/sample", "--lzo-splits=3", "--max-reject-ratio=0.5"},

@@ -295,7 +295,8 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 			fs.StringVar(&sel.ExportID, "export-id", "", "read only this export-id")
 			fs.StringVar(&sel.From, "from", "", "first date to read, YYYY-MM-DD (inclusive)")
 			fs.StringVar(&sel.To, "to", "", "last date to read, YYYY-MM-DD (inclusive)")
-		}, "Reads INPUT/export-id=ID/date=YYYY-MM-DD/users/*.json.gz from complete partitions (_SUCCESS)\nand writes didomi_users, didomi_events and didomi_rejects under OUTPUT.")
+			fs.BoolVar(&sel.Proofs, "proofs", true, "also read the proof archives (proofs.tar.gz.NN) into didomi_proof_files, didomi_proofs and didomi_proof_check")
+		}, "Reads INPUT/export-id=ID/date=YYYY-MM-DD/users/*.json.gz (and proofs.tar.gz.NN) from complete partitions (_SUCCESS)\nand writes didomi_users, didomi_events, didomi_rejects and the proof tables under OUTPUT.")
 		if err != nil {
 			return usageErr(stderr, err)
 		}
@@ -369,7 +370,11 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	if err := checkPortablePaths(opts); err != nil {
 		return usageErr(stderr, err)
 	}
-	opts.Logger = c.logger(stderr)
+	if _, ok := stderr.(*os.File); ok {
+		// The run's log; in-process callers (tests) read only the summary
+		// and errors.
+		opts.Logger = c.logger(stderr)
+	}
 	if err := c.progressTo(&opts, stderr); err != nil {
 		return usageErr(stderr, err)
 	}
@@ -377,6 +382,15 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 }
 
 func execute(ctx context.Context, p run.Pipeline, opts run.Options, stdout, stderr io.Writer) int {
+	// A pipeline that writes files of its own (Didomi proofs) needs the run ID up front.
+	if fr, ok := p.(interface {
+		ForRun(output, runID string) run.Pipeline
+	}); ok {
+		if opts.RunID == "" {
+			opts.RunID = run.NewRunID()
+		}
+		p = fr.ForRun(opts.Output, opts.RunID)
+	}
 	rep, err := run.Execute(ctx, p, opts)
 	if rep.RunID != "" && rep.Status != "" {
 		run.PrintSummary(stdout, rep)

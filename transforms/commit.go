@@ -94,6 +94,11 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	if len(stats) != cfg.ExpectedFiles {
 		return fmt.Errorf("commit: counters for %d input files arrived, %d expected; nothing committed", len(stats), cfg.ExpectedFiles)
 	}
+	// Raw files travel with their input's counters; the report keeps only the counters.
+	for i := range stats {
+		files = append(files, stats[i].Files...)
+		stats[i].Files = nil
+	}
 	rep := RunReport{
 		RunID: cfg.RunID, Pipeline: cfg.Pipeline, Runner: cfg.Runner, Input: cfg.Input, Output: cfg.Output,
 		StartedAt: cfg.StartedAt, Inputs: stats, Skipped: cfg.Skipped, MaxRejectRatio: cfg.MaxRejectRatio,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/ledger"
 )
 
@@ -37,6 +38,16 @@ type InputFile struct {
 	// SplitEnd), e.g. lzop blocks located by the file's index).
 	SplitStart int64 `json:"split_start,omitempty"`
 	SplitEnd   int64 `json:"split_end,omitempty"`
+	// Parts, when set, are the numbered parts of a split archive that this
+	// element stands for (Path and Rel then name the archive: its prefix).
+	Parts []FilePart `json:"parts,omitempty"`
+}
+
+// FilePart is one part of a split input (see InputFile.Parts).
+type FilePart struct {
+	Path string `json:"path"`
+	Rel  string `json:"rel"`
+	Size int64  `json:"size"`
 }
 
 // LedgerInput returns the ledger identity of f.
@@ -75,12 +86,17 @@ type FileStats struct {
 	// Error is set when the file was rejected whole (for example a header
 	// that cannot be parsed); the run goes on without it.
 	Error string `json:"error,omitempty"`
+	// Files are raw files (tables in hiveparquet.Files mode) that reading
+	// this input wrote into the run's temporary area; the commit publishes
+	// them with the Parquet files. They are not kept in the run report.
+	Files []hiveparquet.FileDesc `json:"files,omitempty"`
 }
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*InputFile)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*FileStats)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*Count)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*FilePart)(nil)).Elem())
 }
 
 // addCount adds n to the named counter in cs.

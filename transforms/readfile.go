@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/vendorlake/vendorlake/io/decompress"
+	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 )
@@ -25,6 +26,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // OpenDecompressed opens f and returns a reader of its decompressed content
 // (format detected by magic bytes), the detected format, and a closer.
 func OpenDecompressed(ctx context.Context, fsys lakefs.FS, f InputFile, lzop decompress.LzopOpener) (io.Reader, decompress.Kind, io.Closer, error) {
+	faults.Hit(ctx, "read.file")
 	rc, err := fsys.Open(ctx, f.Path)
 	if err != nil {
 		return nil, "", nil, err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 )
 
@@ -79,6 +80,13 @@ func FinalName(mode Mode, runID, source string, n int) string {
 	return fmt.Sprintf("part-%s-%05d.parquet", runID, n)
 }
 
+// validRawName reports whether name is safe as a raw file's final name: one
+// path element, not hidden, not a marker.
+func validRawName(name string) bool {
+	return name != "" && name != "_SUCCESS" && !strings.ContainsAny(name, "/\\\x00") &&
+		!strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "_")
+}
+
 // Plan builds the commit log for a run: final names for every file, and the
 // earlier files that the claims (plus the partitions written) replace.
 func Plan(ctx context.Context, fsys lakefs.FS, output, runID string, tables []TableSpec, files []FileDesc, claims []Claim) (*CommitLog, error) {
@@ -116,6 +124,15 @@ func Plan(ctx context.Context, fsys lakefs.FS, output, runID string, tables []Ta
 		k := f.Table + "/" + f.Partition + "/" + f.Source
 		seq[k]++
 		to := lakefs.Join(output, f.Table, f.Partition, FinalName(spec.Mode, runID, f.Source, seq[k]))
+		if spec.Mode == Files {
+			if !validRawName(f.Name) {
+				return nil, fmt.Errorf("commit: raw file %s has an unsafe final name %q", f.TempPath, f.Name)
+			}
+			to = lakefs.Join(output, f.Table, f.Partition, f.Name)
+			if keep[to] {
+				return nil, fmt.Errorf("commit: two files of run %s are both named %s", runID, to)
+			}
+		}
 		keep[to] = true
 		log.Moves = append(log.Moves, Move{From: f.TempPath, To: to, Table: f.Table, Partition: f.Partition, Rows: f.Rows, Bytes: f.Bytes})
 		c := Claim{Table: f.Table, Partition: f.Partition}
@@ -153,7 +170,11 @@ func Plan(ctx context.Context, fsys lakefs.FS, output, runID string, tables []Ta
 		}
 		for _, e := range existing {
 			name := path.Base(e.Path)
-			if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".parquet") {
+			if specs[c.Table].Mode == Files {
+				if name == "_SUCCESS" {
+					continue
+				}
+			} else if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".parquet") {
 				continue
 			}
 			if c.Partition != AllPartitions {
@@ -201,7 +222,9 @@ func Apply(ctx context.Context, fsys lakefs.FS, log *CommitLog) error {
 }
 
 func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath string) error {
+	faults.Hit(ctx, "commit.after-log")
 	for _, m := range log.Moves {
+		faults.Hit(ctx, "commit.move")
 		if err := fsys.Rename(ctx, m.From, m.To); err != nil {
 			// A retried commit finds the file already moved.
 			if ok, _ := lakefs.Exists(ctx, fsys, m.To); ok && errors.Is(err, lakefs.ErrNotExist) {
@@ -211,12 +234,14 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 		}
 	}
 	for _, d := range log.Deletes {
+		faults.Hit(ctx, "commit.delete")
 		if err := fsys.Delete(ctx, d); err != nil {
 			return fmt.Errorf("commit %s: remove replaced file: %w", log.RunID, err)
 		}
 		lakefs.PruneEmptyDirs(path.Dir(d), log.Output)
 	}
 	for _, w := range log.Writes {
+		faults.Hit(ctx, "commit.side-write")
 		if err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data); err != nil {
 			return fmt.Errorf("commit %s: %w", log.RunID, err)
 		}
@@ -227,6 +252,7 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 			return fmt.Errorf("commit %s: %w", log.RunID, err)
 		}
 	}
+	faults.Hit(ctx, "commit.before-log-removal")
 	if err := fsys.Delete(ctx, logPath); err != nil {
 		return fmt.Errorf("commit %s: %w", log.RunID, err)
 	}
@@ -256,12 +282,57 @@ func Recover(ctx context.Context, fsys lakefs.FS, output string) ([]string, erro
 		if err := json.Unmarshal(data, &log); err != nil {
 			return done, fmt.Errorf("recover commit %s: %w", f.Path, err)
 		}
+		if err := log.rebase(output); err != nil {
+			return done, fmt.Errorf("recover commit %s: %w", f.Path, err)
+		}
 		if err := applyLogged(ctx, fsys, &log, f.Path); err != nil {
 			return done, fmt.Errorf("recover: %w", err)
 		}
 		done = append(done, log.RunID)
 	}
 	return done, nil
+}
+
+// rebase re-roots the log's paths onto output, where Recover found it. A log
+// records paths as its run spelled --output (e.g. relative to that run's
+// working directory); a rerun may spell the same lake differently (an
+// absolute path, another working directory), and the log's paths are only
+// meaningful relative to the lake that holds it.
+//
+// Every path must lie below the log's output, even when the spelling is the
+// same: recovery never touches anything outside the lake.
+func (log *CommitLog) rebase(output string) error {
+	re := func(p *string) error {
+		rel, ok := lakefs.Rel(log.Output, *p)
+		if !ok && lakefs.Clean(log.Output) == "." && lakefs.Scheme(*p) == "" && !path.IsAbs(*p) && !strings.HasPrefix(lakefs.Clean(*p), "..") {
+			rel, ok = lakefs.Clean(*p), true // --output=.
+		}
+		if !ok {
+			return fmt.Errorf("path %s lies outside the log's output %s", *p, log.Output)
+		}
+		*p = lakefs.Join(output, rel)
+		return nil
+	}
+	for i := range log.Moves {
+		if err := re(&log.Moves[i].From); err != nil {
+			return err
+		}
+		if err := re(&log.Moves[i].To); err != nil {
+			return err
+		}
+	}
+	for i := range log.Deletes {
+		if err := re(&log.Deletes[i]); err != nil {
+			return err
+		}
+	}
+	for i := range log.Writes {
+		if err := re(&log.Writes[i].Path); err != nil {
+			return err
+		}
+	}
+	log.Output = output
+	return nil
 }
 
 // CleanTemp removes the temporary areas of runs other than keepRunID that

@@ -25,6 +25,10 @@ const (
 	// earlier runs wrote from the same input (source); rows of other inputs
 	// stay. Reprocessing an input replaces its rows, never duplicates them.
 	IdempotentAppend Mode = "idempotent-append"
+	// Files is for raw-file tables (e.g. documents copied as they are, not
+	// Parquet): each file keeps its FileDesc.Name, and a claim replaces
+	// every file of the partition folder, whatever its name.
+	Files Mode = "files"
 )
 
 // PartitionColumn is one Hive partition column.

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/google/uuid"
 
+	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 )
 
@@ -27,6 +28,9 @@ type FileDesc struct {
 	TempPath  string `json:"temp_path"`
 	Rows      int64  `json:"rows"`
 	Bytes     int64  `json:"bytes"`
+	// Name, for tables in Files mode, is the file's final name in its
+	// partition folder, kept as it is (one path element).
+	Name string `json:"name,omitempty"`
 }
 
 func init() {
@@ -103,6 +107,7 @@ func (fn *writeFn) ProcessElement(ctx context.Context, b Batch, _ func(FileDesc)
 	if b.Record.NumRows() == 0 {
 		return nil
 	}
+	faults.Hit(ctx, "write.batch")
 	key := writerKey{b.Table, b.Partition, b.Source}
 	f, err := fn.writer(ctx, key, b.Record.Schema())
 	if err != nil {
@@ -157,6 +162,7 @@ func (fn *writeFn) close(e *list.Element) error {
 	f := e.Value.(*openFile)
 	fn.lru.Remove(e)
 	delete(fn.open, f.key)
+	faults.Hit(context.Background(), "write.close")
 	if err := f.w.Close(); err != nil { // closes the sink too
 		return fmt.Errorf("close %s: %w", f.path, err)
 	}

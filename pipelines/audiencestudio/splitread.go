@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/vendorlake/vendorlake/io/decompress"
+	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lzop"
@@ -134,6 +135,7 @@ func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFi
 		}
 		return newLineSource(r, opts), kind, closer, nil
 	}
+	faults.Hit(ctx, "read.file") // a split (whole files: transforms.OpenDecompressed)
 	index, err := readIndex(ctx, fsys, f.Path+IndexSuffix)
 	if err != nil {
 		return nil, "", nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/io/splittar"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -22,6 +23,9 @@ type Selection struct {
 	From, To string
 	// Reprocess ignores the ledger.
 	Reprocess bool
+	// Proofs also reads each selected partition's proof archive
+	// (proofs.tar.gz.NN in the partition folder or in proofs/).
+	Proofs bool
 }
 
 // partition is one export-id/date folder found in the input tree.
@@ -31,6 +35,7 @@ type partition struct {
 	date     string
 	success  bool
 	files    []lakefs.FileInfo
+	proofs   []lakefs.FileInfo
 	others   []string
 }
 
@@ -66,6 +71,8 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 			p.success = true
 		case strings.HasPrefix(rest, "users/") && strings.HasSuffix(rest, ".json.gz") && !strings.Contains(rest[len("users/"):], "/"):
 			p.files = append(p.files, fi)
+		case sel.Proofs && isProofPart(rest):
+			p.proofs = append(p.proofs, fi)
 		default:
 			p.others = append(p.others, rest)
 		}
@@ -110,6 +117,16 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 			files = append(files, in)
 			inputs = append(inputs, in.LedgerInput())
 		}
+		if sel.Proofs {
+			archive, parts, err := proofArchive(input, p, part)
+			if err != nil {
+				return plan, err
+			}
+			if archive != nil {
+				files = append(files, *archive)
+				inputs = append(inputs, parts...)
+			}
+		}
 		if e, ok := led[p.dir]; ok && !sel.Reprocess && e.Same(inputs) {
 			skip("unchanged since run " + e.RunID + " committed it")
 			continue
@@ -123,6 +140,13 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 		plan.Units = append(plan.Units, transforms.Unit{Key: p.dir, Inputs: inputs})
 		for _, t := range []string{UsersTable, EventsTable, RejectsTable} {
 			plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: t, Partition: part})
+		}
+		if sel.Proofs {
+			// Claimed even without an archive: proofs the vendor no longer
+			// exports leave the lake too.
+			for _, t := range []string{ProofsTable, ProofCheckTable, ProofFilesTable} {
+				plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: t, Partition: part})
+			}
 		}
 	}
 	return plan, nil
@@ -138,4 +162,53 @@ func splitPartition(rel string) (dir, exportID, date, rest string, ok bool) {
 		}
 	}
 	return "", "", "", "", false
+}
+
+// isProofPart reports whether rest (a path below a partition folder) is a
+// part of the proof archive: proofs.tar.gz.NN in the partition folder or in
+// proofs/.
+func isProofPart(rest string) bool {
+	name := strings.TrimPrefix(rest, "proofs/")
+	if strings.Contains(name, "/") || !strings.HasPrefix(name, "proofs.tar.gz.") {
+		return false
+	}
+	_, _, ok := splittar.PartNumber(name)
+	return ok
+}
+
+// proofArchive returns the InputFile standing for the partition's proof
+// archive (nil when it has none) and the ledger identities of its parts. A
+// gap in the part numbers, or two archives in one partition, is an error
+// naming the archive and the part.
+func proofArchive(input string, p *partition, part string) (*transforms.InputFile, []ledger.Input, error) {
+	if len(p.proofs) == 0 {
+		return nil, nil, nil
+	}
+	var parts []splittar.Part
+	byRel := map[string]lakefs.FileInfo{}
+	for _, fi := range p.proofs {
+		rel, _ := lakefs.Rel(input, fi.Path)
+		parts = append(parts, splittar.Part{Path: fi.Path, Rel: rel, Size: fi.Size})
+		byRel[rel] = fi
+	}
+	groups, err := splittar.Groups(parts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("partition %s: %w", p.dir, err)
+	}
+	if len(groups) > 1 {
+		return nil, nil, fmt.Errorf("partition %s: two proof archives, %s and %s", p.dir, groups[0].Prefix, groups[1].Prefix)
+	}
+	g := groups[0]
+	in := transforms.InputFile{Path: lakefs.Join(input, g.Prefix), Rel: g.Prefix, Partition: part, Unit: p.dir}
+	var inputs []ledger.Input
+	for _, sp := range g.Parts {
+		fi := byRel[sp.Rel]
+		in.Size += sp.Size
+		if m := fi.ModTime.UnixMicro(); m > in.ModTime {
+			in.ModTime = m
+		}
+		in.Parts = append(in.Parts, transforms.FilePart{Path: sp.Path, Rel: sp.Rel, Size: sp.Size})
+		inputs = append(inputs, ledger.Input{Rel: sp.Rel, Size: sp.Size, ModTime: fi.ModTime.UnixMicro(), ETag: fi.ETag})
+	}
+	return &in, inputs, nil
 }

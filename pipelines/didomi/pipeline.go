@@ -1,18 +1,25 @@
 // Package didomi is the Didomi batch export pipeline: users and their
 // consent events, exported as Hive-partitioned gzip NDJSON
 // (export-id=ID/date=YYYY-MM-DD/users/*.json.gz), become the didomi_users,
-// didomi_events and didomi_rejects tables.
+// didomi_events and didomi_rejects tables; the split proof archives
+// (proofs.tar.gz.NN) become didomi_proof_files, didomi_proofs and, checked
+// against the events' proof references, didomi_proof_check.
 package didomi
 
 import (
 	"context"
+	"reflect"
+	"strings"
 
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -21,32 +28,83 @@ const Name = "didomi"
 
 func init() {
 	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&readFn{})
+	register.DoFn7x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats),
+		func(string, proofRef), func(string, proofIndex), func(string, transforms.FileStats), error](&readWithProofsFn{})
+	register.DoFn4x0[string, func(*proofRef) bool, func(*proofIndex) bool, func(string, checkRow)](&matchProofsFn{})
+	register.DoFn5x1[string, func(*checkRow) bool, func(*transforms.FileStats) bool, func(hiveparquet.Batch), func(transforms.FileStats), error](&writeCheckFn{})
 	register.Emitter1[hiveparquet.Batch]()
 	register.Emitter1[transforms.FileStats]()
+	register.Emitter2[string, proofRef]()
+	register.Emitter2[string, proofIndex]()
+	register.Emitter2[string, transforms.FileStats]()
+	register.Emitter2[string, checkRow]()
+	register.Iter1[proofRef]()
+	register.Iter1[proofIndex]()
+	register.Iter1[checkRow]()
+	register.Iter1[transforms.FileStats]()
+	for _, t := range []any{proofRef{}, proofIndex{}, checkRow{}} {
+		beam.RegisterType(reflect.TypeOf(t))
+	}
 }
 
-// Pipeline is the Didomi users & events pipeline.
+// Pipeline is the Didomi users, events and proofs pipeline.
 type Pipeline struct {
 	// Selection narrows the partitions read.
 	Selection Selection
+	// Output and RunID are the run's, needed to copy proof files into the
+	// run's temporary area; ForRun sets them.
+	Output string
+	RunID  string
 }
 
 // Name implements run.Pipeline.
 func (Pipeline) Name() string { return Name }
 
 // Tables implements run.Pipeline.
-func (Pipeline) Tables() []hiveparquet.Table { return Tables() }
+func (Pipeline) Tables() []hiveparquet.Table { return AllTables() }
+
+// ForRun returns p for the run runID writing to output.
+func (p Pipeline) ForRun(output, runID string) run.Pipeline {
+	p.Output, p.RunID = output, runID
+	return p
+}
 
 // Discover implements run.Pipeline.
 func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error) {
-	return Discover(ctx, fsys, input, p.Selection, led)
+	plan, err := Discover(ctx, fsys, input, p.Selection, led)
+	if err != nil {
+		return plan, err
+	}
+	if p.Selection.Proofs && (p.Output == "" || p.RunID == "") {
+		for _, f := range plan.Files {
+			if len(f.Parts) > 0 {
+				return plan, errNoProofs
+			}
+		}
+	}
+	return plan, nil
 }
 
 // Read implements run.Pipeline: it reads the planned files in parallel
 // and returns PCollection<hiveparquet.Batch> and PCollection<FileStats>.
-func (Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
+//
+// With proofs, the read also emits the events' proof references (keyed by
+// partition and proof ID) and the archives' proofs; a CoGroupByKey on that
+// key finds missing and orphan proofs, and a second one, on the partition,
+// writes them to didomi_proof_check and adds their counts (warnings
+// missing_proof, orphan_proof) to the archive's counters. A partition
+// without an archive is not checked.
+func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
 	s = s.Scope("didomi.Read")
-	return beam.ParDo2(s, &readFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	if !p.Selection.Proofs {
+		return beam.ParDo2(s, &readFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	}
+	outs := beam.ParDoN(s, &readWithProofsFn{Input: input, FS: fsOpts, Lines: lines, Output: p.Output, RunID: p.RunID}, files)
+	batches, stats, refs, index, archives := outs[0], outs[1], outs[2], outs[3], outs[4]
+	cs := s.Scope("didomi.CheckProofs")
+	problems := beam.ParDo(cs, &matchProofsFn{}, beam.CoGroupByKey(cs, refs, index))
+	checkOuts := beam.ParDoN(cs, &writeCheckFn{}, beam.CoGroupByKey(cs, problems, archives))
+	return beam.Flatten(s, batches, checkOuts[0]), beam.Flatten(s, stats, checkOuts[1])
 }
 
 type readFn struct {
@@ -70,5 +128,144 @@ func (fn *readFn) ProcessElement(ctx context.Context, f transforms.InputFile, em
 		return err
 	}
 	emitStats(st)
+	return nil
+}
+
+// readWithProofsFn reads users files (emitting the events' proof
+// references as a side output) and proof archives.
+type readWithProofsFn struct {
+	Input  string                 `json:"input"`
+	FS     lakefs.Options         `json:"fs"`
+	Lines  transforms.LineOptions `json:"lines"`
+	Output string                 `json:"output"`
+	RunID  string                 `json:"run_id"`
+
+	lines readFn
+	fs    lakefs.FS
+	out   lakefs.FS
+}
+
+func (fn *readWithProofsFn) Setup(ctx context.Context) error {
+	fn.lines = readFn{Input: fn.Input, FS: fn.FS, Lines: fn.Lines}
+	if err := fn.lines.Setup(ctx); err != nil {
+		return err
+	}
+	fn.fs = fn.lines.fs
+	var err error
+	fn.out, err = lakefs.New(ctx, fn.Output, fn.FS)
+	return err
+}
+
+func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats),
+	emitRef func(string, proofRef), emitIndex func(string, proofIndex), emitArchive func(string, transforms.FileStats)) error {
+	if len(f.Parts) > 0 {
+		st, err := ReadProofs(ctx, fn.fs, fn.out, fn.Output, fn.RunID, f, fn.Lines.RawBytes, emit, func(id string) {
+			emitIndex(proofKey(f.Partition, id), proofIndex{ProofID: id})
+		})
+		if err != nil {
+			return err
+		}
+		emitArchive(f.Partition, st)
+		return nil
+	}
+	return fn.lines.ProcessElement(ctx, f, func(b hiveparquet.Batch) {
+		if b.Table == EventsTable {
+			emitProofRefs(b, emitRef) // before emit: the receiver releases the record
+		}
+		emit(b)
+	}, emitStats)
+}
+
+func proofKey(partition, proofID string) string { return partition + "\x00" + proofID }
+
+// emitProofRefs emits one reference per proof ID of each event of b.
+func emitProofRefs(b hiveparquet.Batch, emit func(string, proofRef)) {
+	rec := b.Record
+	ids := rec.Column(0).(*array.String)
+	users := rec.Column(1).(*array.String)
+	proofs := rec.Column(10).(*array.List)
+	vals := proofs.ListValues().(*array.String)
+	offs := proofs.Offsets()
+	for i := 0; i < int(rec.NumRows()); i++ {
+		if proofs.IsNull(i) {
+			continue
+		}
+		ref := proofRef{EventID: ids.Value(i), UserID: users.Value(i)}
+		for j := offs[i]; j < offs[i+1]; j++ {
+			if vals.IsValid(int(j)) && vals.Value(int(j)) != "" {
+				emit(proofKey(b.Partition, vals.Value(int(j))), ref)
+			}
+		}
+	}
+}
+
+// matchProofsFn turns one (partition, proof ID) group into problems: every
+// reference without a proof is missing; a proof without a reference is an orphan.
+type matchProofsFn struct{}
+
+func (fn *matchProofsFn) ProcessElement(key string, refs func(*proofRef) bool, index func(*proofIndex) bool, emit func(string, checkRow)) {
+	partition, id, _ := strings.Cut(key, "\x00")
+	var ix proofIndex
+	inArchive := index(&ix)
+	var r proofRef
+	referenced := false
+	for refs(&r) {
+		referenced = true
+		if !inArchive {
+			emit(partition, checkRow{Problem: ProblemMissing, ProofID: id, EventID: r.EventID, UserID: r.UserID})
+		}
+	}
+	if inArchive && !referenced {
+		emit(partition, checkRow{Problem: ProblemOrphan, ProofID: id, Orphan: true})
+	}
+}
+
+// writeCheckFn writes the problems of one partition to didomi_proof_check
+// and emits the partition's archive counters with the problem counts; a
+// partition without an archive is not checked.
+type writeCheckFn struct{}
+
+func (fn *writeCheckFn) ProcessElement(partition string, problems func(*checkRow) bool, archives func(*transforms.FileStats) bool,
+	emit func(hiveparquet.Batch), emitStats func(transforms.FileStats)) error {
+	var stats []transforms.FileStats
+	var st transforms.FileStats
+	for archives(&st) {
+		stats = append(stats, st)
+		st = transforms.FileStats{}
+	}
+	if len(stats) == 0 {
+		return nil
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, ProofCheckSchema())
+	defer b.Release()
+	counts := map[string]int64{}
+	var c checkRow
+	for problems(&c) {
+		counts[c.Problem]++
+		b.Field(0).(*array.StringBuilder).Append(c.Problem)
+		b.Field(1).(*array.StringBuilder).Append(c.ProofID)
+		if c.Orphan {
+			b.Field(2).AppendNull()
+			b.Field(3).AppendNull()
+		} else {
+			b.Field(2).(*array.StringBuilder).Append(c.EventID)
+			b.Field(3).(*array.StringBuilder).Append(c.UserID)
+		}
+		if b.Field(0).Len() >= proofRowsPerBatch {
+			emit(hiveparquet.Batch{Table: ProofCheckTable, Partition: partition, Record: b.NewRecord()})
+		}
+		c = checkRow{}
+	}
+	if b.Field(0).Len() > 0 {
+		emit(hiveparquet.Batch{Table: ProofCheckTable, Partition: partition, Record: b.NewRecord()})
+	}
+	for _, p := range []string{ProblemMissing, ProblemOrphan} {
+		if counts[p] > 0 {
+			stats[0].Warnings = append(stats[0].Warnings, transforms.Count{Name: p, N: counts[p]})
+		}
+	}
+	for _, s := range stats {
+		emitStats(s)
+	}
 	return nil
 }

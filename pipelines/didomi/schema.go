@@ -12,6 +12,12 @@ const (
 	UsersTable   = "didomi_users"
 	EventsTable  = "didomi_events"
 	RejectsTable = "didomi_rejects"
+	// ProofsTable indexes the proof files of the proof archives.
+	ProofsTable = "didomi_proofs"
+	// ProofFilesTable holds the proof files themselves, named by proof ID.
+	ProofFilesTable = "didomi_proof_files"
+	// ProofCheckTable lists proofs referenced but missing, and orphans.
+	ProofCheckTable = "didomi_proof_check"
 )
 
 var (
@@ -108,6 +114,40 @@ func EventsSchema() *arrow.Schema {
 	}, nil)
 }
 
+// ProofsSchema is the schema of didomi_proofs: one row per proof file of a
+// partition's proof archive.
+func ProofsSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("proof_id", str),
+		f("file_name", str),
+		f("size_bytes", i64),
+		f("sha256", str),
+		f("content_type", str),
+		f("tar_modified_at", tsUTC),
+		f("object_path", str),
+		f("source_file", str),
+		f("source_part", str),
+		f("source_offset", i64),
+	}, nil)
+}
+
+// ProofFilesSchema describes didomi_proof_files, a folder of raw files (not
+// Parquet): the schema only documents it.
+func ProofFilesSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{f("proof_file", arrow.BinaryTypes.Binary)}, nil)
+}
+
+// ProofCheckSchema is the schema of didomi_proof_check: one row per problem
+// between the events' proof references and the proof archive.
+func ProofCheckSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		f("problem", str),
+		f("proof_id", str),
+		f("event_id", str),
+		f("user_id", str),
+	}, nil)
+}
+
 // Partitions are the partition columns of every Didomi table.
 func Partitions() []hiveparquet.PartitionColumn {
 	return []hiveparquet.PartitionColumn{{Name: "export_id", Type: "string"}, {Name: "date", Type: "date"}}
@@ -120,4 +160,24 @@ func Tables() []hiveparquet.Table {
 		{Name: EventsTable, Doc: "One row per consent event of a user record.", Schema: EventsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
 		transforms.RejectTable(RejectsTable, Partitions()),
 	}
+}
+
+// ProofTables returns the Parquet tables of the proof step (what DDL covers).
+func ProofTables() []hiveparquet.Table {
+	return []hiveparquet.Table{
+		{Name: ProofsTable, Doc: "One row per proof file of a partition's proof archive (proofs.tar.gz.NN); the file itself is at object_path (didomi_proof_files/export_id=ID/date=D/PROOF_ID).", Schema: ProofsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
+		{Name: ProofCheckTable, Doc: "One row per missing proof (referenced by an event, not in the archive) or orphan proof (in the archive, referenced by no event).", Schema: ProofCheckSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
+	}
+}
+
+// ProofFiles is the folder of raw proof files (hiveparquet.Files mode):
+// committed like a table, but not Parquet, so it has no DDL.
+func ProofFiles() hiveparquet.Table {
+	return hiveparquet.Table{Name: ProofFilesTable, Doc: "The proof files themselves, bytes unchanged, named by proof ID (raw files, not Parquet).", Schema: ProofFilesSchema(), Partitions: Partitions(), Mode: hiveparquet.Files}
+}
+
+// AllTables returns every table the pipeline commits: Tables, ProofTables
+// and the proof files.
+func AllTables() []hiveparquet.Table {
+	return append(append(Tables(), ProofTables()...), ProofFiles())
 }

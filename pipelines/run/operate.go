@@ -12,6 +12,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,7 +53,11 @@ func acquireLock(ctx context.Context, fsys lakefs.FS, output, runID, pipeline st
 	for {
 		err := lakefs.CreateExclusive(ctx, fsys, p, data)
 		if err == nil {
-			return func() { _ = fsys.Delete(context.WithoutCancel(ctx), p) }, nil
+			locksHeld.Store(runID, true)
+			return func() {
+				locksHeld.Delete(runID)
+				_ = fsys.Delete(context.WithoutCancel(ctx), p)
+			}, nil
 		}
 		if !errors.Is(err, lakefs.ErrExist) {
 			return nil, fmt.Errorf("take the lock %s: %w", p, err)
@@ -62,7 +67,8 @@ func acquireLock(ctx context.Context, fsys lakefs.FS, output, runID, pipeline st
 		if rerr == nil {
 			_ = json.Unmarshal(raw, &held)
 		}
-		stale := held.Host == host && held.PID > 0 && !processAlive(held.PID)
+		stale := held.Host == host && held.PID > 0 && (!processAlive(held.PID) ||
+			(held.PID == me.PID && !heldHere(held.RunID)))
 		if stale || breakLock {
 			if err := fsys.Delete(ctx, p); err != nil {
 				return nil, fmt.Errorf("remove the stale lock %s: %w", p, err)
@@ -82,6 +88,17 @@ func acquireLock(ctx context.Context, fsys lakefs.FS, output, runID, pipeline st
 		case <-time.After(min(time.Second, time.Until(deadline)+time.Millisecond)):
 		}
 	}
+}
+
+// locksHeld records the runs of this process that hold a lock, so that a
+// lock this process failed to remove (e.g. S3 was down when its run ended)
+// is known to be stale to this process's next run. It is launcher
+// bookkeeping, never touched by DoFns.
+var locksHeld sync.Map
+
+func heldHere(runID string) bool {
+	_, ok := locksHeld.Load(runID)
+	return ok
 }
 
 // processAlive reports whether a process of this host exists.

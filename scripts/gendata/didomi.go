@@ -213,6 +213,7 @@ type fileStats struct {
 	userPurposes        int
 	eventPurposes       int
 	proofs              int
+	proofRefs           []proofRefGen
 	delegates           int
 	usersExtra          int
 	eventsExtra         int
@@ -368,6 +369,7 @@ func genFile(cfg *didomiConfig, f *fileJob, path string) (err error) {
 		st.userPurposes += info.userPurposes
 		st.eventPurposes += info.eventPurposes
 		st.proofs += info.proofs
+		st.proofRefs = append(st.proofRefs, info.proofRefs...)
 		st.delegates += info.delegates
 		st.eventsExtra += info.eventsExtra
 		st.offsetTS += info.offsetTS
@@ -509,30 +511,31 @@ type fileExpected struct {
 }
 
 type partExpected struct {
-	ExportID           string         `json:"export_id"`
-	Date               string         `json:"date"`
-	Path               string         `json:"path"`
-	Complete           bool           `json:"complete"`
-	SuccessMarker      string         `json:"success_marker"`
-	Organization       string         `json:"organization_id"`
-	Files              []string       `json:"files"`
-	Lines              int            `json:"lines"`
-	GoodLines          int            `json:"good_lines"`
-	Events             int            `json:"events"`
-	RejectsByCode      map[string]int `json:"rejects_by_code"`
-	Rejects            []rejectLoc    `json:"rejects"`
-	UserPurposes       int            `json:"user_purposes"`
-	EventPurposes      int            `json:"event_purposes"`
-	Proofs             int            `json:"proofs"`
-	EventsWithDelegate int            `json:"events_with_delegate"`
-	UsersWithExtra     int            `json:"users_with_extra"`
-	EventsWithExtra    int            `json:"events_with_extra"`
-	OffsetTimestamps   int            `json:"offset_timestamps"`
-	FirstUser          *userSpot      `json:"first_user"`
-	LastUser           *userSpot      `json:"last_user"`
-	FirstEvent         *eventSpot     `json:"first_event"`
-	OffsetUser         *offsetSpot    `json:"offset_user"`
-	FileStats          []fileExpected `json:"file_stats"`
+	ExportID           string                `json:"export_id"`
+	Date               string                `json:"date"`
+	Path               string                `json:"path"`
+	Complete           bool                  `json:"complete"`
+	SuccessMarker      string                `json:"success_marker"`
+	Organization       string                `json:"organization_id"`
+	Files              []string              `json:"files"`
+	Lines              int                   `json:"lines"`
+	GoodLines          int                   `json:"good_lines"`
+	Events             int                   `json:"events"`
+	RejectsByCode      map[string]int        `json:"rejects_by_code"`
+	Rejects            []rejectLoc           `json:"rejects"`
+	UserPurposes       int                   `json:"user_purposes"`
+	EventPurposes      int                   `json:"event_purposes"`
+	Proofs             int                   `json:"proofs"`
+	EventsWithDelegate int                   `json:"events_with_delegate"`
+	UsersWithExtra     int                   `json:"users_with_extra"`
+	EventsWithExtra    int                   `json:"events_with_extra"`
+	OffsetTimestamps   int                   `json:"offset_timestamps"`
+	FirstUser          *userSpot             `json:"first_user"`
+	LastUser           *userSpot             `json:"last_user"`
+	FirstEvent         *eventSpot            `json:"first_event"`
+	OffsetUser         *offsetSpot           `json:"offset_user"`
+	FileStats          []fileExpected        `json:"file_stats"`
+	ProofArchive       *proofArchiveExpected `json:"proof_archive,omitempty"`
 }
 
 type totalsExpected struct {
@@ -722,6 +725,10 @@ func generateDidomi(cfg *didomiConfig) (*didomiExpected, error) {
 			return nil, fmt.Errorf("%s/users/%s: %w", f.part.rel(), f.name, f.err)
 		}
 	}
+	archives, err := writeSampleProofs(cfg, parts)
+	if err != nil {
+		return nil, err
+	}
 	// _SUCCESS last, once every file of the partition is written.
 	for _, p := range parts {
 		if !p.complete {
@@ -736,6 +743,9 @@ func generateDidomi(cfg *didomiConfig) (*didomiExpected, error) {
 		}
 	}
 	ex := buildExpected(cfg, parts)
+	for i := range ex.Partitions {
+		ex.Partitions[i].ProofArchive = archives[ex.Partitions[i].Path]
+	}
 	b, err := json.MarshalIndent(ex, "", "  ")
 	if err != nil {
 		return nil, err

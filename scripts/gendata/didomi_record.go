@@ -102,6 +102,7 @@ type lineInfo struct {
 	events        int
 	eventPurposes int
 	proofs        int
+	proofRefs     []proofRefGen
 	delegates     int
 	userExtra     bool
 	eventsExtra   int
@@ -857,7 +858,9 @@ func (g *gen) writeEvent(e *evRec, info *lineInfo, spot **eventSpot) {
 		w.k("proofs_id")
 		w.arr()
 		for i := 0; i < nproofs; i++ {
-			w.s(g.hex(64) + "." + g.pick(proofExts))
+			pid := g.hex(64) + "." + g.pick(proofExts)
+			w.s(pid)
+			info.proofRefs = append(info.proofRefs, proofRefGen{ProofID: pid, EventID: id, UserID: u.id})
 		}
 		w.endArr()
 	}

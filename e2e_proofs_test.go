@@ -1,0 +1,585 @@
+package main
+
+// End-to-end tests of the Didomi proof archives: split proofs.tar.gz.NN
+// parts become didomi_proof_files, didomi_proofs and didomi_proof_check.
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// proofExpected is the generator's truth about the sample's proof archives.
+type proofExpected struct {
+	Partitions []struct {
+		ExportID     string `json:"export_id"`
+		Date         string `json:"date"`
+		Path         string `json:"path"`
+		ProofArchive *struct {
+			Dir     string   `json:"dir"`
+			Parts   []string `json:"parts"`
+			Proofs  []string `json:"proofs"`
+			Orphans []string `json:"orphans"`
+			Missing []struct {
+				ProofID string `json:"proof_id"`
+				EventID string `json:"event_id"`
+				UserID  string `json:"user_id"`
+			} `json:"missing"`
+		} `json:"proof_archive"`
+	} `json:"partitions"`
+}
+
+func loadProofExpected(t *testing.T) proofExpected {
+	t.Helper()
+	data, err := os.ReadFile("testdata/didomi/EXPECTED.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e proofExpected
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// untar extracts the joined parts with the system's tar (GNU tar on Debian).
+func untar(t *testing.T, parts []string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", `cat "$@" | tar -xzf - -C `+dir, "untar")
+	cmd.Args = append(cmd.Args, parts...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tar -xzf: %v: %s", err, out)
+	}
+	return dir
+}
+
+func TestProofSampleMatchesGeneratorAndTar(t *testing.T) {
+	lake := t.TempDir()
+	code, out, errs := vendorlake(t, "didomi", "--input=testdata/didomi", "--output="+lake, "--max-reject-ratio=0.1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	assertNoTempInTables(t, lake)
+	exp := loadProofExpected(t)
+	wantMissing, wantOrphans := map[string]string{}, map[string]string{}
+	archives := 0
+	for _, p := range exp.Partitions {
+		a := p.ProofArchive
+		if a == nil {
+			continue
+		}
+		archives++
+		part := "export_id=" + p.ExportID + "/date=" + p.Date
+		for _, m := range a.Missing {
+			wantMissing[part+"/"+m.ProofID] = m.EventID + "/" + m.UserID
+		}
+		for _, o := range a.Orphans {
+			wantOrphans[part+"/"+o] = "<nil>/<nil>"
+		}
+		// Debian's tar on the joined parts and the lake hold the same files.
+		var parts []string
+		for _, n := range a.Parts {
+			parts = append(parts, filepath.Join("testdata/didomi", p.Path, a.Dir, n))
+		}
+		if len(parts) < 2 {
+			t.Errorf("%s: the sample archive should be split, has %d parts", p.Path, len(parts))
+		}
+		fromTar := treeHashes(t, untar(t, parts))
+		fromLake := treeHashes(t, filepath.Join(lake, "didomi_proof_files", part))
+		if fmt.Sprint(fromTar) != fmt.Sprint(fromLake) || len(fromTar) != len(a.Proofs) {
+			t.Errorf("%s: tar -xzf gives %d files, the lake %d (want %d):\n%v\n%v", p.Path, len(fromTar), len(fromLake), len(a.Proofs), fromTar, fromLake)
+		}
+		// The index agrees with the files.
+		rows := duckdb(t, fmt.Sprintf("SELECT proof_id, size_bytes, sha256, object_path, content_type, source_file, source_part, source_offset, CAST(tar_modified_at AS VARCHAR) AS m FROM %s WHERE export_id = '%s' AND CAST(date AS VARCHAR) = '%s'",
+			scan(lake, "didomi_proofs"), p.ExportID, p.Date))
+		if len(rows) != len(a.Proofs) {
+			t.Errorf("%s: %d didomi_proofs rows, want %d", p.Path, len(rows), len(a.Proofs))
+		}
+		for _, r := range rows {
+			id := fmt.Sprint(r["proof_id"])
+			if fromLake[id] != r["sha256"] {
+				t.Errorf("%s: sha256 %v, file has %s", id, r["sha256"], fromLake[id])
+			}
+			if r["object_path"] != "didomi_proof_files/"+part+"/"+id {
+				t.Errorf("%s: object_path %v", id, r["object_path"])
+			}
+			if fi, err := os.Stat(filepath.Join(lake, fmt.Sprint(r["object_path"]))); err != nil || fi.Size() != num(r["size_bytes"]) {
+				t.Errorf("%s: object %v: %v", id, r["object_path"], err)
+			}
+			if src := fmt.Sprint(r["source_file"]); src != strings.TrimSuffix(filepath.ToSlash(filepath.Join(p.Path, a.Dir, "proofs.tar.gz")), "/") {
+				t.Errorf("%s: source_file %s", id, src)
+			}
+			if sp := fmt.Sprint(r["source_part"]); !strings.HasPrefix(sp, p.Path) || !regexp.MustCompile(`proofs\.tar\.gz\.\d\d$`).MatchString(sp) {
+				t.Errorf("%s: source_part %s", id, sp)
+			}
+			if num(r["source_offset"])%512 != 0 {
+				t.Errorf("%s: source_offset %v is not on a tar block", id, r["source_offset"])
+			}
+			if r["content_type"] == "" || !strings.HasPrefix(fmt.Sprint(r["m"]), p.Date) {
+				t.Errorf("%s: content_type %v, tar_modified_at %v", id, r["content_type"], r["m"])
+			}
+		}
+	}
+	if archives != 2 || len(wantMissing) != 1 || len(wantOrphans) != 1 {
+		t.Fatalf("the sample should plant 2 archives, 1 missing and 1 orphan proof: %d, %v, %v", archives, wantMissing, wantOrphans)
+	}
+	got := map[string]map[string]string{ProofMissing: {}, ProofOrphan: {}}
+	for _, r := range duckdb(t, "SELECT problem, export_id, CAST(date AS VARCHAR) AS d, proof_id, event_id, user_id FROM "+scan(lake, "didomi_proof_check")) {
+		got[fmt.Sprint(r["problem"])][fmt.Sprint("export_id=", r["export_id"], "/date=", r["d"], "/", r["proof_id"])] = fmt.Sprint(r["event_id"], "/", r["user_id"])
+	}
+	if fmt.Sprint(got[ProofMissing]) != fmt.Sprint(wantMissing) || fmt.Sprint(got[ProofOrphan]) != fmt.Sprint(wantOrphans) {
+		t.Errorf("proof check: got %v, want missing %v and orphans %v", got, wantMissing, wantOrphans)
+	}
+	// The run report counts both.
+	rep := proofRunReport(t, lake)
+	warn := map[string]int64{}
+	for _, w := range rep.Totals.Warnings {
+		warn[w.Name] = w.N
+	}
+	if warn[ProofMissing] != 1 || warn[ProofOrphan] != 1 {
+		t.Errorf("report warnings %v, want 1 missing_proof and 1 orphan_proof", rep.Totals.Warnings)
+	}
+	if !strings.Contains(out, "didomi_proof_files") {
+		t.Errorf("summary does not list the proof files:\n%s", out)
+	}
+}
+
+// Proof check problems as written in didomi_proof_check.
+const (
+	ProofMissing = "missing_proof"
+	ProofOrphan  = "orphan_proof"
+)
+
+type reportSubset struct {
+	Status string `json:"status"`
+	Totals struct {
+		Warnings []struct {
+			Name string `json:"name"`
+			N    int64  `json:"n"`
+		} `json:"warnings"`
+	} `json:"totals"`
+}
+
+func proofRunReport(t *testing.T, lake string) reportSubset {
+	t.Helper()
+	reports, _ := filepath.Glob(filepath.Join(lake, "_vendorlake", "runs", "*.json"))
+	sort.Strings(reports)
+	if len(reports) == 0 {
+		t.Fatal("no run report")
+	}
+	var r reportSubset
+	data, _ := os.ReadFile(reports[len(reports)-1])
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestProofsFlagOff(t *testing.T) {
+	lake := t.TempDir()
+	code, out, errs := vendorlake(t, "didomi", "--input=testdata/didomi", "--output="+lake, "--max-reject-ratio=0.1", "--proofs=false")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, table := range []string{"didomi_proof_files", "didomi_proofs", "didomi_proof_check"} {
+		if _, err := os.Stat(filepath.Join(lake, table)); err == nil {
+			t.Errorf("--proofs=false wrote %s", table)
+		}
+	}
+}
+
+// proofEntry is one tar entry of a test archive.
+type proofEntry struct {
+	hdr  tar.Header
+	body []byte
+}
+
+func proofName(r *rand.Rand, ext string) string {
+	var b [32]byte
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return hex.EncodeToString(b[:]) + "." + ext
+}
+
+// writeArchive writes entries as a tar.gz cut into parts of partSize bytes
+// under dir (proofs.tar.gz.00, ...) and returns the part paths.
+func writeArchive(t *testing.T, dir string, entries []proofEntry, partSize int) []string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, e := range entries {
+		h := e.hdr
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(e.body))
+		}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if h.ModTime.IsZero() {
+			h.ModTime = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+		}
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(e.body)
+	}
+	tw.Close()
+	gz.Close()
+	return writeParts(t, dir, buf.Bytes(), partSize)
+}
+
+func writeParts(t *testing.T, dir string, data []byte, partSize int) []string {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	var paths []string
+	for n := 0; len(data) > 0; n++ {
+		k := min(partSize, len(data))
+		p := filepath.Join(dir, fmt.Sprintf("proofs.tar.gz.%02d", n))
+		if err := os.WriteFile(p, data[:k], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+		data = data[k:]
+	}
+	return paths
+}
+
+// proofPartition makes an input tree with one complete Didomi partition
+// (no users files) and returns the input root and the partition folder.
+func proofPartition(t *testing.T) (in, dir string) {
+	in = filepath.Join(t.TempDir(), "in")
+	dir = filepath.Join(in, "export-id=e1", "date=2024-03-01")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "_SUCCESS"), nil, 0o644)
+	return in, dir
+}
+
+// assertInsideTree checks that nothing was written under root except the
+// input and the lake.
+func assertInsideTree(t *testing.T, root string, allowed ...string) {
+	t.Helper()
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || e.Name() == a
+		}
+		if !ok {
+			t.Errorf("file escaped the output tree: %s", filepath.Join(root, e.Name()))
+		}
+	}
+}
+
+func TestProofHostileEntriesRejected(t *testing.T) {
+	in, dir := proofPartition(t)
+	root := filepath.Dir(in)
+	lake := filepath.Join(root, "lake")
+	r := rand.New(rand.NewPCG(1, 2))
+	good1, good2, dup := proofName(r, "pdf"), proofName(r, "png"), proofName(r, "gif")
+	entries := []proofEntry{
+		{tar.Header{Name: good1, Typeflag: tar.TypeReg}, []byte("%PDF-1.4 good")},
+		{tar.Header{Name: "/tmp/" + proofName(r, "pdf"), Typeflag: tar.TypeReg}, []byte("absolute")},
+		{tar.Header{Name: "../../escape-" + proofName(r, "pdf"), Typeflag: tar.TypeReg}, []byte("dotdot")},
+		{tar.Header{Name: proofName(r, "pdf"), Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, nil},
+		{tar.Header{Name: proofName(r, "pdf"), Typeflag: tar.TypeLink, Linkname: good1}, nil},
+		{tar.Header{Name: proofName(r, "pdf"), Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3}, nil},
+		{tar.Header{Name: "readme.txt", Typeflag: tar.TypeReg}, []byte("not a proof")},
+		{tar.Header{Name: strings.ToUpper(proofName(r, "pdf")), Typeflag: tar.TypeReg}, []byte("upper hex")},
+		{tar.Header{Name: "dir/", Typeflag: tar.TypeDir}, nil},
+		{tar.Header{Name: dup, Typeflag: tar.TypeReg}, []byte("GIF89a first")},
+		{tar.Header{Name: dup, Typeflag: tar.TypeReg}, []byte("GIF89a second")},
+		{tar.Header{Name: "./" + good2, Typeflag: tar.TypeReg}, []byte("\x89PNG\r\n\x1a\n good")},
+	}
+	writeArchive(t, dir, entries, 300)
+	code, out, errs := vendorlake(t, "didomi", "--input="+in, "--output="+lake, "--max-reject-ratio=1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	assertNoTempInTables(t, lake)
+	assertInsideTree(t, root, "in", "lake")
+	files := treeHashes(t, filepath.Join(lake, "didomi_proof_files"))
+	delete(files, "_SUCCESS")
+	want := map[string]bool{"export_id=e1/date=2024-03-01/" + good1: true, "export_id=e1/date=2024-03-01/" + good2: true, "export_id=e1/date=2024-03-01/" + dup: true}
+	if len(files) != len(want) {
+		t.Errorf("proof files %v, want %v", files, want)
+	}
+	for f := range files {
+		if !want[f] {
+			t.Errorf("unexpected proof file %s", f)
+		}
+	}
+	first := sha256.Sum256([]byte("GIF89a first"))
+	if files["export_id=e1/date=2024-03-01/"+dup] != hex.EncodeToString(first[:]) {
+		t.Errorf("the duplicate proof kept is not the first")
+	}
+	got := map[int64]string{}
+	for _, row := range duckdb(t, "SELECT source_file, source_line, reason_code FROM "+scan(lake, "didomi_rejects")) {
+		if row["source_file"] != "export-id=e1/date=2024-03-01/proofs.tar.gz" {
+			t.Errorf("reject source_file %v", row["source_file"])
+		}
+		got[num(row["source_line"])] = fmt.Sprint(row["reason_code"])
+	}
+	// source_line is the entry's 0-based index in the archive.
+	wantRejects := map[int64]string{1: "proof_unsafe_path", 2: "proof_unsafe_path", 3: "proof_symlink", 4: "proof_hardlink",
+		5: "proof_device", 6: "proof_bad_name", 7: "proof_bad_name", 8: "proof_not_regular_file", 10: "proof_duplicate"}
+	if fmt.Sprint(got) != fmt.Sprint(wantRejects) {
+		t.Errorf("rejects %v, want %v", got, wantRejects)
+	}
+}
+
+func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var entries []proofEntry
+	for i := 0; i < 20; i++ {
+		body := make([]byte, 700+r.IntN(2000))
+		for j := range body {
+			body[j] = byte(r.Uint32())
+		}
+		entries = append(entries, proofEntry{tar.Header{Name: proofName(r, "pdf"), Typeflag: tar.TypeReg}, body})
+	}
+	cases := []struct {
+		name string
+		// breakIt damages the parts; want is what the error must name.
+		breakIt func(t *testing.T, parts []string) string
+	}{
+		{"gap in part numbers", func(t *testing.T, parts []string) string {
+			os.Remove(parts[1])
+			return "proofs.tar.gz.01 is missing (found export-id=e1/date=2024-03-01/proofs.tar.gz.02)"
+		}},
+		{"truncated last part", func(t *testing.T, parts []string) string {
+			last := parts[len(parts)-1]
+			data, _ := os.ReadFile(last)
+			os.WriteFile(last, data[:len(data)/2], 0o644)
+			return "part " + relPart(last)
+		}},
+		{"corrupt gzip", func(t *testing.T, parts []string) string {
+			data, _ := os.ReadFile(parts[1])
+			for i := 100; i < 400; i++ {
+				data[i] ^= 0x5a
+			}
+			os.WriteFile(parts[1], data, 0o644)
+			return "part export-id=e1/date=2024-03-01/proofs.tar.gz.0"
+		}},
+		{"corrupt tar", func(t *testing.T, parts []string) string {
+			for _, p := range parts {
+				os.Remove(p)
+			}
+			var buf bytes.Buffer
+			gz := gzip.NewWriter(&buf)
+			gz.Write(bytes.Repeat([]byte("this is not a tar header, "), 300))
+			gz.Close()
+			writeParts(t, filepath.Dir(parts[0]), buf.Bytes(), 1024)
+			return "part export-id=e1/date=2024-03-01/proofs.tar.gz.0"
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in, dir := proofPartition(t)
+			root := filepath.Dir(in)
+			lake := filepath.Join(root, "lake")
+			parts := writeArchive(t, dir, entries, 8<<10)
+			if len(parts) < 3 {
+				t.Fatalf("want 3+ parts, got %d", len(parts))
+			}
+			args := []string{"didomi", "--input=" + in, "--output=" + lake, "--reprocess"}
+			if code, out, errs := vendorlake(t, args...); code != 0 {
+				t.Fatalf("good run: exit %d\n%s\n%s", code, out, errs)
+			}
+			before := treeHashes(t, lake)
+			for k := range before {
+				if strings.HasPrefix(k, "_vendorlake/") {
+					delete(before, k)
+				}
+			}
+			wantErr := c.breakIt(t, parts)
+			code, out, errs := vendorlake(t, args...)
+			if code == 0 {
+				t.Fatalf("a broken archive committed:\n%s", out)
+			}
+			if !strings.Contains(errs, "export-id=e1/date=2024-03-01/proofs.tar.gz") || !strings.Contains(errs, wantErr) {
+				t.Errorf("error does not name the archive and part (%q):\n%s", wantErr, errs)
+			}
+			after := treeHashes(t, lake)
+			for k := range after {
+				if strings.HasPrefix(k, "_vendorlake/") {
+					delete(after, k)
+				}
+			}
+			if fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("the failed run changed the lake")
+			}
+			if len(before) < len(entries) {
+				t.Errorf("the good run committed %d files, want at least %d proofs", len(before), len(entries))
+			}
+			assertNoTempInTables(t, lake)
+			assertInsideTree(t, root, "in", "lake")
+		})
+	}
+}
+
+func relPart(p string) string {
+	i := strings.Index(p, "export-id=")
+	return filepath.ToSlash(p[i:])
+}
+
+// TestProofBigArchiveBoundedMemory processes a generated ≥ 200 MiB archive
+// split into 3+ parts with the built binary under /usr/bin/time -v: peak
+// RSS stays under 150 MiB, and every copied file has its original's sha256.
+// VENDORLAKE_SKIP_BIG=1 skips it.
+func TestProofBigArchiveBoundedMemory(t *testing.T) {
+	if os.Getenv("VENDORLAKE_SKIP_BIG") != "" || testing.Short() {
+		t.Skip("big archive test skipped")
+	}
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		t.Skip("/usr/bin/time not installed")
+	}
+	root := t.TempDir()
+	bin := filepath.Join(root, "vendorlake")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	in := filepath.Join(root, "in")
+	dir := filepath.Join(in, "export-id=big", "date=2024-03-01")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "_SUCCESS"), nil, 0o644)
+
+	// 52 files of 4 MiB of pseudo-random (incompressible) bytes: 208 MiB
+	// of tar, cut into 80 MiB parts, streamed to disk as generated.
+	const files, size, partSize = 52, 4 << 20, 80 << 20
+	pw := &partWriter{dir: dir, size: partSize}
+	gz, _ := gzip.NewWriterLevel(pw, gzip.BestSpeed)
+	tw := tar.NewWriter(gz)
+	want := map[string]string{}
+	r := rand.New(rand.NewPCG(5, 6))
+	buf := make([]byte, size)
+	for i := 0; i < files; i++ {
+		for j := 0; j < len(buf); j += 8 {
+			v := r.Uint64()
+			for k := 0; k < 8; k++ {
+				buf[j+k] = byte(v >> (8 * k))
+			}
+		}
+		name := proofName(r, "pdf")
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, Typeflag: tar.TypeReg, ModTime: time.Unix(1709294400, 0)})
+		tw.Write(buf)
+		h := sha256.Sum256(buf)
+		want["export_id=big/date=2024-03-01/"+name] = hex.EncodeToString(h[:])
+	}
+	tw.Close()
+	gz.Close()
+	if err := pw.close(); err != nil {
+		t.Fatal(err)
+	}
+	if pw.n < 3 || pw.total < 200<<20 {
+		t.Fatalf("archive of %d bytes in %d parts, want ≥ 200 MiB in 3+", pw.total, pw.n)
+	}
+
+	lake := filepath.Join(root, "lake")
+	cmd := exec.Command("/usr/bin/time", "-v", bin, "didomi", "--input="+in, "--output="+lake, "--progress=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, out, stderr.String())
+	}
+	m := regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no RSS in /usr/bin/time output:\n%s", stderr.String())
+	}
+	kb, _ := strconv.ParseInt(m[1], 10, 64)
+	t.Logf("archive %.1f MiB in %d parts: peak RSS %.1f MiB", float64(pw.total)/(1<<20), pw.n, float64(kb)/1024)
+	if kb > 150<<10 {
+		t.Errorf("peak RSS %d KiB exceeds 150 MiB", kb)
+	}
+	got := treeHashes(t, filepath.Join(lake, "didomi_proof_files"))
+	delete(got, "_SUCCESS")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("copied proof files differ from the originals (%d files, want %d)", len(got), len(want))
+	}
+}
+
+// partWriter writes a stream as proofs.tar.gz.NN parts of size bytes.
+type partWriter struct {
+	dir      string
+	size     int64
+	f        *os.File
+	inPart   int64
+	n        int
+	total    int64
+	closeErr error
+}
+
+func (w *partWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if w.f == nil || w.inPart == w.size {
+			if err := w.close(); err != nil {
+				return written, err
+			}
+			f, err := os.Create(filepath.Join(w.dir, fmt.Sprintf("proofs.tar.gz.%02d", w.n)))
+			if err != nil {
+				return written, err
+			}
+			w.f, w.inPart = f, 0
+			w.n++
+		}
+		k := int(min(int64(len(p)), w.size-w.inPart))
+		if _, err := w.f.Write(p[:k]); err != nil {
+			return written, err
+		}
+		w.inPart += int64(k)
+		w.total += int64(k)
+		written += k
+		p = p[k:]
+	}
+	return written, nil
+}
+
+func (w *partWriter) close() error {
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
+
+var _ io.Writer = (*partWriter)(nil)
+
+// TestProofPrismEqualsDirect runs the proof step on prism (the portable
+// path: every DoFn, coder and join serialised) and compares with direct.
+func TestProofPrismEqualsDirect(t *testing.T) {
+	direct, prism := t.TempDir(), t.TempDir()
+	for _, run := range []struct{ lake, runner string }{{direct, "direct"}, {prism, "prism"}} {
+		code, out, errs := vendorlake(t, "didomi", "--input=testdata/didomi", "--output="+run.lake, "--runner="+run.runner, "--max-reject-ratio=0.1")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s\n%s", run.runner, code, out, errs)
+		}
+	}
+	sameTables(t, direct, prism, "didomi_proofs", "didomi_proof_check")
+	a, b := treeHashes(t, filepath.Join(direct, "didomi_proof_files")), treeHashes(t, filepath.Join(prism, "didomi_proof_files"))
+	delete(a, "_SUCCESS")
+	delete(b, "_SUCCESS")
+	if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("proof files differ between direct (%d) and prism (%d)", len(a), len(b))
+	}
+}

@@ -1,0 +1,75 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// TestHelperProcess is the child of TestHitKillsOnNthHit: it hits the
+// points it is told to and exits 0 if it survives.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("FAULTS_HELPER") == "" {
+		t.Skip("helper process")
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				Hit(ctx, "other")
+				Hit(ctx, "p")
+			}
+		}()
+	}
+	wg.Wait()
+	os.Exit(0)
+}
+
+func runHelper(t *testing.T, fault string) error {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), "FAULTS_HELPER=1", Env+"="+fault)
+	return cmd.Run()
+}
+
+func killed(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
+
+func TestHitKillsOnNthHit(t *testing.T) {
+	// 100 hits of "p" from 4 goroutines: the 1st and the 100th kill, the
+	// 101st never comes, and a malformed or absent setting is inert.
+	for _, c := range []struct {
+		fault string
+		kill  bool
+	}{{"p:1", true}, {"p:100", true}, {"p:101", false}, {"q:1", false}, {"p", false}, {"p:0", false}, {"", false}} {
+		err := runHelper(t, c.fault)
+		if got := killed(err); got != c.kill {
+			t.Errorf("%s=%q: killed %v (%v), want %v", Env, c.fault, got, err, c.kill)
+		}
+		if !c.kill && err != nil {
+			t.Errorf("%s=%q: %v", Env, c.fault, err)
+		}
+	}
+}
+
+func TestInertWithoutVariable(t *testing.T) {
+	if os.Getenv(Env) != "" {
+		t.Skip(Env + " is set")
+	}
+	for i := 0; i < 1000; i++ {
+		Hit(context.Background(), "p")
+	}
+}

@@ -1,0 +1,230 @@
+package didomi
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/splittar"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// Reject reason codes of proof archive entries. Their source_line is the
+// entry's 0-based index in the archive.
+const (
+	ReasonProofSymlink   = "proof_symlink"
+	ReasonProofHardlink  = "proof_hardlink"
+	ReasonProofDevice    = "proof_device"
+	ReasonProofNotFile   = "proof_not_regular_file"
+	ReasonProofUnsafe    = "proof_unsafe_path"
+	ReasonProofBadName   = "proof_bad_name"
+	ReasonProofDuplicate = "proof_duplicate"
+)
+
+// Proof check problems.
+const (
+	ProblemMissing = "missing_proof"
+	ProblemOrphan  = "orphan_proof"
+)
+
+// proofRE is a proof ID: 64 lowercase hex digits and a documented extension.
+var proofRE = regexp.MustCompile(`^[0-9a-f]{64}\.(pdf|png|jpg|gif|docx|doc|msg)$`)
+
+// IsProofID reports whether s is a plausible Didomi proof ID.
+func IsProofID(s string) bool { return proofRE.MatchString(s) }
+
+// ProofObjectPath is where a proof file is published, relative to the output root.
+func ProofObjectPath(partition, proofID string) string {
+	return ProofFilesTable + "/" + partition + "/" + proofID
+}
+
+// proofRowsPerBatch bounds the rows of one didomi_proofs batch.
+const proofRowsPerBatch = 4096
+
+// checkEntry decides whether a tar entry is a proof file to keep; it returns
+// the proof ID, or a reject reason code and text.
+func checkEntry(h *tar.Header) (id, code, reason string) {
+	switch h.Typeflag {
+	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeSymlink:
+		return "", ReasonProofSymlink, "symbolic link to " + h.Linkname + ": not followed"
+	case tar.TypeLink:
+		return "", ReasonProofHardlink, "hard link to " + h.Linkname + ": not followed"
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		return "", ReasonProofDevice, fmt.Sprintf("device or fifo entry (type %q)", h.Typeflag)
+	default:
+		return "", ReasonProofNotFile, fmt.Sprintf("not a regular file (type %q)", h.Typeflag)
+	}
+	name := h.Name
+	if strings.HasPrefix(name, "/") || strings.Contains(name, "\\") {
+		return "", ReasonProofUnsafe, "absolute path"
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == ".." {
+			return "", ReasonProofUnsafe, "path with .."
+		}
+	}
+	name = strings.TrimPrefix(name, "./")
+	if !IsProofID(name) {
+		return "", ReasonProofBadName, "entry name is not a proof ID (<64 lowercase hex>.<pdf|png|jpg|gif|docx|doc|msg>)"
+	}
+	return name, "", ""
+}
+
+// proofIndex is one proof found in an archive, as the reference check sees it.
+type proofIndex struct {
+	ProofID string `json:"proof_id"`
+}
+
+// proofRef is one proof reference of an event.
+type proofRef struct {
+	EventID string `json:"event_id"`
+	UserID  string `json:"user_id"`
+}
+
+// checkRow is one problem of the reference check.
+type checkRow struct {
+	Problem string `json:"problem"`
+	ProofID string `json:"proof_id"`
+	EventID string `json:"event_id"`
+	UserID  string `json:"user_id"`
+	Orphan  bool   `json:"orphan"`
+}
+
+// ReadProofs reads the split proof archive f (f.Parts): it copies every
+// proof file, streamed, into the run's temporary area (as raw files of
+// didomi_proof_files, returned in the stats' Files), emits the didomi_proofs
+// index and the rejects as batches, and calls found for each proof kept.
+// A broken archive (truncated, corrupt gzip or tar) fails with an error
+// naming the archive and the part.
+func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f transforms.InputFile, rawBytes int,
+	emit func(hiveparquet.Batch), found func(proofID string)) (transforms.FileStats, error) {
+	st := transforms.FileStats{Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Compression: "gzip+tar", Bytes: f.Size}
+	parts := make([]splittar.Part, len(f.Parts))
+	for i, p := range f.Parts {
+		parts[i] = splittar.Part{Path: p.Path, Rel: p.Rel, Size: p.Size}
+	}
+	r := splittar.NewReader(ctx, in.Open, f.Rel, parts)
+	defer r.Close()
+	rej := transforms.NewRejects(RejectsTable, f.Partition, "", f.Rel, rawBytes)
+	defer rej.Release()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, ProofsSchema())
+	defer b.Release()
+	flush := func() {
+		if b.Field(0).Len() > 0 {
+			emit(hiveparquet.Batch{Table: ProofsTable, Partition: f.Partition, Record: b.NewRecord()})
+		}
+		rej.Flush(emit)
+	}
+	seen := map[string]bool{}
+	tmp := lakefs.Join(hiveparquet.TempDir(output, runID), ProofFilesTable, f.Partition)
+	buf := make([]byte, 256<<10)
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		st.RecordsIn++
+		h := e.Header
+		id, code, reason := checkEntry(h)
+		if code == "" && seen[id] {
+			code, reason = ReasonProofDuplicate, "proof ID already in the archive: the first copy is kept"
+		}
+		if code != "" {
+			raw := h.Name
+			if h.Linkname != "" {
+				raw += " -> " + h.Linkname
+			}
+			rej.Add(int64(e.Index), code, reason, []byte(raw))
+			continue
+		}
+		seen[id] = true
+		sum, sniff, n, err := copyProof(ctx, out, lakefs.Join(tmp, id), r, buf)
+		if err != nil {
+			return st, fmt.Errorf("archive %s: entry %s: %w", f.Rel, h.Name, err)
+		}
+		st.RecordsOut++
+		st.Files = append(st.Files, hiveparquet.FileDesc{Table: ProofFilesTable, Partition: f.Partition,
+			TempPath: lakefs.Join(tmp, id), Bytes: n, Name: id})
+		b.Field(0).(*array.StringBuilder).Append(id)
+		b.Field(1).(*array.StringBuilder).Append(h.Name)
+		b.Field(2).(*array.Int64Builder).Append(n)
+		b.Field(3).(*array.StringBuilder).Append(sum)
+		b.Field(4).(*array.StringBuilder).Append(sniff)
+		if h.ModTime.IsZero() {
+			b.Field(5).AppendNull()
+		} else {
+			b.Field(5).(*array.TimestampBuilder).Append(arrow.Timestamp(h.ModTime.UTC().UnixMicro()))
+		}
+		b.Field(6).(*array.StringBuilder).Append(ProofObjectPath(f.Partition, id))
+		b.Field(7).(*array.StringBuilder).Append(f.Rel)
+		b.Field(8).(*array.StringBuilder).Append(path.Clean(f.Parts[e.Part].Rel))
+		b.Field(9).(*array.Int64Builder).Append(e.Offset)
+		found(id)
+		if b.Field(0).Len() >= proofRowsPerBatch {
+			flush()
+		}
+	}
+	flush()
+	st.DecompressedBytes = r.TarBytes()
+	st.Rejected = rej.Count()
+	st.RejectsByReason = rej.ByReason()
+	st.Rows = []transforms.Count{{Name: ProofsTable, N: st.RecordsOut}}
+	return st, st.Check()
+}
+
+// copyProof streams one entry body into a new file at dst and returns its
+// sha256, sniffed content type and size.
+func copyProof(ctx context.Context, out lakefs.FS, dst string, r io.Reader, buf []byte) (sum, sniff string, n int64, err error) {
+	w, err := out.Create(ctx, dst)
+	if err != nil {
+		return "", "", 0, err
+	}
+	h := sha256.New()
+	var head []byte
+	for {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			if len(head) < 512 {
+				head = append(head, buf[:min(k, 512-len(head))]...)
+			}
+			h.Write(buf[:k])
+			if _, werr := w.Write(buf[:k]); werr != nil {
+				w.Close()
+				return "", "", n, werr
+			}
+			n += int64(k)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			w.Close()
+			return "", "", n, rerr
+		}
+	}
+	if err := w.Close(); err != nil {
+		return "", "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), http.DetectContentType(head), n, nil
+}
+
+// errNoProofs is returned when proofs are requested without the run's output.
+var errNoProofs = errors.New("didomi: reading proofs needs the run's output and run ID (Pipeline.ForRun)")

@@ -1,0 +1,196 @@
+package didomi
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+var (
+	idA = strings.Repeat("a", 64) + ".pdf"
+	idB = strings.Repeat("b", 64) + ".png"
+)
+
+func TestCheckEntry(t *testing.T) {
+	cases := []struct {
+		name     string
+		h        tar.Header
+		wantID   string
+		wantCode string
+	}{
+		{"proof", tar.Header{Name: idA, Typeflag: tar.TypeReg}, idA, ""},
+		{"dot slash", tar.Header{Name: "./" + idB, Typeflag: tar.TypeReg}, idB, ""},
+		{"absolute", tar.Header{Name: "/" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
+		{"dotdot", tar.Header{Name: "../" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
+		{"inner dotdot", tar.Header{Name: "x/../../" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
+		{"backslash", tar.Header{Name: `..\` + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
+		{"symlink", tar.Header{Name: idA, Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, "", ReasonProofSymlink},
+		{"hard link", tar.Header{Name: idA, Typeflag: tar.TypeLink, Linkname: idB}, "", ReasonProofHardlink},
+		{"char device", tar.Header{Name: idA, Typeflag: tar.TypeChar}, "", ReasonProofDevice},
+		{"block device", tar.Header{Name: idA, Typeflag: tar.TypeBlock}, "", ReasonProofDevice},
+		{"fifo", tar.Header{Name: idA, Typeflag: tar.TypeFifo}, "", ReasonProofDevice},
+		{"directory", tar.Header{Name: "proofs/", Typeflag: tar.TypeDir}, "", ReasonProofNotFile},
+		{"subfolder", tar.Header{Name: "proofs/" + idA, Typeflag: tar.TypeReg}, "", ReasonProofBadName},
+		{"upper hex", tar.Header{Name: strings.ToUpper(idA[:64]) + ".pdf", Typeflag: tar.TypeReg}, "", ReasonProofBadName},
+		{"short hex", tar.Header{Name: idA[1:], Typeflag: tar.TypeReg}, "", ReasonProofBadName},
+		{"other ext", tar.Header{Name: idA[:64] + ".exe", Typeflag: tar.TypeReg}, "", ReasonProofBadName},
+		{"upper ext", tar.Header{Name: idA[:64] + ".PDF", Typeflag: tar.TypeReg}, "", ReasonProofBadName},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id, code, reason := checkEntry(&c.h)
+			if id != c.wantID || code != c.wantCode || (code != "" && reason == "") {
+				t.Errorf("checkEntry = %q, %q, %q; want %q, %q", id, code, reason, c.wantID, c.wantCode)
+			}
+		})
+	}
+}
+
+func tarGz(t *testing.T, entries map[string][]byte, order []string) []byte {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, n := range order {
+		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(entries[n])), Typeflag: tar.TypeReg})
+		tw.Write(entries[n])
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
+}
+
+func TestReadProofs(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	in, out := filepath.Join(root, "in"), filepath.Join(root, "out")
+	body := map[string][]byte{idA: []byte("%PDF-1.4 proof a"), idB: []byte("\x89PNG\r\n\x1a\n proof b"), "bad": []byte("x")}
+	data := tarGz(t, body, []string{idA, "bad", idB})
+	f := transforms.InputFile{Path: filepath.Join(in, "p/proofs.tar.gz"), Rel: "p/proofs.tar.gz", Partition: "export_id=e/date=2024-03-01", Unit: "p"}
+	os.MkdirAll(filepath.Join(in, "p"), 0o755)
+	for i := 0; len(data) > 0; i++ {
+		k := min(100, len(data))
+		rel := fmt.Sprintf("p/proofs.tar.gz.%02d", i)
+		os.WriteFile(filepath.Join(in, rel), data[:k], 0o644)
+		f.Parts = append(f.Parts, transforms.FilePart{Path: filepath.Join(in, rel), Rel: rel, Size: int64(k)})
+		f.Size += int64(k)
+		data = data[k:]
+	}
+	var found []string
+	rows := map[string]int64{}
+	var types []string
+	st, err := ReadProofs(ctx, lakefs.Local{}, lakefs.Local{}, out, "r1", f, 0, func(b hiveparquet.Batch) {
+		rows[b.Table] += b.Record.NumRows()
+		if b.Table == ProofsTable {
+			ct := b.Record.Column(4).(*array.String)
+			for i := 0; i < ct.Len(); i++ {
+				types = append(types, ct.Value(i))
+			}
+		}
+		b.Record.Release()
+	}, func(id string) { found = append(found, id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RecordsIn != 3 || st.RecordsOut != 2 || st.Rejected != 1 || len(st.Files) != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	if fmt.Sprint(found) != fmt.Sprint([]string{idA, idB}) || rows[ProofsTable] != 2 || rows[RejectsTable] != 1 {
+		t.Errorf("found %v, rows %v", found, rows)
+	}
+	if fmt.Sprint(types) != "[application/pdf image/png]" {
+		t.Errorf("content types %v", types)
+	}
+	for _, fd := range st.Files {
+		got, err := os.ReadFile(fd.TempPath)
+		if err != nil || !bytes.Equal(got, body[fd.Name]) {
+			t.Errorf("%s: %q %v", fd.Name, got, err)
+		}
+		if !strings.HasPrefix(fd.TempPath, hiveparquet.TempDir(out, "r1")) {
+			t.Errorf("%s written outside the run's temporary area: %s", fd.Name, fd.TempPath)
+		}
+	}
+}
+
+func TestDiscoverProofs(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{
+		"export-id=a/date=2024-03-01/_SUCCESS",
+		"export-id=a/date=2024-03-01/users/x.json.gz",
+		"export-id=a/date=2024-03-01/proofs.tar.gz.01",
+		"export-id=a/date=2024-03-01/proofs.tar.gz.00",
+		"export-id=a/date=2024-03-02/_SUCCESS",
+		"export-id=a/date=2024-03-02/proofs/proofs.tar.gz.00",
+		"export-id=a/date=2024-03-03/_SUCCESS",
+		"export-id=a/date=2024-03-03/users/y.json.gz",
+	} {
+		p := filepath.Join(root, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(f), 0o644)
+	}
+	ctx := context.Background()
+	plan, err := Discover(ctx, lakefs.Local{}, root, Selection{Proofs: true}, map[string]ledger.Entry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var archives []string
+	for _, f := range plan.Files {
+		if len(f.Parts) > 0 {
+			var parts []string
+			for _, p := range f.Parts {
+				parts = append(parts, p.Rel)
+			}
+			archives = append(archives, f.Rel+"="+strings.Join(parts, ","))
+		}
+	}
+	want := "[export-id=a/date=2024-03-01/proofs.tar.gz=export-id=a/date=2024-03-01/proofs.tar.gz.00,export-id=a/date=2024-03-01/proofs.tar.gz.01 " +
+		"export-id=a/date=2024-03-02/proofs/proofs.tar.gz=export-id=a/date=2024-03-02/proofs/proofs.tar.gz.00]"
+	if fmt.Sprint(archives) != want {
+		t.Errorf("archives %v\nwant %s", archives, want)
+	}
+	claims := 0
+	for _, c := range plan.Claims {
+		if c.Table == ProofFilesTable {
+			claims++
+		}
+	}
+	if claims != 3 {
+		t.Errorf("%d proof file claims, want one per partition (3)", claims)
+	}
+	if len(plan.Units[0].Inputs) != 3 {
+		t.Errorf("ledger inputs of the first partition %v: want the users file and both parts", plan.Units[0].Inputs)
+	}
+	// Without --proofs the archives are not read.
+	plan, _ = Discover(ctx, lakefs.Local{}, root, Selection{}, map[string]ledger.Entry{})
+	for _, f := range plan.Files {
+		if len(f.Parts) > 0 {
+			t.Errorf("archive planned without proofs: %s", f.Rel)
+		}
+	}
+	// A gap fails, naming the archive and the missing part.
+	os.Remove(filepath.Join(root, "export-id=a/date=2024-03-01/proofs.tar.gz.00"))
+	_, err = Discover(ctx, lakefs.Local{}, root, Selection{Proofs: true}, map[string]ledger.Entry{})
+	if err == nil || !strings.Contains(err.Error(), "export-id=a/date=2024-03-01/proofs.tar.gz.00 is missing") {
+		t.Errorf("gap: %v", err)
+	}
+}
+
+// emitProofRefs reads the events' columns by position.
+func TestEventColumnsOfProofRefs(t *testing.T) {
+	s := EventsSchema()
+	if s.Field(0).Name != "id" || s.Field(1).Name != "user_id" || s.Field(10).Name != "proofs_id" {
+		t.Fatalf("didomi_events columns moved: update emitProofRefs (%v)", s)
+	}
+}
