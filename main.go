@@ -97,7 +97,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `vendorlake: vendor files → Hive-partitioned Parquet tables (Apache Beam).
 
 Commands:
-  didomi   Didomi batch export (users & events) → didomi_users, didomi_events, didomi_rejects
+  didomi   Didomi batch export (users, events, proofs) → didomi_users, didomi_events, didomi_rejects,
+           didomi_proofs, didomi_proof_check, didomi_proof_files/
   audiencestudio requests     Audience Studio consent request files → audiencestudio_requests, audiencestudio_rejects
   audiencestudio portability  Audience Studio portability feeds → audiencestudio_portability_events, audiencestudio_portability_rejects
   id5      ID5 Partner Graph files → id5_mapping_updates, id5_full_extracts, id5_mapping_current, id5_rejects
