@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/vendorlake/vendorlake/transforms"
 )
 
 // Reject reason codes. Every record that does not become a row carries one of
@@ -468,7 +470,7 @@ func (st *feedState) visit(key []byte, v *fastjson.Value) {
 	} else {
 		st.extra = append(st.extra, ',')
 	}
-	st.extra = appendJSONString(st.extra, key)
+	st.extra = transforms.AppendJSONString(st.extra, key)
 	st.extra = append(st.extra, ':')
 	st.extra = v.MarshalTo(st.extra)
 }
@@ -737,21 +739,4 @@ func unhex(c byte) int {
 		return int(c - 'A' + 10)
 	}
 	return -1
-}
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(dst, s []byte) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }

@@ -20,13 +20,10 @@ var (
 	i64   = arrow.PrimitiveTypes.Int64
 	i32   = arrow.PrimitiveTypes.Int32
 	boolT = arrow.FixedWidthTypes.Boolean
-	// tsUTC is written as Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true).
-	tsUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	tsUTC = hiveparquet.TimestampUTC()
+	// f declares a (nullable) column.
+	f = hiveparquet.Column
 )
-
-func f(name string, t arrow.DataType) arrow.Field {
-	return arrow.Field{Name: name, Type: t, Nullable: true}
-}
 
 // RequestsSchema is the schema of audiencestudio_requests: one row per
 // consent request line.
@@ -58,7 +55,7 @@ func PortabilityEventsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
 		f("ts", tsUTC),
 		f("xff", str),
-		f("xff_chain", arrow.ListOfField(arrow.Field{Name: "element", Type: str, Nullable: true})),
+		f("xff_chain", hiveparquet.ListOf(str)),
 		f("ip", str),
 		f("kuid", str),
 		f("dnt", str),

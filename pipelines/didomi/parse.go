@@ -644,7 +644,7 @@ func appendExtra(dst []byte, o *fastjson.Value, known map[string]bool) []byte {
 		} else {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = transforms.AppendJSONString(dst, k)
 		dst = append(dst, ':')
 		dst = v.MarshalTo(dst)
 		n++
@@ -656,21 +656,4 @@ func appendExtra(dst []byte, o *fastjson.Value, known map[string]bool) []byte {
 		return dst[:start]
 	}
 	return append(dst, '}')
-}
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }

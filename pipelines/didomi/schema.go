@@ -25,19 +25,13 @@ var (
 	i64   = arrow.PrimitiveTypes.Int64
 	i32   = arrow.PrimitiveTypes.Int32
 	boolT = arrow.FixedWidthTypes.Boolean
-	// tsUTC is written as Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true).
-	tsUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	tsUTC = hiveparquet.TimestampUTC()
+	// f declares a (nullable) column.
+	f = hiveparquet.Column
 )
 
-func f(name string, t arrow.DataType) arrow.Field {
-	return arrow.Field{Name: name, Type: t, Nullable: true}
-}
-
-// listOf is a LIST whose element is named "element", as the Parquet spec's
-// three-level list and Athena/Spark expect.
-func listOf(t arrow.DataType) arrow.DataType {
-	return arrow.ListOfField(arrow.Field{Name: "element", Type: t, Nullable: true})
-}
+// listOf is a LIST whose element is named "element" (hiveparquet.ListOf).
+var listOf = hiveparquet.ListOf
 
 // consentsType models Didomi's consent status object: purposes (with their
 // preference values), vendors, channels and the TCF consent string. Keys the

@@ -24,16 +24,13 @@ const (
 )
 
 var (
-	str = arrow.BinaryTypes.String
-	i64 = arrow.PrimitiveTypes.Int64
-	i32 = arrow.PrimitiveTypes.Int32
-	// tsUTC is written as Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true).
-	tsUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	str   = arrow.BinaryTypes.String
+	i64   = arrow.PrimitiveTypes.Int64
+	i32   = arrow.PrimitiveTypes.Int32
+	tsUTC = hiveparquet.TimestampUTC()
+	// f declares a (nullable) column.
+	f = hiveparquet.Column
 )
-
-func f(name string, t arrow.DataType) arrow.Field {
-	return arrow.Field{Name: name, Type: t, Nullable: true}
-}
 
 // Column positions shared by UpdatesSchema and ExtractsSchema (the parser
 // and the compaction fill and read them by position).
