@@ -63,6 +63,7 @@ cat "$scratch/demo.out"
 rows=$(node scripts/duckdb/query.mjs "SELECT count(*) AS n FROM read_parquet('$scratch/lake/didomi_users/**/*.parquet', hive_partitioning=true)")
 echo "DuckDB reads the demo lake: $rows"
 case "$rows" in *'"n":"0"'*|'') echo "the demo lake is empty" >&2; exit 1;; esac
+step "fuzz: every parser's fuzz target for a short budget (scripts/fuzz.sh)"; scripts/fuzz.sh
 
 echo
 echo "scripts/test.sh: all tests passed"

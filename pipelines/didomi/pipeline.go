@@ -143,6 +143,10 @@ type readWithProofsFn struct {
 	lines readFn
 	fs    lakefs.FS
 	out   lakefs.FS
+	// archived caches, per partition folder, whether it holds a proof
+	// archive: only those partitions are checked, so only their events'
+	// references are emitted (and grouped).
+	archived map[string]bool
 }
 
 func (fn *readWithProofsFn) Setup(ctx context.Context) error {
@@ -168,12 +172,46 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 		emitArchive(f.Partition, st)
 		return nil
 	}
+	check, err := fn.hasArchive(ctx, f)
+	if err != nil {
+		return err
+	}
 	return fn.lines.ProcessElement(ctx, f, func(b hiveparquet.Batch) {
-		if b.Table == EventsTable {
+		if check && b.Table == EventsTable {
 			emitProofRefs(b, emitRef) // before emit: the receiver releases the record
 		}
 		emit(b)
 	}, emitStats)
+}
+
+// hasArchive reports whether the partition of users file f holds a proof
+// archive (proofs.tar.gz.NN in the partition folder or in proofs/).
+func (fn *readWithProofsFn) hasArchive(ctx context.Context, f transforms.InputFile) (bool, error) {
+	dir, _, _, _, ok := splitPartition(f.Rel)
+	if !ok {
+		return false, nil
+	}
+	if v, ok := fn.archived[dir]; ok {
+		return v, nil
+	}
+	base := strings.TrimSuffix(f.Path, f.Rel)
+	files, err := fn.fs.List(ctx, lakefs.Join(base, dir))
+	if err != nil {
+		return false, err
+	}
+	found := false
+	for _, fi := range files {
+		rel, _ := lakefs.Rel(lakefs.Join(base, dir), fi.Path)
+		if isProofPart(rel) {
+			found = true
+			break
+		}
+	}
+	if fn.archived == nil {
+		fn.archived = map[string]bool{}
+	}
+	fn.archived[dir] = found
+	return found, nil
 }
 
 func proofKey(partition, proofID string) string { return partition + "\x00" + proofID }
