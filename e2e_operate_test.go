@@ -133,3 +133,49 @@ func TestWaitForSuccess(t *testing.T) {
 		t.Fatalf("the run did not wait for the marker:\n%s", out)
 	}
 }
+
+// TestTwoConcurrentRunsOnOneOutput starts a real run that holds the lock
+// while it waits for a vendor's _SUCCESS marker, and a second run on the same
+// output meanwhile: the second is refused (exit 4) and changes nothing; the
+// first then commits.
+func TestTwoConcurrentRunsOnOneOutput(t *testing.T) {
+	bin := buildVendorlake(t)
+	in := copyTree(t, "testdata/didomi")
+	lake := t.TempDir()
+	first := exec.Command(bin, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=60s", "--progress=off")...)
+	var firstOut strings.Builder
+	first.Stdout, first.Stderr = &firstOut, &firstOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Process.Kill()
+	lock := filepath.Join(lake, "_vendorlake", "lock")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(lock); err == nil {
+			break
+		}
+		if i > 300 {
+			t.Fatalf("the first run never took the lock:\n%s", firstOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := fmt.Sprint(treeHashes(t, lake))
+	second := exec.Command(bin, didomiArgs("testdata/didomi", lake)...)
+	out, err := second.CombinedOutput()
+	if code := second.ProcessState.ExitCode(); code != 4 || !strings.Contains(string(out), "locked by another run") {
+		t.Fatalf("second run: exit %d (%v)\n%s", code, err, out)
+	}
+	if after := fmt.Sprint(treeHashes(t, lake)); after != before {
+		t.Fatal("the refused run changed the output tree")
+	}
+	os.WriteFile(filepath.Join(in, "export-id=exp-app", "date=2024-03-03", "_SUCCESS"), nil, 0o644)
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first run: %v\n%s", err, firstOut.String())
+	}
+	if !strings.Contains(firstOut.String(), "didomi_users: 14 rows, 1 partitions") {
+		t.Errorf("first run did not commit the awaited partition:\n%s", firstOut.String())
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("the lock was not released: %v", err)
+	}
+}
