@@ -110,8 +110,8 @@ func addCount(cs []Count, name string, n int64) []Count {
 	return append(cs, Count{Name: name, N: n})
 }
 
-// mergeCounts adds every counter of src into dst.
-func mergeCounts(dst, src []Count) []Count {
+// MergeCounts adds every counter of src into dst.
+func MergeCounts(dst, src []Count) []Count {
 	for _, c := range src {
 		dst = addCount(dst, c.Name, c.N)
 	}

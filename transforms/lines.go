@@ -89,7 +89,7 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 	defer cancel()
 
 	chunks := make(chan chunk, opts.Workers)
-	results := make(chan chunkResult, opts.Workers)
+	results := make(chan ChunkResult, opts.Workers)
 	free := make(chan []byte, opts.Workers+2)
 	for i := 0; i < opts.Workers+2; i++ {
 		free <- nil // allocated lazily
@@ -113,12 +113,12 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 			for c := range chunks {
 				res := parseChunk(c, p, rej, opts)
 				rows := p.Rows()
-				res.rows = diffCounts(rows, prevRows)
+				res.Rows = DiffCounts(rows, prevRows)
 				prevRows = cloneCounts(rows)
 				select {
 				case results <- res:
 				case <-ctx.Done():
-					releaseBatches(res.batches)
+					releaseBatches(res.Batches)
 				}
 				select {
 				case free <- c.buf:
@@ -134,11 +134,39 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 		close(results)
 	}()
 
+	counts, pending := CollectInOrder(results, emit)
+	if err := <-readErr; err != nil {
+		ReleaseChunks(pending)
+		return counts, err
+	}
+	if len(pending) != 0 {
+		ReleaseChunks(pending)
+		return counts, fmt.Errorf("parse %s: internal error: %d chunks out of order", file.Rel, len(pending))
+	}
+	return counts, nil
+}
+
+// ChunkResult is what a parse worker made of one chunk of lines: its
+// batches and counters, and its place (Seq) in the input.
+type ChunkResult struct {
+	Seq                   int
+	Batches               []hiveparquet.Batch
+	Lines, Out, Rejected  int64
+	Bytes                 int64
+	Rows, RejectsByReason []Count
+}
+
+// CollectInOrder receives the results of parallel parse workers until
+// results is closed, emits their batches on the caller's goroutine (as Beam
+// emitters require) in Seq order, and sums their counters. It returns the
+// results it could not emit because an earlier one never came (after an
+// error); the caller releases them with ReleaseChunks.
+func CollectInOrder(results <-chan ChunkResult, emit func(hiveparquet.Batch)) (LineCounts, []ChunkResult) {
 	var counts LineCounts
-	pending := map[int]chunkResult{}
+	pending := map[int]ChunkResult{}
 	next := 0
 	for res := range results {
-		pending[res.seq] = res
+		pending[res.Seq] = res
 		for {
 			r, ok := pending[next]
 			if !ok {
@@ -146,27 +174,29 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 			}
 			delete(pending, next)
 			next++
-			for _, b := range r.batches {
+			for _, b := range r.Batches {
 				emit(b)
 			}
-			counts.Lines += r.lines
-			counts.Out += r.out
-			counts.Rejected += r.rejected
-			counts.Bytes += r.bytes
-			counts.Rows = mergeCounts(counts.Rows, r.rows)
-			counts.RejectsByReason = mergeCounts(counts.RejectsByReason, r.byReason)
+			counts.Lines += r.Lines
+			counts.Out += r.Out
+			counts.Rejected += r.Rejected
+			counts.Bytes += r.Bytes
+			counts.Rows = MergeCounts(counts.Rows, r.Rows)
+			counts.RejectsByReason = MergeCounts(counts.RejectsByReason, r.RejectsByReason)
 		}
 	}
-	if err := <-readErr; err != nil {
-		for _, r := range pending {
-			releaseBatches(r.batches)
-		}
-		return counts, err
+	left := make([]ChunkResult, 0, len(pending))
+	for _, r := range pending {
+		left = append(left, r)
 	}
-	if len(pending) != 0 {
-		return counts, fmt.Errorf("parse %s: internal error: %d chunks out of order", file.Rel, len(pending))
+	return counts, left
+}
+
+// ReleaseChunks frees the batches of results that were not emitted.
+func ReleaseChunks(rs []ChunkResult) {
+	for _, r := range rs {
+		releaseBatches(r.Batches)
 	}
-	return counts, nil
 }
 
 type chunk struct {
@@ -179,25 +209,17 @@ type chunk struct {
 	tooLongSize int64
 }
 
-type chunkResult struct {
-	seq                  int
-	batches              []hiveparquet.Batch
-	lines, out, rejected int64
-	bytes                int64
-	rows, byReason       []Count
-}
-
-func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) chunkResult {
-	res := chunkResult{seq: c.seq}
+func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResult {
+	res := ChunkResult{Seq: c.seq}
 	before := cloneCounts(rej.ByReason())
 	n0 := rej.Count()
 	if c.tooLong {
-		res.lines = 1
-		res.bytes = c.tooLongSize
+		res.Lines = 1
+		res.Bytes = c.tooLongSize
 		rej.AddTruncated(c.firstLine, ReasonLineTooLong,
 			fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", c.tooLongSize, opts.MaxLineBytes), c.data)
 	} else {
-		res.bytes = int64(len(c.data))
+		res.Bytes = int64(len(c.data))
 		data := c.data
 		lineNo := c.firstLine
 		for len(data) > 0 {
@@ -208,7 +230,7 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) chunkResu
 			} else {
 				line, data = data[:i], data[i+1:]
 			}
-			res.lines++
+			res.Lines++
 			if n := len(line); n > 0 && line[n-1] == '\r' {
 				line = line[:n-1]
 			}
@@ -220,14 +242,14 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) chunkResu
 			} else if len(bytes.TrimSpace(line)) == 0 {
 				rej.Add(lineNo, ReasonEmptyLine, "empty line", line)
 			} else if p.Parse(line, lineNo, rej) {
-				res.out++
+				res.Out++
 			}
 			lineNo++
 		}
 	}
-	res.rejected = rej.Count() - n0
-	res.byReason = diffCounts(rej.ByReason(), before)
-	collect := func(b hiveparquet.Batch) { res.batches = append(res.batches, b) }
+	res.Rejected = rej.Count() - n0
+	res.RejectsByReason = DiffCounts(rej.ByReason(), before)
+	collect := func(b hiveparquet.Batch) { res.Batches = append(res.Batches, b) }
 	p.Flush(collect)
 	rej.Flush(collect)
 	return res
@@ -388,8 +410,8 @@ func releaseBatches(bs []hiveparquet.Batch) {
 
 func cloneCounts(cs []Count) []Count { return append([]Count(nil), cs...) }
 
-// diffCounts returns now - before per name.
-func diffCounts(now, before []Count) []Count {
+// DiffCounts returns now - before per name (the counters a step added).
+func DiffCounts(now, before []Count) []Count {
 	var out []Count
 	for _, c := range now {
 		n := c.N

@@ -118,9 +118,9 @@ func SumStats(stats []FileStats) Totals {
 		t.RecordsIn += s.RecordsIn
 		t.RecordsOut += s.RecordsOut
 		t.Rejected += s.Rejected
-		t.Rows = mergeCounts(t.Rows, s.Rows)
-		t.RejectsByReason = mergeCounts(t.RejectsByReason, s.RejectsByReason)
-		t.Warnings = mergeCounts(t.Warnings, s.Warnings)
+		t.Rows = MergeCounts(t.Rows, s.Rows)
+		t.RejectsByReason = MergeCounts(t.RejectsByReason, s.RejectsByReason)
+		t.Warnings = MergeCounts(t.Warnings, s.Warnings)
 	}
 	for _, cs := range [][]Count{t.Rows, t.RejectsByReason, t.Warnings} {
 		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })

@@ -294,14 +294,6 @@ type chunkLine struct {
 	size       int64
 }
 
-type chunkOut struct {
-	seq                  int
-	batches              []hiveparquet.Batch
-	lines, out, rejected int64
-	bytes                int64
-	rows, byReason       []transforms.Count
-}
-
 // parseSource parses every line of src on parallel workers, each with its
 // own LineParser (called with the line's absolute offset as its position),
 // and emits the batches on the caller's goroutine in input order. Memory is
@@ -319,7 +311,7 @@ func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan lineChunk, workers)
-	results := make(chan chunkOut, workers)
+	results := make(chan transforms.ChunkResult, workers)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
@@ -373,13 +365,13 @@ func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile
 			defer rej.Release()
 			var prevRows []transforms.Count
 			for c := range chunks {
-				res := chunkOut{seq: c.seq}
+				res := transforms.ChunkResult{Seq: c.seq}
 				before := append([]transforms.Count(nil), rej.ByReason()...)
 				n0 := rej.Count()
 				for _, l := range c.lines {
 					line := c.data[l.start:l.end]
-					res.lines++
-					res.bytes += l.n
+					res.Lines++
+					res.Bytes += l.n
 					switch {
 					case l.tooLong:
 						rej.Add(l.off, transforms.ReasonLineTooLong, fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", l.size, src.max), line)
@@ -387,24 +379,22 @@ func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile
 						rej.Add(l.off, transforms.ReasonEmptyLine, "empty line", line)
 					default:
 						if p.Parse(line, l.off, rej) {
-							res.out++
+							res.Out++
 						}
 					}
 				}
-				res.rejected = rej.Count() - n0
-				res.byReason = diffCounts(rej.ByReason(), before)
+				res.Rejected = rej.Count() - n0
+				res.RejectsByReason = transforms.DiffCounts(rej.ByReason(), before)
 				rows := p.Rows()
-				res.rows = diffCounts(rows, prevRows)
+				res.Rows = transforms.DiffCounts(rows, prevRows)
 				prevRows = append([]transforms.Count(nil), rows...)
-				collect := func(b hiveparquet.Batch) { res.batches = append(res.batches, b) }
+				collect := func(b hiveparquet.Batch) { res.Batches = append(res.Batches, b) }
 				p.Flush(collect)
 				rej.Flush(collect)
 				select {
 				case results <- res:
 				case <-ctx.Done():
-					for _, b := range res.batches {
-						b.Record.Release()
-					}
+					transforms.ReleaseChunks([]transforms.ChunkResult{res})
 				}
 			}
 		}()
@@ -415,72 +405,16 @@ func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile
 		}
 		close(results)
 	}()
-	var counts transforms.LineCounts
-	pending := map[int]chunkOut{}
-	next := 0
-	for res := range results {
-		pending[res.seq] = res
-		for {
-			r, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			next++
-			for _, b := range r.batches {
-				emit(b)
-			}
-			counts.Lines += r.lines
-			counts.Out += r.out
-			counts.Rejected += r.rejected
-			counts.Bytes += r.bytes
-			counts.Rows = addCounts(counts.Rows, r.rows)
-			counts.RejectsByReason = addCounts(counts.RejectsByReason, r.byReason)
-		}
-	}
+	counts, pending := transforms.CollectInOrder(results, emit)
 	if err := <-readErr; err != nil {
-		for _, r := range pending {
-			for _, b := range r.batches {
-				b.Record.Release()
-			}
-		}
+		transforms.ReleaseChunks(pending)
 		return counts, err
 	}
 	if len(pending) != 0 {
+		transforms.ReleaseChunks(pending)
 		return counts, fmt.Errorf("parse %s: internal error: %d chunks out of order", file.Rel, len(pending))
 	}
 	return counts, nil
-}
-
-func addCounts(dst, src []transforms.Count) []transforms.Count {
-outer:
-	for _, c := range src {
-		for i := range dst {
-			if dst[i].Name == c.Name {
-				dst[i].N += c.N
-				continue outer
-			}
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-// diffCounts returns now - before per name.
-func diffCounts(now, before []transforms.Count) []transforms.Count {
-	var out []transforms.Count
-	for _, c := range now {
-		n := c.N
-		for _, b := range before {
-			if b.Name == c.Name {
-				n -= b.N
-			}
-		}
-		if n != 0 {
-			out = append(out, transforms.Count{Name: c.Name, N: n})
-		}
-	}
-	return out
 }
 
 // readRequests is the read step of one request file or split: open,
