@@ -377,33 +377,7 @@ func dropLastLine(b []byte) ([]byte, bool) {
 // tracks the lake files it depends on by them).
 func copyLake(t *testing.T, src string) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), "lake")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(target, data, 0o644); err != nil {
-			return err
-		}
-		return os.Chtimes(target, info.ModTime(), info.ModTime())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return copyDir(t, src, "lake")
 }
 
 // tableFiles is a digest of the table folders' files and contents.

@@ -112,7 +112,15 @@ func num(v any) int64 {
 // copyTree copies the sample into a scratch folder that a test may change.
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), "in")
+	return copyDir(t, src, "in")
+}
+
+// copyDir copies the folder src to a new folder name in a test's temporary
+// space, keeping modification times (the ledger and id5's rebuild track
+// files by them), and returns it.
+func copyDir(t *testing.T, src, name string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), name)
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -126,7 +134,14 @@ func copyTree(t *testing.T, src string) string {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, data, 0o644)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			return err
+		}
+		return os.Chtimes(target, info.ModTime(), info.ModTime())
 	})
 	if err != nil {
 		t.Fatal(err)
