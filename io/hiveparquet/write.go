@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/parquet"
@@ -51,7 +53,8 @@ func TempDir(output, runID string) string {
 // One writer is kept per (table, partition, source) per bundle, at most
 // MaxOpenWriters at once (least recently used closed first); files roll at
 // TargetFileBytes. Each batch becomes one row group, so batch sizes set
-// row-group sizes.
+// row-group sizes. Every open file is encoded on its own goroutine, at most
+// maxQueuedBytes of batches waiting per bundle.
 func Write(s beam.Scope, output, runID string, fsOpts lakefs.Options, opts WriteOptions, batches beam.PCollection) beam.PCollection {
 	s = s.Scope("hiveparquet.Write")
 	return beam.ParDo(s, &writeFn{Output: output, RunID: runID, FS: fsOpts, Options: opts.withDefaults()}, batches)
@@ -71,10 +74,16 @@ type writeFn struct {
 	open   map[writerKey]*list.Element // of *openFile
 	lru    *list.List
 	done   []FileDesc
+	queued *byteBudget
 }
 
 type writerKey struct{ table, partition, source string }
 
+// openFile is one Parquet file being written. Its batches are encoded on
+// its own goroutine (encode), fed in order through queue, so that the
+// files of a bundle (users, events and rejects, say) are encoded in
+// parallel with each other and with the parsing that feeds them, instead
+// of all on the goroutine that emits the batches.
 type openFile struct {
 	key    writerKey
 	path   string
@@ -83,6 +92,70 @@ type openFile struct {
 	schema *arrow.Schema
 	rows   int64
 	bytes  int64 // uncompressed bytes written
+
+	queue  chan queuedBatch
+	done   chan struct{} // closed when encode has returned
+	err    error         // the first write error; read after done
+	failed atomic.Bool   // err is set
+}
+
+type queuedBatch struct {
+	rec   arrow.Record
+	bytes int64
+}
+
+// encode writes the queued batches in order until the queue is closed.
+// After a write error it only releases what is still queued.
+func (f *openFile) encode(budget *byteBudget) {
+	defer close(f.done)
+	for q := range f.queue {
+		if f.err == nil {
+			if err := f.w.Write(q.rec); err != nil {
+				f.err = fmt.Errorf("write %s: %w", f.path, err)
+				f.failed.Store(true)
+			}
+		}
+		q.rec.Release()
+		budget.release(q.bytes)
+	}
+}
+
+// maxQueuedBytes bounds the uncompressed bytes of the batches a bundle has
+// handed to its encoders and that are not written yet; the emitting
+// goroutine waits beyond it, so a slow disk or codec holds back parsing
+// instead of growing the heap.
+const maxQueuedBytes = 96 << 20
+
+// byteBudget is a counting semaphore over bytes. One acquisition larger
+// than the whole budget is allowed when nothing else is held, so a huge
+// batch still makes progress.
+type byteBudget struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	limit int64
+	used  int64
+}
+
+func newByteBudget(limit int64) *byteBudget {
+	b := &byteBudget{limit: limit}
+	b.cond.L = &b.mu
+	return b
+}
+
+func (b *byteBudget) acquire(n int64) {
+	b.mu.Lock()
+	for b.used > 0 && b.used+n > b.limit {
+		b.cond.Wait()
+	}
+	b.used += n
+	b.mu.Unlock()
+}
+
+func (b *byteBudget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
 
 func (fn *writeFn) Setup(ctx context.Context) error {
@@ -95,29 +168,36 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 }
 
 func (fn *writeFn) StartBundle(ctx context.Context, _ func(FileDesc)) {
+	fn.abandon() // files a failed bundle left open
 	fn.bundle = uuid.NewString()[:13]
 	fn.seq = 0
 	fn.open = map[writerKey]*list.Element{}
 	fn.lru = list.New()
 	fn.done = nil
+	fn.queued = newByteBudget(maxQueuedBytes)
 }
 
 func (fn *writeFn) ProcessElement(ctx context.Context, b Batch, _ func(FileDesc)) error {
-	defer b.Record.Release()
 	if b.Record.NumRows() == 0 {
+		b.Record.Release()
 		return nil
 	}
 	faults.Hit(ctx, "write.batch")
 	key := writerKey{b.Table, b.Partition, b.Source}
 	f, err := fn.writer(ctx, key, b.Record.Schema())
 	if err != nil {
+		b.Record.Release()
 		return err
 	}
-	if err := f.w.Write(b.Record); err != nil {
-		return fmt.Errorf("write %s: %w", f.path, err)
+	if f.failed.Load() {
+		b.Record.Release()
+		return fn.close(fn.open[key]) // returns the encoder's error
 	}
+	n := recordBytes(b.Record)
+	fn.queued.acquire(n)
+	f.queue <- queuedBatch{rec: b.Record, bytes: n} // the encoder releases it
 	f.rows += b.Record.NumRows()
-	f.bytes += recordBytes(b.Record)
+	f.bytes += n
 	if f.bytes >= fn.Options.TargetFileBytes {
 		return fn.close(fn.open[key])
 	}
@@ -153,15 +233,25 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 		wc.Close()
 		return nil, fmt.Errorf("open parquet writer %s: %w", p, err)
 	}
-	f := &openFile{key: key, path: p, sink: sink, w: w, schema: schema}
+	f := &openFile{key: key, path: p, sink: sink, w: w, schema: schema,
+		queue: make(chan queuedBatch, 8), done: make(chan struct{})}
+	go f.encode(fn.queued)
 	fn.open[key] = fn.lru.PushFront(f)
 	return f, nil
 }
 
+// close waits for the file's encoder to write what is queued, then closes
+// the file and records its descriptor.
 func (fn *writeFn) close(e *list.Element) error {
 	f := e.Value.(*openFile)
 	fn.lru.Remove(e)
 	delete(fn.open, f.key)
+	close(f.queue)
+	<-f.done
+	if f.err != nil {
+		f.w.Close() // the write error is the one to report
+		return f.err
+	}
 	faults.Hit(context.Background(), "write.close")
 	if err := f.w.Close(); err != nil { // closes the sink too
 		return fmt.Errorf("close %s: %w", f.path, err)
@@ -172,6 +262,26 @@ func (fn *writeFn) close(e *list.Element) error {
 	})
 	return nil
 }
+
+// abandon stops the encoders of files left open by a bundle that failed
+// and closes their handles; the files stay in the temporary area, which
+// cleanup deletes, and are never committed.
+func (fn *writeFn) abandon() {
+	if fn.lru == nil {
+		return
+	}
+	for e := fn.lru.Back(); e != nil; e = fn.lru.Back() {
+		f := e.Value.(*openFile)
+		fn.lru.Remove(e)
+		close(f.queue)
+		<-f.done
+		f.w.Close()
+	}
+	fn.open = nil
+}
+
+// Teardown releases what a failed last bundle left open.
+func (fn *writeFn) Teardown() { fn.abandon() }
 
 func (fn *writeFn) FinishBundle(ctx context.Context, emit func(FileDesc)) error {
 	for fn.lru.Len() > 0 {
