@@ -77,7 +77,8 @@ type LineCounts struct {
 // parallel workers, each with a LineParser from newParser and a Rejects
 // collector for rejectsTable; it emits the resulting batches on the
 // caller's goroutine (as Beam emitters require), in input order, chunk by
-// chunk. Memory stays bounded by (Workers+2) chunks whatever the input size.
+// chunk. Memory stays bounded by (Workers+2) chunks whatever the input size,
+// and the process parses at most AcquireParseSlot's bound of files at once.
 //
 // firstLine is the number of lines already consumed before r (e.g. a
 // header), so that line numbers match the file. Empty lines and lines over
@@ -85,6 +86,11 @@ type LineCounts struct {
 func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable string, firstLine int64, opts LineOptions,
 	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
 	opts = opts.withDefaults()
+	release, err := AcquireParseSlot(ctx)
+	if err != nil {
+		return LineCounts{}, err
+	}
+	defer release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

@@ -308,6 +308,11 @@ func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile
 	if chunkBytes <= 0 {
 		chunkBytes = 4 << 20
 	}
+	release, err := transforms.AcquireParseSlot(ctx)
+	if err != nil {
+		return transforms.LineCounts{}, err
+	}
+	defer release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan lineChunk, workers)
