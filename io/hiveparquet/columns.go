@@ -18,3 +18,33 @@ func ListOf(t arrow.DataType) arrow.DataType {
 func TimestampUTC() arrow.DataType {
 	return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 }
+
+// dictionaryKey is the Arrow field metadata key with which a schema turns
+// Parquet dictionary encoding off for one top-level column.
+const dictionaryKey = "vendorlake.parquet.dictionary"
+
+// Unique marks a column whose values are (nearly) all distinct, such as
+// ids, offsets and microsecond timestamps: it is written without a
+// dictionary. Dictionary encoding is on for every other column; on a
+// unique column it only costs time: every value is hashed into a
+// dictionary that grows to the page limit, is compressed and written, and
+// then the writer falls back to plain encoding anyway.
+func Unique(f arrow.Field) arrow.Field {
+	md := map[string]string{dictionaryKey: "false"}
+	for i, k := range f.Metadata.Keys() {
+		md[k] = f.Metadata.Values()[i]
+	}
+	f.Metadata = arrow.MetadataFrom(md)
+	return f
+}
+
+// noDictionary lists the top-level columns of schema marked Unique.
+func noDictionary(schema *arrow.Schema) []string {
+	var cols []string
+	for _, f := range schema.Fields() {
+		if v, ok := f.Metadata.GetValue(dictionaryKey); ok && v == "false" {
+			cols = append(cols, f.Name)
+		}
+	}
+	return cols
+}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	_ "unsafe" // go:linkname, see reusedZstd
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
@@ -66,9 +67,11 @@ func ParseCompression(name string) (compress.Compression, error) {
 }
 
 // writerProps sets every Parquet property in one place: the codec,
-// dictionary encoding and column statistics on, Parquet 2.6 logical types
-// (so timestamps are TIMESTAMP(MICROS, isAdjustedToUTC=true), never INT96).
-func writerProps(o WriteOptions) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties, error) {
+// dictionary encoding (but for the columns of schema marked Unique) and
+// column statistics on, Parquet 2.6 logical types (so timestamps are
+// TIMESTAMP(MICROS, isAdjustedToUTC=true), never INT96). A nil schema
+// checks the options only.
+func writerProps(o WriteOptions, schema *arrow.Schema) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties, error) {
 	codec, err := ParseCompression(o.Compression)
 	if err != nil {
 		return nil, pqarrow.ArrowWriterProperties{}, err
@@ -77,7 +80,7 @@ func writerProps(o WriteOptions) (*parquet.WriterProperties, pqarrow.ArrowWriter
 	if o.DataPageV2 {
 		pageVersion = parquet.DataPageV2
 	}
-	props := parquet.NewWriterProperties(
+	opts := []parquet.WriterProperty{
 		parquet.WithDataPageVersion(pageVersion),
 		parquet.WithCompression(codec),
 		parquet.WithDictionaryDefault(true),
@@ -85,7 +88,13 @@ func writerProps(o WriteOptions) (*parquet.WriterProperties, pqarrow.ArrowWriter
 		parquet.WithVersion(parquet.V2_6),
 		parquet.WithMaxRowGroupLength(DefaultRowGroupRows),
 		parquet.WithCreatedBy("vendorlake"),
-	)
+	}
+	if schema != nil {
+		for _, col := range noDictionary(schema) {
+			opts = append(opts, parquet.WithDictionaryFor(col, false))
+		}
+	}
+	props := parquet.NewWriterProperties(opts...)
 	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()), nil
 }
 

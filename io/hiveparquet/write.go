@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -67,8 +66,6 @@ type writeFn struct {
 	Options WriteOptions   `json:"options"`
 
 	fs     lakefs.FS
-	props  *parquet.WriterProperties
-	aprops pqarrow.ArrowWriterProperties
 	bundle string
 	seq    int
 	open   map[writerKey]*list.Element // of *openFile
@@ -163,7 +160,7 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	if fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS); err != nil {
 		return err
 	}
-	fn.props, fn.aprops, err = writerProps(fn.Options)
+	_, _, err = writerProps(fn.Options, nil)
 	return err
 }
 
@@ -228,7 +225,12 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 		return nil, err
 	}
 	sink := &countingWriter{w: wc}
-	w, err := pqarrow.NewFileWriter(schema, sink, fn.props, fn.aprops)
+	props, aprops, err := writerProps(fn.Options, schema)
+	if err != nil {
+		wc.Close()
+		return nil, err
+	}
+	w, err := pqarrow.NewFileWriter(schema, sink, props, aprops)
 	if err != nil {
 		wc.Close()
 		return nil, fmt.Errorf("open parquet writer %s: %w", p, err)

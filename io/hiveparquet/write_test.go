@@ -203,3 +203,54 @@ func TestWriteFnReportsEncoderErrors(t *testing.T) {
 		t.Fatalf("next bundle: %+v", descs)
 	}
 }
+
+// TestUniqueColumnsHaveNoDictionary checks that a column marked Unique is
+// written without a dictionary page and the others with one.
+func TestUniqueColumnsHaveNoDictionary(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		Unique(Column("id", arrow.BinaryTypes.String)),
+		Column("country", arrow.BinaryTypes.String),
+	}, nil)
+	if got := noDictionary(schema); len(got) != 1 || got[0] != "id" {
+		t.Fatalf("noDictionary = %v, want [id]", got)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := 0; i < 1000; i++ {
+		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("user-%06d", i))
+		b.Field(1).(*array.StringBuilder).Append([]string{"FR", "DE", "US"}[i%3])
+	}
+	ctx := context.Background()
+	fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{}.withDefaults()}
+	if err := fn.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var descs []FileDesc
+	emit := func(d FileDesc) { descs = append(descs, d) }
+	fn.StartBundle(ctx, emit)
+	if err := fn.ProcessElement(ctx, Batch{Table: "t", Partition: "p=1", Record: b.NewRecord()}, emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := fn.FinishBundle(ctx, emit); err != nil || len(descs) != 1 {
+		t.Fatalf("finish: %v, %d files", err, len(descs))
+	}
+	f, err := os.Open(descs[0].TempPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := r.MetaData().RowGroup(0)
+	for i, want := range []bool{false, true} {
+		cc, err := rg.ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cc.HasDictionaryPage(); got != want {
+			t.Errorf("column %d: dictionary page %v, want %v", i, got, want)
+		}
+	}
+}

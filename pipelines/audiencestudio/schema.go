@@ -23,6 +23,9 @@ var (
 	tsUTC = hiveparquet.TimestampUTC()
 	// f declares a (nullable) column.
 	f = hiveparquet.Column
+	// unique declares a column of (nearly) distinct values, written
+	// without a Parquet dictionary (hiveparquet.Unique).
+	unique = func(name string, t arrow.DataType) arrow.Field { return hiveparquet.Unique(f(name, t)) }
 )
 
 // RequestsSchema is the schema of audiencestudio_requests: one row per
@@ -37,15 +40,15 @@ func RequestsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
 		f("id_kind", str),
 		f("id_type", str),
-		f("id_value", str),
+		unique("id_value", str),
 		f("action", str),
 		f("policy_regime", str),
 		f("flags_raw", str),
 		// flags is null when flags_raw is null or cannot be parsed.
 		f("flags", arrow.MapOf(str, i32)),
-		f("requested_at", tsUTC),
+		unique("requested_at", tsUTC),
 		f("source_file", str),
-		f("source_offset", i64),
+		unique("source_offset", i64),
 	}, nil)
 }
 
@@ -53,7 +56,7 @@ func RequestsSchema() *arrow.Schema {
 // one row per feed record (one JSON line of a portability file).
 func PortabilityEventsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("ts", tsUTC),
+		unique("ts", tsUTC),
 		f("xff", str),
 		f("xff_chain", hiveparquet.ListOf(str)),
 		f("ip", str),
@@ -63,7 +66,7 @@ func PortabilityEventsSchema() *arrow.Schema {
 		f("referrer", str),
 		f("host", str),
 		f("path", str),
-		f("query_string", str),
+		unique("query_string", str),
 		f("query_params", arrow.MapOf(str, str)),
 		f("resp", i32),
 		f("rt", i32),
@@ -76,7 +79,7 @@ func PortabilityEventsSchema() *arrow.Schema {
 		f("kuid_path", str),
 		f("kuid_file", str),
 		f("source_file", str),
-		f("source_line", i64),
+		unique("source_line", i64),
 	}, nil)
 }
 

@@ -28,6 +28,9 @@ var (
 	tsUTC = hiveparquet.TimestampUTC()
 	// f declares a (nullable) column.
 	f = hiveparquet.Column
+	// unique declares a column of (nearly) distinct values, written
+	// without a Parquet dictionary (hiveparquet.Unique).
+	unique = func(name string, t arrow.DataType) arrow.Field { return hiveparquet.Unique(f(name, t)) }
 )
 
 // listOf is a LIST whose element is named "element" (hiveparquet.ListOf).
@@ -66,12 +69,12 @@ func consentsType() arrow.DataType {
 // UsersSchema is the schema of didomi_users: one row per exported line.
 func UsersSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("id", str),
+		unique("id", str),
 		f("organization_id", str),
-		f("organization_user_id", str),
+		unique("organization_user_id", str),
 		f("version", i64),
-		f("created_at", tsUTC),
-		f("updated_at", tsUTC),
+		unique("created_at", tsUTC),
+		unique("updated_at", tsUTC),
 		f("country", str),
 		f("last_seen_country", str),
 		f("metadata", str),
@@ -79,7 +82,7 @@ func UsersSchema() *arrow.Schema {
 		f("event_count", i32),
 		f("extra", str),
 		f("source_file", str),
-		f("source_line", i64),
+		unique("source_line", i64),
 	}, nil)
 }
 
@@ -87,11 +90,11 @@ func UsersSchema() *arrow.Schema {
 // line's events array.
 func EventsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("id", str),
+		unique("id", str),
 		f("user_id", str),
 		f("organization_id", str),
-		f("created_at", tsUTC),
-		f("updated_at", tsUTC),
+		unique("created_at", tsUTC),
+		unique("updated_at", tsUTC),
 		f("status", str),
 		f("regulation", str),
 		f("metadata", str),
@@ -103,7 +106,7 @@ func EventsSchema() *arrow.Schema {
 		f("delegate", arrow.StructOf(f("id", str), f("name", str), f("metadata", str), f("extra", str))),
 		f("extra", str),
 		f("source_file", str),
-		f("source_line", i64),
+		unique("source_line", i64),
 		f("event_index", i32),
 	}, nil)
 }

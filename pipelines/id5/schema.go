@@ -30,6 +30,9 @@ var (
 	tsUTC = hiveparquet.TimestampUTC()
 	// f declares a (nullable) column.
 	f = hiveparquet.Column
+	// unique declares a column of (nearly) distinct values, written
+	// without a Parquet dictionary (hiveparquet.Unique).
+	unique = func(name string, t arrow.DataType) arrow.Field { return hiveparquet.Unique(f(name, t)) }
 )
 
 // Column positions shared by UpdatesSchema and ExtractsSchema (the parser
@@ -49,14 +52,14 @@ const (
 // the time the path gives it (delivered_at or extracted_at).
 func rowSchema(timeCol string) *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("uid", str),
+		unique("uid", str),
 		f("source_gvlid", i32),
 		f("partner_gvlid", i32),
-		f("partner_uid", str),
+		unique("partner_uid", str),
 		f(timeCol, tsUTC),
 		f("delivery", str),
 		f("source_file", str),
-		f("source_line", i64),
+		unique("source_line", i64),
 	}, nil)
 }
 
@@ -85,12 +88,12 @@ func ExtractPartnersSchema() *arrow.Schema {
 // partition column, not repeated inside the files).
 func CurrentSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("uid", str),
-		f("partner_uid", str),
+		unique("uid", str),
+		unique("partner_uid", str),
 		f("source_gvlid", i32),
 		f("updated_at", tsUTC),
 		f("source_file", str),
-		f("source_line", i64),
+		unique("source_line", i64),
 	}, nil)
 }
 
