@@ -10,7 +10,9 @@
 #   scripts/fuzz.sh FuzzReader      # only the targets whose name matches
 #
 # Targets (package: target — what it parses):
-#   pipelines/didomi:         FuzzParseLine           a Didomi NDJSON line
+#   pipelines/didomi:         FuzzParseLine           a Didomi NDJSON line (and the same rows
+#                                                     and rejects as the reference parser)
+#                             FuzzTimestamp           a timestamp, against time.Parse (extra)
 #   pipelines/audiencestudio: FuzzParseRequestLine    a consent request line
 #                             FuzzParseFeedRecord     a portability feed record
 #                             FuzzDecodeBKPath        a bridge-key folder name   (extra)
@@ -32,6 +34,7 @@ filter=${1:-}
 
 targets=(
   "./pipelines/didomi FuzzParseLine $main_time"
+  "./pipelines/didomi FuzzTimestamp $extra_time"
   "./pipelines/audiencestudio FuzzParseRequestLine $main_time"
   "./pipelines/audiencestudio FuzzParseFeedRecord $main_time"
   "./pipelines/audiencestudio FuzzDecodeBKPath $extra_time"

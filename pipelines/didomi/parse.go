@@ -2,10 +2,9 @@ package didomi
 
 import (
 	"fmt"
-	"time"
+	"strconv"
 
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/valyala/fastjson"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
@@ -30,53 +29,195 @@ const (
 // batch export associates historical consent with GDPR.
 const DefaultRegulation = "gdpr"
 
-var (
-	userKeys     = keySet("id", "organization_id", "organization_user_id", "version", "created_at", "updated_at", "metadata", "country", "last_seen_country", "consents")
-	eventKeys    = keySet("id", "organization_id", "created_at", "updated_at", "metadata", "status", "regulation", "user", "consents", "proofs_id", "delegate")
-	evUserKeys   = keySet("id", "organization_user_id", "metadata", "country", "last_seen_country")
-	delegateKeys = keySet("id", "name", "metadata")
-	consentKeys  = keySet("purposes", "vendors", "channels", "tcfcs")
-	purposeKeys  = keySet("id", "enabled", "enabled_li", "metadata", "values")
-	channelKeys  = keySet("id", "enabled", "metadata")
-	vendorKeys   = keySet("enabled", "disabled", "enabled_li", "disabled_li")
-	recordKeys   = keySet("user", "events")
-)
+// How a line is parsed (issue 10: the parser is most of the pipeline's CPU).
+//
+// fastjson parses the line into a tree; then one walk visits every object of
+// the tree once (Object.Visit, dispatching on the key), in the order the
+// checks have always run, so that a line with several problems is rejected
+// for the same first one. The walk checks each value as it is found and
+// records the values of the modelled keys, the parsed timestamps and the
+// JSON text of the unmodelled keys (the extra columns) in per-line scratch
+// structs (lineVals). Only once the whole line is known to be valid are its
+// rows appended to the column buffers (cols.go), from the scratch, without
+// looking anything up again; a rejected line leaves the columns untouched.
+//
+// Key lookup follows fastjson's Object.Get: the first of duplicate keys wins.
+// One difference, for keys written with escapes: Get matches the raw key
+// text first, Visit the unescaped key, so an object where a modelled key is
+// written twice, once with a \u escape (e.g. "\u0069d" and "id"), now uses
+// the first of the two where the former code could check one and store the
+// other.
 
-func keySet(keys ...string) map[string]bool {
-	m := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		m[k] = true
+// lineError is why a line is rejected: reason is at+msg, where at is the
+// path of the offending value. Checks of a nested object return a path
+// relative to that object; its caller prefixes the object's own path, so
+// paths are only built for rejected lines.
+type lineError struct{ code, at, msg string }
+
+func (e *lineError) reason() string { return e.at + e.msg }
+
+// under prefixes the path of e with prefix (nil stays nil).
+func (e *lineError) under(prefix string) *lineError {
+	if e != nil {
+		e.at = prefix + e.at
 	}
-	return m
+	return e
 }
-
-// lineError is why a line is rejected.
-type lineError struct{ code, reason string }
 
 func rejectf(code, format string, args ...any) *lineError {
-	return &lineError{code: code, reason: fmt.Sprintf(format, args...)}
+	return &lineError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
+// wrongType rejects the value at path at: ": want <want>, got <type>".
+func wrongType(at, want string, v *fastjson.Value) *lineError {
+	return &lineError{code: ReasonWrongType, at: at, msg: ": want " + want + ", got " + v.Type().String()}
+}
+
+// span is a part of lineVals.ext (the extra JSON of one object); empty when
+// the object has no unmodelled key.
+type span struct{ start, end int32 }
+
+// purposeVals are the modelled values of one consents.purposes element.
+type purposeVals struct {
+	id, enabled, enabledLI, metadata, values *fastjson.Value
+	extra                                    span
+}
+
+// channelVals are the modelled values of one consents.channels element.
+type channelVals struct {
+	id, enabled, metadata *fastjson.Value
+	extra                 span
+}
+
+// consentVals are the modelled values of a consents object.
+type consentVals struct {
+	purposes, vendors, channels, tcfcs *fastjson.Value
+	extra                              span
+	purpose0, purpose1                 int // purposes in lineVals.purposes, when an array
+	channel0, channel1                 int // channels in lineVals.channels, when an array
+	vendorLists                        [4]*fastjson.Value
+	vendorsExtra                       span
+}
+
+// vendorKeys are the lists of consents.vendors, in schema order.
+var vendorKeys = [4]string{"enabled", "disabled", "enabled_li", "disabled_li"}
+
+// userVals are the modelled values of the user object.
+type userVals struct {
+	id, orgID, orgUserID, version, createdAt, updatedAt, metadata, country, lastSeen, consents *fastjson.Value
+	versionN, created, updated                                                                 int64
+	extra                                                                                      span
+	cons                                                                                       int // in lineVals.cons, or -1
+}
+
+// eventVals are the modelled values of one element of events.
+type eventVals struct {
+	id, orgID, createdAt, updatedAt, metadata, status, regulation, user, consents, proofs, delegate *fastjson.Value
+	created, updated                                                                                int64
+	extra                                                                                           span
+	// user, when an object
+	uID, uOrgUserID, uMetadata, uCountry, uLastSeen *fastjson.Value
+	uExtra                                          span
+	// delegate, when an object
+	dID, dName, dMetadata *fastjson.Value
+	dExtra                span
+	cons                  int // in lineVals.cons, or -1
+}
+
+// lineVals is the scratch of one line, reused from line to line. Its
+// values point into the fastjson tree of the line.
+type lineVals struct {
+	user      userVals
+	events    []*fastjson.Value
+	evs       []eventVals
+	cons      []consentVals
+	purposes  []purposeVals
+	channels  []channelVals
+	recExtra  span
+	ext       []byte // the extra JSON of every object of the line
+	extStart  int    // where the object being visited starts its extra
+	extFields int    // unmodelled keys of that object so far
+}
+
+func (l *lineVals) reset() {
+	l.user = userVals{cons: -1}
+	l.events = nil
+	l.evs = l.evs[:0]
+	l.cons = l.cons[:0]
+	l.purposes = l.purposes[:0]
+	l.channels = l.channels[:0]
+	l.recExtra = span{}
+	l.ext = l.ext[:0]
+}
+
+// beginExtra starts the extra of an object about to be visited.
+func (l *lineVals) beginExtra() {
+	l.extStart = len(l.ext)
+	l.extFields = 0
+}
+
+// addExtra adds an unmodelled key and its value (as JSON) to the extra of
+// the object being visited.
+func (l *lineVals) addExtra(k []byte, v *fastjson.Value) {
+	if l.extFields == 0 {
+		l.ext = append(l.ext, '{')
+	} else {
+		l.ext = append(l.ext, ',')
+	}
+	l.ext = transforms.AppendJSONString(l.ext, k)
+	l.ext = append(l.ext, ':')
+	l.ext = v.MarshalTo(l.ext)
+	l.extFields++
+}
+
+// endExtra closes the extra of the object visited and returns it.
+func (l *lineVals) endExtra() span {
+	if l.extFields == 0 {
+		return span{}
+	}
+	l.ext = append(l.ext, '}')
+	return span{int32(l.extStart), int32(len(l.ext))}
+}
+
+// bytes returns the JSON text of s, nil when empty.
+func (l *lineVals) bytes(s span) []byte {
+	if s.end == s.start {
+		return nil
+	}
+	return l.ext[s.start:s.end]
+}
+
+// first keeps the first value of a key, as Object.Get finds it.
+func first(dst **fastjson.Value, v *fastjson.Value) {
+	if *dst == nil {
+		*dst = v
+	}
+}
+
+// isNull reports a missing key or a JSON null.
+func isNull(v *fastjson.Value) bool { return v == nil || v.Type() == fastjson.TypeNull }
+
 // parser turns Didomi export lines into didomi_users and didomi_events rows.
-// One parser serves one goroutine; it reuses its JSON parser and builders.
+// One parser serves one goroutine; it reuses its JSON parser, column
+// buffers and scratch.
 type parser struct {
 	file, partition string
+	fileBytes       []byte
 	p               fastjson.Parser
-	users, events   *array.RecordBuilder
-	uc, ec          *consentsBuilder
+	usersSchema     *arrow.Schema
+	eventsSchema    *arrow.Schema
+	users           usersCols
+	events          eventsCols
+	line            lineVals
 	scratch         []byte
 	nUsers, nEvents int64
 }
 
 func newParser(file, partition string) *parser {
-	p := &parser{
-		file: file, partition: partition,
-		users:  array.NewRecordBuilder(memory.DefaultAllocator, UsersSchema()),
-		events: array.NewRecordBuilder(memory.DefaultAllocator, EventsSchema()),
+	return &parser{
+		file: file, partition: partition, fileBytes: []byte(file),
+		usersSchema: UsersSchema(), eventsSchema: EventsSchema(),
 	}
-	p.uc = newConsentsBuilder(p.users.Field(9).(*array.StructBuilder))
-	p.ec = newConsentsBuilder(p.events.Field(9).(*array.StructBuilder))
-	return p
 }
 
 // Parse implements transforms.LineParser.
@@ -86,21 +227,22 @@ func (p *parser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool 
 		rej.Add(lineNo, ReasonInvalidJSON, "not valid JSON: "+err.Error(), line)
 		return false
 	}
-	if e := validateRecord(v); e != nil {
-		rej.Add(lineNo, e.code, e.reason, line)
+	p.line.reset()
+	if e := p.line.record(v); e != nil {
+		rej.Add(lineNo, e.code, e.reason(), line)
 		return false
 	}
-	p.appendRecord(v, lineNo)
+	p.appendRecord(lineNo)
 	return true
 }
 
 // Flush implements transforms.LineParser.
 func (p *parser) Flush(emit func(hiveparquet.Batch)) {
-	if p.users.Field(0).Len() > 0 {
-		emit(hiveparquet.Batch{Table: UsersTable, Partition: p.partition, Record: p.users.NewRecord()})
+	if p.users.rows > 0 {
+		emit(hiveparquet.Batch{Table: UsersTable, Partition: p.partition, Record: p.users.record(p.usersSchema)})
 	}
-	if p.events.Field(0).Len() > 0 {
-		emit(hiveparquet.Batch{Table: EventsTable, Partition: p.partition, Record: p.events.NewRecord()})
+	if p.events.rows > 0 {
+		emit(hiveparquet.Batch{Table: EventsTable, Partition: p.partition, Record: p.events.record(p.eventsSchema)})
 	}
 }
 
@@ -109,182 +251,430 @@ func (p *parser) Rows() []transforms.Count {
 	return []transforms.Count{{Name: UsersTable, N: p.nUsers}, {Name: EventsTable, N: p.nEvents}}
 }
 
-// Release implements transforms.LineParser.
+// Release implements transforms.LineParser. The column buffers are Go
+// memory: dropping them is enough.
 func (p *parser) Release() {
-	p.users.Release()
-	p.events.Release()
+	p.users, p.events = usersCols{}, eventsCols{}
 }
 
-// ---- validation: every check that can reject a line runs before any append.
+// ---- the walk: every check that can reject a line runs before any append,
+// in this order.
 
-func validateRecord(v *fastjson.Value) *lineError {
+// record checks a parsed line and fills l with its values.
+func (l *lineVals) record(v *fastjson.Value) *lineError {
 	if v.Type() != fastjson.TypeObject {
 		return rejectf(ReasonNotObject, "line is a JSON %s, not an object", v.Type())
 	}
-	u := v.Get("user")
-	if u == nil || u.Type() == fastjson.TypeNull {
+	var u, ev *fastjson.Value
+	o, _ := v.Object()
+	l.beginExtra()
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "user":
+			first(&u, x)
+		case "events":
+			first(&ev, x)
+		default:
+			l.addExtra(k, x)
+		}
+	})
+	l.recExtra = l.endExtra()
+	if isNull(u) {
 		return rejectf(ReasonMissingUser, "record has no user")
 	}
 	if u.Type() != fastjson.TypeObject {
 		return rejectf(ReasonUserNotObject, "user is a JSON %s, not an object", u.Type())
 	}
-	id := u.Get("id")
-	if id == nil || id.Type() == fastjson.TypeNull || (id.Type() == fastjson.TypeString && len(id.GetStringBytes()) == 0) {
-		return rejectf(ReasonMissingUserID, "user has no id")
-	}
-	if e := validateUser(u); e != nil {
+	if e := l.userObject(u); e != nil {
 		return e
 	}
-	ev := v.Get("events")
-	if ev == nil || ev.Type() == fastjson.TypeNull {
+	if isNull(ev) {
 		return nil
 	}
 	if ev.Type() != fastjson.TypeArray {
 		return rejectf(ReasonEventsNotArray, "events is a JSON %s, not an array", ev.Type())
 	}
-	arr, _ := ev.Array()
-	for i, e := range arr {
+	l.events, _ = ev.Array()
+	for i, e := range l.events {
 		if e.Type() != fastjson.TypeObject {
 			return rejectf(ReasonEventNotObject, "events[%d] is a JSON %s, not an object", i, e.Type())
 		}
-		if le := validateEvent(e, fmt.Sprintf("events[%d]", i)); le != nil {
-			return le
+		if le := l.event(e); le != nil {
+			return le.under("events[" + strconv.Itoa(i) + "]")
 		}
 	}
 	return nil
 }
 
-func validateUser(u *fastjson.Value) *lineError {
-	for _, k := range []string{"id", "organization_id", "organization_user_id", "country", "last_seen_country"} {
-		if e := checkString(u, "user", k); e != nil {
-			return e
+func (l *lineVals) userObject(u *fastjson.Value) *lineError {
+	uv := &l.user
+	o, _ := u.Object()
+	l.beginExtra()
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "id":
+			first(&uv.id, x)
+		case "organization_id":
+			first(&uv.orgID, x)
+		case "organization_user_id":
+			first(&uv.orgUserID, x)
+		case "version":
+			first(&uv.version, x)
+		case "created_at":
+			first(&uv.createdAt, x)
+		case "updated_at":
+			first(&uv.updatedAt, x)
+		case "metadata":
+			first(&uv.metadata, x)
+		case "country":
+			first(&uv.country, x)
+		case "last_seen_country":
+			first(&uv.lastSeen, x)
+		case "consents":
+			first(&uv.consents, x)
+		default:
+			l.addExtra(k, x)
 		}
+	})
+	uv.extra = l.endExtra()
+	if isNull(uv.id) || (uv.id.Type() == fastjson.TypeString && len(uv.id.GetStringBytes()) == 0) {
+		return rejectf(ReasonMissingUserID, "user has no id")
 	}
-	if n := u.Get("version"); n != nil && n.Type() != fastjson.TypeNull {
-		if _, ok := integer(n); !ok {
-			return rejectf(ReasonWrongType, "user.version: want an integer number, got %s", n)
+	e := checkString(uv.id, "id")
+	if e == nil {
+		e = checkString(uv.orgID, "organization_id")
+	}
+	if e == nil {
+		e = checkString(uv.orgUserID, "organization_user_id")
+	}
+	if e == nil {
+		e = checkString(uv.country, "country")
+	}
+	if e == nil {
+		e = checkString(uv.lastSeen, "last_seen_country")
+	}
+	if e != nil {
+		return e.under("user")
+	}
+	if !isNull(uv.version) {
+		n, ok := integer(uv.version)
+		if !ok {
+			return rejectf(ReasonWrongType, "user.version: want an integer number, got %s", uv.version)
 		}
+		uv.versionN = n
 	}
-	for _, k := range []string{"created_at", "updated_at"} {
-		if e := checkTime(u, "user", k); e != nil {
-			return e
-		}
+	if e := checkTime(uv.createdAt, "created_at", &uv.created); e != nil {
+		return e.under("user")
 	}
-	return validateConsents(u.Get("consents"), "user.consents")
+	if e := checkTime(uv.updatedAt, "updated_at", &uv.updated); e != nil {
+		return e.under("user")
+	}
+	var le *lineError
+	uv.cons, le = l.consents(uv.consents)
+	return le.under("user.consents")
 }
 
-func validateEvent(e *fastjson.Value, at string) *lineError {
-	for _, k := range []string{"id", "organization_id", "status", "regulation"} {
-		if le := checkString(e, at, k); le != nil {
-			return le
+func (l *lineVals) event(e *fastjson.Value) *lineError {
+	l.evs = append(l.evs, eventVals{cons: -1})
+	ev := &l.evs[len(l.evs)-1]
+	o, _ := e.Object()
+	l.beginExtra()
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "id":
+			first(&ev.id, x)
+		case "organization_id":
+			first(&ev.orgID, x)
+		case "created_at":
+			first(&ev.createdAt, x)
+		case "updated_at":
+			first(&ev.updatedAt, x)
+		case "metadata":
+			first(&ev.metadata, x)
+		case "status":
+			first(&ev.status, x)
+		case "regulation":
+			first(&ev.regulation, x)
+		case "user":
+			first(&ev.user, x)
+		case "consents":
+			first(&ev.consents, x)
+		case "proofs_id":
+			first(&ev.proofs, x)
+		case "delegate":
+			first(&ev.delegate, x)
+		default:
+			l.addExtra(k, x)
 		}
+	})
+	ev.extra = l.endExtra()
+	le := checkString(ev.id, "id")
+	if le == nil {
+		le = checkString(ev.orgID, "organization_id")
 	}
-	for _, k := range []string{"created_at", "updated_at"} {
-		if le := checkTime(e, at, k); le != nil {
-			return le
-		}
+	if le == nil {
+		le = checkString(ev.status, "status")
 	}
-	if u := e.Get("user"); u != nil && u.Type() != fastjson.TypeNull {
-		if u.Type() != fastjson.TypeObject {
-			return rejectf(ReasonWrongType, "%s.user: want an object, got %s", at, u.Type())
-		}
-		for _, k := range []string{"id", "organization_user_id", "country", "last_seen_country"} {
-			if le := checkString(u, at+".user", k); le != nil {
-				return le
-			}
-		}
+	if le == nil {
+		le = checkString(ev.regulation, "regulation")
 	}
-	if d := e.Get("delegate"); d != nil && d.Type() != fastjson.TypeNull {
-		if d.Type() != fastjson.TypeObject {
-			return rejectf(ReasonWrongType, "%s.delegate: want an object, got %s", at, d.Type())
-		}
-		for _, k := range []string{"id", "name"} {
-			if le := checkString(d, at+".delegate", k); le != nil {
-				return le
-			}
-		}
+	if le == nil {
+		le = checkTime(ev.createdAt, "created_at", &ev.created)
 	}
-	if le := checkStringList(e.Get("proofs_id"), at+".proofs_id", false); le != nil {
+	if le == nil {
+		le = checkTime(ev.updatedAt, "updated_at", &ev.updated)
+	}
+	if le != nil {
 		return le
 	}
-	return validateConsents(e.Get("consents"), at+".consents")
+	if u := ev.user; !isNull(u) {
+		if u.Type() != fastjson.TypeObject {
+			return wrongType(".user", "an object", u)
+		}
+		o, _ := u.Object()
+		l.beginExtra()
+		o.Visit(func(k []byte, x *fastjson.Value) {
+			switch string(k) {
+			case "id":
+				first(&ev.uID, x)
+			case "organization_user_id":
+				first(&ev.uOrgUserID, x)
+			case "metadata":
+				first(&ev.uMetadata, x)
+			case "country":
+				first(&ev.uCountry, x)
+			case "last_seen_country":
+				first(&ev.uLastSeen, x)
+			default:
+				l.addExtra(k, x)
+			}
+		})
+		ev.uExtra = l.endExtra()
+		le := checkString(ev.uID, "id")
+		if le == nil {
+			le = checkString(ev.uOrgUserID, "organization_user_id")
+		}
+		if le == nil {
+			le = checkString(ev.uCountry, "country")
+		}
+		if le == nil {
+			le = checkString(ev.uLastSeen, "last_seen_country")
+		}
+		if le != nil {
+			return le.under(".user")
+		}
+	}
+	if d := ev.delegate; !isNull(d) {
+		if d.Type() != fastjson.TypeObject {
+			return wrongType(".delegate", "an object", d)
+		}
+		o, _ := d.Object()
+		l.beginExtra()
+		o.Visit(func(k []byte, x *fastjson.Value) {
+			switch string(k) {
+			case "id":
+				first(&ev.dID, x)
+			case "name":
+				first(&ev.dName, x)
+			case "metadata":
+				first(&ev.dMetadata, x)
+			default:
+				l.addExtra(k, x)
+			}
+		})
+		ev.dExtra = l.endExtra()
+		le := checkString(ev.dID, "id")
+		if le == nil {
+			le = checkString(ev.dName, "name")
+		}
+		if le != nil {
+			return le.under(".delegate")
+		}
+	}
+	if le := checkStringList(ev.proofs, false); le != nil {
+		return le.under(".proofs_id")
+	}
+	// ev stays valid: consents appends to other slices only.
+	var cons int
+	cons, le = l.consents(ev.consents)
+	ev.cons = cons
+	return le.under(".consents")
 }
 
-func validateConsents(c *fastjson.Value, at string) *lineError {
-	if c == nil || c.Type() == fastjson.TypeNull {
-		return nil
+// consents checks a consents value and records it; it returns its index in
+// l.cons, or -1 for a missing or null one.
+func (l *lineVals) consents(c *fastjson.Value) (int, *lineError) {
+	if isNull(c) {
+		return -1, nil
 	}
 	if c.Type() != fastjson.TypeObject {
-		return rejectf(ReasonWrongType, "%s: want an object, got %s", at, c.Type())
+		return -1, wrongType("", "an object", c)
 	}
-	if le := checkString(c, at, "tcfcs"); le != nil {
-		return le
+	var cv consentVals
+	o, _ := c.Object()
+	l.beginExtra()
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "purposes":
+			first(&cv.purposes, x)
+		case "vendors":
+			first(&cv.vendors, x)
+		case "channels":
+			first(&cv.channels, x)
+		case "tcfcs":
+			first(&cv.tcfcs, x)
+		default:
+			l.addExtra(k, x)
+		}
+	})
+	cv.extra = l.endExtra()
+	if le := checkString(cv.tcfcs, "tcfcs"); le != nil {
+		return -1, le
 	}
-	if ps := c.Get("purposes"); ps != nil && ps.Type() != fastjson.TypeNull {
+	if ps := cv.purposes; !isNull(ps) {
 		if ps.Type() != fastjson.TypeArray {
-			return rejectf(ReasonWrongType, "%s.purposes: want an array, got %s", at, ps.Type())
+			return -1, wrongType(".purposes", "an array", ps)
 		}
 		arr, _ := ps.Array()
-		for i, p := range arr {
-			pat := fmt.Sprintf("%s.purposes[%d]", at, i)
-			if p.Type() != fastjson.TypeObject {
-				return rejectf(ReasonWrongType, "%s: want an object, got %s", pat, p.Type())
-			}
-			if le := checkString(p, pat, "id"); le != nil {
-				return le
-			}
-			for _, k := range []string{"enabled", "enabled_li"} {
-				if le := checkBool(p, pat, k); le != nil {
-					return le
-				}
-			}
-			if vs := p.Get("values"); vs != nil && vs.Type() != fastjson.TypeNull && vs.Type() != fastjson.TypeObject {
-				return rejectf(ReasonWrongType, "%s.values: want an object, got %s", pat, vs.Type())
+		cv.purpose0 = len(l.purposes)
+		for i, pv := range arr {
+			if le := l.purpose(pv); le != nil {
+				return -1, le.under(".purposes[" + strconv.Itoa(i) + "]")
 			}
 		}
+		cv.purpose1 = len(l.purposes)
 	}
-	if chs := c.Get("channels"); chs != nil && chs.Type() != fastjson.TypeNull {
+	if chs := cv.channels; !isNull(chs) {
 		if chs.Type() != fastjson.TypeArray {
-			return rejectf(ReasonWrongType, "%s.channels: want an array, got %s", at, chs.Type())
+			return -1, wrongType(".channels", "an array", chs)
 		}
 		arr, _ := chs.Array()
+		cv.channel0 = len(l.channels)
 		for i, ch := range arr {
-			cat := fmt.Sprintf("%s.channels[%d]", at, i)
-			if ch.Type() != fastjson.TypeObject {
-				return rejectf(ReasonWrongType, "%s: want an object, got %s", cat, ch.Type())
-			}
-			if le := checkString(ch, cat, "id"); le != nil {
-				return le
-			}
-			if le := checkBool(ch, cat, "enabled"); le != nil {
-				return le
+			if le := l.channel(ch); le != nil {
+				return -1, le.under(".channels[" + strconv.Itoa(i) + "]")
 			}
 		}
+		cv.channel1 = len(l.channels)
 	}
-	if vs := c.Get("vendors"); vs != nil && vs.Type() != fastjson.TypeNull {
+	if vs := cv.vendors; !isNull(vs) {
 		if vs.Type() != fastjson.TypeObject {
-			return rejectf(ReasonWrongType, "%s.vendors: want an object, got %s", at, vs.Type())
+			return -1, wrongType(".vendors", "an object", vs)
 		}
-		for _, k := range []string{"enabled", "disabled", "enabled_li", "disabled_li"} {
+		o, _ := vs.Object()
+		l.beginExtra()
+		o.Visit(func(k []byte, x *fastjson.Value) {
+			switch string(k) {
+			case "enabled":
+				first(&cv.vendorLists[0], x)
+			case "disabled":
+				first(&cv.vendorLists[1], x)
+			case "enabled_li":
+				first(&cv.vendorLists[2], x)
+			case "disabled_li":
+				first(&cv.vendorLists[3], x)
+			default:
+				l.addExtra(k, x)
+			}
+		})
+		cv.vendorsExtra = l.endExtra()
+		for i, list := range cv.vendorLists {
 			// Vendor IDs are strings; IAB vendors may appear as numbers.
-			if le := checkStringList(vs.Get(k), at+".vendors."+k, true); le != nil {
-				return le
+			if le := checkStringList(list, true); le != nil {
+				return -1, le.under(".vendors." + vendorKeys[i])
 			}
 		}
 	}
+	l.cons = append(l.cons, cv)
+	return len(l.cons) - 1, nil
+}
+
+func (l *lineVals) purpose(v *fastjson.Value) *lineError {
+	if v.Type() != fastjson.TypeObject {
+		return wrongType("", "an object", v)
+	}
+	var pv purposeVals
+	o, _ := v.Object()
+	l.beginExtra()
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "id":
+			first(&pv.id, x)
+		case "enabled":
+			first(&pv.enabled, x)
+		case "enabled_li":
+			first(&pv.enabledLI, x)
+		case "metadata":
+			first(&pv.metadata, x)
+		case "values":
+			first(&pv.values, x)
+		default:
+			l.addExtra(k, x)
+		}
+	})
+	pv.extra = l.endExtra()
+	le := checkString(pv.id, "id")
+	if le == nil {
+		le = checkBool(pv.enabled, "enabled")
+	}
+	if le == nil {
+		le = checkBool(pv.enabledLI, "enabled_li")
+	}
+	if le != nil {
+		return le
+	}
+	if vs := pv.values; !isNull(vs) && vs.Type() != fastjson.TypeObject {
+		return wrongType(".values", "an object", vs)
+	}
+	l.purposes = append(l.purposes, pv)
 	return nil
 }
 
-func checkString(o *fastjson.Value, at, key string) *lineError {
-	v := o.Get(key)
-	if v == nil || v.Type() == fastjson.TypeNull || v.Type() == fastjson.TypeString {
-		return nil
+func (l *lineVals) channel(v *fastjson.Value) *lineError {
+	if v.Type() != fastjson.TypeObject {
+		return wrongType("", "an object", v)
 	}
-	return rejectf(ReasonWrongType, "%s.%s: want a string, got %s", at, key, v.Type())
+	var cv channelVals
+	o, _ := v.Object()
+	l.beginExtra()
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		switch string(k) {
+		case "id":
+			first(&cv.id, x)
+		case "enabled":
+			first(&cv.enabled, x)
+		case "metadata":
+			first(&cv.metadata, x)
+		default:
+			l.addExtra(k, x)
+		}
+	})
+	cv.extra = l.endExtra()
+	le := checkString(cv.id, "id")
+	if le == nil {
+		le = checkBool(cv.enabled, "enabled")
+	}
+	if le != nil {
+		return le
+	}
+	l.channels = append(l.channels, cv)
+	return nil
 }
 
-func checkBool(o *fastjson.Value, at, key string) *lineError {
-	v := o.Get(key)
+// checkString accepts a missing, null or string value of key.
+func checkString(v *fastjson.Value, key string) *lineError {
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeNull, fastjson.TypeString:
+		return nil
+	}
+	return wrongType("."+key, "a string", v)
+}
+
+// checkBool accepts a missing, null or boolean value of key.
+func checkBool(v *fastjson.Value, key string) *lineError {
 	if v == nil {
 		return nil
 	}
@@ -292,48 +682,44 @@ func checkBool(o *fastjson.Value, at, key string) *lineError {
 	case fastjson.TypeNull, fastjson.TypeTrue, fastjson.TypeFalse:
 		return nil
 	}
-	return rejectf(ReasonWrongType, "%s.%s: want a boolean, got %s", at, key, v.Type())
+	return wrongType("."+key, "a boolean", v)
 }
 
-func checkStringList(v *fastjson.Value, at string, numbersOK bool) *lineError {
-	if v == nil || v.Type() == fastjson.TypeNull {
+// checkStringList accepts a missing or null value, or an array of strings
+// (and of numbers when numbersOK).
+func checkStringList(v *fastjson.Value, numbersOK bool) *lineError {
+	if isNull(v) {
 		return nil
 	}
 	if v.Type() != fastjson.TypeArray {
-		return rejectf(ReasonWrongType, "%s: want an array, got %s", at, v.Type())
+		return wrongType("", "an array", v)
 	}
 	arr, _ := v.Array()
 	for i, x := range arr {
-		if x.Type() == fastjson.TypeString || (numbersOK && x.Type() == fastjson.TypeNumber) {
+		if t := x.Type(); t == fastjson.TypeString || (numbersOK && t == fastjson.TypeNumber) {
 			continue
 		}
-		return rejectf(ReasonWrongType, "%s[%d]: want a string, got %s", at, i, x.Type())
+		return wrongType("["+strconv.Itoa(i)+"]", "a string", x)
 	}
 	return nil
 }
 
-func checkTime(o *fastjson.Value, at, key string) *lineError {
-	v := o.Get(key)
-	if v == nil || v.Type() == fastjson.TypeNull {
+// checkTime accepts a missing or null value of key, or an ISO-8601 string,
+// whose time it stores in *us.
+func checkTime(v *fastjson.Value, key string, us *int64) *lineError {
+	if isNull(v) {
 		return nil
 	}
 	if v.Type() != fastjson.TypeString {
-		return rejectf(ReasonWrongType, "%s.%s: want an ISO-8601 string, got %s", at, key, v.Type())
+		return &lineError{code: ReasonWrongType, at: "." + key, msg: ": want an ISO-8601 string, got " + v.Type().String()}
 	}
-	if _, err := parseTime(v.GetStringBytes()); err != nil {
-		return rejectf(ReasonBadTimestamp, "%s.%s: %q is not an ISO-8601 timestamp with a time zone", at, key, v.GetStringBytes())
-	}
-	return nil
-}
-
-// parseTime parses an ISO-8601 timestamp with a zone (Z or an offset) and
-// returns it in Unix microseconds (UTC).
-func parseTime(b []byte) (int64, error) {
-	t, err := time.Parse(time.RFC3339Nano, string(b))
+	b := v.GetStringBytes()
+	t, err := parseTime(b)
 	if err != nil {
-		return 0, err
+		return &lineError{code: ReasonBadTimestamp, at: "." + key, msg: fmt.Sprintf(": %q is not an ISO-8601 timestamp with a time zone", b)}
 	}
-	return t.UnixMicro(), nil
+	*us = t
+	return nil
 }
 
 // integer returns the value of a JSON number that is an integer.
@@ -351,148 +737,124 @@ func integer(v *fastjson.Value) (int64, bool) {
 	return int64(f), true
 }
 
-// ---- appending: the record is known to be valid.
+// ---- appending: the line is valid and its values are in p.line.
 
-func (p *parser) appendRecord(v *fastjson.Value, lineNo int64) {
-	u := v.Get("user")
-	b := p.users
-	userID := u.GetStringBytes("id")
-	appendStr(b.Field(0), u.Get("id"))
-	appendStr(b.Field(1), u.Get("organization_id"))
-	appendStr(b.Field(2), u.Get("organization_user_id"))
-	if n := u.Get("version"); n != nil && n.Type() != fastjson.TypeNull {
-		x, _ := integer(n)
-		b.Field(3).(*array.Int64Builder).Append(x)
+func (p *parser) appendRecord(lineNo int64) {
+	l, uv, c := &p.line, &p.line.user, &p.users
+	addStr(&c.id, uv.id)
+	addStr(&c.orgID, uv.orgID)
+	addStr(&c.orgUserID, uv.orgUserID)
+	if isNull(uv.version) {
+		c.version.null()
 	} else {
-		b.Field(3).AppendNull()
+		c.version.add(uv.versionN)
 	}
-	appendTime(b.Field(4), u.Get("created_at"))
-	appendTime(b.Field(5), u.Get("updated_at"))
-	appendStr(b.Field(6), u.Get("country"))
-	appendStr(b.Field(7), u.Get("last_seen_country"))
-	p.appendJSON(b.Field(8), u.Get("metadata"))
-	p.uc.append(p, u.Get("consents"))
-	var events []*fastjson.Value
-	if ev := v.Get("events"); ev != nil && ev.Type() == fastjson.TypeArray {
-		events, _ = ev.Array()
-	}
-	b.Field(10).(*array.Int32Builder).Append(int32(len(events)))
+	addTime(&c.createdAt, uv.createdAt, uv.created)
+	addTime(&c.updatedAt, uv.updatedAt, uv.updated)
+	addStr(&c.country, uv.country)
+	addStr(&c.lastSeen, uv.lastSeen)
+	p.addJSON(&c.metadata, uv.metadata)
+	p.addConsents(&c.consents, uv.cons)
+	c.eventCount.add(int32(len(l.events)))
 	// extra: unknown user keys, plus unknown top-level keys under "$record".
-	p.scratch = appendExtra(p.scratch[:0], u, userKeys)
-	if rec := appendExtra(nil, v, recordKeys); rec != nil {
-		if p.scratch == nil {
-			p.scratch = append(p.scratch, '{')
+	if rec := l.bytes(l.recExtra); rec != nil {
+		p.scratch = p.scratch[:0]
+		if ux := l.bytes(uv.extra); ux != nil {
+			p.scratch = append(p.scratch, ux[:len(ux)-1]...)
+			p.scratch = append(p.scratch, ',')
 		} else {
-			p.scratch = append(p.scratch[:len(p.scratch)-1], ',')
+			p.scratch = append(p.scratch, '{')
 		}
 		p.scratch = append(p.scratch, `"$record":`...)
 		p.scratch = append(p.scratch, rec...)
 		p.scratch = append(p.scratch, '}')
+		c.extra.add(p.scratch)
+	} else {
+		c.extra.addOrNull(l.bytes(uv.extra))
 	}
-	appendBytesOrNull(b.Field(11), p.scratch)
-	b.Field(12).(*array.StringBuilder).Append(p.file)
-	b.Field(13).(*array.Int64Builder).Append(lineNo)
+	c.sourceFile.add(p.fileBytes)
+	c.sourceLine.add(lineNo)
+	c.rows++
 	p.nUsers++
 
-	for i, e := range events {
-		p.appendEvent(e, userID, lineNo, i)
+	var userID []byte
+	if uv.id.Type() == fastjson.TypeString {
+		userID = uv.id.GetStringBytes()
+	}
+	for i := range l.evs {
+		p.appendEvent(&l.evs[i], userID, lineNo, i)
 	}
 }
 
-func (p *parser) appendEvent(e *fastjson.Value, userID []byte, lineNo int64, idx int) {
-	b := p.events
-	appendStr(b.Field(0), e.Get("id"))
-	b.Field(1).(*array.StringBuilder).BinaryBuilder.Append(userID)
-	appendStr(b.Field(2), e.Get("organization_id"))
-	appendTime(b.Field(3), e.Get("created_at"))
-	appendTime(b.Field(4), e.Get("updated_at"))
-	appendStr(b.Field(5), e.Get("status"))
-	if r := e.Get("regulation"); r != nil && r.Type() == fastjson.TypeString {
-		appendStr(b.Field(6), r)
+func (p *parser) appendEvent(ev *eventVals, userID []byte, lineNo int64, idx int) {
+	l, c := &p.line, &p.events
+	addStr(&c.id, ev.id)
+	c.userID.add(userID)
+	addStr(&c.orgID, ev.orgID)
+	addTime(&c.createdAt, ev.createdAt, ev.created)
+	addTime(&c.updatedAt, ev.updatedAt, ev.updated)
+	addStr(&c.status, ev.status)
+	if r := ev.regulation; r != nil && r.Type() == fastjson.TypeString {
+		c.regulation.add(r.GetStringBytes())
 	} else {
-		b.Field(6).(*array.StringBuilder).Append(DefaultRegulation)
+		c.regulation.addString(DefaultRegulation)
 	}
-	p.appendJSON(b.Field(7), e.Get("metadata"))
-	us := b.Field(8).(*array.StructBuilder)
-	if u := e.Get("user"); u != nil && u.Type() == fastjson.TypeObject {
-		us.Append(true)
-		appendStr(us.FieldBuilder(0), u.Get("id"))
-		appendStr(us.FieldBuilder(1), u.Get("organization_user_id"))
-		p.appendJSON(us.FieldBuilder(2), u.Get("metadata"))
-		appendStr(us.FieldBuilder(3), u.Get("country"))
-		appendStr(us.FieldBuilder(4), u.Get("last_seen_country"))
-		p.scratch = appendExtra(p.scratch[:0], u, evUserKeys)
-		appendBytesOrNull(us.FieldBuilder(5), p.scratch)
+	p.addJSON(&c.metadata, ev.metadata)
+	if u := ev.user; u != nil && u.Type() == fastjson.TypeObject {
+		cu := &c.user
+		cu.valid.add(true)
+		addStr(&cu.id, ev.uID)
+		addStr(&cu.orgUserID, ev.uOrgUserID)
+		p.addJSON(&cu.metadata, ev.uMetadata)
+		addStr(&cu.country, ev.uCountry)
+		addStr(&cu.lastSeen, ev.uLastSeen)
+		cu.extra.addOrNull(l.bytes(ev.uExtra))
 	} else {
-		us.AppendNull()
+		c.user.null()
 	}
-	p.ec.append(p, e.Get("consents"))
-	appendStrList(b.Field(10).(*array.ListBuilder), e.Get("proofs_id"))
-	ds := b.Field(11).(*array.StructBuilder)
-	if d := e.Get("delegate"); d != nil && d.Type() == fastjson.TypeObject {
-		ds.Append(true)
-		appendStr(ds.FieldBuilder(0), d.Get("id"))
-		appendStr(ds.FieldBuilder(1), d.Get("name"))
-		p.appendJSON(ds.FieldBuilder(2), d.Get("metadata"))
-		p.scratch = appendExtra(p.scratch[:0], d, delegateKeys)
-		appendBytesOrNull(ds.FieldBuilder(3), p.scratch)
+	p.addConsents(&c.consents, ev.cons)
+	addStrList(&c.proofs, ev.proofs)
+	if d := ev.delegate; d != nil && d.Type() == fastjson.TypeObject {
+		cd := &c.delegate
+		cd.valid.add(true)
+		addStr(&cd.id, ev.dID)
+		addStr(&cd.name, ev.dName)
+		p.addJSON(&cd.metadata, ev.dMetadata)
+		cd.extra.addOrNull(l.bytes(ev.dExtra))
 	} else {
-		ds.AppendNull()
+		c.delegate.null()
 	}
-	p.scratch = appendExtra(p.scratch[:0], e, eventKeys)
-	appendBytesOrNull(b.Field(12), p.scratch)
-	b.Field(13).(*array.StringBuilder).Append(p.file)
-	b.Field(14).(*array.Int64Builder).Append(lineNo)
-	b.Field(15).(*array.Int32Builder).Append(int32(idx))
+	c.extra.addOrNull(l.bytes(ev.extra))
+	c.sourceFile.add(p.fileBytes)
+	c.sourceLine.add(lineNo)
+	c.eventIndex.add(int32(idx))
+	c.rows++
 	p.nEvents++
 }
 
-// consentsBuilder appends the consents struct.
-type consentsBuilder struct {
-	s                  *array.StructBuilder
-	purposes, channels *array.ListBuilder
-	purpose, channel   *array.StructBuilder
-	values             *array.MapBuilder
-	vendors            *array.StructBuilder
-	tcfcs, extra       array.Builder
-}
-
-func newConsentsBuilder(s *array.StructBuilder) *consentsBuilder {
-	c := &consentsBuilder{s: s}
-	c.purposes = s.FieldBuilder(0).(*array.ListBuilder)
-	c.purpose = c.purposes.ValueBuilder().(*array.StructBuilder)
-	c.values = c.purpose.FieldBuilder(4).(*array.MapBuilder)
-	c.vendors = s.FieldBuilder(1).(*array.StructBuilder)
-	c.channels = s.FieldBuilder(2).(*array.ListBuilder)
-	c.channel = c.channels.ValueBuilder().(*array.StructBuilder)
-	c.tcfcs = s.FieldBuilder(3)
-	c.extra = s.FieldBuilder(4)
-	return c
-}
-
-func (c *consentsBuilder) append(p *parser, v *fastjson.Value) {
-	if v == nil || v.Type() != fastjson.TypeObject {
-		c.s.AppendNull()
+func (p *parser) addConsents(c *consentsCols, idx int) {
+	if idx < 0 {
+		c.null()
 		return
 	}
-	c.s.Append(true)
+	l := &p.line
+	cv := &l.cons[idx]
+	c.valid.add(true)
 	// purposes
-	if ps := v.Get("purposes"); ps != nil && ps.Type() == fastjson.TypeArray {
-		c.purposes.Append(true)
-		arr, _ := ps.Array()
-		for _, pv := range arr {
-			c.purpose.Append(true)
-			appendStr(c.purpose.FieldBuilder(0), pv.Get("id"))
-			appendBool(c.purpose.FieldBuilder(1), pv.Get("enabled"))
-			appendBool(c.purpose.FieldBuilder(2), pv.Get("enabled_li"))
-			p.appendJSON(c.purpose.FieldBuilder(3), pv.Get("metadata"))
-			if vs := pv.Get("values"); vs != nil && vs.Type() == fastjson.TypeObject {
-				c.values.Append(true)
-				kb := c.values.KeyBuilder().(*array.StringBuilder)
-				ib := c.values.ItemBuilder().(*array.StringBuilder)
+	if ps := cv.purposes; ps != nil && ps.Type() == fastjson.TypeArray {
+		pc := &c.purpose
+		for i := cv.purpose0; i < cv.purpose1; i++ {
+			pv := &l.purposes[i]
+			pc.valid.add(true)
+			addStr(&pc.id, pv.id)
+			addBool(&pc.enabled, pv.enabled)
+			addBool(&pc.enabledLI, pv.enabledLI)
+			p.addJSON(&pc.metadata, pv.metadata)
+			if vs := pv.values; vs != nil && vs.Type() == fastjson.TypeObject {
+				m := &pc.values
 				o, _ := vs.Object()
 				o.Visit(func(k []byte, x *fastjson.Value) {
-					kb.BinaryBuilder.Append(k)
+					m.add(k)
 					// A preference value is {"value": ...}: keep the
 					// value (a string as is, anything else as JSON).
 					val := x
@@ -503,157 +865,117 @@ func (c *consentsBuilder) append(p *parser, v *fastjson.Value) {
 					}
 					switch val.Type() {
 					case fastjson.TypeString:
-						ib.BinaryBuilder.Append(val.GetStringBytes())
+						m.items.add(val.GetStringBytes())
 					case fastjson.TypeNull:
-						ib.AppendNull()
+						m.items.null()
 					default:
 						p.scratch = val.MarshalTo(p.scratch[:0])
-						ib.BinaryBuilder.Append(p.scratch)
+						m.items.add(p.scratch)
 					}
 				})
+				m.end()
 			} else {
-				c.values.AppendNull()
+				pc.values.null()
 			}
-			p.scratch = appendExtra(p.scratch[:0], pv, purposeKeys)
-			appendBytesOrNull(c.purpose.FieldBuilder(5), p.scratch)
+			pc.extra.addOrNull(l.bytes(pv.extra))
 		}
+		c.purposes.add(pc.valid.n)
 	} else {
-		c.purposes.AppendNull()
+		c.purposes.null()
 	}
 	// vendors
-	if vs := v.Get("vendors"); vs != nil && vs.Type() == fastjson.TypeObject {
-		c.vendors.Append(true)
-		for i, k := range []string{"enabled", "disabled", "enabled_li", "disabled_li"} {
-			appendStrList(c.vendors.FieldBuilder(i).(*array.ListBuilder), vs.Get(k))
+	if vs := cv.vendors; vs != nil && vs.Type() == fastjson.TypeObject {
+		c.vendors.valid.add(true)
+		for i, list := range cv.vendorLists {
+			addStrList(&c.vendors.lists[i], list)
 		}
-		p.scratch = appendExtra(p.scratch[:0], vs, vendorKeys)
-		appendBytesOrNull(c.vendors.FieldBuilder(4), p.scratch)
+		c.vendors.extra.addOrNull(l.bytes(cv.vendorsExtra))
 	} else {
-		c.vendors.AppendNull()
+		c.vendors.null()
 	}
 	// channels
-	if chs := v.Get("channels"); chs != nil && chs.Type() == fastjson.TypeArray {
-		c.channels.Append(true)
-		arr, _ := chs.Array()
-		for _, ch := range arr {
-			c.channel.Append(true)
-			appendStr(c.channel.FieldBuilder(0), ch.Get("id"))
-			appendBool(c.channel.FieldBuilder(1), ch.Get("enabled"))
-			p.appendJSON(c.channel.FieldBuilder(2), ch.Get("metadata"))
-			p.scratch = appendExtra(p.scratch[:0], ch, channelKeys)
-			appendBytesOrNull(c.channel.FieldBuilder(3), p.scratch)
+	if chs := cv.channels; chs != nil && chs.Type() == fastjson.TypeArray {
+		cc := &c.channel
+		for i := cv.channel0; i < cv.channel1; i++ {
+			ch := &l.channels[i]
+			cc.valid.add(true)
+			addStr(&cc.id, ch.id)
+			addBool(&cc.enabled, ch.enabled)
+			p.addJSON(&cc.metadata, ch.metadata)
+			cc.extra.addOrNull(l.bytes(ch.extra))
 		}
+		c.channels.add(cc.valid.n)
 	} else {
-		c.channels.AppendNull()
+		c.channels.null()
 	}
-	appendStr(c.tcfcs, v.Get("tcfcs"))
-	p.scratch = appendExtra(p.scratch[:0], v, consentKeys)
-	appendBytesOrNull(c.extra, p.scratch)
+	addStr(&c.tcfcs, cv.tcfcs)
+	c.extra.addOrNull(l.bytes(cv.extra))
 }
 
-func appendStr(b array.Builder, v *fastjson.Value) {
+// addStr adds a string value, or a null for a missing or non-string one.
+func addStr(c *strCol, v *fastjson.Value) {
 	if v == nil || v.Type() != fastjson.TypeString {
-		b.AppendNull()
+		c.null()
 		return
 	}
-	b.(*array.StringBuilder).BinaryBuilder.Append(v.GetStringBytes())
+	c.add(v.GetStringBytes())
 }
 
-func appendBool(b array.Builder, v *fastjson.Value) {
+// addBool adds a boolean value, or a null for a missing or non-boolean one.
+func addBool(c *boolCol, v *fastjson.Value) {
 	if v == nil {
-		b.AppendNull()
+		c.null()
 		return
 	}
 	switch v.Type() {
 	case fastjson.TypeTrue:
-		b.(*array.BooleanBuilder).Append(true)
+		c.add(true)
 	case fastjson.TypeFalse:
-		b.(*array.BooleanBuilder).Append(false)
+		c.add(false)
 	default:
-		b.AppendNull()
+		c.null()
 	}
 }
 
-func appendTime(b array.Builder, v *fastjson.Value) {
+// addTime adds the time us parsed from v, or a null when v is missing or
+// null.
+func addTime(c *fixedCol[int64], v *fastjson.Value, us int64) {
 	if v == nil || v.Type() != fastjson.TypeString {
-		b.AppendNull()
+		c.null()
 		return
 	}
-	us, err := parseTime(v.GetStringBytes())
-	if err != nil { // validated before; cannot happen
-		b.AppendNull()
-		return
-	}
-	b.(*array.TimestampBuilder).AppendTime(time.UnixMicro(us))
+	c.add(us)
 }
 
-func appendStrList(lb *array.ListBuilder, v *fastjson.Value) {
+// addStrList adds a list of strings (numbers as their JSON text), or a
+// null for a missing or non-array value.
+func addStrList(c *strListCol, v *fastjson.Value) {
 	if v == nil || v.Type() != fastjson.TypeArray {
-		lb.AppendNull()
+		c.null()
 		return
 	}
-	lb.Append(true)
-	vb := lb.ValueBuilder().(*array.StringBuilder)
 	arr, _ := v.Array()
 	for _, x := range arr {
 		switch x.Type() {
 		case fastjson.TypeString:
-			vb.BinaryBuilder.Append(x.GetStringBytes())
+			c.elem.add(x.GetStringBytes())
 		case fastjson.TypeNumber:
-			vb.Append(x.String())
+			// A number's JSON text, as Value.String writes it.
+			var num [32]byte
+			c.elem.add(x.MarshalTo(num[:0]))
 		default:
-			vb.AppendNull()
+			c.elem.null()
 		}
 	}
+	c.end()
 }
 
-// appendJSON stores a free-form value as JSON text (null stays null).
-func (p *parser) appendJSON(b array.Builder, v *fastjson.Value) {
+// addJSON adds a free-form value as JSON text (null stays null).
+func (p *parser) addJSON(c *strCol, v *fastjson.Value) {
 	if v == nil || v.Type() == fastjson.TypeNull {
-		b.AppendNull()
+		c.null()
 		return
 	}
 	p.scratch = v.MarshalTo(p.scratch[:0])
-	b.(*array.StringBuilder).BinaryBuilder.Append(p.scratch)
-}
-
-func appendBytesOrNull(b array.Builder, data []byte) {
-	if data == nil {
-		b.AppendNull()
-		return
-	}
-	b.(*array.StringBuilder).BinaryBuilder.Append(data)
-}
-
-// appendExtra appends to dst a JSON object of the keys of o that are not
-// in known; it returns dst unchanged (nil when dst is nil) when there are
-// none.
-func appendExtra(dst []byte, o *fastjson.Value, known map[string]bool) []byte {
-	obj, err := o.Object()
-	if err != nil {
-		return dst
-	}
-	start := len(dst)
-	n := 0
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if known[string(k)] {
-			return
-		}
-		if n == 0 {
-			dst = append(dst, '{')
-		} else {
-			dst = append(dst, ',')
-		}
-		dst = transforms.AppendJSONString(dst, k)
-		dst = append(dst, ':')
-		dst = v.MarshalTo(dst)
-		n++
-	})
-	if n == 0 {
-		if start == 0 {
-			return nil
-		}
-		return dst[:start]
-	}
-	return append(dst, '}')
+	c.add(p.scratch)
 }

@@ -157,10 +157,16 @@ func TestParseMinimalLines(t *testing.T) {
 	}
 }
 
+// FuzzParseLine checks that any line is either accepted with consistent
+// columns or rejected exactly once, and that the parser agrees with the
+// reference parser (parse_ref_test.go).
 func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(goodLine))
 	f.Add([]byte(`{"user":{"id":"u"},"events":[{}]}`))
 	f.Add([]byte(`{"user":{"id":"u","consents":{"purposes":[{"values":{"a":{"value":[1]}}}]}}}`))
+	for _, l := range trickyLines {
+		f.Add([]byte(l))
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p := newParser("f", "p")
 		defer p.Release()
@@ -178,5 +184,10 @@ func FuzzParseLine(f *testing.F) {
 			}
 			b.Record.Release()
 		})
+		// The same rows and rejects as the reference parser (but for the
+		// documented handling of escaped duplicate keys).
+		if !hasEscapedDuplicateKey(line) {
+			compareWithReference(t, [][]byte{line}, 1)
+		}
 	})
 }
