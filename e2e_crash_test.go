@@ -83,14 +83,16 @@ var crashCases = []crashCase{
 		// Ingest then id5_mapping_current (a second commit in the same
 		// process): 26 reads, 33 batches, 31+2 files; commits: 31+2 moves,
 		// 31+2 deletes, 27+2 side writes. write.close:32, commit.after-log:2
-		// and commit.side-write:28 crash the rebuild after the ingest committed.
+		// and commit.side-write:28 crash the rebuild after the ingest committed;
+		// current.spill:1 and current.merge:1 crash it once its candidates
+		// are spilled into the run's temporary area (one spill file, one shard).
 		name: "id5", pipeline: "id5", sample: "testdata/id5/sample",
 		args:    []string{"id5", "--source-gvlid=35", "--max-reject-ratio=0.5"},
 		tables:  []string{"id5_mapping_updates", "id5_full_extracts", "id5_extract_partners", "id5_rejects", "id5_mapping_current"},
 		derived: []string{"id5_current"},
 		faults: []string{"read.file:1", "read.file:20", "write.batch:15", "write.close:32", "commit.after-log:2",
 			"commit.move:10", "commit.delete:1", "commit.delete:20", "commit.side-write:28", "commit.before-log-removal:1",
-			"commit.delete:20+commit.side-write:5"},
+			"commit.delete:20+commit.side-write:5", "current.spill:1", "current.merge:1"},
 	},
 	{
 		// 3 whole files + 3 lzop splits, 12 batches, 4 files; commit: 4 moves, 4 deletes, 3 side writes.

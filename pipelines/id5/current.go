@@ -1,27 +1,23 @@
 package id5
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"path"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -34,12 +30,7 @@ const CurrentName = "id5_current"
 const currentBatchRows = 128 << 10
 
 func init() {
-	beam.RegisterCoder(reflect.TypeOf((*candidate)(nil)).Elem(), encodeCandidate, decodeCandidate)
 	beam.RegisterType(reflect.TypeOf((*ExtractRef)(nil)).Elem())
-	register.DoFn4x1[context.Context, transforms.InputFile, func(string, candidate), func(transforms.FileStats), error](&lakeReadFn{})
-	register.Emitter2[string, candidate]()
-	register.Combiner1[candidate](&latestFn{})
-	register.DoFn3x1[string, candidate, func(hiveparquet.Batch), error](&currentBatchFn{})
 }
 
 // ExtractRef names the newest full extract of a partner: the extract whose
@@ -63,31 +54,63 @@ func (e ExtractRef) after(o ExtractRef) bool {
 // Current is the compaction stage of the ID5 pipeline: it rebuilds
 // id5_mapping_current from the tables the ingest committed in the lake, so
 // that a scheduled run that read only new files still sees the whole
-// history. It is a run.Pipeline whose "input" is the lake itself:
+// history. It is a run.Pipeline whose "input" is the lake itself, and its
+// memory is bounded by the size of a shard, not by the size of the lake:
 //
 //  1. Discover (driver, small data): read id5_extract_partners (one row per
 //     extract and partner) and pick each partner's newest extract; list the
 //     Parquet files of id5_mapping_updates and of only those extracts in
 //     id5_full_extracts. The newest-extract view (a few bytes per partner)
-//     travels in the read DoFn's configuration, like a side input.
-//  2. Read (one element per Parquet file): every row of partner P becomes a
-//     candidate keyed "P|UID", unless it cannot win: an extract row not
-//     from P's newest extract, or an incremental delivered at or before it.
-//  3. CombinePerKey keeps the latest candidate of each (partner, UID) by
-//     (delivery time, file, line): the newest extract's row, overridden by
-//     any later incremental, exactly CurrentMapping's rules.
-//  4. The winners are batched per partner into partner_gvlid=P partitions;
-//     the run claims every partition, so the table is rewritten whole.
+//     travels in the spill DoFn's configuration, like a side input. The
+//     row counts in the footers of those files set the number of shards,
+//     about ShardRows rows each.
+//  2. Spill (one element per Parquet file): every row of partner P is a
+//     candidate unless it cannot win: an extract row not from P's newest
+//     extract, or an incremental delivered at or before it. A candidate
+//     goes to shard hash(P, UID) mod shards; a bounded buffer of them is
+//     written out, shard by shard, as Arrow IPC segments of a spill file
+//     in the run's temporary area (see spill.go). Only references to the
+//     segments (file, offsets, lengths) go through Beam.
+//  3. GroupByKey on the group of the shards (at most MergeGroups keys; one
+//     small reference per spill file and group), then merge the group's
+//     shards one after the other: read the shard's segments, sort them by
+//     (partner, UID, delivery order) and keep the last row of every
+//     (partner, UID): the newest extract's row, overridden by any later
+//     incremental, exactly CurrentMapping's rules. The winners are batched
+//     per partner into partner_gvlid=P partitions; the run claims every
+//     partition, so the table is rewritten whole.
+//  4. The input files' counters reach the commit only once every shard
+//     was merged, so a lost shard can never commit a partial table.
 //
-// Discover keeps the view in the Current value for Read, so run.Execute must
-// be given a *Current.
+// Spill files live in the run's temporary area (hiveparquet.TempDir), so
+// the commit removes them, and a crashed run's are removed by the next
+// run's CleanTemp. Discover keeps the view and the number of shards in the
+// Current value for Read, so run.Execute must be given a *Current.
 type Current struct {
 	// Lake is the output root holding the ID5 tables.
 	Lake string
 	// FS configures the store of Lake.
 	FS lakefs.Options
+	// RunID is the run's ID, which places the spill files in the run's
+	// temporary area; ForRun (called by run.Execute) sets it.
+	RunID string
+	// ShardRows is the number of candidate rows one shard should hold at
+	// most (about 100 bytes of memory each while it is merged); zero means
+	// DefaultShardRows.
+	ShardRows int64
+	// MergeGroups bounds the groups of shards, the keys of the
+	// GroupByKey, hence the merges that can run at once; zero means
+	// DefaultMergeGroups. Pipeline.Then sets it to the number of CPUs on
+	// the runners that run in this process (direct, prism), which would
+	// otherwise hold up to one shard per bundle they run at once.
+	MergeGroups int
 
-	view []ExtractRef
+	view     []ExtractRef
+	shards   int
+	perGroup int
+	// spillBytes bounds the spill buffer of one bundle; zero means
+	// spillBufferBytes (tests set it low to get many segments).
+	spillBytes int64
 }
 
 // Name implements run.Pipeline.
@@ -95,6 +118,19 @@ func (*Current) Name() string { return CurrentName }
 
 // Tables implements run.Pipeline.
 func (*Current) Tables() []hiveparquet.Table { return CurrentTables() }
+
+// ForRun implements run.ForRunner: the rebuild of run runID spills into that
+// run's temporary area under the lake.
+func (c *Current) ForRun(output, runID string) run.Pipeline {
+	cc := *c
+	cc.RunID = runID
+	return &cc
+}
+
+// spillDir is the folder of the run's spill files.
+func (c *Current) spillDir() string {
+	return lakefs.Join(hiveparquet.TempDir(c.Lake, c.RunID), spillDirName)
+}
 
 // tableFiles lists the published Parquet files of a table of the lake.
 func tableFiles(ctx context.Context, fsys lakefs.FS, lake, table string) ([]lakefs.FileInfo, error) {
@@ -157,6 +193,9 @@ func NewestExtracts(ctx context.Context, fsys lakefs.FS, lake string) ([]Extract
 // files it depends on, so a run whose ingest changed nothing has nothing
 // to do here either, and a rebuild that failed is redone by the next run.
 func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[string]ledger.Entry) (transforms.Plan, error) {
+	if c.RunID == "" {
+		return transforms.Plan{}, fmt.Errorf("id5 current: no run ID for the spill files (run.Execute sets it with ForRun)")
+	}
 	fsys, err := lakefs.New(ctx, c.Lake, c.FS)
 	if err != nil {
 		return transforms.Plan{}, err
@@ -217,167 +256,40 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 			Reason: "its inputs are unchanged since run " + e.RunID + " rebuilt it"})
 		return plan, nil
 	}
+	rows, err := parquetRows(ctx, fsys, read)
+	if err != nil {
+		return transforms.Plan{}, fmt.Errorf("id5 current: %w", err)
+	}
+	c.shards, c.perGroup = shardLayout(rows, c.ShardRows, c.MergeGroups)
 	plan.Units = []transforms.Unit{{Key: CurrentTable, Inputs: inputs}}
 	plan.Claims = []hiveparquet.Claim{{Table: CurrentTable, Partition: hiveparquet.AllPartitions}}
 	return plan, nil
 }
 
 // Read implements run.Pipeline: files are Parquet files of the lake; it
-// returns the id5_mapping_current batches and one FileStats per file.
+// returns the id5_mapping_current batches and one FileStats per file (see
+// Current for the stages).
 func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.Options, _ transforms.LineOptions) (beam.PCollection, beam.PCollection) {
 	s = s.Scope("id5.Current")
-	cands, stats := beam.ParDo2(s, &lakeReadFn{Lake: c.Lake, FS: c.FS, View: c.view}, files)
-	latest := beam.CombinePerKey(s, &latestFn{}, cands)
-	return beam.ParDo(s, &currentBatchFn{}, latest), stats
-}
-
-// candidate is one row that may be the current mapping of its (partner,
-// UID) key.
-type candidate struct {
-	PartnerUID  string
-	SourceGVLID int32
-	At          int64 // delivery time, Unix microseconds
-	SourceFile  string
-	SourceLine  int64
-}
-
-// later reports whether a comes after b in delivery order: time, file, line.
-func (a candidate) later(b candidate) bool {
-	if a.At != b.At {
-		return a.At > b.At
+	shards, per := max(c.shards, 1), max(c.perGroup, 1)
+	spillBytes := c.spillBytes
+	if spillBytes <= 0 {
+		spillBytes = spillBufferBytes
 	}
-	if a.SourceFile != b.SourceFile {
-		return a.SourceFile > b.SourceFile
+	dir := c.spillDir()
+	refs, stats := beam.ParDo2(s, &spillFn{Lake: c.Lake, FS: c.FS, View: c.view, Dir: dir,
+		Shards: shards, PerGroup: per, BufferBytes: spillBytes}, files)
+	// One empty reference per group, so that every group is merged (and
+	// reports its shards done), rows or not.
+	groups := make([]int, (shards+per-1)/per)
+	for i := range groups {
+		groups[i] = i
 	}
-	return a.SourceLine > b.SourceLine
-}
-
-// encodeCandidate is candidate's compact coder (no reflection per element).
-func encodeCandidate(c candidate) ([]byte, error) {
-	b := make([]byte, 0, len(c.PartnerUID)+len(c.SourceFile)+24)
-	b = binary.AppendUvarint(b, uint64(len(c.PartnerUID)))
-	b = append(b, c.PartnerUID...)
-	b = binary.AppendVarint(b, int64(c.SourceGVLID))
-	b = binary.AppendVarint(b, c.At)
-	b = binary.AppendUvarint(b, uint64(len(c.SourceFile)))
-	b = append(b, c.SourceFile...)
-	b = binary.AppendVarint(b, c.SourceLine)
-	return b, nil
-}
-
-func decodeCandidate(data []byte) (candidate, error) {
-	r := bytes.NewReader(data)
-	var c candidate
-	str := func() (string, error) {
-		n, err := binary.ReadUvarint(r)
-		if err != nil || n > uint64(r.Len()) {
-			return "", fmt.Errorf("decode candidate: bad string")
-		}
-		s := make([]byte, n)
-		r.Read(s)
-		return string(s), nil
-	}
-	var err error
-	if c.PartnerUID, err = str(); err != nil {
-		return c, err
-	}
-	g, err := binary.ReadVarint(r)
-	if err != nil {
-		return c, fmt.Errorf("decode candidate: %w", err)
-	}
-	c.SourceGVLID = int32(g)
-	if c.At, err = binary.ReadVarint(r); err != nil {
-		return c, fmt.Errorf("decode candidate: %w", err)
-	}
-	if c.SourceFile, err = str(); err != nil {
-		return c, err
-	}
-	if c.SourceLine, err = binary.ReadVarint(r); err != nil {
-		return c, fmt.Errorf("decode candidate: %w", err)
-	}
-	return c, nil
-}
-
-// candidateKey is "PARTNER|UID": UIDs never hold a '|' (it separates fields).
-func candidateKey(partner int32, uid string) string {
-	return strconv.FormatInt(int64(partner), 10) + "|" + uid
-}
-
-// lakeReadFn reads one Parquet file of id5_mapping_updates or
-// id5_full_extracts and emits the rows that can still win, keyed by
-// (partner, UID).
-type lakeReadFn struct {
-	Lake string         `json:"lake"`
-	FS   lakefs.Options `json:"fs"`
-	View []ExtractRef   `json:"view"`
-
-	fs     lakefs.FS
-	newest map[int32]ExtractRef
-}
-
-func (fn *lakeReadFn) Setup(ctx context.Context) error {
-	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Lake, fn.FS)
-	fn.newest = make(map[int32]ExtractRef, len(fn.View))
-	for _, e := range fn.View {
-		fn.newest[e.Partner] = e
-	}
-	return err
-}
-
-func (fn *lakeReadFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(string, candidate), emitStats func(transforms.FileStats)) error {
-	table, _, _ := strings.Cut(f.Rel, "/")
-	full := table == ExtractsTable
-	if !full && table != UpdatesTable {
-		return fmt.Errorf("id5 current: %s is not a file of %s or %s", f.Rel, UpdatesTable, ExtractsTable)
-	}
-	var in, kept int64
-	sources := map[string]string{} // one string per source file, shared by its rows
-	want := UpdatesSchema()
-	if full {
-		want = ExtractsSchema()
-	}
-	err := readParquet(ctx, fn.fs, f.Path, f.Size, func(rec arrow.Record) error {
-		if err := sameColumns(rec.Schema(), want); err != nil {
-			return fmt.Errorf("id5 current: %s: %w", f.Rel, err)
-		}
-		uid := rec.Column(colUID).(*array.String)
-		src := rec.Column(colSourceGVLID).(*array.Int32)
-		pg := rec.Column(colPartnerGVLID).(*array.Int32)
-		puid := rec.Column(colPartnerUID).(*array.String)
-		at := rec.Column(colAt).(*array.Timestamp)
-		sf := rec.Column(colSourceFile).(*array.String)
-		line := rec.Column(colSourceLine).(*array.Int64)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			in++
-			p, t := pg.Value(i), int64(at.Value(i))
-			e, hasExtract := fn.newest[p]
-			if full {
-				if !hasExtract || sf.Value(i) != e.SourceFile {
-					continue // an older extract: replaced by the newest
-				}
-			} else if hasExtract && t <= e.At {
-				continue // already contained in (or undone by) the newest extract
-			}
-			file, ok := sources[sf.Value(i)]
-			if !ok {
-				file = strings.Clone(sf.Value(i))
-				sources[file] = file
-			}
-			kept++
-			emit(candidateKey(p, uid.Value(i)), candidate{
-				PartnerUID: strings.Clone(puid.Value(i)), SourceGVLID: src.Value(i), At: t,
-				SourceFile: file, SourceLine: line.Value(i),
-			})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	emitStats(transforms.FileStats{Rel: f.Rel, Unit: f.Unit, Compression: "parquet", Bytes: f.Size,
-		RecordsIn: in, RecordsOut: in, Rows: []transforms.Count{{Name: "candidates", N: kept}}})
-	return nil
+	markers := beam.ParDo(s, groupMarker, beam.CreateList(s, groups))
+	grouped := beam.GroupByKey(s, beam.Flatten(s, refs, markers))
+	batches, done := beam.ParDo2(s, &mergeFn{Lake: c.Lake, FS: c.FS, Dir: dir, Shards: shards, PerGroup: per}, grouped)
+	stats = beam.ParDo(s, &shardsDoneFn{Shards: shards}, stats, beam.SideInput{Input: done})
+	return batches, stats
 }
 
 // sameColumns checks that got has want's column names and types, in order
@@ -390,74 +302,6 @@ func sameColumns(got, want *arrow.Schema) error {
 		if g := got.Field(i); g.Name != w.Name || !arrow.TypeEqual(g.Type, w.Type) {
 			return fmt.Errorf("column %d is %s %s, want %s %s", i, g.Name, g.Type, w.Name, w.Type)
 		}
-	}
-	return nil
-}
-
-// latestFn keeps the latest candidate of a key.
-type latestFn struct{}
-
-func (*latestFn) MergeAccumulators(a, b candidate) candidate {
-	if b.later(a) {
-		return b
-	}
-	return a
-}
-
-// currentBatchFn turns the winners into id5_mapping_current batches, one
-// builder per partner, flushed at currentBatchRows and at the end of the
-// bundle.
-type currentBatchFn struct {
-	builders map[int32]*array.RecordBuilder
-}
-
-func (fn *currentBatchFn) StartBundle(_ func(hiveparquet.Batch)) {
-	fn.builders = map[int32]*array.RecordBuilder{}
-}
-
-func (fn *currentBatchFn) ProcessElement(key string, c candidate, emit func(hiveparquet.Batch)) error {
-	ps, uid, ok := strings.Cut(key, "|")
-	p, err := strconv.ParseInt(ps, 10, 32)
-	if !ok || err != nil {
-		return fmt.Errorf("id5 current: bad key %q", key)
-	}
-	partner := int32(p)
-	b := fn.builders[partner]
-	if b == nil {
-		b = array.NewRecordBuilder(memory.DefaultAllocator, CurrentSchema())
-		fn.builders[partner] = b
-	}
-	b.Field(0).(*array.StringBuilder).Append(uid)
-	b.Field(1).(*array.StringBuilder).Append(c.PartnerUID)
-	b.Field(2).(*array.Int32Builder).Append(c.SourceGVLID)
-	b.Field(3).(*array.TimestampBuilder).Append(arrow.Timestamp(c.At))
-	b.Field(4).(*array.StringBuilder).Append(c.SourceFile)
-	b.Field(5).(*array.Int64Builder).Append(c.SourceLine)
-	if b.Field(0).Len() >= currentBatchRows {
-		fn.flush(partner, emit)
-	}
-	return nil
-}
-
-func (fn *currentBatchFn) flush(partner int32, emit func(hiveparquet.Batch)) {
-	b := fn.builders[partner]
-	delete(fn.builders, partner)
-	defer b.Release()
-	if b.Field(0).Len() == 0 {
-		return
-	}
-	part, _ := hiveparquet.PartitionPath([]string{partnerPartitions[0].Name}, strconv.FormatInt(int64(partner), 10))
-	emit(hiveparquet.Batch{Table: CurrentTable, Partition: part, Record: b.NewRecord()})
-}
-
-func (fn *currentBatchFn) FinishBundle(emit func(hiveparquet.Batch)) error {
-	partners := make([]int32, 0, len(fn.builders))
-	for p := range fn.builders {
-		partners = append(partners, p)
-	}
-	sort.Slice(partners, func(i, j int) bool { return partners[i] < partners[j] })
-	for _, p := range partners {
-		fn.flush(p, emit)
 	}
 	return nil
 }

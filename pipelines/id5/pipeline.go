@@ -3,6 +3,7 @@ package id5
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -58,9 +59,16 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 }
 
 // Then implements run.Chained: after the ingest (committed or with nothing
-// to do), id5_mapping_current is rebuilt from the lake at o.Output.
+// to do), id5_mapping_current is rebuilt from the lake at o.Output. On the
+// runners that run in this process, the shards are spread over as many
+// groups as there are CPUs, which bounds the merges in memory at once.
 func (Pipeline) Then(o run.Options) run.Pipeline {
-	return &Current{Lake: o.Output, FS: o.FS}
+	c := &Current{Lake: o.Output, FS: o.FS}
+	switch o.Runner {
+	case "", "direct", "prism":
+		c.MergeGroups = runtime.NumCPU()
+	}
+	return c
 }
 
 type readFn struct {

@@ -80,6 +80,16 @@ func NewRunID() string {
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
+// ForRunner is implemented by a pipeline that writes files of its own into
+// the run's temporary area (hiveparquet.TempDir: removed by the commit, by a
+// failed run, and by the next run's CleanTemp after a crash), so it needs
+// the output and run ID before Discover. Execute calls ForRun on every
+// pipeline it runs, chained ones included, and uses the pipeline returned.
+type ForRunner interface {
+	// ForRun returns the pipeline for the run runID writing to output.
+	ForRun(output, runID string) Pipeline
+}
+
 // Chained is implemented by a pipeline that another pipeline must follow in
 // the same command because it reads what the first one committed (ID5
 // rebuilds id5_mapping_current from the tables its ingest appends to).
@@ -166,6 +176,9 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	started := time.Now().UTC()
 	if o.RunID == "" {
 		o.RunID = NewRunID()
+	}
+	if fr, ok := p.(ForRunner); ok {
+		p = fr.ForRun(o.Output, o.RunID)
 	}
 	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output,
 		StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
