@@ -21,6 +21,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -51,7 +52,20 @@ const (
 	exitLocked      = 4
 )
 
+// defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
+// is not set. A run's live heap stays in the low hundreds of MiB (inputs
+// are streamed, the ID5 rebuild spills), but the garbage collector's pacing
+// lets the heap reach twice the last live size between cycles, so bursts
+// of short-lived buffers (a row group read, a chunk of lines) briefly
+// doubled the peak. The limit makes the collector run sooner near it; it
+// does not cap live memory. Workers with more memory may raise it with
+// GOMEMLIMIT (e.g. GOMEMLIMIT=4GiB) or turn it off (GOMEMLIMIT=off).
+const defaultMemoryLimit = 768 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	stop := startProfile()
 	code := mainCode(os.Args[1:], os.Stdout, os.Stderr)
 	stop()

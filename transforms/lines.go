@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 )
@@ -141,7 +142,14 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 	}()
 
 	counts, pending := CollectInOrder(results, emit)
-	if err := <-readErr; err != nil {
+	err = <-readErr
+	// Every goroutine has ended: keep the chunk buffers for the next file.
+	for len(free) > 0 {
+		if b := <-free; b != nil {
+			chunkBuffers.Put(&b)
+		}
+	}
+	if err != nil {
 		ReleaseChunks(pending)
 		return counts, err
 	}
@@ -261,6 +269,21 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResu
 	return res
 }
 
+// chunkBuffers keeps the chunk buffers of finished parses for the next
+// file: a run reads many files (ID5 delivers hundreds of small ones), and
+// each parse would otherwise allocate, and the GC clear, up to Workers+2
+// buffers of ChunkBytes anew. A pool is a cache, not state: any buffer may
+// be dropped at any time.
+var chunkBuffers sync.Pool // of *[]byte
+
+// chunkBuffer returns a buffer of at least n bytes, reused when it can be.
+func chunkBuffer(n int) []byte {
+	if p, ok := chunkBuffers.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:cap(*p)]
+	}
+	return make([]byte, n)
+}
+
 // splitChunks cuts r into chunks of whole lines.
 func splitChunks(ctx context.Context, r io.Reader, firstLine int64, opts LineOptions, free chan []byte, out chan<- chunk) error {
 	seq := 0
@@ -275,7 +298,7 @@ func splitChunks(ctx context.Context, r io.Reader, firstLine int64, opts LineOpt
 			return ctx.Err()
 		}
 		if cap(buf) < opts.ChunkBytes || cap(buf) < len(carry)+opts.ChunkBytes/2 {
-			buf = make([]byte, max(opts.ChunkBytes, len(carry)+opts.ChunkBytes))
+			buf = chunkBuffer(max(opts.ChunkBytes, len(carry)+opts.ChunkBytes))
 		}
 		buf = buf[:cap(buf)]
 		n := copy(buf, carry)
