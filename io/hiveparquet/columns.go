@@ -48,3 +48,7 @@ func noDictionary(schema *arrow.Schema) []string {
 	}
 	return cols
 }
+
+// UniqueColumn is Unique(Column(name, t)): a nullable column of (nearly)
+// distinct values, written without a dictionary.
+func UniqueColumn(name string, t arrow.DataType) arrow.Field { return Unique(Column(name, t)) }

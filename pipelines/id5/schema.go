@@ -31,8 +31,8 @@ var (
 	// f declares a (nullable) column.
 	f = hiveparquet.Column
 	// unique declares a column of (nearly) distinct values, written
-	// without a Parquet dictionary (hiveparquet.Unique).
-	unique = func(name string, t arrow.DataType) arrow.Field { return hiveparquet.Unique(f(name, t)) }
+	// without a Parquet dictionary.
+	unique = hiveparquet.UniqueColumn
 )
 
 // Column positions shared by UpdatesSchema and ExtractsSchema (the parser
