@@ -132,6 +132,7 @@ type common struct {
 	maxRejectRatio float64
 	reprocess      bool
 	compression    string
+	level          int
 	targetFileMiB  int64
 	maxLineMiB     int
 	fs             lakefs.Options
@@ -153,6 +154,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.maxRejectRatio, "max-reject-ratio", 0.01, "largest share of rejected records that still commits (0..1)")
 	fs.BoolVar(&c.reprocess, "reprocess", false, "ignore the ledger: read selected inputs even if already committed")
 	fs.StringVar(&c.compression, "compression", hiveparquet.DefaultCompression, "Parquet compression: zstd, snappy, gzip or none")
+	fs.IntVar(&c.level, "compression-level", 0, "codec level: zstd 1 (fastest) to 22, gzip 1 to 9; 0 is the codec's default (zstd 3)")
 	fs.Int64Var(&c.targetFileMiB, "target-file-mib", hiveparquet.DefaultTargetFileBytes>>20, "roll output files at this many MiB of uncompressed data")
 	fs.IntVar(&c.maxLineMiB, "max-line-mib", transforms.DefaultMaxLineBytes>>20, "reject lines longer than this many MiB")
 	fs.BoolVar(&c.pageV2, "parquet-data-page-v2", false, "write Parquet data pages V2: much faster writes, but Spark before 3.3 cannot read them with its vectorized reader")
@@ -176,8 +178,9 @@ func (c *common) options() (run.Options, error) {
 	if c.maxRejectRatio < 0 || c.maxRejectRatio > 1 {
 		return run.Options{}, fmt.Errorf("--max-reject-ratio=%g: want a number from 0 to 1", c.maxRejectRatio)
 	}
-	if _, err := hiveparquet.ParseCompression(c.compression); err != nil {
-		return run.Options{}, fmt.Errorf("--compression: %w", err)
+	wo := hiveparquet.WriteOptions{Compression: c.compression, CompressionLevel: c.level, TargetFileBytes: c.targetFileMiB << 20, DataPageV2: c.pageV2}
+	if err := wo.Check(); err != nil {
+		return run.Options{}, err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return run.Options{}, fmt.Errorf("--log-format=%s: want text or json", c.logFormat)
@@ -187,7 +190,7 @@ func (c *common) options() (run.Options, error) {
 	}
 	return run.Options{
 		Input: c.input, Output: c.output, Runner: c.runner, FS: c.fs,
-		Write:          hiveparquet.WriteOptions{Compression: c.compression, TargetFileBytes: c.targetFileMiB << 20, DataPageV2: c.pageV2},
+		Write:          wo,
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess,
 		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,

@@ -160,8 +160,7 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	if fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS); err != nil {
 		return err
 	}
-	_, _, err = writerProps(fn.Options, nil)
-	return err
+	return fn.Options.Check()
 }
 
 func (fn *writeFn) StartBundle(ctx context.Context, _ func(FileDesc)) {

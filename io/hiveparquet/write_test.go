@@ -254,3 +254,54 @@ func TestUniqueColumnsHaveNoDictionary(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteOptionsCheck(t *testing.T) {
+	for _, tc := range []struct {
+		o       WriteOptions
+		wantErr string
+	}{
+		{WriteOptions{}, ""},
+		{WriteOptions{Compression: "zstd", CompressionLevel: 1}, ""},
+		{WriteOptions{Compression: "zstd", CompressionLevel: 22}, ""},
+		{WriteOptions{Compression: "gzip", CompressionLevel: 9}, ""},
+		{WriteOptions{Compression: "zstd", CompressionLevel: 23}, "zstd takes 1 to 22"},
+		{WriteOptions{Compression: "gzip", CompressionLevel: -1}, "gzip takes 1 to 9"},
+		{WriteOptions{Compression: "snappy", CompressionLevel: 3}, "snappy has no levels"},
+		{WriteOptions{Compression: "lz5"}, "unknown compression"},
+	} {
+		err := tc.o.Check()
+		if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%+v: Check() = %v, want %q", tc.o, err, tc.wantErr)
+		}
+	}
+}
+
+// TestCompressionLevelReachesTheCodec writes the same compressible batch at
+// zstd levels 1 and 19: the files must differ in size, or the level was
+// not passed on.
+func TestCompressionLevelReachesTheCodec(t *testing.T) {
+	size := func(level int) int64 {
+		ctx := context.Background()
+		fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{Compression: "zstd", CompressionLevel: level}.withDefaults()}
+		if err := fn.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var descs []FileDesc
+		emit := func(d FileDesc) { descs = append(descs, d) }
+		fn.StartBundle(ctx, emit)
+		if err := fn.ProcessElement(ctx, seqBatch("a", "p=1", 0, 200000), emit); err != nil {
+			t.Fatal(err)
+		}
+		if err := fn.FinishBundle(ctx, emit); err != nil || len(descs) != 1 {
+			t.Fatalf("finish: %v, %d files", err, len(descs))
+		}
+		return descs[0].Bytes
+	}
+	fast, best := size(1), size(19)
+	if fast == best {
+		t.Fatalf("zstd level 1 and 19 wrote the same %d bytes: the level does not reach the codec", fast)
+	}
+	if best > fast {
+		t.Errorf("zstd level 19 wrote %d bytes, more than level 1's %d", best, fast)
+	}
+}
