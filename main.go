@@ -402,15 +402,8 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 }
 
 func execute(ctx context.Context, p run.Pipeline, opts run.Options, stdout, stderr io.Writer) int {
-	// A pipeline that writes files of its own (Didomi proofs) needs the run ID up front.
-	if fr, ok := p.(interface {
-		ForRun(output, runID string) run.Pipeline
-	}); ok {
-		if opts.RunID == "" {
-			opts.RunID = run.NewRunID()
-		}
-		p = fr.ForRun(opts.Output, opts.RunID)
-	}
+	// run.Execute hands the run ID to a pipeline that writes files of its
+	// own (Didomi proofs, the ID5 rebuild's spill) through run.ForRunner.
 	rep, err := run.Execute(ctx, p, opts)
 	if rep.RunID != "" && rep.Status != "" {
 		run.PrintSummary(stdout, rep)

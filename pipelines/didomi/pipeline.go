@@ -63,7 +63,7 @@ func (Pipeline) Name() string { return Name }
 // Tables implements run.Pipeline.
 func (Pipeline) Tables() []hiveparquet.Table { return AllTables() }
 
-// ForRun returns p for the run runID writing to output.
+// ForRun implements run.ForRunner: p for the run runID writing to output.
 func (p Pipeline) ForRun(output, runID string) run.Pipeline {
 	p.Output, p.RunID = output, runID
 	return p
