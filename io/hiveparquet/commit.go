@@ -10,7 +10,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vendorlake/vendorlake/io/faults"
@@ -224,36 +223,21 @@ func Apply(ctx context.Context, fsys lakefs.FS, log *CommitLog) error {
 
 func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath string) error {
 	faults.Hit(ctx, "commit.after-log")
-	// Moves and deletes are independent of each other (the log already
-	// says what the commit is), so they run commitWorkers at a time: on S3
-	// each is a copy and a delete of its own, a round trip or two.
-	err := parallel(len(log.Moves), func(i int) error {
-		m := log.Moves[i]
+	for _, m := range log.Moves {
 		faults.Hit(ctx, "commit.move")
 		if err := fsys.Rename(ctx, m.From, m.To); err != nil {
 			// A retried commit finds the file already moved.
 			if ok, _ := lakefs.Exists(ctx, fsys, m.To); ok && errors.Is(err, lakefs.ErrNotExist) {
-				return nil
+				continue
 			}
 			return fmt.Errorf("commit %s: publish: %w", log.RunID, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	err = parallel(len(log.Deletes), func(i int) error {
-		d := log.Deletes[i]
+	for _, d := range log.Deletes {
 		faults.Hit(ctx, "commit.delete")
 		if err := fsys.Delete(ctx, d); err != nil {
 			return fmt.Errorf("commit %s: remove replaced file: %w", log.RunID, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, d := range log.Deletes {
 		lakefs.PruneEmptyDirs(path.Dir(d), log.Output)
 	}
 	for _, w := range log.Writes {
@@ -377,44 +361,4 @@ func CleanTemp(ctx context.Context, fsys lakefs.FS, output, keepRunID string) er
 		}
 	}
 	return nil
-}
-
-// commitWorkers bounds the moves or deletes of a commit in flight at once.
-const commitWorkers = 16
-
-// parallel calls fn(0..n-1) on up to commitWorkers goroutines and returns
-// the first error, after every started call has returned; after an error
-// no new call starts.
-func parallel(n int, fn func(i int) error) error {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		next     int
-		wg       sync.WaitGroup
-	)
-	for w := 0; w < min(n, commitWorkers); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if firstErr != nil || next >= n {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return firstErr
 }

@@ -9,10 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -306,41 +303,5 @@ func TestCompressionLevelReachesTheCodec(t *testing.T) {
 	}
 	if best > fast {
 		t.Errorf("zstd level 19 wrote %d bytes, more than level 1's %d", best, fast)
-	}
-}
-
-func TestParallelCallsEachOnceAndStopsOnError(t *testing.T) {
-	for _, n := range []int{0, 1, 5, commitWorkers, 3*commitWorkers + 1} {
-		var mu sync.Mutex
-		calls := make([]int, n)
-		if err := parallel(n, func(i int) error {
-			mu.Lock()
-			calls[i]++
-			mu.Unlock()
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		for i, c := range calls {
-			if c != 1 {
-				t.Fatalf("n=%d: fn(%d) called %d times", n, i, c)
-			}
-		}
-	}
-	boom := errors.New("boom")
-	var started atomic.Int64
-	err := parallel(1000, func(i int) error {
-		started.Add(1)
-		if i == 3 {
-			return boom
-		}
-		time.Sleep(time.Millisecond) // 1000 calls take >60 ms on 16 workers
-		return nil
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want boom", err)
-	}
-	if s := started.Load(); s >= 1000 {
-		t.Fatalf("all %d calls started after an early error", s)
 	}
 }
