@@ -72,11 +72,15 @@ type FileStats struct {
 	// Bytes is the stored (compressed) size; DecompressedBytes what was read.
 	Bytes             int64 `json:"bytes"`
 	DecompressedBytes int64 `json:"decompressed_bytes"`
-	// RecordsIn counts input records (lines); RecordsOut those that became
-	// rows; Rejected those sent to the rejects table.
+	// RecordsIn counts input records (non-blank lines); RecordsOut those
+	// that became rows; Rejected those sent to the rejects table.
 	RecordsIn  int64 `json:"records_in"`
 	RecordsOut int64 `json:"records_out"`
 	Rejected   int64 `json:"rejected"`
+	// BlankLines counts the blank lines skipped (transforms.IsBlankLine):
+	// not records, so neither rejected nor in the reject ratio. The lines
+	// read are RecordsIn + BlankLines.
+	BlankLines int64 `json:"blank_lines"`
 	// Rows counts the rows written per table (one record may yield several).
 	Rows []Count `json:"rows"`
 	// RejectsByReason counts rejects per reason code.

@@ -66,12 +66,34 @@ type LineParser interface {
 	Release()
 }
 
-// LineCounts are the counters ParseLines returns.
+// LineCounts are the counters ParseLines returns. Every line read is
+// either turned into rows (Out), rejected, or blank:
+// Lines = Out + Rejected + Blank.
 type LineCounts struct {
 	Lines, Out, Rejected int64
-	Bytes                int64
-	Rows                 []Count
-	RejectsByReason      []Count
+	// Blank counts the blank lines skipped (see IsBlankLine).
+	Blank           int64
+	Bytes           int64
+	Rows            []Count
+	RejectsByReason []Count
+}
+
+// IsBlankLine reports whether line (without its '\n') is blank: empty, or
+// only ASCII white space other than the terminator: space, tab, carriage
+// return, vertical tab and form feed (C's isspace; DuckDB's readers skip the
+// same set). Other Unicode spaces (U+00A0, U+0085, ...) and a byte order
+// mark are content. A blank line is not a record: the line engines count it
+// (blank_lines) and skip it, never reject it, as Spark's and DuckDB's
+// JSON-lines readers skip it; it still counts for line numbering.
+func IsBlankLine(line []byte) bool {
+	for _, c := range line {
+		switch c {
+		case ' ', '\t', '\r', '\v', '\f':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ParseLines reads newline-delimited records from r and parses them on
@@ -82,8 +104,9 @@ type LineCounts struct {
 // and the process parses at most AcquireParseSlot's bound of files at once.
 //
 // firstLine is the number of lines already consumed before r (e.g. a
-// header), so that line numbers match the file. Empty lines and lines over
-// the length bound are rejected here, with the shared reason codes.
+// header), so that line numbers match the file. Blank lines (IsBlankLine)
+// are counted and skipped here, never passed to the parser; lines over the
+// length bound are rejected here, with the shared reason code.
 func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable string, firstLine int64, opts LineOptions,
 	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
 	opts = opts.withDefaults()
@@ -166,6 +189,7 @@ type ChunkResult struct {
 	Seq                   int
 	Batches               []hiveparquet.Batch
 	Lines, Out, Rejected  int64
+	Blank                 int64 // blank lines skipped (IsBlankLine)
 	Bytes                 int64
 	Rows, RejectsByReason []Count
 }
@@ -194,6 +218,7 @@ func CollectInOrder(results <-chan ChunkResult, emit func(hiveparquet.Batch)) (L
 			counts.Lines += r.Lines
 			counts.Out += r.Out
 			counts.Rejected += r.Rejected
+			counts.Blank += r.Blank
 			counts.Bytes += r.Bytes
 			counts.Rows = MergeCounts(counts.Rows, r.Rows)
 			counts.RejectsByReason = MergeCounts(counts.RejectsByReason, r.RejectsByReason)
@@ -253,8 +278,8 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResu
 				// read and ended in this chunk.
 				rej.AddTruncated(lineNo, ReasonLineTooLong,
 					fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", len(line), opts.MaxLineBytes), line[:min(len(line), opts.RawBytes)])
-			} else if len(bytes.TrimSpace(line)) == 0 {
-				rej.Add(lineNo, ReasonEmptyLine, "empty line", line)
+			} else if IsBlankLine(line) {
+				res.Blank++
 			} else if p.Parse(line, lineNo, rej) {
 				res.Out++
 			}

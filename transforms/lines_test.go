@@ -85,11 +85,21 @@ func TestParseLines(t *testing.T) {
 		want     []row // sorted by line
 		lines    int64
 		rejected int64
+		blank    int64
 	}{
 		{name: "empty input", input: "", lines: 0},
 		{name: "no final newline", input: "a\nb", want: []row{{"echo", 1, "a"}, {"echo", 2, "b"}}, lines: 2},
 		{name: "crlf", input: "a\r\nb\r\n", want: []row{{"echo", 1, "a"}, {"echo", 2, "b"}}, lines: 2},
-		{name: "empty and blank lines", input: "a\n\n  \nb\n", want: []row{{"echo", 1, "a"}, {"rej:empty_line", 2, ""}, {"rej:empty_line", 3, "  "}, {"echo", 4, "b"}}, lines: 4, rejected: 2},
+		// Blank lines are skipped and counted, never rejected, and keep
+		// their place in the line numbering.
+		{name: "empty and blank lines", input: "a\n\n  \nb\n", want: []row{{"echo", 1, "a"}, {"echo", 4, "b"}}, lines: 4, blank: 2},
+		{name: "trailing blank line", input: "a\nb\n\n", want: []row{{"echo", 1, "a"}, {"echo", 2, "b"}}, lines: 3, blank: 1},
+		{name: "trailing blank line without newline", input: "a\nb\n \t", want: []row{{"echo", 1, "a"}, {"echo", 2, "b"}}, lines: 3, blank: 1},
+		{name: "crlf blank lines", input: "a\r\n\r\nb\r\n\r\n", want: []row{{"echo", 1, "a"}, {"echo", 3, "b"}}, lines: 4, blank: 2},
+		{name: "whitespace only", input: " \t\r\n\v\f\nbad\n\t\tx\n", want: []row{{"rej:bad", 3, "bad"}, {"echo", 4, "\t\tx"}}, lines: 4, rejected: 1, blank: 2},
+		{name: "only blank lines", input: "\n\r\n \n\t\n\n", lines: 5, blank: 5},
+		{name: "leading blank lines", input: "\n\na\n", want: []row{{"echo", 3, "a"}}, lines: 3, blank: 2},
+		{name: "unicode space is content", input: "\u00a0\n\ufeff\n", want: []row{{"echo", 1, "\u00a0"}, {"echo", 2, "\ufeff"}}, lines: 2},
 		{name: "parser rejects", input: "bad1\nok\nbad2\n", want: []row{{"rej:bad", 1, "bad1"}, {"echo", 2, "ok"}, {"rej:bad", 3, "bad2"}}, lines: 3, rejected: 2},
 		{name: "too long in middle", input: "a\n" + long + "\nb\n", want: []row{{"echo", 1, "a"}, {"rej:line_too_long", 2, long[:8]}, {"echo", 3, "b"}}, lines: 3, rejected: 1},
 		{name: "too long at end without newline", input: "a\n" + long, want: []row{{"echo", 1, "a"}, {"rej:line_too_long", 2, long[:8]}}, lines: 2, rejected: 1},
@@ -107,10 +117,28 @@ func TestParseLines(t *testing.T) {
 				if fmt.Sprint(rows) != fmt.Sprint(tt.want) {
 					t.Fatalf("rows = %v\nwant   %v", rows, tt.want)
 				}
-				if counts.Lines != tt.lines || counts.Rejected != tt.rejected || counts.Out != tt.lines-tt.rejected {
-					t.Fatalf("counts = %+v, want lines %d rejected %d", counts, tt.lines, tt.rejected)
+				if counts.Lines != tt.lines || counts.Rejected != tt.rejected || counts.Blank != tt.blank || counts.Out != tt.lines-tt.rejected-tt.blank {
+					t.Fatalf("counts = %+v, want lines %d rejected %d blank %d", counts, tt.lines, tt.rejected, tt.blank)
+				}
+				st := StatsFrom(InputFile{Rel: "f"}, "plain", counts)
+				if err := st.Check(); err != nil || st.RecordsIn != tt.lines-tt.blank || st.BlankLines != tt.blank {
+					t.Fatalf("stats %+v (check: %v), want %d records in, %d blank lines", st, err, tt.lines-tt.blank, tt.blank)
 				}
 			})
+		}
+	}
+}
+
+func TestIsBlankLine(t *testing.T) {
+	for _, tt := range []struct {
+		line  string
+		blank bool
+	}{
+		{"", true}, {" ", true}, {"\t", true}, {"\r", true}, {"\v\f", true}, {" \t \r", true},
+		{"a", false}, {" a ", false}, {"\u00a0", false}, {"\u0085", false}, {"\ufeff", false}, {"\x00", false}, {"{}", false},
+	} {
+		if got := IsBlankLine([]byte(tt.line)); got != tt.blank {
+			t.Errorf("IsBlankLine(%q) = %v, want %v", tt.line, got, tt.blank)
 		}
 	}
 }

@@ -66,14 +66,18 @@ func StatsFrom(f InputFile, kind decompress.Kind, c LineCounts) FileStats {
 	return FileStats{
 		Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Compression: string(kind),
 		Bytes: f.Size, DecompressedBytes: c.Bytes,
-		RecordsIn: c.Lines, RecordsOut: c.Out, Rejected: c.Rejected,
+		RecordsIn: c.Lines - c.Blank, RecordsOut: c.Out, Rejected: c.Rejected, BlankLines: c.Blank,
 		Rows: c.Rows, RejectsByReason: c.RejectsByReason,
 	}
 }
 
-// Check verifies records_in = records_out + rejected, and that the rejects
-// by reason add up to rejected.
+// Check verifies records_in = records_out + rejected (blank lines are not
+// records: lines read = records_in + blank_lines), and that the rejects by
+// reason add up to rejected.
 func (s FileStats) Check() error {
+	if s.BlankLines < 0 || s.RecordsIn < 0 {
+		return fmt.Errorf("counters of %s do not add up: %d records in, %d blank lines", s.Rel, s.RecordsIn, s.BlankLines)
+	}
 	if s.RecordsIn != s.RecordsOut+s.Rejected {
 		return fmt.Errorf("counters of %s do not add up: %d records in, %d out, %d rejected", s.Rel, s.RecordsIn, s.RecordsOut, s.Rejected)
 	}

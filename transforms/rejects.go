@@ -16,7 +16,9 @@ const DefaultRawBytes = 4096
 
 // Reason codes shared by every line-oriented pipeline.
 const (
-	// ReasonEmptyLine: a line with no content.
+	// ReasonEmptyLine: a line with no content. The line engines no longer
+	// reject blank lines (they count them, see IsBlankLine); the code stays
+	// for parsers called on a single line.
 	ReasonEmptyLine = "empty_line"
 	// ReasonLineTooLong: a line longer than the configured bound.
 	ReasonLineTooLong = "line_too_long"

@@ -49,6 +49,7 @@ type Totals struct {
 	RecordsIn       int64   `json:"records_in"`
 	RecordsOut      int64   `json:"records_out"`
 	Rejected        int64   `json:"rejected"`
+	BlankLines      int64   `json:"blank_lines"`
 	Rows            []Count `json:"rows"`
 	RejectsByReason []Count `json:"rejects_by_reason"`
 	Warnings        []Count `json:"warnings,omitempty"`
@@ -118,6 +119,7 @@ func SumStats(stats []FileStats) Totals {
 		t.RecordsIn += s.RecordsIn
 		t.RecordsOut += s.RecordsOut
 		t.Rejected += s.Rejected
+		t.BlankLines += s.BlankLines
 		t.Rows = MergeCounts(t.Rows, s.Rows)
 		t.RejectsByReason = MergeCounts(t.RejectsByReason, s.RejectsByReason)
 		t.Warnings = MergeCounts(t.Warnings, s.Warnings)
