@@ -2,6 +2,7 @@ package audiencestudio
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,7 +20,6 @@ const hex64 = "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a"
 
 // requestRejects holds one request line per reject reason.
 var requestRejects = map[string]string{
-	RejectEmptyLine:              "",
 	RejectInvalidUTF8:            "device^kxcookie^ab\xffcd^portability^^^",
 	RejectBadTimestamp:           "device^kxcookie^abc^portability^^^12x4",
 	RejectTimestampOutRange:      "device^kxcookie^abc^portability^^^12345",
@@ -37,7 +37,6 @@ var requestRejects = map[string]string{
 
 // feedRejects holds one feed record per reject reason.
 var feedRejects = map[string]string{
-	RejectEmptyLine:              "   ",
 	RejectInvalidUTF8:            `{"TS":"1518036361","UA":"` + "\xff" + `"}`,
 	RejectBadTimestamp:           `{"TS":"15180x6361"}`,
 	RejectTimestampOutRange:      `{"TS":"12345"}`,
@@ -135,6 +134,68 @@ func TestFeedRejectReasons(t *testing.T) {
 	checkReasons(t, st, codes, seen)
 	if len(st.Warnings) != 0 {
 		t.Errorf("warnings for a documented source: %v", st.Warnings)
+	}
+}
+
+// TestBlankLinesAreNotRecords reads request and feed files with blank lines
+// (empty, white space, CRLF, trailing, and files of nothing else): they are
+// counted as blank_lines, never rejected, and later lines keep their
+// physical positions.
+func TestBlankLinesAreNotRecords(t *testing.T) {
+	const badRequest = "device^kxcookie^abc^portability^^"
+	tests := []struct {
+		name, content         string
+		rows, rejected, blank int64
+		positions             []int64 // requests: source_offset of every row and reject
+
+	}{
+		{name: "between records", content: goodRequest + "\n\n" + goodRequest + "\n",
+			rows: 2, blank: 1, positions: []int64{0, int64(len(goodRequest)) + 2}},
+		{name: "trailing and crlf", content: goodRequest + "\r\n \t\r\n" + badRequest + "\r\n\r\n\n",
+			rows: 1, rejected: 1, blank: 3, positions: []int64{0, int64(len(goodRequest)) + 6}},
+		{name: "trailing without newline", content: goodRequest + "\n  ", rows: 1, blank: 1, positions: []int64{0}},
+		{name: "only blank lines", content: "\n\r\n \n\t\v\f\n", blank: 4},
+	}
+	for _, tt := range tests {
+		t.Run("requests/"+tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "r.txt")
+			os.WriteFile(p, []byte(tt.content), 0o644)
+			rows, st := collect(t, inputFile(t, p), transforms.LineOptions{ChunkBytes: 7})
+			if err := st.Check(); err != nil {
+				t.Fatal(err)
+			}
+			if st.RecordsOut != tt.rows || st.Rejected != tt.rejected || st.BlankLines != tt.blank || st.RecordsIn != tt.rows+tt.rejected {
+				t.Errorf("counters: %d in, %d out, %d rejected, %d blank; want %d out, %d rejected, %d blank",
+					st.RecordsIn, st.RecordsOut, st.Rejected, st.BlankLines, tt.rows, tt.rejected, tt.blank)
+			}
+			var pos []int64
+			for _, r := range rows {
+				pos = append(pos, r.pos)
+				if r.table == RequestsRejectsTable && r.text == RejectEmptyLine {
+					t.Errorf("blank line at %d rejected", r.pos)
+				}
+			}
+			if fmt.Sprint(pos) != fmt.Sprint(tt.positions) {
+				t.Errorf("positions %v, want %v", pos, tt.positions)
+			}
+		})
+		t.Run("feed/"+tt.name, func(t *testing.T) {
+			content := strings.NewReplacer(goodRequest, goodFeed, badRequest, `{"TS":"x"}`).Replace(tt.content)
+			rel := "portability/R1/2024-03-02/pixel.gif/LIDa_CtQ/LIDa_CtQ"
+			p := filepath.Join(t.TempDir(), filepath.FromSlash(rel))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, []byte(content), 0o644)
+			f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(content)), Partition: "x=1"}
+			seen := map[string]int64{}
+			st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{ChunkBytes: 7}, rejectCodes(PortabilityRejectsTable, seen))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.RecordsOut != tt.rows || st.Rejected != tt.rejected || st.BlankLines != tt.blank || seen[RejectEmptyLine] != 0 {
+				t.Errorf("counters: %d in, %d out, %d rejected, %d blank (rejects %v); want %d out, %d rejected, %d blank",
+					st.RecordsIn, st.RecordsOut, st.Rejected, st.BlankLines, seen, tt.rows, tt.rejected, tt.blank)
+			}
+		})
 	}
 }
 

@@ -2,7 +2,6 @@ package audiencestudio
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -296,7 +295,7 @@ type chunkLine struct {
 
 // parseSource parses every line of src on parallel workers, each with its
 // own LineParser (called with the line's absolute offset as its position),
-// and emits the batches on the caller's goroutine in input order. Memory is
+// skips and counts blank lines as transforms.ParseLines does, and emits the batches on the caller's goroutine in input order. Memory is
 // bounded by a few chunks of opts.ChunkBytes.
 func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile, rejectsTable string, opts transforms.LineOptions,
 	newParser func() transforms.LineParser, emit func(hiveparquet.Batch)) (transforms.LineCounts, error) {
@@ -380,8 +379,8 @@ func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile
 					switch {
 					case l.tooLong:
 						rej.Add(l.off, transforms.ReasonLineTooLong, fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", l.size, src.max), line)
-					case len(bytes.TrimSpace(line)) == 0:
-						rej.Add(l.off, transforms.ReasonEmptyLine, "empty line", line)
+					case transforms.IsBlankLine(line):
+						res.Blank++ // not a record: counted, not rejected
 					default:
 						if p.Parse(line, l.off, rej) {
 							res.Out++
