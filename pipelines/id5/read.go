@@ -149,13 +149,25 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 	br := bufio.NewReaderSize(r, 64<<10)
 
 	var h Header
-	var first, headerBytes int64
+	var first, headerBytes, blank int64
 	if !df.Kind.PerPartner() {
+		// The header is the first line that is not blank: blank lines before
+		// it are counted and skipped like any other blank line, so a file of
+		// only blank lines is an empty file.
 		line, err := readHeader(br)
 		headerBytes = int64(len(line))
+		for err == nil && transforms.IsBlankLine(bytes.TrimSuffix(line, []byte("\n"))) {
+			blank++
+			line, err = readHeader(br)
+			headerBytes += int64(len(line))
+		}
+		if err == io.EOF && len(line) > 0 && transforms.IsBlankLine(line) {
+			blank++
+			line = nil
+		}
 		switch {
 		case err == io.EOF && len(line) == 0:
-			st := transforms.StatsFrom(f, kind, transforms.LineCounts{})
+			st := transforms.StatsFrom(f, kind, transforms.LineCounts{Lines: blank, Blank: blank, Bytes: headerBytes})
 			st.Warnings = []transforms.Count{{Name: WarnEmptyFile, N: 1}}
 			return st, nil
 		case err != nil && err != io.EOF && !errors.Is(err, errHeaderTooLong):
@@ -167,14 +179,14 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 		if err != nil {
 			rej := transforms.NewRejects(RejectsTable, f.Partition, f.Source, f.Rel, opts.RawBytes)
 			defer rej.Release()
-			rej.Add(1, CodeBadHeader, err.Error(), bytes.TrimRight(line, "\r\n"))
+			rej.Add(blank+1, CodeBadHeader, err.Error(), bytes.TrimRight(line, "\r\n"))
 			rej.Flush(emit)
-			st := transforms.StatsFrom(f, kind, transforms.LineCounts{Lines: 1, Rejected: 1, Bytes: headerBytes,
+			st := transforms.StatsFrom(f, kind, transforms.LineCounts{Lines: blank + 1, Rejected: 1, Blank: blank, Bytes: headerBytes,
 				RejectsByReason: rej.ByReason()})
 			st.Error = fmt.Sprintf("file rejected whole: %v", err)
 			return st, st.Check()
 		}
-		first = 1
+		first = blank + 1
 	}
 
 	var mu sync.Mutex
@@ -190,6 +202,8 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 		return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
 	}
 	counts.Bytes += headerBytes
+	counts.Lines += blank
+	counts.Blank += blank
 	st := transforms.StatsFrom(f, kind, counts)
 	if err := st.Check(); err != nil {
 		return st, err

@@ -170,11 +170,11 @@ func TestRejects(t *testing.T) {
 	}
 	// Every reason, where it was planted.
 	wantPP := map[string]int64{}
-	for _, c := range []string{CodeEmptyLine, CodeFieldCount, CodeUnbalancedQuotes, CodeInnerQuote, CodeEmptyUID,
+	for _, c := range []string{CodeFieldCount, CodeUnbalancedQuotes, CodeInnerQuote, CodeEmptyUID,
 		CodeEmptyPartnerUID, CodeBadGVLID, CodeGVLIDMismatch, CodeInvalidUTF8, transforms.ReasonLineTooLong} {
 		wantPP[c] = 1
 	}
-	wantSF := map[string]int64{CodeFieldCount: 1, CodeEmptyUID: 1, CodeEmptyLine: 1}
+	wantSF := map[string]int64{CodeFieldCount: 1, CodeEmptyUID: 1} // blank lines are not rejects
 	for file, want := range map[string]map[string]int64{pp: wantPP, sf: wantSF, badHeader: {CodeBadHeader: 1},
 		"full-extracts/45/20221106T000000Z.csv": {CodeGVLIDMismatch: 1}} {
 		if !equalCounts(byFile[file], want) {
@@ -192,10 +192,10 @@ func TestRejects(t *testing.T) {
 			t.Errorf("%s: report rejects %v, want %v", file, got, want)
 		}
 	}
-	if st := stats[pp]; st.RecordsIn != 12 || st.RecordsOut != 2 || st.Rejected != 10 {
+	if st := stats[pp]; st.RecordsIn != 11 || st.RecordsOut != 2 || st.Rejected != 9 || st.BlankLines != 1 {
 		t.Errorf("%s: %+v", pp, st)
 	}
-	if st := stats[sf]; st.RecordsIn != 5 || st.RecordsOut != 2 || st.Rejected != 3 {
+	if st := stats[sf]; st.RecordsIn != 4 || st.RecordsOut != 2 || st.Rejected != 2 || st.BlankLines != 1 {
 		t.Errorf("%s: %+v", sf, st)
 	}
 	if st := stats[badHeader]; !strings.Contains(st.Error, "bad single-file header") || st.RecordsOut != 0 {
