@@ -210,6 +210,7 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 	for _, r := range duckdb(t, "SELECT export_id, CAST(date AS VARCHAR) AS d, reason_code, count(*) AS n FROM "+scan(lake, "didomi_rejects")+" GROUP BY ALL") {
 		rejects[fmt.Sprint(r["export_id"], "/", r["d"], "/", r["reason_code"])] = num(r["n"])
 	}
+	blankPlanted := map[string]int64{}
 	for _, p := range exp.Partitions {
 		k := p.ExportID + "/" + p.Date
 		if !p.Complete {
@@ -224,13 +225,19 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 		}
 		var rejected int64
 		for code, n := range p.RejectsByCode {
+			if code == "empty_line" {
+				// The generator plants blank lines under this code: they
+				// are skipped and counted (blank_lines), not rejected.
+				blankPlanted[k] += n
+				n = 0
+			}
 			rejected += n
 			if rejects[k+"/"+code] != n {
 				t.Errorf("%s: %d rejects %s in the lake, %d planted", k, rejects[k+"/"+code], code, n)
 			}
 		}
-		if users[k]+rejected != p.Lines {
-			t.Errorf("%s: %d rows + %d rejects != %d lines", k, users[k], rejected, p.Lines)
+		if users[k]+rejected+blankPlanted[k] != p.Lines {
+			t.Errorf("%s: %d rows + %d rejects + %d blank lines != %d lines", k, users[k], rejected, blankPlanted[k], p.Lines)
 		}
 		// Spot values: ids, UTC timestamps with microseconds, offsets converted.
 		for _, spot := range []struct{ id, want string }{{p.FirstUser.ID, p.FirstUser.CreatedAt}, {p.OffsetUser.ID, p.OffsetUser.CreatedAt}} {
@@ -251,6 +258,7 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 		t.Errorf("%v events do not join their user row on user_id and lineage", rows[0]["n"])
 	}
 	assertNoTempInTables(t, lake)
+	assertLakeUTF8(t, lake)
 	// The run report: counters add up for every file.
 	reports, _ := filepath.Glob(filepath.Join(lake, "_vendorlake", "runs", "*.json"))
 	if len(reports) != 1 {
@@ -263,7 +271,14 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 			RecordsIn  int64  `json:"records_in"`
 			RecordsOut int64  `json:"records_out"`
 			Rejected   int64  `json:"rejected"`
+			BlankLines *int64 `json:"blank_lines"`
 		} `json:"inputs"`
+		Totals struct {
+			RecordsIn  int64 `json:"records_in"`
+			Rejected   int64 `json:"rejected"`
+			BlankLines int64 `json:"blank_lines"`
+		} `json:"totals"`
+		RejectRatio float64 `json:"reject_ratio"`
 	}
 	data, _ := os.ReadFile(reports[0])
 	json.Unmarshal(data, &rep)
@@ -275,6 +290,20 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 		if in.RecordsIn != in.RecordsOut+in.Rejected || in.RecordsIn == 0 {
 			t.Errorf("%s: %d in != %d out + %d rejected", in.Rel, in.RecordsIn, in.RecordsOut, in.Rejected)
 		}
+		if in.BlankLines == nil {
+			t.Errorf("%s: the report has no blank_lines", in.Rel)
+		}
+	}
+	// Blank lines: counted in the report, not rejected, not in the ratio.
+	var planted int64
+	for _, n := range blankPlanted {
+		planted += n
+	}
+	if planted == 0 || rep.Totals.BlankLines != planted {
+		t.Errorf("report counts %d blank lines, %d planted (want > 0)", rep.Totals.BlankLines, planted)
+	}
+	if want := float64(rep.Totals.Rejected) / float64(rep.Totals.RecordsIn); rep.RejectRatio != want {
+		t.Errorf("reject ratio %v, want %d rejected / %d records (blank lines excluded)", rep.RejectRatio, rep.Totals.Rejected, rep.Totals.RecordsIn)
 	}
 }
 
