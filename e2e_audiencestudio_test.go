@@ -115,6 +115,13 @@ func checkAgainstTruth(t *testing.T, files []asExpectedFile, rows, rej map[strin
 			t.Errorf("%s: %d rows, want %d", f.Path, rows[f.Path], f.Good)
 		}
 		for code, n := range f.Rejects {
+			if code == "empty_line" {
+				// Planted blank lines: skipped and counted, not rejected.
+				if got := rej[f.Path+" "+code]; got != 0 {
+					t.Errorf("%s: %d blank lines rejected", f.Path, got)
+				}
+				continue
+			}
 			wantRej++
 			if got := rej[f.Path+" "+code]; got != n {
 				t.Errorf("%s: %d rejects %s, want %d", f.Path, got, code, n)
@@ -140,12 +147,13 @@ func TestAudienceStudioSampleMatchesGenerator(t *testing.T) {
 
 	// Counters add up per file (and per split of the indexed .lzo file).
 	rep := lastReport(t, lake, "audiencestudio-requests")
-	perFile := map[string]int64{}
+	perFile, blankPerFile := map[string]int64{}, map[string]int64{}
 	for _, in := range rep.Inputs {
 		if err := in.Check(); err != nil {
 			t.Error(err)
 		}
 		perFile[in.Rel] += in.RecordsIn
+		blankPerFile[in.Rel] += in.BlankLines
 	}
 	splits := 0
 	for _, in := range rep.Inputs {
@@ -156,10 +164,15 @@ func TestAudienceStudioSampleMatchesGenerator(t *testing.T) {
 	if splits != 3 {
 		t.Errorf("the indexed .lzo file was read in %d splits, want 3", splits)
 	}
+	var blank int64
 	for _, f := range exp.Requests {
-		if perFile[f.Path] != f.Lines {
-			t.Errorf("%s: %d records in, want %d lines", f.Path, perFile[f.Path], f.Lines)
+		if perFile[f.Path]+blankPerFile[f.Path] != f.Lines || blankPerFile[f.Path] != f.Rejects["empty_line"] {
+			t.Errorf("%s: %d records in + %d blank lines, want %d lines of which %d blank", f.Path, perFile[f.Path], blankPerFile[f.Path], f.Lines, f.Rejects["empty_line"])
 		}
+		blank += f.Rejects["empty_line"]
+	}
+	if blank == 0 || rep.Totals.BlankLines != blank || rep.RejectRatio != float64(rep.Totals.Rejected)/float64(rep.Totals.RecordsIn) {
+		t.Errorf("report: %d blank lines (want %d > 0), reject ratio %v of %d rejected / %d records", rep.Totals.BlankLines, blank, rep.RejectRatio, rep.Totals.Rejected, rep.Totals.RecordsIn)
 	}
 	prep := lastReport(t, lake, "audiencestudio-portability")
 	for _, in := range prep.Inputs {
@@ -170,6 +183,7 @@ func TestAudienceStudioSampleMatchesGenerator(t *testing.T) {
 	if len(prep.Totals.Warnings) != 1 || prep.Totals.Warnings[0].Name != "unknown_data_source" || prep.Totals.Warnings[0].N != 1 {
 		t.Errorf("warnings %v, want one unknown_data_source", prep.Totals.Warnings)
 	}
+	assertLakeUTF8(t, lake)
 	if !strings.Contains(out, "portability/REQ-0002/2024-03-03: incomplete") {
 		t.Errorf("the request/day without _SUCCESS is not reported as skipped:\n%s", out)
 	}

@@ -55,6 +55,7 @@ func TestPortableJobServerEqualsDirect(t *testing.T) {
 				t.Errorf("summary does not name the runner:\n%s", out)
 			}
 			sameTables(t, direct, portable, r.tables...)
+			assertLakeUTF8(t, portable)
 		})
 	}
 }
@@ -75,6 +76,7 @@ func demoLake(t *testing.T) string {
 			t.Fatalf("%s: exit %d\n%s\n%s", r.name, code, out, errs)
 		}
 	}
+	assertLakeUTF8(t, lake)
 	return lake
 }
 
