@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -194,5 +195,67 @@ func TestLakeUTF8CheckFindsInvalidStrings(t *testing.T) {
 	got := strings.Join(problems, "\n")
 	if files != 1 || len(problems) != 3 || !strings.Contains(got, "s[1]") || !strings.Contains(got, "l[].id[2]") || !strings.Contains(got, "m.value[0]") {
 		t.Errorf("%d files, problems:\n%s\nwant s[1], l[].id[2] and m.value[0]", files, got)
+	}
+}
+
+// TestDidomiInvalidUTF8InputWritesValidTables feeds Didomi lines with
+// invalid UTF-8 in every kind of string (ids, nested consents, metadata,
+// an unmodelled field kept in extra, an event): whatever the pipeline makes
+// of them (rows or rejects), the tables it writes hold only valid UTF-8 and
+// DuckDB reads every column of them.
+func TestDidomiInvalidUTF8InputWritesValidTables(t *testing.T) {
+	// Fails until the Didomi parser rejects invalid UTF-8 in ids (user and
+	// event id reach the tables as they are; DuckDB refuses the file).
+	// Remove this line when that change is merged.
+	t.Skip("needs didomi invalid_utf8 rejects")
+	requireDuckDB(t)
+	in, lake := t.TempDir(), t.TempDir()
+	part := filepath.Join(in, "export-id=exp-utf8", "date=2024-03-01")
+	user := func(id, inner string, events ...string) string {
+		ev := ""
+		if len(events) > 0 {
+			ev = `,"events":[` + strings.Join(events, ",") + `]`
+		}
+		return `{"user":{"id":"` + id + `","organization_id":"acme","version":1,"created_at":"2024-02-29T10:23:27.175Z","updated_at":"2024-02-29T10:23:27.175Z"` + inner + `}` + ev + `}`
+	}
+	event := func(id, inner string) string {
+		return `{"id":"` + id + `","organization_id":"acme","created_at":"2024-02-29T10:23:27.175Z","updated_at":"2024-02-29T10:23:27.175Z","status":"confirmed"` + inner + `}`
+	}
+	lines := []string{
+		user("u-ok", `,"country":"FR"`, event("e-ok", `,"metadata":{"k":"é"}`)),
+		user("u-\xff", ``),
+		user("u-2", `,"organization_user_id":"jan\xc3@example.net"`),
+		user("u-3", `,"metadata":{"k\xfe":"v","tags":["a\xff"]}`),
+		user("u-4", `,"new_vendor_field":"x\xed\xa0\x80y"`),
+		user("u-5", `,"consents":{"purposes":[{"id":"p\xff","enabled":true,"values":{"pref\xff":{"value":"v\xff"}}}],"vendors":{"enabled":["v\xff"]}}`),
+		user("u-6", ``, event("e-\xff", `,"user":{"id":"u-6","country":"F\xff"}`), event("e-6b", ``)),
+		user("u-7", ``, event("e-7", `,"proofs_id":["x\xff"],"delegate":{"id":"d","name":"n\xff"}`)),
+		"\xff\xfe",
+		"",
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(strings.Join(lines, "\n") + "\n"))
+	zw.Close()
+	if err := os.MkdirAll(filepath.Join(part, "users"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(part, "users", "part-00000-c000.json.gz"), gz.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(part, "_SUCCESS"), nil, 0o644)
+
+	code, out, errs := vendorlake(t, "didomi", "--input="+in, "--output="+lake, "--max-reject-ratio=1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	assertLakeUTF8(t, lake)
+	for _, table := range []string{"didomi_users", "didomi_events", "didomi_rejects"} {
+		if _, err := os.Stat(filepath.Join(lake, table)); err != nil {
+			continue // no row went there
+		}
+		// Casting the whole row reads every column, nested ones included.
+		r := duckdb(t, fmt.Sprintf("SELECT count(*) AS n, sum(length(CAST(t AS VARCHAR))) AS len FROM %s t", scan(lake, table)))
+		if num(r[0]["n"]) == 0 {
+			t.Errorf("%s: DuckDB reads no row", table)
+		}
 	}
 }
