@@ -302,6 +302,9 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 	if planted == 0 || rep.Totals.BlankLines != planted {
 		t.Errorf("report counts %d blank lines, %d planted (want > 0)", rep.Totals.BlankLines, planted)
 	}
+	if !strings.Contains(out, fmt.Sprintf("%d blank lines skipped", planted)) {
+		t.Errorf("the summary does not report the blank lines:\n%s", out)
+	}
 	if want := float64(rep.Totals.Rejected) / float64(rep.Totals.RecordsIn); rep.RejectRatio != want {
 		t.Errorf("reject ratio %v, want %d rejected / %d records (blank lines excluded)", rep.RejectRatio, rep.Totals.Rejected, rep.Totals.RecordsIn)
 	}

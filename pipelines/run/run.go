@@ -137,7 +137,7 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 	log.Info("run started", "pipeline", p.Name(), "run_id", o.RunID, "runner", o.Runner, "input", o.Input, "output", o.Output, "dry_run", o.DryRun)
 	rep, err := executeChain(ctx, p, o)
 	attrs := []any{"pipeline", p.Name(), "run_id", o.RunID, "status", rep.Status, "seconds", rep.Seconds,
-		"files", rep.Totals.Files, "records_in", rep.Totals.RecordsIn, "records_out", rep.Totals.RecordsOut, "rejected", rep.Totals.Rejected}
+		"files", rep.Totals.Files, "records_in", rep.Totals.RecordsIn, "records_out", rep.Totals.RecordsOut, "rejected", rep.Totals.Rejected, "blank_lines", rep.Totals.BlankLines}
 	if err != nil {
 		log.Error("run failed", append(attrs, "error", err.Error())...)
 	} else {
