@@ -85,6 +85,14 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
+	if args[0] != "ddl" {
+		// The Parquet sink patches Arrow internals; refuse to write if a
+		// patch does not take effect (hiveparquet.CheckArrowPatches).
+		if err := hiveparquet.CheckArrowPatches(); err != nil {
+			fmt.Fprintf(stderr, "vendorlake: %v\n", err)
+			return exitFailed
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch args[0] {

@@ -146,8 +146,10 @@ func compressionLevel(l int) int {
 // zstd entry is wrapped: EncodeLevel uses one long-lived encoder per level
 // (zstd.Encoder.EncodeAll is safe for concurrent use and keeps no state
 // between calls), with the same options Arrow uses, so the pages are the
-// same zstd frames. Everything else is Arrow's own codec. If a future Arrow
-// renames the registry, the build fails at link time rather than silently.
+// same zstd frames. Everything else is Arrow's own codec. A renamed or
+// retyped registry would still link (a linkname to a variable does not check
+// its target), so CheckArrowPatches (patches.go) looks the codec up through
+// Arrow and writes a probe page through it.
 //
 //go:linkname parquetCodecs github.com/apache/arrow/go/v15/parquet/compress.codecs
 var parquetCodecs map[compress.Compression]compress.Codec
@@ -163,6 +165,7 @@ type reusedZstd struct{ compress.Codec }
 var zstdEncoders sync.Map // zstd.EncoderLevel -> *zstd.Encoder
 
 func (z reusedZstd) EncodeLevel(dst, src []byte, level int) []byte {
+	zstdPages.Add(1)
 	l := zstd.EncoderLevelFromZstd(level)
 	if level == compress.DefaultCompressionLevel {
 		l = zstd.SpeedDefault
@@ -170,6 +173,7 @@ func (z reusedZstd) EncodeLevel(dst, src []byte, level int) []byte {
 	e, ok := zstdEncoders.Load(l)
 	if !ok {
 		enc, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(l))
+		zstdBuilds.Add(1)
 		if err != nil {
 			return z.Codec.EncodeLevel(dst, src, level)
 		}

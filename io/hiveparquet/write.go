@@ -156,6 +156,9 @@ func (b *byteBudget) release(n int64) {
 }
 
 func (fn *writeFn) Setup(ctx context.Context) error {
+	if err := CheckArrowPatches(); err != nil {
+		return err
+	}
 	var err error
 	if fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS); err != nil {
 		return err
