@@ -85,6 +85,14 @@ func mainCode(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
+	if args[0] != "ddl" {
+		// The Parquet sink patches Arrow internals; refuse to write if a
+		// patch does not take effect (hiveparquet.CheckArrowPatches).
+		if err := hiveparquet.CheckArrowPatches(); err != nil {
+			fmt.Fprintf(stderr, "vendorlake: %v\n", err)
+			return exitFailed
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch args[0] {
@@ -134,6 +142,8 @@ type common struct {
 	compression    string
 	level          int
 	targetFileMiB  int64
+	rowGroupRows   int64
+	rowGroupMiB    int64
 	maxLineMiB     int
 	fs             lakefs.Options
 	logFormat      string
@@ -156,6 +166,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.compression, "compression", hiveparquet.DefaultCompression, "Parquet compression: zstd, snappy, gzip or none")
 	fs.IntVar(&c.level, "compression-level", 0, "codec level: zstd 1 (fastest) to 22, gzip 1 to 9; 0 is the codec's default (zstd 3)")
 	fs.Int64Var(&c.targetFileMiB, "target-file-mib", hiveparquet.DefaultTargetFileBytes>>20, "roll output files at this many MiB of uncompressed data")
+	fs.Int64Var(&c.rowGroupRows, "row-group-rows", hiveparquet.DefaultRowGroupRows, "end a Parquet row group at this many rows (small input files are coalesced)")
+	fs.Int64Var(&c.rowGroupMiB, "row-group-mib", hiveparquet.DefaultRowGroupBytes>>20, "end a Parquet row group at this many MiB of uncompressed data")
 	fs.IntVar(&c.maxLineMiB, "max-line-mib", transforms.DefaultMaxLineBytes>>20, "reject lines longer than this many MiB")
 	fs.BoolVar(&c.pageV2, "parquet-data-page-v2", false, "write Parquet data pages V2: much faster writes, but Spark before 3.3 cannot read them with its vectorized reader")
 	fs.StringVar(&c.fs.S3Endpoint, "s3-endpoint", "", "S3 endpoint URL for S3-compatible stores (e.g. http://127.0.0.1:9000)")
@@ -178,15 +190,16 @@ func (c *common) options() (run.Options, error) {
 	if c.maxRejectRatio < 0 || c.maxRejectRatio > 1 {
 		return run.Options{}, fmt.Errorf("--max-reject-ratio=%g: want a number from 0 to 1", c.maxRejectRatio)
 	}
-	wo := hiveparquet.WriteOptions{Compression: c.compression, CompressionLevel: c.level, TargetFileBytes: c.targetFileMiB << 20, DataPageV2: c.pageV2}
+	wo := hiveparquet.WriteOptions{Compression: c.compression, CompressionLevel: c.level, TargetFileBytes: c.targetFileMiB << 20,
+		RowGroupRows: c.rowGroupRows, RowGroupBytes: c.rowGroupMiB << 20, DataPageV2: c.pageV2}
 	if err := wo.Check(); err != nil {
 		return run.Options{}, err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return run.Options{}, fmt.Errorf("--log-format=%s: want text or json", c.logFormat)
 	}
-	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 {
-		return run.Options{}, errors.New("--target-file-mib and --max-line-mib must be positive")
+	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 || c.rowGroupRows <= 0 || c.rowGroupMiB <= 0 {
+		return run.Options{}, errors.New("--target-file-mib, --row-group-rows, --row-group-mib and --max-line-mib must be positive")
 	}
 	return run.Options{
 		Input: c.input, Output: c.output, Runner: c.runner, FS: c.fs,

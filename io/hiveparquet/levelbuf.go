@@ -22,14 +22,19 @@ import (
 // any writer runs, by one whose buffers grow geometrically: a reallocation
 // gets at least twice the old capacity, so a level buffer is copied
 // O(log n) times. The bytes written are the same; only the growth policy of
-// the scratch buffers changes. If a future Arrow renames the pool, the build
-// fails at link time rather than silently.
+// the scratch buffers changes. A renamed or retyped pool would still link
+// (a linkname to a variable does not check its target), so the New below
+// counts its calls and CheckArrowPatches (patches.go) fails when Arrow's
+// writer never calls it.
 //
 //go:linkname parquetBufferPool github.com/apache/arrow/go/v15/parquet/internal/encoding.bufferPool
 var parquetBufferPool sync.Pool
 
 func init() {
-	parquetBufferPool.New = func() any { return memory.NewResizableBuffer(doublingAllocator{}) }
+	parquetBufferPool.New = func() any {
+		levelPoolNews.Add(1)
+		return memory.NewResizableBuffer(doublingAllocator{})
+	}
 }
 
 // doublingAllocator is memory.GoAllocator with geometric reallocation.
@@ -51,6 +56,7 @@ func (doublingAllocator) Reallocate(size int, b []byte) []byte {
 	if size <= cap(b) {
 		return b[:size]
 	}
+	levelBufGrowths.Add(1)
 	n := max(size, 2*cap(b), minDoublingBytes)
 	nb := memory.DefaultAllocator.Allocate(n)
 	copy(nb, b)

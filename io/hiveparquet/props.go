@@ -18,7 +18,14 @@ const (
 	DefaultTargetFileBytes = 256 << 20
 	DefaultMaxOpenWriters  = 16
 	DefaultCompression     = "zstd"
-	DefaultRowGroupRows    = 1 << 20
+	// DefaultRowGroupRows is DuckDB's default row-group length; Spark
+	// (parquet-mr) bounds row groups by bytes instead (128 MiB).
+	DefaultRowGroupRows = 122_880
+	// DefaultRowGroupBytes bounds the uncompressed (Arrow) bytes of a row
+	// group's rows. A row group's encoded pages are held in memory until it
+	// is flushed, a fraction of this: with DefaultMaxOpenWriters files open
+	// it stays well inside the 1 GiB bound of a run.
+	DefaultRowGroupBytes = 64 << 20
 )
 
 // WriteOptions are the writer's tunables. The zero value means defaults.
@@ -36,6 +43,13 @@ type WriteOptions struct {
 	// MaxOpenWriters bounds the files open at once per bundle; the least
 	// recently used one is closed beyond it (default 16).
 	MaxOpenWriters int `json:"max_open_writers,omitempty"`
+	// RowGroupRows ends a row group at this many rows (default
+	// DefaultRowGroupRows). Batches are coalesced into row groups: small
+	// input files never mean small row groups.
+	RowGroupRows int64 `json:"row_group_rows,omitempty"`
+	// RowGroupBytes ends a row group once its rows hold this many
+	// uncompressed bytes (default DefaultRowGroupBytes).
+	RowGroupBytes int64 `json:"row_group_bytes,omitempty"`
 	// DataPageV2 writes Parquet data pages V2 instead of V1: faster in Arrow
 	// Go v15 (its V1 level buffers grow quadratically on nullable columns),
 	// but Spark before 3.3 cannot read V2 pages with its vectorized reader.
@@ -52,6 +66,12 @@ func (o WriteOptions) withDefaults() WriteOptions {
 	}
 	if o.MaxOpenWriters <= 0 {
 		o.MaxOpenWriters = DefaultMaxOpenWriters
+	}
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = DefaultRowGroupRows
+	}
+	if o.RowGroupBytes <= 0 {
+		o.RowGroupBytes = DefaultRowGroupBytes
 	}
 	return o
 }
@@ -118,7 +138,7 @@ func writerProps(o WriteOptions, schema *arrow.Schema) (*parquet.WriterPropertie
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 		parquet.WithVersion(parquet.V2_6),
-		parquet.WithMaxRowGroupLength(DefaultRowGroupRows),
+		parquet.WithMaxRowGroupLength(o.withDefaults().RowGroupRows),
 		parquet.WithCreatedBy("vendorlake"),
 	}
 	if schema != nil {
@@ -146,8 +166,10 @@ func compressionLevel(l int) int {
 // zstd entry is wrapped: EncodeLevel uses one long-lived encoder per level
 // (zstd.Encoder.EncodeAll is safe for concurrent use and keeps no state
 // between calls), with the same options Arrow uses, so the pages are the
-// same zstd frames. Everything else is Arrow's own codec. If a future Arrow
-// renames the registry, the build fails at link time rather than silently.
+// same zstd frames. Everything else is Arrow's own codec. A renamed or
+// retyped registry would still link (a linkname to a variable does not check
+// its target), so CheckArrowPatches (patches.go) looks the codec up through
+// Arrow and writes a probe page through it.
 //
 //go:linkname parquetCodecs github.com/apache/arrow/go/v15/parquet/compress.codecs
 var parquetCodecs map[compress.Compression]compress.Codec
@@ -163,6 +185,7 @@ type reusedZstd struct{ compress.Codec }
 var zstdEncoders sync.Map // zstd.EncoderLevel -> *zstd.Encoder
 
 func (z reusedZstd) EncodeLevel(dst, src []byte, level int) []byte {
+	zstdPages.Add(1)
 	l := zstd.EncoderLevelFromZstd(level)
 	if level == compress.DefaultCompressionLevel {
 		l = zstd.SpeedDefault
@@ -170,6 +193,7 @@ func (z reusedZstd) EncodeLevel(dst, src []byte, level int) []byte {
 	e, ok := zstdEncoders.Load(l)
 	if !ok {
 		enc, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(l))
+		zstdBuilds.Add(1)
 		if err != nil {
 			return z.Codec.EncodeLevel(dst, src, level)
 		}

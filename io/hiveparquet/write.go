@@ -51,9 +51,11 @@ func TempDir(output, runID string) string {
 //
 // One writer is kept per (table, partition, source) per bundle, at most
 // MaxOpenWriters at once (least recently used closed first); files roll at
-// TargetFileBytes. Each batch becomes one row group, so batch sizes set
-// row-group sizes. Every open file is encoded on its own goroutine, at most
-// maxQueuedBytes of batches waiting per bundle.
+// TargetFileBytes. The batches of a file are coalesced into row groups of
+// RowGroupRows rows or RowGroupBytes uncompressed bytes, whichever comes
+// first, so row-group sizes suit readers whatever the input batch sizes.
+// Every open file is encoded on its own goroutine, at most maxQueuedBytes
+// of batches waiting per bundle.
 func Write(s beam.Scope, output, runID string, fsOpts lakefs.Options, opts WriteOptions, batches beam.PCollection) beam.PCollection {
 	s = s.Scope("hiveparquet.Write")
 	return beam.ParDo(s, &writeFn{Output: output, RunID: runID, FS: fsOpts, Options: opts.withDefaults()}, batches)
@@ -90,6 +92,10 @@ type openFile struct {
 	rows   int64
 	bytes  int64 // uncompressed bytes written
 
+	rowGroupBytes int64 // ends a row group at this many uncompressed bytes
+	rowGroupData  int64 // uncompressed bytes in the current row group
+	rowGroupFull  bool  // the next batch starts a new row group
+
 	queue  chan queuedBatch
 	done   chan struct{} // closed when encode has returned
 	err    error         // the first write error; read after done
@@ -107,7 +113,7 @@ func (f *openFile) encode(budget *byteBudget) {
 	defer close(f.done)
 	for q := range f.queue {
 		if f.err == nil {
-			if err := f.w.Write(q.rec); err != nil {
+			if err := f.write(q.rec, q.bytes); err != nil {
 				f.err = fmt.Errorf("write %s: %w", f.path, err)
 				f.failed.Store(true)
 			}
@@ -115,6 +121,37 @@ func (f *openFile) encode(budget *byteBudget) {
 		q.rec.Release()
 		budget.release(q.bytes)
 	}
+}
+
+// write appends rec to the file's current row group. Arrow's WriteBuffered
+// ends a row group at the writer's maximum row-group length (RowGroupRows);
+// a row group whose rows' uncompressed bytes reached rowGroupBytes is ended
+// before the next batch, so no empty row group is ever started.
+func (f *openFile) write(rec arrow.Record, bytes int64) error {
+	if f.rowGroupFull {
+		f.w.NewBufferedRowGroup() // flushes the full one; Arrow drops its error, the sink keeps it
+		f.rowGroupFull = false
+	}
+	if err := f.w.WriteBuffered(rec); err != nil {
+		return err
+	}
+	if f.sink.err != nil {
+		return f.sink.err
+	}
+	rows, err := f.w.RowGroupNumRows()
+	if err != nil {
+		return err
+	}
+	if n := rec.NumRows(); int64(rows) < n { // Arrow started a new row group inside rec
+		f.rowGroupData = bytes * int64(rows) / n
+	} else {
+		f.rowGroupData += bytes
+	}
+	f.rowGroupFull = f.rowGroupData >= f.rowGroupBytes
+	if f.rowGroupFull {
+		f.rowGroupData = 0
+	}
+	return nil
 }
 
 // maxQueuedBytes bounds the uncompressed bytes of the batches a bundle has
@@ -156,6 +193,9 @@ func (b *byteBudget) release(n int64) {
 }
 
 func (fn *writeFn) Setup(ctx context.Context) error {
+	if err := CheckArrowPatches(); err != nil {
+		return err
+	}
 	var err error
 	if fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS); err != nil {
 		return err
@@ -235,7 +275,8 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 		return nil, fmt.Errorf("open parquet writer %s: %w", p, err)
 	}
 	f := &openFile{key: key, path: p, sink: sink, w: w, schema: schema,
-		queue: make(chan queuedBatch, 8), done: make(chan struct{})}
+		rowGroupBytes: fn.Options.RowGroupBytes,
+		queue:         make(chan queuedBatch, 8), done: make(chan struct{})}
 	go f.encode(fn.queued)
 	fn.open[key] = fn.lru.PushFront(f)
 	return f, nil
@@ -256,6 +297,9 @@ func (fn *writeFn) close(e *list.Element) error {
 	faults.Hit(context.Background(), "write.close")
 	if err := f.w.Close(); err != nil { // closes the sink too
 		return fmt.Errorf("close %s: %w", f.path, err)
+	}
+	if f.sink.err != nil {
+		return fmt.Errorf("write %s: %w", f.path, f.sink.err)
 	}
 	fn.done = append(fn.done, FileDesc{
 		Table: f.key.table, Partition: f.key.partition, Source: f.key.source,
@@ -298,16 +342,26 @@ func (fn *writeFn) FinishBundle(ctx context.Context, emit func(FileDesc)) error 
 }
 
 // countingWriter counts the bytes written through it; closing it closes the
-// underlying writer once.
+// underlying writer once. Its first write error sticks: every later write
+// fails with it, because Arrow drops the error of a row group it flushes
+// while starting the next one (NewBufferedRowGroup, WriteBuffered), and a
+// later small write that succeeded would leave a file with a hole.
 type countingWriter struct {
 	w      io.WriteCloser
 	n      int64
+	err    error
 	closed bool
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	n, err := c.w.Write(b)
 	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
 	return n, err
 }
 

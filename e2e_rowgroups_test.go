@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestManySmallFilesMakeReaderSizedRowGroups drops 400 gzip files of one
+// sample line each into one Didomi partition (the shape of a split export) and
+// checks with DuckDB's parquet_metadata that each table's file has one row
+// group holding every row, not one row group per input file.
+func TestManySmallFilesMakeReaderSizedRowGroups(t *testing.T) {
+	var lines []string
+	sample, _ := filepath.Glob("testdata/didomi/export-id=*/date=*/users/*.json.gz")
+	for _, p := range sample {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(zr)
+		sc.Buffer(nil, 1<<24)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		f.Close()
+	}
+	if len(lines) == 0 {
+		t.Fatal("no sample lines")
+	}
+	in := t.TempDir()
+	part := filepath.Join(in, "export-id=small", "date=2024-05-01")
+	if err := os.MkdirAll(filepath.Join(part, "users"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const files = 400
+	for i := 0; i < files; i++ {
+		f, err := os.Create(filepath.Join(part, "users", fmt.Sprintf("users_%04d.json.gz", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := gzip.NewWriter(f)
+		fmt.Fprintln(zw, lines[i%len(lines)])
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if err := os.WriteFile(filepath.Join(part, "_SUCCESS"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lake := t.TempDir()
+	if code, _, stderr := vendorlake(t, "didomi", "--input="+in, "--output="+lake, "--proofs=false", "--max-reject-ratio=1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, table := range []string{"didomi_users", "didomi_events"} {
+		rows := duckdb(t, fmt.Sprintf(
+			"SELECT count(DISTINCT file_name) AS files, count(DISTINCT (file_name, row_group_id)) AS groups, "+
+				"(SELECT count(*) FROM %s) AS n, max(row_group_num_rows) AS biggest "+
+				"FROM parquet_metadata('%s/%s/**/*.parquet')", scan(lake, table), lake, table))
+		if len(rows) != 1 {
+			t.Fatalf("%s: parquet_metadata gave %v", table, rows)
+		}
+		r := rows[0]
+		if num(r["files"]) != 1 || num(r["groups"]) != 1 || num(r["n"]) == 0 || num(r["biggest"]) != num(r["n"]) {
+			t.Errorf("%s: %v: want one file with one row group holding all rows", table, r)
+		}
+		if table == "didomi_users" {
+			// The sample holds some lines that are rejects on purpose.
+			rejects := num(duckdb(t, "SELECT count(*) AS n FROM "+scan(lake, "didomi_rejects"))[0]["n"])
+			if num(r["n"])+rejects != files {
+				t.Errorf("didomi_users: %d rows + %d rejects, want %d lines", num(r["n"]), rejects, files)
+			}
+		}
+	}
+}
