@@ -102,6 +102,20 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			refused: true,
 		},
 		{
+			// Refused before the log is recorded: no later run replays it.
+			name:  "commit of a log naming a path outside the lake",
+			plant: func(t *testing.T, out, outside string) {},
+			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
+				log := &CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
+				err := Apply(ctx, fsys, log)
+				if _, serr := os.Stat(filepath.Join(out, "_vendorlake/commits/r1.json")); serr == nil {
+					return errors.New("the log was recorded")
+				}
+				return err
+			},
+			refused: true,
+		},
+		{
 			name: "commit _SUCCESS marker of a linked table",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t")
