@@ -209,7 +209,15 @@ func Plan(ctx context.Context, fsys lakefs.FS, output, runID string, tables []Ta
 // then removes the replaced files, writes the log's small files and each
 // table's _SUCCESS marker, and finally removes the log and the run's
 // temporary area. Applying a log twice is harmless.
+//
+// Every path of the log must lie below log.Output, and on local disk no
+// symbolic link may lead a write, rename or delete out of it: such a log is
+// refused (lakefs.ErrOutsideLake).
 func Apply(ctx context.Context, fsys lakefs.FS, log *CommitLog) error {
+	if err := log.rebase(log.Output); err != nil {
+		return fmt.Errorf("commit %s: %w", log.RunID, err)
+	}
+	fsys = lakefs.Within(fsys, log.Output)
 	data, err := json.Marshal(log)
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", log.RunID, err)
@@ -263,8 +271,11 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 }
 
 // Recover finishes the commits that crashed runs left half done under
-// output, and returns their run IDs.
+// output, and returns their run IDs. A log that names a path outside the
+// lake, or one that a symbolic link leads out of it, is refused
+// (lakefs.ErrOutsideLake) and left in place.
 func Recover(ctx context.Context, fsys lakefs.FS, output string) ([]string, error) {
+	fsys = lakefs.Within(fsys, output)
 	logs, err := fsys.List(ctx, commitsDir(output))
 	if err != nil {
 		return nil, err
@@ -300,15 +311,20 @@ func Recover(ctx context.Context, fsys lakefs.FS, output string) ([]string, erro
 // meaningful relative to the lake that holds it.
 //
 // Every path must lie below the log's output, even when the spelling is the
-// same: recovery never touches anything outside the lake.
+// same, and the run ID must be a plain name (its temporary folder is
+// removed): recovery never touches anything outside the lake.
 func (log *CommitLog) rebase(output string) error {
+	tmpRoot := lakefs.Join(log.Output, "_vendorlake", "tmp")
+	if rel, ok := lakefs.Rel(tmpRoot, TempDir(log.Output, log.RunID)); !ok || rel == "" || strings.Contains(rel, "/") || strings.ContainsAny(log.RunID, "/\\") {
+		return fmt.Errorf("run ID %q: its temporary folder %s lies %w's temporary area %s", log.RunID, TempDir(log.Output, log.RunID), lakefs.ErrOutsideLake, tmpRoot)
+	}
 	re := func(p *string) error {
 		rel, ok := lakefs.Rel(log.Output, *p)
 		if !ok && lakefs.Clean(log.Output) == "." && lakefs.Scheme(*p) == "" && !path.IsAbs(*p) && !strings.HasPrefix(lakefs.Clean(*p), "..") {
 			rel, ok = lakefs.Clean(*p), true // --output=.
 		}
 		if !ok {
-			return fmt.Errorf("path %s lies outside the log's output %s", *p, log.Output)
+			return fmt.Errorf("path %s lies %w (the log's output %s)", *p, lakefs.ErrOutsideLake, log.Output)
 		}
 		*p = lakefs.Join(output, rel)
 		return nil
@@ -339,6 +355,7 @@ func (log *CommitLog) rebase(output string) error {
 // have no pending commit log: files of runs that failed or crashed before
 // their commit. Call it after Recover, while no other run writes to output.
 func CleanTemp(ctx context.Context, fsys lakefs.FS, output, keepRunID string) error {
+	fsys = lakefs.Within(fsys, output)
 	tmpRoot := lakefs.Join(output, "_vendorlake", "tmp")
 	files, err := fsys.List(ctx, tmpRoot)
 	if err != nil {

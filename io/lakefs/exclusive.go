@@ -23,6 +23,9 @@ var ErrExist = fs.ErrExist
 func CreateExclusive(ctx context.Context, fsys FS, p string, data []byte) error {
 	switch f := fsys.(type) {
 	case Local:
+		if f.Root != "" {
+			return f.createExclusive(p, data)
+		}
 		lp := localPath(p)
 		if err := os.MkdirAll(filepath.Dir(lp), 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", p, err)
@@ -60,4 +63,31 @@ func CreateExclusive(ctx context.Context, fsys FS, p string, data []byte) error 
 		return nil
 	}
 	return fmt.Errorf("create %s: exclusive creation is not supported by %T", p, fsys)
+}
+
+// createExclusive is CreateExclusive of a confined Local.
+func (l Local) createExclusive(p string, data []byte) error {
+	err := l.inRoot(p, true, func(r *os.Root, rel string) error {
+		if err := r.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+			return err
+		}
+		file, err := r.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := file.Write(data); err != nil {
+			file.Close()
+			r.Remove(rel)
+			return fmt.Errorf("write: %w", err)
+		}
+		if err := file.Close(); err != nil {
+			r.Remove(rel)
+			return fmt.Errorf("close: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create %s: %w", p, err)
+	}
+	return nil
 }

@@ -74,11 +74,17 @@ type Options struct {
 	S3UploadConcurrency int `json:"s3_upload_concurrency,omitempty"`
 }
 
-// New returns the FS that serves uri.
+// New returns the FS that serves uri. On local disk its writes, renames and
+// deletes are confined to uri (see Local): open the lake's FS with the lake's
+// URI.
 func New(ctx context.Context, uri string, opts Options) (FS, error) {
 	switch Scheme(uri) {
 	case "", "file":
-		return Local{}, nil
+		root := localPath(uri)
+		if root == "" {
+			root = "."
+		}
+		return Local{Root: root}, nil
 	case "s3":
 		return NewS3(ctx, opts)
 	default:

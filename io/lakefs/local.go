@@ -12,8 +12,112 @@ import (
 	"strings"
 )
 
-// Local is the FS of the local disk. Its zero value is ready to use.
-type Local struct{}
+// Local is the FS of the local disk.
+//
+// Reads (List, Open, OpenRange, Stat) take paths as given and follow
+// symbolic links: an input tree may legitimately be made of links. Writes,
+// renames and deletes (Create, Rename, Delete, DeleteAll, CreateExclusive,
+// PruneEmptyDirs) are confined to Root when it is set: they go through an
+// [os.Root] opened on Root, so a path outside Root, or one that a symbolic
+// link inside Root leads out of, is refused with an error wrapping
+// ErrOutsideLake, and nothing outside Root is created, replaced or
+// removed. New sets Root to the URI it opens, so the FS a run writes its
+// lake with cannot be turned against the rest of the machine by links or
+// commit logs planted in the lake. The zero Local is not confined.
+//
+// The os.Root is opened for each operation and closed after it (one
+// directory open), so a Local holds no handle: it stays a plain value that
+// DoFns rebuild on every worker, and it always sees the lake folder as it
+// is now.
+type Local struct {
+	// Root confines every write, rename and delete to the tree below it;
+	// empty means no confinement.
+	Root string
+}
+
+// ErrOutsideLake is returned (wrapped) when a confined Local is asked to
+// write, rename or delete a path outside its root, or one that a symbolic
+// link leads out of it.
+var ErrOutsideLake = errors.New("outside the lake")
+
+// Within returns fsys with its local writes, renames and deletes confined to
+// dir (see Local). A Local already confined elsewhere, and other stores, are
+// returned as they are.
+func Within(fsys FS, dir string) FS {
+	l, ok := fsys.(Local)
+	if !ok || (Scheme(dir) != "" && Scheme(dir) != "file") {
+		return fsys
+	}
+	if l.Root != "" {
+		if _, err := l.rel(dir); err != nil {
+			return fsys
+		}
+	}
+	return Local{Root: localPath(dir)}
+}
+
+// rel returns p relative to the root, refusing paths outside it. Both may be
+// spelled relative to the working directory or absolute.
+func (l Local) rel(p string) (string, error) {
+	root, lp := filepath.Clean(localPath(l.Root)), filepath.Clean(localPath(p))
+	r, err := filepath.Rel(root, lp)
+	if err != nil || !filepath.IsLocal(r) {
+		ar, err1 := filepath.Abs(root)
+		ap, err2 := filepath.Abs(lp)
+		if err1 == nil && err2 == nil {
+			r, err = filepath.Rel(ar, ap)
+		}
+	}
+	if err != nil || !filepath.IsLocal(r) {
+		return "", fmt.Errorf("%w %s", ErrOutsideLake, l.Root)
+	}
+	return r, nil
+}
+
+// openRoot opens the os.Root of the lake; create makes the lake folder
+// first when it is missing.
+func (l Local) openRoot(create bool) (*os.Root, error) {
+	dir := localPath(l.Root)
+	r, err := os.OpenRoot(dir)
+	if err != nil && create && errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		r, err = os.OpenRoot(dir)
+	}
+	return r, err
+}
+
+// inRoot runs fn with the lake's os.Root and p relative to it. A missing
+// lake folder is created when create is set; otherwise fn is not run and
+// the error wraps fs.ErrNotExist.
+func (l Local) inRoot(p string, create bool, fn func(r *os.Root, rel string) error) error {
+	rel, err := l.rel(p)
+	if err != nil {
+		return err
+	}
+	r, err := l.openRoot(create)
+	if err != nil {
+		return fmt.Errorf("open the lake %s: %w", l.Root, unwrapPathErr(err))
+	}
+	defer r.Close()
+	return l.rootErr(fn(r, rel))
+}
+
+// rootErr explains an os.Root refusal: a path that a symbolic link (or a
+// "..") leads out of the lake.
+func (l Local) rootErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	// os does not export its "path escapes from parent" error.
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e.Error() == "path escapes from parent" {
+			return fmt.Errorf("a symbolic link leads %w %s", ErrOutsideLake, l.Root)
+		}
+	}
+	return unwrapPathErr(err)
+}
 
 func localPath(p string) string {
 	return strings.TrimPrefix(p, "file://")
@@ -79,7 +183,22 @@ func (Local) OpenRange(ctx context.Context, p string, offset, length int64) (io.
 }
 
 // Create implements FS.
-func (Local) Create(ctx context.Context, p string) (io.WriteCloser, error) {
+func (l Local) Create(ctx context.Context, p string) (io.WriteCloser, error) {
+	if l.Root != "" {
+		var f *os.File
+		err := l.inRoot(p, true, func(r *os.Root, rel string) error {
+			if err := r.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+				return err
+			}
+			var err error
+			f, err = r.OpenFile(rel, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", p, err)
+		}
+		return &localWriter{f: f, w: bufio.NewWriterSize(f, 1<<20), path: p}, nil
+	}
 	lp := localPath(p)
 	if err := os.MkdirAll(filepath.Dir(lp), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", p, err)
@@ -120,7 +239,23 @@ func (w *localWriter) Close() error {
 }
 
 // Rename implements FS.
-func (Local) Rename(ctx context.Context, src, dst string) error {
+func (l Local) Rename(ctx context.Context, src, dst string) error {
+	if l.Root != "" {
+		srel, err := l.rel(src)
+		if err != nil {
+			return fmt.Errorf("rename %s to %s: %w", src, dst, err)
+		}
+		err = l.inRoot(dst, true, func(r *os.Root, drel string) error {
+			if err := r.MkdirAll(filepath.Dir(drel), 0o755); err != nil {
+				return err
+			}
+			return r.Rename(srel, drel)
+		})
+		if err != nil {
+			return fmt.Errorf("rename %s to %s: %w", src, dst, err)
+		}
+		return nil
+	}
 	d := localPath(dst)
 	if err := os.MkdirAll(filepath.Dir(d), 0o755); err != nil {
 		return fmt.Errorf("rename %s to %s: %w", src, dst, err)
@@ -132,7 +267,19 @@ func (Local) Rename(ctx context.Context, src, dst string) error {
 }
 
 // Delete implements FS.
-func (Local) Delete(ctx context.Context, p string) error {
+func (l Local) Delete(ctx context.Context, p string) error {
+	if l.Root != "" {
+		err := l.inRoot(p, false, func(r *os.Root, rel string) error {
+			if rel == "." {
+				return errors.New("refused: it is the whole lake")
+			}
+			return r.Remove(rel)
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete %s: %w", p, err)
+		}
+		return nil
+	}
 	lp := localPath(p)
 	if err := os.Remove(lp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", p, unwrapPathErr(err))
@@ -141,7 +288,20 @@ func (Local) Delete(ctx context.Context, p string) error {
 }
 
 // DeleteAll implements FS.
-func (Local) DeleteAll(ctx context.Context, dir string) error {
+func (l Local) DeleteAll(ctx context.Context, dir string) error {
+	if l.Root != "" {
+		// os.Root.RemoveAll removes links, never what they point to.
+		err := l.inRoot(dir, false, func(r *os.Root, rel string) error {
+			if rel == "." {
+				return errors.New("refused: it is the whole lake")
+			}
+			return r.RemoveAll(rel)
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete %s: %w", dir, err)
+		}
+		return nil
+	}
 	if err := os.RemoveAll(localPath(dir)); err != nil {
 		return fmt.Errorf("delete %s: %w", dir, err)
 	}
@@ -161,17 +321,28 @@ func (Local) Stat(ctx context.Context, p string) (FileInfo, error) {
 }
 
 // PruneEmptyDirs removes dir and its parents while they are empty, stopping at
-// stop (exclusive). It is a no-op on object stores, which have no directories.
+// stop (exclusive). Removals go through an os.Root opened on stop, so no
+// symbolic link leads them out of it. It is a no-op on object stores, which
+// have no directories.
 func PruneEmptyDirs(dir, stop string) {
 	if Scheme(dir) != "" && Scheme(dir) != "file" {
 		return
 	}
-	d, s := filepath.Clean(localPath(dir)), filepath.Clean(localPath(stop))
-	for d != s && strings.HasPrefix(d, s+string(filepath.Separator)) {
-		if err := os.Remove(d); err != nil {
+	l := Local{Root: stop}
+	rel, err := l.rel(dir)
+	if err != nil {
+		return
+	}
+	r, err := l.openRoot(false)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	for rel != "." {
+		if err := r.Remove(rel); err != nil {
 			return
 		}
-		d = filepath.Dir(d)
+		rel = filepath.Dir(rel)
 	}
 }
 
