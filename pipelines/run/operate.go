@@ -261,6 +261,9 @@ func dryRun(ctx context.Context, p Pipeline, o Options, inFS, outFS lakefs.FS, r
 	rep.Status = transforms.StatusDryRun
 	rep.Plan = &plan
 	rep.Skipped = plan.Skipped
+	if !o.AllowEmptyPartitions {
+		rep.Skipped = append(rep.Skipped, emptyUnits(plan)...)
+	}
 	for _, f := range plan.Files {
 		rep.Totals.Files++
 		rep.Totals.Bytes += f.Size
@@ -268,4 +271,22 @@ func dryRun(ctx context.Context, p Pipeline, o Options, inFS, outFS lakefs.FS, r
 	rep.FinishedAt = time.Now().UTC()
 	rep.Seconds = rep.FinishedAt.Sub(rep.StartedAt).Seconds()
 	return rep, nil
+}
+
+// emptyUnits warns, in a dry run, about the guarded units (Unit.Claims) of
+// plan that have no input file: the real run would skip them (a unit whose
+// files hold no record is only known after reading them).
+func emptyUnits(plan transforms.Plan) []transforms.Skipped {
+	files := map[string]bool{}
+	for _, f := range plan.Files {
+		files[f.Unit] = true
+	}
+	var out []transforms.Skipped
+	for _, u := range plan.Units {
+		if len(u.Claims) > 0 && !files[u.Key] {
+			out = append(out, transforms.Skipped{What: u.Key, Warning: true,
+				Reason: transforms.ReasonEmpty + " (no input file): would not be committed, its previous contents stay; --allow-empty-partitions commits it empty"})
+		}
+	}
+	return out
 }

@@ -142,6 +142,11 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 	rep, err := executeChain(ctx, p, o)
 	attrs := []any{"pipeline", p.Name(), "run_id", o.RunID, "status", rep.Status, "seconds", rep.Seconds,
 		"files", rep.Totals.Files, "records_in", rep.Totals.RecordsIn, "records_out", rep.Totals.RecordsOut, "rejected", rep.Totals.Rejected}
+	for _, sk := range rep.Skipped {
+		if sk.Warning {
+			log.Warn("partition skipped", "pipeline", p.Name(), "run_id", o.RunID, "what", sk.What, "reason", sk.Reason)
+		}
+	}
 	if err != nil {
 		log.Error("run failed", append(attrs, "error", err.Error())...)
 	} else {
