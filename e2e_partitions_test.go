@@ -116,6 +116,13 @@ func TestDidomiCompletePartitionWithoutRecordKeepsItsContents(t *testing.T) {
 			os.Remove(filepath.Join(in, dir, "users", "a.json.gz"))
 			tt.empty(t, in)
 			writeGzip(t, in, "export-id=x/date=2024-05-02/users/a.json.gz", didomiUser("u3"), didomiUser("u4"))
+			if tt.name == "no json.gz" {
+				// Without any file the dry run already knows.
+				out := mustRun(t, didomiArgs(in, lake, "--dry-run")...)
+				if !strings.Contains(out, "warning   "+dir+": "+transforms.ReasonEmpty) || strings.Contains(out, "would read "+dir) {
+					t.Errorf("dry run does not warn about %s:\n%s", dir, out)
+				}
+			}
 			code, out, errs := vendorlake(t, didomiArgs(in, lake)...)
 			if code != 0 {
 				t.Fatalf("exit %d, want 0\n%s\n%s", code, out, errs)

@@ -27,14 +27,22 @@ func TestPrintSummaryNeverCutsWarnings(t *testing.T) {
 	}
 }
 
-func TestEmptyUnitsInDryRun(t *testing.T) {
-	c := []hiveparquet.Claim{{Table: "t", Partition: "p=1"}}
+func TestDryRunPlanWithoutEmptyUnits(t *testing.T) {
+	full := []hiveparquet.Claim{{Table: "t", Partition: "p=full"}}
+	empty := []hiveparquet.Claim{{Table: "t", Partition: "p=empty"}}
 	plan := transforms.Plan{
-		Files: []transforms.InputFile{{Unit: "full"}},
-		Units: []transforms.Unit{{Key: "full", Claims: c}, {Key: "empty", Claims: c}, {Key: "unguarded"}},
+		Files:  []transforms.InputFile{{Unit: "full"}},
+		Units:  []transforms.Unit{{Key: "full", Claims: full}, {Key: "empty", Claims: empty}, {Key: "unguarded"}},
+		Claims: append(append([]hiveparquet.Claim(nil), full...), empty...),
 	}
-	got := emptyUnits(plan)
-	if len(got) != 1 || got[0].What != "empty" || !got[0].Warning {
-		t.Errorf("emptyUnits = %+v, want one warning for unit empty", got)
+	got := withoutEmptyUnits(plan)
+	if len(got.Skipped) != 1 || got.Skipped[0].What != "empty" || !got.Skipped[0].Warning {
+		t.Errorf("skipped = %+v, want one warning for unit empty", got.Skipped)
+	}
+	if len(got.Units) != 2 || got.Units[0].Key != "full" || got.Units[1].Key != "unguarded" {
+		t.Errorf("units = %+v", got.Units)
+	}
+	if len(got.Claims) != 1 || got.Claims[0] != full[0] {
+		t.Errorf("claims = %+v, want only the full unit's", got.Claims)
 	}
 }
