@@ -139,6 +139,7 @@ type common struct {
 	runner         string
 	maxRejectRatio float64
 	reprocess      bool
+	allowEmpty     bool
 	compression    string
 	level          int
 	targetFileMiB  int64
@@ -163,6 +164,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.runner, "runner", "direct", "Beam runner: direct, prism, universal (with --endpoint) or flink")
 	fs.Float64Var(&c.maxRejectRatio, "max-reject-ratio", 0.01, "largest share of rejected records that still commits (0..1)")
 	fs.BoolVar(&c.reprocess, "reprocess", false, "ignore the ledger: read selected inputs even if already committed")
+	fs.BoolVar(&c.allowEmpty, "allow-empty-partitions", false, "commit a complete partition that yields no record empty (default: skip it with a warning, keeping its previous contents)")
 	fs.StringVar(&c.compression, "compression", hiveparquet.DefaultCompression, "Parquet compression: zstd, snappy, gzip or none")
 	fs.IntVar(&c.level, "compression-level", 0, "codec level: zstd 1 (fastest) to 22, gzip 1 to 9; 0 is the codec's default (zstd 3)")
 	fs.Int64Var(&c.targetFileMiB, "target-file-mib", hiveparquet.DefaultTargetFileBytes>>20, "roll output files at this many MiB of uncompressed data")
@@ -205,7 +207,7 @@ func (c *common) options() (run.Options, error) {
 		Input: c.input, Output: c.output, Runner: c.runner, FS: c.fs,
 		Write:          wo,
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
-		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess,
+		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,
 		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
 	}, nil
 }

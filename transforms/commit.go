@@ -20,6 +20,13 @@ import (
 type Unit struct {
 	Key    string         `json:"key"`
 	Inputs []ledger.Input `json:"inputs"`
+	// Claims, when set, are the partitions this unit replaces (they are
+	// also in Plan.Claims), and guard them against a silent wipe: when the
+	// unit's inputs yield no record at all (none written, none rejected;
+	// blank lines do not count), the commit leaves these partitions and the
+	// unit's ledger entry alone and lists the unit in the report's Skipped
+	// as a warning, unless CommitConfig.AllowEmpty.
+	Claims []hiveparquet.Claim `json:"claims,omitempty"`
 }
 
 // CommitConfig is everything the commit step needs besides the files and
@@ -42,6 +49,9 @@ type CommitConfig struct {
 	// ExpectedFiles is the number of input files; the commit refuses to run
 	// when fewer file counters arrive (a lost bundle must never commit).
 	ExpectedFiles int `json:"expected_files"`
+	// AllowEmpty commits a guarded unit (Unit.Claims) that yielded no
+	// record: its partitions are replaced by nothing.
+	AllowEmpty bool `json:"allow_empty,omitempty"`
 }
 
 func init() {
@@ -99,6 +109,9 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		files = append(files, stats[i].Files...)
 		stats[i].Files = nil
 	}
+	if !cfg.AllowEmpty {
+		cfg, files = skipEmptyUnits(cfg, files, stats)
+	}
 	rep := RunReport{
 		RunID: cfg.RunID, Pipeline: cfg.Pipeline, Runner: cfg.Runner, Input: cfg.Input, Output: cfg.Output,
 		StartedAt: cfg.StartedAt, Inputs: stats, Skipped: cfg.Skipped, MaxRejectRatio: cfg.MaxRejectRatio,
@@ -141,6 +154,59 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	}
 	log.Writes = append(log.Writes, hiveparquet.SideWrite{Path: ReportPath(cfg.Output, cfg.RunID), Data: repData})
 	return hiveparquet.Apply(ctx, fsys, log)
+}
+
+// ReasonEmpty starts the reason of a unit that the commit skipped because
+// its inputs yielded no record at all.
+const ReasonEmpty = "empty: complete but yields no record"
+
+// skipEmptyUnits drops from cfg the guarded units (Unit.Claims set) whose
+// inputs yielded no record (RecordsOut+Rejected == 0 over all of them, or no
+// input at all): their claims, their ledger entries and any file written
+// into their partitions, so their previous contents stay and a corrected
+// drop is read by the next run. Each is added to cfg.Skipped as a warning.
+func skipEmptyUnits(cfg CommitConfig, files []hiveparquet.FileDesc, stats []FileStats) (CommitConfig, []hiveparquet.FileDesc) {
+	records := map[string]int64{}
+	for _, st := range stats {
+		records[st.Unit] += st.RecordsOut + st.Rejected
+	}
+	drop := map[hiveparquet.Claim]bool{}
+	dropPart := map[string]bool{}
+	var units []Unit
+	skipped := append([]Skipped(nil), cfg.Skipped...)
+	for _, u := range cfg.Units {
+		if len(u.Claims) == 0 || records[u.Key] > 0 {
+			units = append(units, u)
+			continue
+		}
+		for _, c := range u.Claims {
+			drop[c] = true
+			dropPart[c.Table+"/"+c.Partition] = true
+		}
+		why := "no input file"
+		if len(u.Inputs) > 0 {
+			why = fmt.Sprintf("its %d input files hold no record", len(u.Inputs))
+		}
+		skipped = append(skipped, Skipped{What: u.Key, Warning: true,
+			Reason: fmt.Sprintf("%s (%s): not committed, its previous contents stay; --allow-empty-partitions commits it empty", ReasonEmpty, why)})
+	}
+	if len(drop) == 0 {
+		return cfg, files
+	}
+	var claims []hiveparquet.Claim
+	for _, c := range cfg.Claims {
+		if !drop[c] {
+			claims = append(claims, c)
+		}
+	}
+	var kept []hiveparquet.FileDesc
+	for _, f := range files {
+		if !dropPart[f.Table+"/"+f.Partition] {
+			kept = append(kept, f)
+		}
+	}
+	cfg.Units, cfg.Claims, cfg.Skipped = units, claims, skipped
+	return cfg, kept
 }
 
 func finish(r *RunReport) {

@@ -24,6 +24,9 @@ const (
 type Skipped struct {
 	What   string `json:"what"`
 	Reason string `json:"reason"`
+	// Warning marks a skip the operator should look at (a complete
+	// partition that yields no record); the summary lists these first.
+	Warning bool `json:"warning,omitempty"`
 }
 
 // ReasonIncomplete is the reason for an input whose vendor has not yet

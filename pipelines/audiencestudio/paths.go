@@ -230,7 +230,9 @@ func sniff(ctx context.Context, fsys lakefs.FS, p string) (decompress.Kind, erro
 // (portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS present). The ledger unit is
 // the request/day folder; a run claims the partitions of every documented
 // data source of the request/day (and of any other source found), so a
-// source that disappeared from a redelivered day is emptied too.
+// source that disappeared from a redelivered day is emptied too. A
+// request/day that yields no record at all (no feed file, or only empty
+// ones) is not committed unless --allow-empty-partitions (Unit.Claims).
 func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel PortabilitySelection, led map[string]ledger.Entry) (transforms.Plan, error) {
 	var plan transforms.Plan
 	all, err := fsys.List(ctx, lakefs.Join(input, PortabilityDir))
@@ -314,7 +316,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: o, Reason: "not a feed file (DATA_SOURCE/BK_OR_KUID/KUID below the day folder)"})
 		}
 		plan.Files = append(plan.Files, files...)
-		plan.Units = append(plan.Units, transforms.Unit{Key: key, Inputs: inputs})
+		first := len(plan.Claims)
 		for _, ds := range sources {
 			part, err := hiveparquet.PartitionPath([]string{"request_id", "date", "data_source"}, u.req, u.date, ds)
 			if err != nil {
@@ -324,6 +326,9 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 				plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: t, Partition: part})
 			}
 		}
+		// The claims guard the request/day: without a feed file or a record
+		// the commit keeps its previous contents (--allow-empty-partitions).
+		plan.Units = append(plan.Units, transforms.Unit{Key: key, Inputs: inputs, Claims: plan.Claims[first:len(plan.Claims):len(plan.Claims)]})
 	}
 	return plan, nil
 }

@@ -142,6 +142,11 @@ func TestDiscoverPortability(t *testing.T) {
 	if len(plan.Claims) != 2*(9+8) {
 		t.Errorf("%d claims", len(plan.Claims))
 	}
+	// Each request/day guards its own claims against an empty commit.
+	if len(plan.Units[0].Claims) != 2*9 || len(plan.Units[1].Claims) != 2*8 ||
+		!strings.HasPrefix(plan.Units[1].Claims[0].Partition, "request_id=R2/") {
+		t.Errorf("unit claims: %+v", plan.Units)
+	}
 	for what, reason := range map[string]string{
 		"portability/R1/2024-03-03":                           "no _SUCCESS",
 		"portability/R1/2024-03-02/notes.txt":                 "not a feed file",

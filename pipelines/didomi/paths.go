@@ -39,12 +39,16 @@ type partition struct {
 	others   []string
 }
 
-// Discover lists the input tree and selects what a run reads: the users/
-// files (every *.json.gz, whatever its name) of every partition
-// export-id=ID/date=YYYY-MM-DD (at any depth below input) that is complete
-// (_SUCCESS in the partition folder or in users/), selected, and not
-// already committed with the same files (per the ledger). Everything left
-// out is listed in Skipped with the reason.
+// Discover lists the input tree and selects what a run reads: every
+// *.json.gz file, whatever its name, in the partition folder or any
+// sub-folder of it (users/ is the documented one; see isUsersFile for the
+// helper folders left out) of every partition export-id=ID/date=YYYY-MM-DD
+// (at any depth below input) that is complete (_SUCCESS in the partition
+// folder or in users/), selected, and not already committed with the same
+// files (per the ledger). Everything left out is listed in Skipped with the
+// reason. A complete partition is claimed even without a file: the commit
+// keeps its previous contents, with a warning, when it yields no record
+// (transforms.Unit.Claims), unless --allow-empty-partitions.
 func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, led map[string]ledger.Entry) (transforms.Plan, error) {
 	all, err := fsys.List(ctx, input)
 	if err != nil {
@@ -69,7 +73,7 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 		switch {
 		case rest == "_SUCCESS" || rest == "users/_SUCCESS":
 			p.success = true
-		case strings.HasPrefix(rest, "users/") && strings.HasSuffix(rest, ".json.gz") && !strings.Contains(rest[len("users/"):], "/"):
+		case isUsersFile(rest):
 			p.files = append(p.files, fi)
 		case sel.Proofs && isProofPart(rest):
 			p.proofs = append(p.proofs, fi)
@@ -133,21 +137,23 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 		}
 		for _, o := range p.others {
 			if !strings.HasPrefix(path.Base(o), "proofs.tar.gz.") && !strings.HasPrefix(o, "proofs/") {
-				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: path.Join(p.dir, o), Reason: "not a users/*.json.gz file"})
+				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: path.Join(p.dir, o), Reason: "not a .json.gz file (or in a folder starting with _ or .)"})
 			}
 		}
 		plan.Files = append(plan.Files, files...)
-		plan.Units = append(plan.Units, transforms.Unit{Key: p.dir, Inputs: inputs})
+		var claims []hiveparquet.Claim
 		for _, t := range []string{UsersTable, EventsTable, RejectsTable} {
-			plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: t, Partition: part})
+			claims = append(claims, hiveparquet.Claim{Table: t, Partition: part})
 		}
 		if sel.Proofs {
 			// Claimed even without an archive: proofs the vendor no longer
 			// exports leave the lake too.
 			for _, t := range []string{ProofsTable, ProofCheckTable, ProofFilesTable} {
-				plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: t, Partition: part})
+				claims = append(claims, hiveparquet.Claim{Table: t, Partition: part})
 			}
 		}
+		plan.Claims = append(plan.Claims, claims...)
+		plan.Units = append(plan.Units, transforms.Unit{Key: p.dir, Inputs: inputs, Claims: claims})
 	}
 	return plan, nil
 }
@@ -162,6 +168,24 @@ func splitPartition(rel string) (dir, exportID, date, rest string, ok bool) {
 		}
 	}
 	return "", "", "", "", false
+}
+
+// isUsersFile reports whether rest (a path below a partition folder) is a
+// users file to read: a name ending in .json.gz, in the partition folder or
+// in any sub-folder, as the vendor asks to "read every .json.gz file in the
+// partition folder". Files and folders whose name starts with '_' or '.'
+// (_temporary/ of an unfinished copy, .hidden work files) are left out:
+// they are not part of the export.
+func isUsersFile(rest string) bool {
+	if !strings.HasSuffix(rest, ".json.gz") {
+		return false
+	}
+	for _, seg := range strings.Split(rest, "/") {
+		if seg == "" || strings.HasPrefix(seg, "_") || strings.HasPrefix(seg, ".") {
+			return false
+		}
+	}
+	return true
 }
 
 // isProofPart reports whether rest (a path below a partition folder) is a

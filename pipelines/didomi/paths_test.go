@@ -12,6 +12,33 @@ import (
 	"github.com/vendorlake/vendorlake/io/ledger"
 )
 
+const notJSONGz = "not a .json.gz file (or in a folder starting with _ or .)"
+
+func TestIsUsersFile(t *testing.T) {
+	for _, tt := range []struct {
+		rest string
+		want bool
+	}{
+		{"users/a.json.gz", true},
+		{"a.json.gz", true},                // partition root
+		{"part=1/sub/b.json.gz", true},     // any sub-folder
+		{"users/a.json", false},            // not gzip by name
+		{"users/a.json.gz.tmp", false},     // not the extension
+		{"_temporary/0/a.json.gz", false},  // helper folder
+		{"users/_tmp/a.json.gz", false},    // helper folder below users/
+		{".staging/a.json.gz", false},      // hidden folder
+		{"users/.a.json.gz", false},        // hidden file
+		{"_a.json.gz", false},              // helper file
+		{"users//a.json.gz", false},        // empty segment
+		{"proofs/proofs.tar.gz.00", false}, // proof archive part
+		{"_SUCCESS", false},
+	} {
+		if got := isUsersFile(tt.rest); got != tt.want {
+			t.Errorf("isUsersFile(%q) = %v, want %v", tt.rest, got, tt.want)
+		}
+	}
+}
+
 func TestDiscover(t *testing.T) {
 	root := t.TempDir()
 	files := []string{
@@ -20,7 +47,11 @@ func TestDiscover(t *testing.T) {
 		"data/export-id=a/date=2024-03-01/users/y.json.gz",
 		"data/export-id=a/date=2024-03-01/users/notes.txt",
 		"data/export-id=a/date=2024-03-01/proofs.tar.gz.00",
-		"data/export-id=a/date=2024-03-02/users/_SUCCESS", // marker inside users/
+		"data/export-id=a/date=2024-03-01/root.json.gz",                 // at the partition root
+		"data/export-id=a/date=2024-03-01/part-1/deep.json.gz",          // another sub-folder
+		"data/export-id=a/date=2024-03-01/_temporary/0/partial.json.gz", // unfinished copy
+		"data/export-id=a/date=2024-03-01/users/.inflight.json.gz",      // hidden work file
+		"data/export-id=a/date=2024-03-02/users/_SUCCESS",               // marker inside users/
 		"data/export-id=a/date=2024-03-02/users/z.json.gz",
 		"data/export-id=a/date=2024-03-03/users/w.json.gz", // no marker
 		"data/export-id=b/date=2024-03-01/_SUCCESS",
@@ -44,9 +75,11 @@ func TestDiscover(t *testing.T) {
 	}{
 		{
 			name:  "all",
-			files: []string{"data/export-id=a/date=2024-03-01/users/x.json.gz", "data/export-id=a/date=2024-03-01/users/y.json.gz", "data/export-id=a/date=2024-03-02/users/z.json.gz", "data/export-id=b/date=2024-03-01/users/v.json.gz"},
+			files: []string{"data/export-id=a/date=2024-03-01/part-1/deep.json.gz", "data/export-id=a/date=2024-03-01/root.json.gz", "data/export-id=a/date=2024-03-01/users/x.json.gz", "data/export-id=a/date=2024-03-01/users/y.json.gz", "data/export-id=a/date=2024-03-02/users/z.json.gz", "data/export-id=b/date=2024-03-01/users/v.json.gz"},
 			skipped: []string{
-				"data/export-id=a/date=2024-03-01/users/notes.txt: not a users/*.json.gz file",
+				"data/export-id=a/date=2024-03-01/_temporary/0/partial.json.gz: " + notJSONGz,
+				"data/export-id=a/date=2024-03-01/users/.inflight.json.gz: " + notJSONGz,
+				"data/export-id=a/date=2024-03-01/users/notes.txt: " + notJSONGz,
 				"data/export-id=a/date=2024-03-03: incomplete: no _SUCCESS marker yet",
 				`data/export-id=b/date=2024-3-1: date "2024-3-1" is not YYYY-MM-DD`,
 			},
@@ -68,9 +101,11 @@ func TestDiscover(t *testing.T) {
 				m["data/export-id=a/date=2024-03-02"] = ledger.Entry{RunID: "r1", Inputs: []ledger.Input{{Rel: "data/export-id=a/date=2024-03-02/users/z.json.gz", Size: fi.Size(), ModTime: fi.ModTime().UnixMicro()}}}
 				m["data/export-id=a/date=2024-03-01"] = ledger.Entry{RunID: "r1", Inputs: []ledger.Input{{Rel: "data/export-id=a/date=2024-03-01/users/x.json.gz", Size: 1}}}
 			},
-			files: []string{"data/export-id=a/date=2024-03-01/users/x.json.gz", "data/export-id=a/date=2024-03-01/users/y.json.gz"},
+			files: []string{"data/export-id=a/date=2024-03-01/part-1/deep.json.gz", "data/export-id=a/date=2024-03-01/root.json.gz", "data/export-id=a/date=2024-03-01/users/x.json.gz", "data/export-id=a/date=2024-03-01/users/y.json.gz"},
 			skipped: []string{
-				"data/export-id=a/date=2024-03-01/users/notes.txt: not a users/*.json.gz file",
+				"data/export-id=a/date=2024-03-01/_temporary/0/partial.json.gz: " + notJSONGz,
+				"data/export-id=a/date=2024-03-01/users/.inflight.json.gz: " + notJSONGz,
+				"data/export-id=a/date=2024-03-01/users/notes.txt: " + notJSONGz,
 				"data/export-id=a/date=2024-03-02: unchanged since run r1 committed it",
 				"data/export-id=a/date=2024-03-03: incomplete: no _SUCCESS marker yet",
 				`data/export-id=b/date=2024-3-1: date "2024-3-1" is not YYYY-MM-DD`,
@@ -107,6 +142,12 @@ func TestDiscover(t *testing.T) {
 			}
 			if len(plan.Claims) != 3*len(plan.Units) {
 				t.Errorf("%d claims for %d units", len(plan.Claims), len(plan.Units))
+			}
+			for _, u := range plan.Units {
+				// Every unit guards its own partitions against an empty commit.
+				if len(u.Claims) != 3 || !strings.HasPrefix(u.Claims[0].Partition, "export_id=") {
+					t.Errorf("unit %s guards claims %v", u.Key, u.Claims)
+				}
 			}
 		})
 	}

@@ -48,6 +48,10 @@ type Options struct {
 	MaxRejectRatio float64
 	// Reprocess ignores the ledger.
 	Reprocess bool
+	// AllowEmptyPartitions commits a complete partition that yields no
+	// record (see transforms.Unit.Claims) empty instead of skipping it with
+	// a warning.
+	AllowEmptyPartitions bool
 	// RunID names the run; generated when empty.
 	RunID string
 	// DryRun prints the plan and changes nothing.
@@ -138,6 +142,11 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 	rep, err := executeChain(ctx, p, o)
 	attrs := []any{"pipeline", p.Name(), "run_id", o.RunID, "status", rep.Status, "seconds", rep.Seconds,
 		"files", rep.Totals.Files, "records_in", rep.Totals.RecordsIn, "records_out", rep.Totals.RecordsOut, "rejected", rep.Totals.Rejected, "blank_lines", rep.Totals.BlankLines}
+	for _, sk := range rep.Skipped {
+		if sk.Warning {
+			log.Warn("partition skipped", "pipeline", p.Name(), "run_id", o.RunID, "what", sk.What, "reason", sk.Reason)
+		}
+	}
 	if err != nil {
 		log.Error("run failed", append(attrs, "error", err.Error())...)
 	} else {
@@ -259,6 +268,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
 		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
 		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
+		AllowEmpty: o.AllowEmptyPartitions,
 	}
 	if len(plan.Files) == 0 {
 		// Only partitions to empty: no Beam job needed.

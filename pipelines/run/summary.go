@@ -67,9 +67,18 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 		}
 		fmt.Fprintf(w, "  rejects   %s\n", strings.Join(parts, ", "))
 	}
-	for i, s := range r.Skipped {
+	var skipped []transforms.Skipped
+	for _, s := range r.Skipped {
+		if s.Warning {
+			// Never cut: each names a partition whose data was not replaced.
+			fmt.Fprintf(w, "  %-9s %s: %s\n", "warning", s.What, s.Reason)
+		} else {
+			skipped = append(skipped, s)
+		}
+	}
+	for i, s := range skipped {
 		if i == 10 {
-			fmt.Fprintf(w, "            ... and %d more (see the run report)\n", len(r.Skipped)-10)
+			fmt.Fprintf(w, "            ... and %d more (see the run report)\n", len(skipped)-10)
 			break
 		}
 		label := ""

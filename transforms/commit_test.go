@@ -1,0 +1,122 @@
+package transforms
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/ledger"
+)
+
+func TestSkipEmptyUnits(t *testing.T) {
+	claim := func(table, part string) hiveparquet.Claim { return hiveparquet.Claim{Table: table, Partition: part} }
+	guarded := func(key, part string, inputs int) Unit {
+		u := Unit{Key: key, Claims: []hiveparquet.Claim{claim("t", part), claim("t_rejects", part)}}
+		for i := 0; i < inputs; i++ {
+			u.Inputs = append(u.Inputs, ledger.Input{Rel: fmt.Sprintf("%s/f%d", key, i)})
+		}
+		return u
+	}
+	tests := []struct {
+		name    string
+		units   []Unit
+		stats   []FileStats
+		kept    []string // unit keys kept
+		skipped []string // "key: reason substring"
+	}{
+		{
+			name:  "rows",
+			units: []Unit{guarded("a", "p=a", 1)},
+			stats: []FileStats{{Unit: "a", RecordsIn: 2, RecordsOut: 2}},
+			kept:  []string{"a"},
+		},
+		{
+			name:  "rejects only are evidence, not empty",
+			units: []Unit{guarded("a", "p=a", 1)},
+			stats: []FileStats{{Unit: "a", RecordsIn: 1, Rejected: 1}},
+			kept:  []string{"a"},
+		},
+		{
+			name:    "no input file",
+			units:   []Unit{guarded("a", "p=a", 0), guarded("b", "p=b", 1)},
+			stats:   []FileStats{{Unit: "b", RecordsIn: 1, RecordsOut: 1}},
+			kept:    []string{"b"},
+			skipped: []string{"a: no input file"},
+		},
+		{
+			name:  "files without records (blank lines do not count)",
+			units: []Unit{guarded("a", "p=a", 2)},
+			// RecordsIn counts lines; blank lines are neither out nor rejected.
+			stats:   []FileStats{{Unit: "a", RecordsIn: 3}, {Unit: "a"}},
+			skipped: []string{"a: its 2 input files hold no record"},
+		},
+		{
+			name:  "unguarded units are committed even when empty",
+			units: []Unit{{Key: "a"}},
+			kept:  []string{"a"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := CommitConfig{Units: tt.units, Skipped: []Skipped{{What: "x", Reason: "incomplete"}}}
+			for _, u := range tt.units {
+				cfg.Claims = append(cfg.Claims, u.Claims...)
+			}
+			cfg.Claims = append(cfg.Claims, claim("other", "p=z"))
+			files := []hiveparquet.FileDesc{{Table: "t", Partition: "p=a"}, {Table: "t", Partition: "p=b"}}
+			got, gotFiles := skipEmptyUnits(cfg, files, tt.stats)
+			var kept []string
+			for _, u := range got.Units {
+				kept = append(kept, u.Key)
+			}
+			if fmt.Sprint(kept) != fmt.Sprint(tt.kept) {
+				t.Errorf("units kept %v, want %v", kept, tt.kept)
+			}
+			var warnings []string
+			for _, s := range got.Skipped[1:] {
+				if !s.Warning || !strings.HasPrefix(s.Reason, ReasonEmpty) {
+					t.Errorf("skipped %+v: not an empty-partition warning", s)
+				}
+				warnings = append(warnings, s.What+": "+s.Reason)
+			}
+			if len(warnings) != len(tt.skipped) {
+				t.Fatalf("warnings %q, want %q", warnings, tt.skipped)
+			}
+			for i, w := range tt.skipped {
+				key, why, _ := strings.Cut(w, ": ")
+				if !strings.HasPrefix(warnings[i], key+": ") || !strings.Contains(warnings[i], why) {
+					t.Errorf("warning %q, want %q", warnings[i], w)
+				}
+			}
+			// The skipped units' claims and files are gone, the others stay.
+			skippedParts := map[string]bool{}
+			for _, w := range tt.skipped {
+				key, _, _ := strings.Cut(w, ": ")
+				skippedParts["p="+key] = true
+			}
+			want := 1 // the unrelated claim
+			for _, u := range tt.units {
+				if len(u.Claims) > 0 && !skippedParts["p="+u.Key] {
+					want += len(u.Claims)
+				}
+			}
+			if len(got.Claims) != want {
+				t.Errorf("%d claims left, want %d: %v", len(got.Claims), want, got.Claims)
+			}
+			for _, c := range got.Claims {
+				if skippedParts[c.Partition] {
+					t.Errorf("claim %v of a skipped unit left", c)
+				}
+			}
+			for _, f := range gotFiles {
+				if skippedParts[f.Partition] {
+					t.Errorf("file %v of a skipped unit left", f)
+				}
+			}
+			if len(gotFiles)+len(skippedParts) < len(files) {
+				t.Errorf("files %v: too many dropped", gotFiles)
+			}
+		})
+	}
+}
