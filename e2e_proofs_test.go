@@ -680,15 +680,19 @@ type fullReport struct {
 	} `json:"attachments"`
 }
 
-func lastProofReport(t *testing.T, lake string) fullReport {
+// runReport reads the run report named on the summary's "report" line
+// (run IDs of runs in the same second do not sort by time).
+func runReport(t *testing.T, out string) fullReport {
 	t.Helper()
-	reports, _ := filepath.Glob(filepath.Join(lake, "_vendorlake", "runs", "*.json"))
-	sort.Strings(reports)
-	if len(reports) == 0 {
-		t.Fatal("no run report")
+	m := regexp.MustCompile(`(?m)^  report +(\S+\.json)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no report line in the summary:\n%s", out)
 	}
 	var r fullReport
-	data, _ := os.ReadFile(reports[len(reports)-1])
+	data, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -769,7 +773,7 @@ func TestProofArchiveAsToolsMakeIt(t *testing.T) {
 			if want := map[string]string{h3 + ".pdf": ProofOrphan, h5 + ".png": ProofOrphan}; fmt.Sprint(check) != fmt.Sprint(want) {
 				t.Errorf("proof check %v, want %v", check, want)
 			}
-			rep := lastProofReport(t, lake)
+			rep := runReport(t, out)
 			warn := map[string]int64{}
 			for _, w := range rep.Totals.Warnings {
 				warn[w.Name] = w.N
@@ -790,5 +794,163 @@ func TestProofArchiveAsToolsMakeIt(t *testing.T) {
 				t.Errorf("%s: the joined file's warning: in report %v, summary:\n%s", layout, joinedSkipped, out)
 			}
 		})
+	}
+}
+
+// proofTablesOf returns the files (and their hashes) of the three proof
+// tables in one partition.
+func proofTablesOf(t *testing.T, lake, part string) map[string]string {
+	t.Helper()
+	all := map[string]string{}
+	for _, table := range []string{"didomi_proofs", "didomi_proof_files", "didomi_proof_check"} {
+		for k, v := range treeHashes(t, filepath.Join(lake, table, part)) {
+			all[table+"/"+k] = v
+		}
+	}
+	return all
+}
+
+func TestProofArchiveOverBoundHeldBack(t *testing.T) {
+	root := t.TempDir()
+	in, lake := filepath.Join(root, "in"), filepath.Join(root, "lake")
+	dirA := filepath.Join(in, "export-id=e1", "date=2024-03-01")
+	dirB := filepath.Join(in, "export-id=e1", "date=2024-03-02")
+	partA, partB := "export_id=e1/date=2024-03-01", "export_id=e1/date=2024-03-02"
+	for _, d := range []string{dirA, dirB} {
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "_SUCCESS"), nil, 0o644)
+	}
+	a1, b1 := hexID("a1")+".pdf", hexID("b1")+".pdf"
+	// a0 is an orphan: A's didomi_proof_check has a row to keep.
+	a0 := hexID("a0") + ".pdf"
+	toolArchive(t, dirA, map[string][]byte{a1: []byte("%PDF a1"), a0: []byte("%PDF a0")}, "split")
+	toolArchive(t, dirB, map[string][]byte{b1: []byte("%PDF b1")}, "split")
+	writeUsers(t, dirA, "first", [][]string{{a1}}, 0)
+	writeUsers(t, dirB, "first", [][]string{{b1}}, 0)
+	if code, out, errs := vendorlake(t, "didomi", "--input="+in, "--output="+lake); code != 0 {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, out, errs)
+	}
+	beforeA := proofTablesOf(t, lake, partA)
+	if len(beforeA) != 4 {
+		t.Fatalf("first run committed %v", beforeA)
+	}
+
+	// The vendor redelivers both partitions. A's archive now holds one good
+	// proof and three entries of an undocumented type (75% rejected); B's is fine.
+	a2, b2 := hexID("a2")+".pdf", hexID("b2")+".pdf"
+	for _, d := range []string{dirA, dirB} {
+		parts, _ := filepath.Glob(filepath.Join(d, "proofs.tar.gz*"))
+		for _, p := range parts {
+			os.Remove(p)
+		}
+	}
+	toolArchive(t, dirA, map[string][]byte{a2: []byte("%PDF a2"), hexID("x1") + ".exe": []byte("MZ"),
+		hexID("x2") + ".exe": []byte("MZ"), hexID("x3") + ".exe": []byte("MZ")}, "split")
+	toolArchive(t, dirB, map[string][]byte{b2: []byte("%PDF b2")}, "split")
+	writeUsers(t, dirA, "second", [][]string{{a2}}, 0)
+	writeUsers(t, dirB, "second", [][]string{{b2}}, 0)
+	code, out, errs := vendorlake(t, "didomi", "--input="+in, "--output="+lake)
+	if code != 5 {
+		t.Fatalf("second run: exit %d, want 5\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "held back proofs of "+partA) || !strings.Contains(errs, partA) || strings.Contains(errs, partB) {
+		t.Errorf("summary and error must name %s only:\n%s\n%s", partA, out, errs)
+	}
+	assertNoTempInTables(t, lake)
+	// Users and events of both partitions are the new ones.
+	users := map[string]bool{}
+	for _, r := range duckdb(t, "SELECT id, CAST(date AS VARCHAR) AS d FROM "+scan(lake, "didomi_users")) {
+		users[fmt.Sprint(r["d"], " ", r["id"])] = true
+	}
+	if want := map[string]bool{"2024-03-01 second-0": true, "2024-03-02 second-0": true}; fmt.Sprint(users) != fmt.Sprint(want) {
+		t.Errorf("didomi_users %v, want %v", users, want)
+	}
+	if n := len(duckdb(t, "SELECT id FROM "+scan(lake, "didomi_events")+" WHERE id LIKE 'second-%'")); n != 2 {
+		t.Errorf("%d new events committed, want 2", n)
+	}
+	// A's proof tables keep their previous contents; B's are replaced.
+	if after := proofTablesOf(t, lake, partA); fmt.Sprint(after) != fmt.Sprint(beforeA) {
+		t.Errorf("the held-back proof tables of %s changed:\nbefore %v\nafter  %v", partA, beforeA, after)
+	}
+	ids := map[string]bool{}
+	for _, r := range duckdb(t, "SELECT proof_id FROM "+scan(lake, "didomi_proofs")) {
+		ids[fmt.Sprint(r["proof_id"])] = true
+	}
+	if want := map[string]bool{a0: true, a1: true, b2: true}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Errorf("didomi_proofs %v, want A's old %s and B's new %s", ids, a1, b2)
+	}
+	// The rejected entries are in didomi_rejects, committed with the records.
+	if n := len(duckdb(t, "SELECT reason_code FROM "+scan(lake, "didomi_rejects")+" WHERE reason_code = 'proof_bad_name'")); n != 3 {
+		t.Errorf("%d proof_bad_name rejects, want 3", n)
+	}
+	rep := runReport(t, out)
+	if rep.Status != "committed" || rep.RejectRatio != 0 || rep.Attachments == nil || len(rep.Attachments.HeldBack) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if h := rep.Attachments.HeldBack[0]; h.Partition != partA || h.EntriesIn != 4 || h.Rejected != 3 ||
+		fmt.Sprint(h.Tables) != "[didomi_proof_check didomi_proof_files didomi_proofs]" {
+		t.Errorf("held back %+v", h)
+	}
+
+	// The held-back partition is not recorded as done: the next run reads
+	// it again (B is unchanged and skipped), and a raised bound commits it.
+	code, out, errs = vendorlake(t, "didomi", "--input="+in, "--output="+lake)
+	if code != 5 || !strings.Contains(out, "export-id=e1/date=2024-03-02: unchanged") {
+		t.Fatalf("third run: exit %d, want 5 with B unchanged\n%s\n%s", code, out, errs)
+	}
+	if code, out, errs := vendorlake(t, "didomi", "--input="+in, "--output="+lake, "--max-proof-reject-ratio=0.8"); code != 0 {
+		t.Fatalf("raised bound: exit %d\n%s\n%s", code, out, errs)
+	}
+	ids = map[string]bool{}
+	for _, r := range duckdb(t, "SELECT proof_id FROM "+scan(lake, "didomi_proofs")) {
+		ids[fmt.Sprint(r["proof_id"])] = true
+	}
+	if want := map[string]bool{a2: true, b2: true}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Errorf("after raising the bound: didomi_proofs %v, want %v", ids, want)
+	}
+	if code, out, _ := vendorlake(t, "didomi", "--input="+in, "--output="+lake); code != 0 || !strings.Contains(out, "nothing to do") {
+		t.Errorf("fourth run: exit %d, want 0 and nothing to do:\n%s", code, out)
+	}
+}
+
+// The reverse: records rejected beyond --max-reject-ratio refuse the whole
+// run (exit 3, as before proofs had their own bound): nothing is committed,
+// the partition's proofs included, however good its archive.
+func TestProofRecordsOverBoundCommitNothing(t *testing.T) {
+	in, dir := proofPartition(t)
+	lake := filepath.Join(filepath.Dir(in), "lake")
+	p1 := hexID("p1") + ".pdf"
+	toolArchive(t, dir, map[string][]byte{p1: []byte("%PDF p1")}, "split")
+	writeUsers(t, dir, "first", [][]string{{p1}}, 0)
+	if code, out, errs := vendorlake(t, "didomi", "--input="+in, "--output="+lake); code != 0 {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, out, errs)
+	}
+	tables := func() map[string]string {
+		all := treeHashes(t, lake)
+		for k := range all {
+			if strings.HasPrefix(k, "_vendorlake/") {
+				delete(all, k)
+			}
+		}
+		return all
+	}
+	before := tables()
+	p2 := hexID("p2") + ".pdf"
+	parts, _ := filepath.Glob(filepath.Join(dir, "proofs.tar.gz*"))
+	for _, p := range parts {
+		os.Remove(p)
+	}
+	toolArchive(t, dir, map[string][]byte{p2: []byte("%PDF p2")}, "split")
+	writeUsers(t, dir, "second", [][]string{{p2}}, 3) // 3 of 4 lines rejected
+	code, out, errs := vendorlake(t, "didomi", "--input="+in, "--output="+lake)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errs)
+	}
+	if after := tables(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a refused run changed the lake (proofs included)")
+	}
+	rep := runReport(t, out)
+	if rep.Status != "reject_ratio_exceeded" || rep.RejectRatio != 0.75 || rep.Attachments == nil || rep.Attachments.Rejected != 0 {
+		t.Errorf("report %+v", rep)
 	}
 }
