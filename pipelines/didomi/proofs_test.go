@@ -254,3 +254,57 @@ func TestEventColumnsOfProofRefs(t *testing.T) {
 		t.Fatalf("didomi_events columns moved: update emitProofRefs (%v)", s)
 	}
 }
+
+// IDs differing only in case are one proof; directory entries are skipped
+// and counted, not rejected.
+func TestReadProofsCaseAndDirectories(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	entries := []struct {
+		name string
+		typ  byte
+		body string
+	}{
+		{"proofs/", tar.TypeDir, ""},
+		{"proofs/" + strings.ToUpper(idA[:64]) + ".PDF", tar.TypeReg, "%PDF first"},
+		{"proofs/sub/", tar.TypeDir, ""},
+		{"proofs/sub/" + idA, tar.TypeReg, "%PDF second"},
+		{"proofs/sub/" + idB[:64] + ".TIFF", tar.TypeReg, "II*"},
+	}
+	for _, e := range entries {
+		tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Size: int64(len(e.body))})
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	gz.Close()
+	p := filepath.Join(root, "proofs.tar.gz")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	f := transforms.InputFile{Path: p, Rel: "proofs.tar.gz", Partition: "export_id=e/date=2024-03-01", Unit: "u",
+		Parts: []transforms.FilePart{{Path: p, Rel: "proofs.tar.gz", Size: int64(buf.Len())}}}
+	var found []string
+	reasons := map[string]int64{}
+	st, err := ReadProofs(ctx, lakefs.Local{}, lakefs.Local{}, filepath.Join(root, "out"), "r1", f, 0, func(b hiveparquet.Batch) {
+		b.Record.Release()
+	}, func(id string) { found = append(found, id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.RejectsByReason {
+		reasons[c.Name] = c.N
+	}
+	if st.RecordsIn != 3 || st.RecordsOut != 1 || reasons[ReasonProofDuplicate] != 1 || reasons[ReasonProofBadName] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if fmt.Sprint(found) != fmt.Sprint([]string{idA}) || len(st.Files) != 1 || st.Files[0].Name != idA {
+		t.Errorf("found %v, files %+v: want the first copy, under its lower-case ID", found, st.Files)
+	}
+	if fmt.Sprint(st.Warnings) != fmt.Sprint([]transforms.Count{{Name: WarningProofDirectory, N: 2}}) {
+		t.Errorf("warnings %v", st.Warnings)
+	}
+	if st.AttachmentKind != "proofs" || len(st.AttachmentTables) != 3 {
+		t.Errorf("the archive's counters must carry their own bound: %q %v", st.AttachmentKind, st.AttachmentTables)
+	}
+}
