@@ -76,7 +76,9 @@ func TestCheckEntry(t *testing.T) {
 
 func TestProofGroups(t *testing.T) {
 	d := "export-id=e/date=2024-03-01"
-	part := func(rel string, size int64) splittar.Part { return splittar.Part{Path: "/in/" + rel, Rel: rel, Size: size} }
+	part := func(rel string, size int64) splittar.Part {
+		return splittar.Part{Path: "/in/" + rel, Rel: rel, Size: size}
+	}
 	p0, p1 := part(d+"/proofs.tar.gz.00", 10), part(d+"/proofs.tar.gz.01", 5)
 	joined := part(d+"/proofs.tar.gz", 15)
 	cases := []struct {
