@@ -134,24 +134,25 @@ type common struct {
 	input, output  string
 	runner         string
 	maxRejectRatio float64
+	reprocess      bool
+	compression    string
+	level          int
+	targetFileMiB  int64
+	maxLineMiB     int
+	fs             lakefs.Options
+	logFormat      string
+	verbose        bool
+	dryRun         bool
+	waitForSuccess time.Duration
+	lockWait       time.Duration
+	breakLock      bool
+	progress       string
+	progressEvery  time.Duration
+	pageV2         bool
+
 	// maxAttachmentRejectRatio is set by pipelines with attachments
 	// (Didomi: --max-proof-reject-ratio).
 	maxAttachmentRejectRatio float64
-	reprocess                bool
-	compression              string
-	level                    int
-	targetFileMiB            int64
-	maxLineMiB               int
-	fs                       lakefs.Options
-	logFormat                string
-	verbose                  bool
-	dryRun                   bool
-	waitForSuccess           time.Duration
-	lockWait                 time.Duration
-	breakLock                bool
-	progress                 string
-	progressEvery            time.Duration
-	pageV2                   bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -200,8 +201,7 @@ func (c *common) options() (run.Options, error) {
 		Write:          wo,
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess,
-		MaxAttachmentRejectRatio: c.maxAttachmentRejectRatio,
-		DryRun:                   c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
+		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
 	}, nil
 }
 
@@ -401,6 +401,7 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	if err != nil {
 		return usageErr(stderr, err)
 	}
+	opts.MaxAttachmentRejectRatio = c.maxAttachmentRejectRatio
 	if err := checkPortablePaths(opts); err != nil {
 		return usageErr(stderr, err)
 	}

@@ -40,14 +40,14 @@ type CommitConfig struct {
 	Skipped        []Skipped               `json:"skipped"`
 	Recovered      []string                `json:"recovered,omitempty"`
 	MaxRejectRatio float64                 `json:"max_reject_ratio"`
-	// MaxAttachmentRejectRatio bounds, per partition, the share of rejected
-	// entries of attachment inputs (FileStats.AttachmentKind); a partition
-	// over it has its attachment tables held back.
-	MaxAttachmentRejectRatio float64   `json:"max_attachment_reject_ratio"`
-	StartedAt                time.Time `json:"started_at"`
+	StartedAt      time.Time               `json:"started_at"`
 	// ExpectedFiles is the number of input files; the commit refuses to run
 	// when fewer file counters arrive (a lost bundle must never commit).
 	ExpectedFiles int `json:"expected_files"`
+	// MaxAttachmentRejectRatio bounds, per partition, the share of rejected
+	// entries of attachment inputs (FileStats.AttachmentKind); a partition
+	// over it has its attachment tables held back.
+	MaxAttachmentRejectRatio float64 `json:"max_attachment_reject_ratio"`
 }
 
 func init() {
