@@ -51,6 +51,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.Input = filepath.Join(c.input, s.dir)
 		// The samples plant a few bad lines on purpose.
 		o.MaxRejectRatio = 0.5
+		o.MaxAttachmentRejectRatio = 0.5
 		if rc := execute(ctx, s.p, o, stdout, stderr); rc != exitOK {
 			code = rc
 		}

@@ -8,7 +8,9 @@
 //
 // Exit codes: 0 committed (or nothing to do, or a dry run), 1 failed,
 // 2 usage error, 3 not committed because the reject ratio exceeded
-// --max-reject-ratio, 4 another run holds the output's lock.
+// --max-reject-ratio, 4 another run holds the output's lock, 5 committed,
+// but the proofs of some partitions were held back (Didomi: proof archive
+// entries rejected beyond --max-proof-reject-ratio; the summary names them).
 package main
 
 import (
@@ -50,6 +52,7 @@ const (
 	exitUsage       = 2
 	exitRejectRatio = 3
 	exitLocked      = 4
+	exitHeldBack    = 5
 )
 
 // defaultMemoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT
@@ -129,7 +132,8 @@ Commands:
 
 Run 'vendorlake COMMAND -h' for a command's flags.
 Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded (nothing committed),
-4 output locked by another run.
+4 output locked by another run, 5 committed but the proofs of some partitions held back
+(proof entries rejected beyond --max-proof-reject-ratio; the summary names the partitions).
 `)
 }
 
@@ -156,6 +160,10 @@ type common struct {
 	progress       string
 	progressEvery  time.Duration
 	pageV2         bool
+
+	// maxAttachmentRejectRatio is set by pipelines with attachments
+	// (Didomi: --max-proof-reject-ratio).
+	maxAttachmentRejectRatio float64
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -326,11 +334,13 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	switch name {
 	case didomi.Name:
 		var sel didomi.Selection
+		var maxProofRejects float64
 		err := parseFlags(name, args, stderr, &c, func(fs *flag.FlagSet) {
 			fs.StringVar(&sel.ExportID, "export-id", "", "read only this export-id")
 			fs.StringVar(&sel.From, "from", "", "first date to read, YYYY-MM-DD (inclusive)")
 			fs.StringVar(&sel.To, "to", "", "last date to read, YYYY-MM-DD (inclusive)")
 			fs.BoolVar(&sel.Proofs, "proofs", true, "also read the proof archives (proofs.tar.gz.NN) into didomi_proof_files, didomi_proofs and didomi_proof_check")
+			fs.Float64Var(&maxProofRejects, "max-proof-reject-ratio", 0.01, "largest share of rejected entries in a partition's proof archive that still commits its proof tables (0..1); over it, the partition's users and events are committed, its proof tables keep their previous contents, and the run exits 5")
 		}, "Reads INPUT/export-id=ID/date=YYYY-MM-DD/users/*.json.gz (and proofs.tar.gz.NN) from complete partitions (_SUCCESS)\nand writes didomi_users, didomi_events, didomi_rejects and the proof tables under OUTPUT.")
 		if err != nil {
 			return usageErr(stderr, err)
@@ -338,6 +348,10 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 		if err := checkDates(sel.From, sel.To); err != nil {
 			return usageErr(stderr, err)
 		}
+		if maxProofRejects < 0 || maxProofRejects > 1 {
+			return usageErr(stderr, fmt.Errorf("--max-proof-reject-ratio=%g: want a number from 0 to 1", maxProofRejects))
+		}
+		c.maxAttachmentRejectRatio = maxProofRejects
 		p = didomi.Pipeline{Selection: sel}
 	case audiencestudio.Command + " requests":
 		var sel audiencestudio.RequestsSelection
@@ -402,6 +416,7 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	if err != nil {
 		return usageErr(stderr, err)
 	}
+	opts.MaxAttachmentRejectRatio = c.maxAttachmentRejectRatio
 	if err := checkPortablePaths(opts); err != nil {
 		return usageErr(stderr, err)
 	}
@@ -432,6 +447,11 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, stdout, stde
 	case err != nil:
 		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
 		return exitFailed
+	}
+	if held := rep.HeldBackPartitions(); len(held) > 0 {
+		fmt.Fprintf(stderr, "vendorlake %s: committed, but the %s of %d partitions were held back (entries rejected beyond their bound): %s\n",
+			p.Name(), rep.Attachments.Kind, len(held), strings.Join(held, ", "))
+		return exitHeldBack
 	}
 	return exitOK
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -52,6 +54,10 @@ type CommitConfig struct {
 	// AllowEmpty commits a guarded unit (Unit.Claims) that yielded no
 	// record: its partitions are replaced by nothing.
 	AllowEmpty bool `json:"allow_empty,omitempty"`
+	// MaxAttachmentRejectRatio bounds, per partition, the share of rejected
+	// entries of attachment inputs (FileStats.AttachmentKind); a partition
+	// over it has its attachment tables held back.
+	MaxAttachmentRejectRatio float64 `json:"max_attachment_reject_ratio"`
 }
 
 func init() {
@@ -118,8 +124,14 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		Recovered: cfg.Recovered,
 	}
 	rep.Totals = SumStats(stats)
-	if rep.Totals.RecordsIn > 0 {
-		rep.RejectRatio = float64(rep.Totals.Rejected) / float64(rep.Totals.RecordsIn)
+	recordsIn, rejected := rep.Totals.RecordsIn, rep.Totals.Rejected
+	if att := sumAttachments(stats, cfg.MaxAttachmentRejectRatio); att != nil {
+		rep.Attachments = att
+		recordsIn -= att.EntriesIn
+		rejected -= att.Rejected
+	}
+	if recordsIn > 0 {
+		rep.RejectRatio = float64(rejected) / float64(recordsIn)
 	}
 	if rep.RejectRatio > cfg.MaxRejectRatio {
 		// Refuse to replace good partitions with a mostly broken drop.
@@ -132,7 +144,11 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		return WriteReport(ctx, fsys, rep)
 	}
 
-	log, err := hiveparquet.Plan(ctx, fsys, cfg.Output, cfg.RunID, cfg.Tables, files, cfg.Claims)
+	claims, units := cfg.Claims, cfg.Units
+	if rep.Attachments != nil && len(rep.Attachments.HeldBack) > 0 {
+		files, claims, units = holdBack(rep.Attachments.HeldBack, stats, files, claims, units)
+	}
+	log, err := hiveparquet.Plan(ctx, fsys, cfg.Output, cfg.RunID, cfg.Tables, files, claims)
 	if err != nil {
 		return err
 	}
@@ -141,7 +157,7 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	rep.FilesReplaced = len(log.Deletes)
 	finish(&rep)
 	now := time.Now().UTC()
-	for _, u := range cfg.Units {
+	for _, u := range units {
 		data, err := json.Marshal(ledger.Entry{Pipeline: cfg.Pipeline, Unit: u.Key, Inputs: u.Inputs, RunID: cfg.RunID, CommittedAt: now})
 		if err != nil {
 			return err
@@ -207,6 +223,107 @@ func skipEmptyUnits(cfg CommitConfig, files []hiveparquet.FileDesc, stats []File
 	}
 	cfg.Units, cfg.Claims, cfg.Skipped = units, claims, skipped
 	return cfg, kept
+}
+
+// sumAttachments sums the attachment inputs of stats (nil when there are
+// none) and decides which partitions are over bound.
+func sumAttachments(stats []FileStats, bound float64) *AttachmentTotals {
+	var att *AttachmentTotals
+	byPart := map[string]*HeldBack{}
+	var order []string
+	for _, s := range stats {
+		if s.AttachmentKind == "" {
+			continue
+		}
+		if att == nil {
+			att = &AttachmentTotals{Kind: s.AttachmentKind, MaxRejectRatio: bound}
+		}
+		att.Files++
+		att.EntriesIn += s.RecordsIn
+		att.EntriesOut += s.RecordsOut
+		att.Rejected += s.Rejected
+		att.RejectsByReason = MergeCounts(att.RejectsByReason, s.RejectsByReason)
+		h := byPart[s.Partition]
+		if h == nil {
+			h = &HeldBack{Partition: s.Partition, Unit: s.Unit}
+			byPart[s.Partition] = h
+			order = append(order, s.Partition)
+		}
+		h.EntriesIn += s.RecordsIn
+		h.Rejected += s.Rejected
+		for _, t := range s.AttachmentTables {
+			if !slices.Contains(h.Tables, t) {
+				h.Tables = append(h.Tables, t)
+			}
+		}
+	}
+	if att == nil {
+		return nil
+	}
+	sort.Slice(att.RejectsByReason, func(i, j int) bool { return att.RejectsByReason[i].Name < att.RejectsByReason[j].Name })
+	sort.Strings(order)
+	for _, p := range order {
+		h := byPart[p]
+		if h.EntriesIn > 0 {
+			h.RejectRatio = float64(h.Rejected) / float64(h.EntriesIn)
+		}
+		if h.RejectRatio > bound {
+			sort.Strings(h.Tables)
+			att.HeldBack = append(att.HeldBack, *h)
+		}
+	}
+	return att
+}
+
+// holdBack leaves the attachment tables of the held-back partitions out of
+// the commit: their new files are not published (the temporary area is
+// removed with the rest), their claims are dropped so that their previous
+// files stay, and the attachment inputs leave the ledger entry of their
+// unit, so that the next run reads the partition again.
+func holdBack(held []HeldBack, stats []FileStats, files []hiveparquet.FileDesc, claims []hiveparquet.Claim, units []Unit) ([]hiveparquet.FileDesc, []hiveparquet.Claim, []Unit) {
+	type key struct{ table, partition string }
+	hold := map[key]bool{}
+	for _, h := range held {
+		for _, t := range h.Tables {
+			hold[key{t, h.Partition}] = true
+		}
+	}
+	var keptFiles []hiveparquet.FileDesc
+	for _, f := range files {
+		if !hold[key{f.Table, f.Partition}] {
+			keptFiles = append(keptFiles, f)
+		}
+	}
+	var keptClaims []hiveparquet.Claim
+	for _, c := range claims {
+		if !hold[key{c.Table, c.Partition}] {
+			keptClaims = append(keptClaims, c)
+		}
+	}
+	// An attachment input's ledger identities are its own name or, when
+	// split, its parts' (NAME.00, NAME.01, ...).
+	drop := map[string][]string{}
+	for _, s := range stats {
+		if s.AttachmentKind != "" && slices.ContainsFunc(held, func(h HeldBack) bool { return h.Partition == s.Partition }) {
+			drop[s.Unit] = append(drop[s.Unit], s.Rel)
+		}
+	}
+	keptUnits := make([]Unit, 0, len(units))
+	for _, u := range units {
+		rels := drop[u.Key]
+		if len(rels) == 0 {
+			keptUnits = append(keptUnits, u)
+			continue
+		}
+		nu := Unit{Key: u.Key}
+		for _, in := range u.Inputs {
+			if !slices.ContainsFunc(rels, func(r string) bool { return in.Rel == r || strings.HasPrefix(in.Rel, r+".") }) {
+				nu.Inputs = append(nu.Inputs, in)
+			}
+		}
+		keptUnits = append(keptUnits, nu)
+	}
+	return keptFiles, keptClaims, keptUnits
 }
 
 func finish(r *RunReport) {

@@ -94,6 +94,14 @@ type FileStats struct {
 	// this input wrote into the run's temporary area; the commit publishes
 	// them with the Parquet files. They are not kept in the run report.
 	Files []hiveparquet.FileDesc `json:"files,omitempty"`
+	// AttachmentKind is set on an input that carries attachments of the
+	// records rather than records (Didomi's proof archives: "proofs"). Its
+	// entries and rejects count against CommitConfig.MaxAttachmentRejectRatio,
+	// per partition, not against the records' bound; over it, the commit
+	// holds back AttachmentTables of its partition (their previous contents
+	// stay) and commits the rest.
+	AttachmentKind   string   `json:"attachment_kind,omitempty"`
+	AttachmentTables []string `json:"attachment_tables,omitempty"`
 }
 
 func init() {

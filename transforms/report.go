@@ -79,10 +79,52 @@ type RunReport struct {
 	Partitions     []PartitionReport `json:"partitions"`
 	FilesReplaced  int               `json:"files_replaced"`
 	Recovered      []string          `json:"recovered_commits,omitempty"`
+	// Attachments sums the inputs that carry attachments rather than
+	// records (Didomi's proof archives): their entries are in Totals too,
+	// but RejectRatio is over records only, and they have their own bound.
+	Attachments *AttachmentTotals `json:"attachments,omitempty"`
 	// Plan is what a dry run would do.
 	Plan *Plan `json:"plan,omitempty"`
 	// PendingCommits are interrupted commits a real run would finish first.
 	PendingCommits []string `json:"pending_commits,omitempty"`
+}
+
+// AttachmentTotals sums a run's attachment inputs (FileStats.AttachmentKind)
+// and lists the partitions whose attachment tables were held back.
+type AttachmentTotals struct {
+	Kind            string     `json:"kind"`
+	Files           int        `json:"files"`
+	EntriesIn       int64      `json:"entries_in"`
+	EntriesOut      int64      `json:"entries_out"`
+	Rejected        int64      `json:"rejected"`
+	RejectsByReason []Count    `json:"rejects_by_reason,omitempty"`
+	MaxRejectRatio  float64    `json:"max_reject_ratio"`
+	HeldBack        []HeldBack `json:"held_back,omitempty"`
+}
+
+// HeldBack is a partition whose attachment entries were rejected beyond
+// their bound: the run committed its records, but its attachment tables
+// kept their previous contents.
+type HeldBack struct {
+	Partition   string   `json:"partition"`
+	Unit        string   `json:"unit"`
+	Tables      []string `json:"tables"`
+	EntriesIn   int64    `json:"entries_in"`
+	Rejected    int64    `json:"rejected"`
+	RejectRatio float64  `json:"reject_ratio"`
+}
+
+// HeldBackPartitions returns the partitions whose attachments the run held
+// back (none when it committed everything).
+func (r RunReport) HeldBackPartitions() []string {
+	if r.Attachments == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range r.Attachments.HeldBack {
+		out = append(out, h.Partition)
+	}
+	return out
 }
 
 // ReportPath is where the report of runID is stored.

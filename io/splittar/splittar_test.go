@@ -6,6 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -255,4 +259,64 @@ func FuzzSplitTar(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An archive made by Debian's tar and gzip reads the same whole (one part,
+// as an unsplit proofs.tar.gz) and cut by split(1) into numbered parts,
+// directory entries and sub-folder names included.
+func TestDebianToolsWholeAndSplit(t *testing.T) {
+	dir := t.TempDir()
+	run := func(script string) {
+		t.Helper()
+		cmd := exec.Command("sh", "-euc", script)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", script, err, out)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "src", "proofs", "sub"), 0o755)
+	for i, name := range []string{"proofs/a.pdf", "proofs/sub/b.png", "proofs/c.JPEG"} {
+		os.WriteFile(filepath.Join(dir, "src", name), body(i, 3000+i*1000), 0o644)
+	}
+	run(`tar -C src -cf - proofs | gzip -c > proofs.tar.gz && split -b 1500 -d proofs.tar.gz proofs.tar.gz.`)
+	read := func(parts []Part) (names []string, sizes []int64, lastPart int) {
+		open := func(_ context.Context, p string) (io.ReadCloser, error) { return os.Open(p) }
+		r := NewReader(context.Background(), open, "proofs.tar.gz", parts)
+		defer r.Close()
+		for {
+			e, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, r)
+			names = append(names, e.Header.Name)
+			sizes = append(sizes, n)
+			lastPart = e.Part
+		}
+	}
+	fi, _ := os.Stat(filepath.Join(dir, "proofs.tar.gz"))
+	wholeNames, wholeSizes, wholePart := read([]Part{{Path: filepath.Join(dir, "proofs.tar.gz"), Rel: "proofs.tar.gz", Size: fi.Size()}})
+	paths, _ := filepath.Glob(filepath.Join(dir, "proofs.tar.gz.*"))
+	var parts []Part
+	for _, p := range paths {
+		fi, _ := os.Stat(p)
+		parts = append(parts, Part{Path: p, Rel: filepath.Base(p), Size: fi.Size()})
+	}
+	groups, err := Groups(parts)
+	if err != nil || len(groups) != 1 || len(groups[0].Parts) < 3 {
+		t.Fatalf("split(1) parts %v: %v %v", parts, groups, err)
+	}
+	splitNames, splitSizes, splitPart := read(groups[0].Parts)
+	if fmt.Sprint(wholeNames) != fmt.Sprint(splitNames) || fmt.Sprint(wholeSizes) != fmt.Sprint(splitSizes) {
+		t.Errorf("whole %v %v, split %v %v", wholeNames, wholeSizes, splitNames, splitSizes)
+	}
+	if !slices.Contains(wholeNames, "proofs/") || !slices.Contains(wholeNames, "proofs/sub/b.png") {
+		t.Errorf("entries %v: want tar's directory entries and sub-folder names", wholeNames)
+	}
+	if wholePart != 0 || splitPart == 0 {
+		t.Errorf("part of the last entry: whole %d, split %d", wholePart, splitPart)
+	}
 }

@@ -122,10 +122,11 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 			inputs = append(inputs, in.LedgerInput())
 		}
 		if sel.Proofs {
-			archive, parts, err := proofArchive(input, p, part)
+			archive, parts, ignored, err := proofArchive(input, p, part)
 			if err != nil {
 				return plan, err
 			}
+			plan.Skipped = append(plan.Skipped, ignored...)
 			if archive != nil {
 				files = append(files, *archive)
 				inputs = append(inputs, parts...)
@@ -136,7 +137,7 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 			continue
 		}
 		for _, o := range p.others {
-			if !strings.HasPrefix(path.Base(o), "proofs.tar.gz.") && !strings.HasPrefix(o, "proofs/") {
+			if !strings.HasPrefix(path.Base(o), "proofs.tar.gz") && !strings.HasPrefix(o, "proofs/") {
 				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: path.Join(p.dir, o), Reason: "not a .json.gz file (or in a folder starting with _ or .)"})
 			}
 		}
@@ -189,10 +190,13 @@ func isUsersFile(rest string) bool {
 }
 
 // isProofPart reports whether rest (a path below a partition folder) is a
-// part of the proof archive: proofs.tar.gz.NN in the partition folder or in
-// proofs/.
+// part of the proof archive: proofs.tar.gz.NN, or the whole proofs.tar.gz,
+// in the partition folder or in proofs/.
 func isProofPart(rest string) bool {
 	name := strings.TrimPrefix(rest, "proofs/")
+	if name == joinedProofArchive {
+		return true
+	}
 	if strings.Contains(name, "/") || !strings.HasPrefix(name, "proofs.tar.gz.") {
 		return false
 	}
@@ -204,23 +208,28 @@ func isProofPart(rest string) bool {
 // archive (nil when it has none) and the ledger identities of its parts. A
 // gap in the part numbers, or two archives in one partition, is an error
 // naming the archive and the part.
-func proofArchive(input string, p *partition, part string) (*transforms.InputFile, []ledger.Input, error) {
+func proofArchive(input string, p *partition, part string) (*transforms.InputFile, []ledger.Input, []transforms.Skipped, error) {
 	if len(p.proofs) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
-	var parts []splittar.Part
+	var parts, joined []splittar.Part
 	byRel := map[string]lakefs.FileInfo{}
 	for _, fi := range p.proofs {
 		rel, _ := lakefs.Rel(input, fi.Path)
-		parts = append(parts, splittar.Part{Path: fi.Path, Rel: rel, Size: fi.Size})
+		sp := splittar.Part{Path: fi.Path, Rel: rel, Size: fi.Size}
+		if path.Base(rel) == joinedProofArchive {
+			joined = append(joined, sp)
+		} else {
+			parts = append(parts, sp)
+		}
 		byRel[rel] = fi
 	}
-	groups, err := splittar.Groups(parts)
+	groups, skipped, err := proofGroups(p.dir, parts, joined)
 	if err != nil {
-		return nil, nil, fmt.Errorf("partition %s: %w", p.dir, err)
+		return nil, nil, nil, err
 	}
 	if len(groups) > 1 {
-		return nil, nil, fmt.Errorf("partition %s: two proof archives, %s and %s", p.dir, groups[0].Prefix, groups[1].Prefix)
+		return nil, nil, nil, fmt.Errorf("partition %s: two proof archives, %s and %s", p.dir, groups[0].Prefix, groups[1].Prefix)
 	}
 	g := groups[0]
 	in := transforms.InputFile{Path: lakefs.Join(input, g.Prefix), Rel: g.Prefix, Partition: part, Unit: p.dir}
@@ -234,5 +243,5 @@ func proofArchive(input string, p *partition, part string) (*transforms.InputFil
 		in.Parts = append(in.Parts, transforms.FilePart{Path: sp.Path, Rel: sp.Rel, Size: sp.Size})
 		inputs = append(inputs, ledger.Input{Rel: sp.Rel, Size: sp.Size, ModTime: fi.ModTime.UnixMicro(), ETag: fi.ETag})
 	}
-	return &in, inputs, nil
+	return &in, inputs, skipped, nil
 }

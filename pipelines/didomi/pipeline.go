@@ -185,7 +185,8 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 }
 
 // hasArchive reports whether the partition of users file f holds a proof
-// archive (proofs.tar.gz.NN in the partition folder or in proofs/).
+// archive (proofs.tar.gz.NN or proofs.tar.gz in the partition folder or in
+// proofs/).
 func (fn *readWithProofsFn) hasArchive(ctx context.Context, f transforms.InputFile) (bool, error) {
 	dir, _, _, _, ok := splitPartition(f.Rel)
 	if !ok {
@@ -231,7 +232,9 @@ func emitProofRefs(b hiveparquet.Batch, emit func(string, proofRef)) {
 		ref := proofRef{EventID: ids.Value(i), UserID: users.Value(i)}
 		for j := offs[i]; j < offs[i+1]; j++ {
 			if vals.IsValid(int(j)) && vals.Value(int(j)) != "" {
-				emit(proofKey(b.Partition, vals.Value(int(j))), ref)
+				// Proof IDs compare case-insensitively: the archive's are
+				// normalized, the events keep theirs as delivered.
+				emit(proofKey(b.Partition, NormalizeProofID(vals.Value(int(j)))), ref)
 			}
 		}
 	}

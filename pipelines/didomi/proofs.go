@@ -41,48 +41,80 @@ const (
 	ProblemOrphan  = "orphan_proof"
 )
 
-// proofRE is a proof ID: 64 lowercase hex digits and a documented extension.
-var proofRE = regexp.MustCompile(`^[0-9a-f]{64}\.(pdf|png|jpg|gif|docx|doc|msg)$`)
+// proofRE is a proof ID as delivered: 64 hex digits in either case and one
+// of the documented extensions (plus jpeg), in any case.
+var proofRE = regexp.MustCompile(`^[0-9a-fA-F]{64}\.(?i:pdf|png|jpe?g|gif|docx|doc|msg)$`)
 
-// IsProofID reports whether s is a plausible Didomi proof ID.
+// IsProofID reports whether s is a plausible Didomi proof ID: 64 hex digits
+// and an extension of the documented ones (pdf, png, jpg, jpeg, gif, docx,
+// doc, msg), both in any case.
 func IsProofID(s string) bool { return proofRE.MatchString(s) }
+
+// NormalizeProofID is the form proof IDs are stored and compared in: lower
+// case. didomi_events.proofs_id keeps the IDs as delivered.
+func NormalizeProofID(s string) string { return strings.ToLower(s) }
 
 // ProofObjectPath is where a proof file is published, relative to the output root.
 func ProofObjectPath(partition, proofID string) string {
 	return ProofFilesTable + "/" + partition + "/" + proofID
 }
 
+// HeldProofTables are the tables a partition's proof archive alone fills:
+// they are held back together when its entries are rejected beyond
+// --max-proof-reject-ratio.
+func HeldProofTables() []string { return []string{ProofsTable, ProofFilesTable, ProofCheckTable} }
+
+// WarningProofDirectory counts directory entries of proof archives: skipped,
+// not rejected.
+const WarningProofDirectory = "proof_directory_skipped"
+
 // proofRowsPerBatch bounds the rows of one didomi_proofs batch.
 const proofRowsPerBatch = 4096
 
 // checkEntry decides whether a tar entry is a proof file to keep; it returns
-// the proof ID, or a reject reason code and text.
-func checkEntry(h *tar.Header) (id, code, reason string) {
+// the proof ID (normalized to lower case), or a reject reason code and text,
+// or skip for a directory entry. An entry in a sub-folder (proofs/ID.pdf, as
+// tar makes it from a folder) is matched by its base name once its path is
+// known to be safe.
+func checkEntry(h *tar.Header) (id, code, reason string, skip bool) {
 	switch h.Typeflag {
 	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeDir:
+		if unsafe := unsafePath(h.Name); unsafe != "" {
+			return "", ReasonProofUnsafe, unsafe, false
+		}
+		return "", "", "", true
 	case tar.TypeSymlink:
-		return "", ReasonProofSymlink, "symbolic link to " + h.Linkname + ": not followed"
+		return "", ReasonProofSymlink, "symbolic link to " + h.Linkname + ": not followed", false
 	case tar.TypeLink:
-		return "", ReasonProofHardlink, "hard link to " + h.Linkname + ": not followed"
+		return "", ReasonProofHardlink, "hard link to " + h.Linkname + ": not followed", false
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		return "", ReasonProofDevice, fmt.Sprintf("device or fifo entry (type %q)", h.Typeflag)
+		return "", ReasonProofDevice, fmt.Sprintf("device or fifo entry (type %q)", h.Typeflag), false
 	default:
-		return "", ReasonProofNotFile, fmt.Sprintf("not a regular file (type %q)", h.Typeflag)
+		return "", ReasonProofNotFile, fmt.Sprintf("not a regular file (type %q)", h.Typeflag), false
 	}
-	name := h.Name
+	if unsafe := unsafePath(h.Name); unsafe != "" {
+		return "", ReasonProofUnsafe, unsafe, false
+	}
+	name := path.Base(h.Name)
+	if !IsProofID(name) {
+		return "", ReasonProofBadName, "entry name is not a proof ID (<64 hex>.<pdf|png|jpg|jpeg|gif|docx|doc|msg>)", false
+	}
+	return NormalizeProofID(name), "", "", false
+}
+
+// unsafePath returns why a tar entry name is unsafe (absolute, backslash,
+// a .. segment), or "".
+func unsafePath(name string) string {
 	if strings.HasPrefix(name, "/") || strings.Contains(name, "\\") {
-		return "", ReasonProofUnsafe, "absolute path"
+		return "absolute path"
 	}
 	for _, seg := range strings.Split(name, "/") {
 		if seg == ".." {
-			return "", ReasonProofUnsafe, "path with .."
+			return "path with .."
 		}
 	}
-	name = strings.TrimPrefix(name, "./")
-	if !IsProofID(name) {
-		return "", ReasonProofBadName, "entry name is not a proof ID (<64 lowercase hex>.<pdf|png|jpg|gif|docx|doc|msg>)"
-	}
-	return name, "", ""
+	return ""
 }
 
 // proofIndex is one proof found in an archive, as the reference check sees it.
@@ -113,7 +145,8 @@ type checkRow struct {
 // naming the archive and the part.
 func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f transforms.InputFile, rawBytes int,
 	emit func(hiveparquet.Batch), found func(proofID string)) (transforms.FileStats, error) {
-	st := transforms.FileStats{Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Compression: "gzip+tar", Bytes: f.Size}
+	st := transforms.FileStats{Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Compression: "gzip+tar", Bytes: f.Size,
+		AttachmentKind: "proofs", AttachmentTables: HeldProofTables()}
 	parts := make([]splittar.Part, len(f.Parts))
 	for i, p := range f.Parts {
 		parts[i] = splittar.Part{Path: p.Path, Rel: p.Rel, Size: p.Size}
@@ -133,6 +166,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	seen := map[string]bool{}
 	tmp := lakefs.Join(hiveparquet.TempDir(output, runID), ProofFilesTable, f.Partition)
 	buf := make([]byte, 256<<10)
+	var dirs int64
 	for {
 		e, err := r.Next()
 		if err == io.EOF {
@@ -141,9 +175,13 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 		if err != nil {
 			return st, err
 		}
-		st.RecordsIn++
 		h := e.Header
-		id, code, reason := checkEntry(h)
+		id, code, reason, skip := checkEntry(h)
+		if skip {
+			dirs++
+			continue
+		}
+		st.RecordsIn++
 		if code == "" && seen[id] {
 			code, reason = ReasonProofDuplicate, "proof ID already in the archive: the first copy is kept"
 		}
@@ -186,6 +224,9 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	st.DecompressedBytes = r.TarBytes()
 	st.Rejected = rej.Count()
 	st.RejectsByReason = rej.ByReason()
+	if dirs > 0 {
+		st.Warnings = append(st.Warnings, transforms.Count{Name: WarningProofDirectory, N: dirs})
+	}
 	st.Rows = []transforms.Count{{Name: ProofsTable, N: st.RecordsOut}}
 	return st, st.Check()
 }
@@ -224,6 +265,44 @@ func copyProof(ctx context.Context, out lakefs.FS, dst string, r io.Reader, buf 
 		return "", "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), http.DetectContentType(head), n, nil
+}
+
+// joinedProofArchive is the name of an unsplit proof archive, and of the
+// one Didomi's own instruction (cat proofs.tar.gz.* > proofs.tar.gz) joins
+// beside the parts.
+const joinedProofArchive = "proofs.tar.gz"
+
+// proofGroups sorts a partition's proof archive files into archives: split
+// parts by prefix (their numbers checked), a lone proofs.tar.gz as a
+// one-part archive. A proofs.tar.gz beside split parts is their joined copy:
+// the parts are read, and it is returned as skipped (a warning in the
+// report), never read as a second archive.
+func proofGroups(dir string, parts, joined []splittar.Part) ([]splittar.Group, []transforms.Skipped, error) {
+	groups, err := splittar.Groups(parts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("partition %s: %w", dir, err)
+	}
+	if len(groups) == 0 {
+		for _, j := range joined {
+			groups = append(groups, splittar.Group{Prefix: j.Rel, Parts: []splittar.Part{j}})
+		}
+		return groups, nil, nil
+	}
+	var sum int64
+	for _, g := range groups {
+		for _, p := range g.Parts {
+			sum += p.Size
+		}
+	}
+	var skipped []transforms.Skipped
+	for _, j := range joined {
+		reason := "joined copy of the proofs.tar.gz.NN parts beside it (Didomi's cat instruction run in place): the parts are read, this file is ignored"
+		if len(groups) == 1 && j.Size != sum {
+			reason += fmt.Sprintf(" (its %d bytes differ from the parts' %d: a partial or stale join)", j.Size, sum)
+		}
+		skipped = append(skipped, transforms.Skipped{What: j.Rel, Reason: reason})
+	}
+	return groups, skipped, nil
 }
 
 // errNoProofs is returned when proofs are requested without the run's output.

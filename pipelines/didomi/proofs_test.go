@@ -16,6 +16,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/io/splittar"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -25,35 +26,96 @@ var (
 )
 
 func TestCheckEntry(t *testing.T) {
+	upper := strings.ToUpper(idA[:64])
 	cases := []struct {
 		name     string
 		h        tar.Header
 		wantID   string
 		wantCode string
+		wantSkip bool
 	}{
-		{"proof", tar.Header{Name: idA, Typeflag: tar.TypeReg}, idA, ""},
-		{"dot slash", tar.Header{Name: "./" + idB, Typeflag: tar.TypeReg}, idB, ""},
-		{"absolute", tar.Header{Name: "/" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
-		{"dotdot", tar.Header{Name: "../" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
-		{"inner dotdot", tar.Header{Name: "x/../../" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
-		{"backslash", tar.Header{Name: `..\` + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe},
-		{"symlink", tar.Header{Name: idA, Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, "", ReasonProofSymlink},
-		{"hard link", tar.Header{Name: idA, Typeflag: tar.TypeLink, Linkname: idB}, "", ReasonProofHardlink},
-		{"char device", tar.Header{Name: idA, Typeflag: tar.TypeChar}, "", ReasonProofDevice},
-		{"block device", tar.Header{Name: idA, Typeflag: tar.TypeBlock}, "", ReasonProofDevice},
-		{"fifo", tar.Header{Name: idA, Typeflag: tar.TypeFifo}, "", ReasonProofDevice},
-		{"directory", tar.Header{Name: "proofs/", Typeflag: tar.TypeDir}, "", ReasonProofNotFile},
-		{"subfolder", tar.Header{Name: "proofs/" + idA, Typeflag: tar.TypeReg}, "", ReasonProofBadName},
-		{"upper hex", tar.Header{Name: strings.ToUpper(idA[:64]) + ".pdf", Typeflag: tar.TypeReg}, "", ReasonProofBadName},
-		{"short hex", tar.Header{Name: idA[1:], Typeflag: tar.TypeReg}, "", ReasonProofBadName},
-		{"other ext", tar.Header{Name: idA[:64] + ".exe", Typeflag: tar.TypeReg}, "", ReasonProofBadName},
-		{"upper ext", tar.Header{Name: idA[:64] + ".PDF", Typeflag: tar.TypeReg}, "", ReasonProofBadName},
+		{"proof", tar.Header{Name: idA, Typeflag: tar.TypeReg}, idA, "", false},
+		{"dot slash", tar.Header{Name: "./" + idB, Typeflag: tar.TypeReg}, idB, "", false},
+		{"absolute", tar.Header{Name: "/" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe, false},
+		{"dotdot", tar.Header{Name: "../" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe, false},
+		{"inner dotdot", tar.Header{Name: "x/../../" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe, false},
+		{"subfolder dotdot", tar.Header{Name: "proofs/../" + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe, false},
+		{"backslash", tar.Header{Name: `..\` + idA, Typeflag: tar.TypeReg}, "", ReasonProofUnsafe, false},
+		{"symlink", tar.Header{Name: idA, Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, "", ReasonProofSymlink, false},
+		{"symlink in subfolder", tar.Header{Name: "proofs/" + idA, Typeflag: tar.TypeSymlink, Linkname: "../x"}, "", ReasonProofSymlink, false},
+		{"hard link", tar.Header{Name: idA, Typeflag: tar.TypeLink, Linkname: idB}, "", ReasonProofHardlink, false},
+		{"char device", tar.Header{Name: idA, Typeflag: tar.TypeChar}, "", ReasonProofDevice, false},
+		{"block device", tar.Header{Name: idA, Typeflag: tar.TypeBlock}, "", ReasonProofDevice, false},
+		{"fifo", tar.Header{Name: idA, Typeflag: tar.TypeFifo}, "", ReasonProofDevice, false},
+		{"directory", tar.Header{Name: "proofs/", Typeflag: tar.TypeDir}, "", "", true},
+		{"dot directory", tar.Header{Name: "./", Typeflag: tar.TypeDir}, "", "", true},
+		{"absolute directory", tar.Header{Name: "/etc/", Typeflag: tar.TypeDir}, "", ReasonProofUnsafe, false},
+		{"subfolder", tar.Header{Name: "proofs/" + idA, Typeflag: tar.TypeReg}, idA, "", false},
+		{"dot subfolder", tar.Header{Name: "./proofs/2024/" + idB, Typeflag: tar.TypeReg}, idB, "", false},
+		{"upper hex", tar.Header{Name: upper + ".pdf", Typeflag: tar.TypeReg}, idA, "", false},
+		{"upper ext", tar.Header{Name: idA[:64] + ".PDF", Typeflag: tar.TypeReg}, idA, "", false},
+		{"mixed ext", tar.Header{Name: idA[:64] + ".Pdf", Typeflag: tar.TypeReg}, idA, "", false},
+		{"jpeg", tar.Header{Name: upper + ".JPEG", Typeflag: tar.TypeReg}, idA[:64] + ".jpeg", "", false},
+		{"every documented ext", tar.Header{Name: idA[:64] + ".Msg", Typeflag: tar.TypeReg}, idA[:64] + ".msg", "", false},
+		{"short hex", tar.Header{Name: idA[1:], Typeflag: tar.TypeReg}, "", ReasonProofBadName, false},
+		{"not hex", tar.Header{Name: "g" + idA[1:], Typeflag: tar.TypeReg}, "", ReasonProofBadName, false},
+		{"other ext", tar.Header{Name: idA[:64] + ".exe", Typeflag: tar.TypeReg}, "", ReasonProofBadName, false},
+		{"undocumented ext", tar.Header{Name: idA[:64] + ".TIFF", Typeflag: tar.TypeReg}, "", ReasonProofBadName, false},
+		{"double ext", tar.Header{Name: idA + ".exe", Typeflag: tar.TypeReg}, "", ReasonProofBadName, false},
+		{"folder named like a proof", tar.Header{Name: idA + "/readme", Typeflag: tar.TypeReg}, "", ReasonProofBadName, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			id, code, reason := checkEntry(&c.h)
-			if id != c.wantID || code != c.wantCode || (code != "" && reason == "") {
-				t.Errorf("checkEntry = %q, %q, %q; want %q, %q", id, code, reason, c.wantID, c.wantCode)
+			id, code, reason, skip := checkEntry(&c.h)
+			if id != c.wantID || code != c.wantCode || skip != c.wantSkip || (code != "" && reason == "") {
+				t.Errorf("checkEntry = %q, %q, %q, %v; want %q, %q, %v", id, code, reason, skip, c.wantID, c.wantCode, c.wantSkip)
+			}
+		})
+	}
+}
+
+func TestProofGroups(t *testing.T) {
+	d := "export-id=e/date=2024-03-01"
+	part := func(rel string, size int64) splittar.Part {
+		return splittar.Part{Path: "/in/" + rel, Rel: rel, Size: size}
+	}
+	p0, p1 := part(d+"/proofs.tar.gz.00", 10), part(d+"/proofs.tar.gz.01", 5)
+	joined := part(d+"/proofs.tar.gz", 15)
+	cases := []struct {
+		name        string
+		parts       []splittar.Part
+		joined      []splittar.Part
+		wantPrefix  []string
+		wantSkipped int
+		wantErr     string
+	}{
+		{"split", []splittar.Part{p1, p0}, nil, []string{d + "/proofs.tar.gz"}, 0, ""},
+		{"unsplit", nil, []splittar.Part{joined}, []string{d + "/proofs.tar.gz"}, 0, ""},
+		{"joined beside parts", []splittar.Part{p0, p1}, []splittar.Part{joined}, []string{d + "/proofs.tar.gz"}, 1, ""},
+		{"two unsplit", nil, []splittar.Part{joined, part(d+"/proofs/proofs.tar.gz", 15)}, []string{d + "/proofs.tar.gz", d + "/proofs/proofs.tar.gz"}, 0, ""},
+		{"gap", []splittar.Part{p1}, []splittar.Part{joined}, nil, 0, "proofs.tar.gz.00 is missing"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			groups, skipped, err := proofGroups(d, c.parts, c.joined)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var prefixes []string
+			for _, g := range groups {
+				prefixes = append(prefixes, g.Prefix)
+			}
+			if fmt.Sprint(prefixes) != fmt.Sprint(c.wantPrefix) || len(skipped) != c.wantSkipped {
+				t.Errorf("groups %v, skipped %v; want %v, %d skipped", prefixes, skipped, c.wantPrefix, c.wantSkipped)
+			}
+			if c.name == "joined beside parts" && (skipped[0].What != joined.Rel || len(groups[0].Parts) != 2) {
+				t.Errorf("the parts must be read and the joined file skipped: %v %v", groups, skipped)
 			}
 		})
 	}
@@ -192,5 +254,59 @@ func TestEventColumnsOfProofRefs(t *testing.T) {
 	s := EventsSchema()
 	if s.Field(0).Name != "id" || s.Field(1).Name != "user_id" || s.Field(10).Name != "proofs_id" {
 		t.Fatalf("didomi_events columns moved: update emitProofRefs (%v)", s)
+	}
+}
+
+// IDs differing only in case are one proof; directory entries are skipped
+// and counted, not rejected.
+func TestReadProofsCaseAndDirectories(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	entries := []struct {
+		name string
+		typ  byte
+		body string
+	}{
+		{"proofs/", tar.TypeDir, ""},
+		{"proofs/" + strings.ToUpper(idA[:64]) + ".PDF", tar.TypeReg, "%PDF first"},
+		{"proofs/sub/", tar.TypeDir, ""},
+		{"proofs/sub/" + idA, tar.TypeReg, "%PDF second"},
+		{"proofs/sub/" + idB[:64] + ".TIFF", tar.TypeReg, "II*"},
+	}
+	for _, e := range entries {
+		tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Size: int64(len(e.body))})
+		tw.Write([]byte(e.body))
+	}
+	tw.Close()
+	gz.Close()
+	p := filepath.Join(root, "proofs.tar.gz")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	f := transforms.InputFile{Path: p, Rel: "proofs.tar.gz", Partition: "export_id=e/date=2024-03-01", Unit: "u",
+		Parts: []transforms.FilePart{{Path: p, Rel: "proofs.tar.gz", Size: int64(buf.Len())}}}
+	var found []string
+	reasons := map[string]int64{}
+	st, err := ReadProofs(ctx, lakefs.Local{}, lakefs.Local{}, filepath.Join(root, "out"), "r1", f, 0, func(b hiveparquet.Batch) {
+		b.Record.Release()
+	}, func(id string) { found = append(found, id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.RejectsByReason {
+		reasons[c.Name] = c.N
+	}
+	if st.RecordsIn != 3 || st.RecordsOut != 1 || reasons[ReasonProofDuplicate] != 1 || reasons[ReasonProofBadName] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if fmt.Sprint(found) != fmt.Sprint([]string{idA}) || len(st.Files) != 1 || st.Files[0].Name != idA {
+		t.Errorf("found %v, files %+v: want the first copy, under its lower-case ID", found, st.Files)
+	}
+	if fmt.Sprint(st.Warnings) != fmt.Sprint([]transforms.Count{{Name: WarningProofDirectory, N: 2}}) {
+		t.Errorf("warnings %v", st.Warnings)
+	}
+	if st.AttachmentKind != "proofs" || len(st.AttachmentTables) != 3 {
+		t.Errorf("the archive's counters must carry their own bound: %q %v", st.AttachmentKind, st.AttachmentTables)
 	}
 }

@@ -46,6 +46,11 @@ type Options struct {
 	Write          hiveparquet.WriteOptions
 	Lines          transforms.LineOptions
 	MaxRejectRatio float64
+	// MaxAttachmentRejectRatio bounds the rejected share of each
+	// partition's attachment entries (Didomi's proof archives,
+	// --max-proof-reject-ratio); a partition over it is committed without
+	// its attachment tables (see transforms.CommitConfig).
+	MaxAttachmentRejectRatio float64
 	// Reprocess ignores the ledger.
 	Reprocess bool
 	// AllowEmptyPartitions commits a complete partition that yields no
@@ -268,7 +273,8 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
 		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
 		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
-		AllowEmpty: o.AllowEmptyPartitions,
+		AllowEmpty:               o.AllowEmptyPartitions,
+		MaxAttachmentRejectRatio: o.MaxAttachmentRejectRatio,
 	}
 	if len(plan.Files) == 0 {
 		// Only partitions to empty: no Beam job needed.

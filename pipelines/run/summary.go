@@ -25,8 +25,19 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 		fmt.Fprintf(w, "  error     %s\n", r.Error)
 	}
 	fmt.Fprintf(w, "  input     %s: %d files, %s\n", r.Input, t.Files, human(t.Bytes))
-	if t.RecordsIn > 0 {
-		fmt.Fprintf(w, "  records   %d in, %d out, %d rejected (%.2f%%, bound %.2f%%)\n", t.RecordsIn, t.RecordsOut, t.Rejected, 100*r.RejectRatio, 100*r.MaxRejectRatio)
+	recIn, recOut, recRej := t.RecordsIn, t.RecordsOut, t.Rejected
+	if a := r.Attachments; a != nil {
+		recIn, recOut, recRej = recIn-a.EntriesIn, recOut-a.EntriesOut, recRej-a.Rejected
+	}
+	if recIn > 0 {
+		fmt.Fprintf(w, "  records   %d in, %d out, %d rejected (%.2f%%, bound %.2f%%)\n", recIn, recOut, recRej, 100*r.RejectRatio, 100*r.MaxRejectRatio)
+	}
+	if a := r.Attachments; a != nil {
+		fmt.Fprintf(w, "  %-9s %d entries in %d archives, %d kept, %d rejected (bound %.2f%% per partition)\n", a.Kind, a.EntriesIn, a.Files, a.EntriesOut, a.Rejected, 100*a.MaxRejectRatio)
+		for _, h := range a.HeldBack {
+			fmt.Fprintf(w, "  held back %s of %s: %d of %d entries rejected (%.2f%%); %s keep their previous contents\n",
+				a.Kind, h.Partition, h.Rejected, h.EntriesIn, 100*h.RejectRatio, strings.Join(h.Tables, ", "))
+		}
 	}
 	if t.BlankLines > 0 {
 		fmt.Fprintf(w, "  blank     %d blank lines skipped (not records)\n", t.BlankLines)
