@@ -22,8 +22,12 @@ import (
 //
 //	uploads/consent-data/YYYY-MM-DD/ANY_NAME[.gz|.lzo]  consent request files
 //	uploads/consent-data/YYYY-MM-DD/ANY_NAME.lzo.index  hadoop-lzo index of ANY_NAME.lzo
-//	portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK_OR_KUID/KUID  feed files
+//	portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK/KUID  feed files (BK: one or more folders, see ParseBKFolder)
 //	portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS          the request/day is complete
+//	portability/REQUEST_ID/_SUCCESS                     every day of the request is complete
+//
+// Names that begin with '_' are data like any other; only _SUCCESS,
+// _temporary (Hadoop's markers) and dot-files are not (see notData).
 const (
 	RequestsDir    = "uploads/consent-data"
 	PortabilityDir = "portability"
@@ -74,11 +78,17 @@ func inRange(d, from, to string) bool {
 	return (from == "" || d >= from) && (to == "" || d <= to)
 }
 
-func hidden(name string) bool { return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") }
+// notData reports whether a file or folder name is not data: the markers
+// _SUCCESS and _temporary of Hadoop-style writers, and dot-files. Other
+// names that begin with '_' are data (kuids, in the file name and in the
+// {bk} folder of a device-level request, may begin with '_').
+func notData(name string) bool {
+	return name == "_SUCCESS" || name == "_temporary" || strings.HasPrefix(name, ".")
+}
 
 // DiscoverRequests selects the consent request files: every file directly in
-// a day folder uploads/consent-data/YYYY-MM-DD/ (hidden files starting with
-// '_' or '.' and index files excepted). The ledger unit is the day folder:
+// a day folder uploads/consent-data/YYYY-MM-DD/ (index files and names that
+// are not data, see notData, excepted). The ledger unit is the day folder:
 // when any of its files (index files included) is new or changed, the whole
 // day is read again and its partition replaced. An lzop file with an index
 // beside it becomes one InputFile per split.
@@ -115,7 +125,7 @@ func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel Req
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "in a subfolder of the day folder"})
 			continue
 		}
-		if hidden(name) {
+		if notData(name) {
 			if name != "_SUCCESS" {
 				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "hidden file"})
 			}
@@ -227,7 +237,8 @@ func sniff(ctx context.Context, fsys lakefs.FS, p string) (decompress.Kind, erro
 }
 
 // DiscoverPortability selects the feed files of every complete request/day
-// (portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS present). The ledger unit is
+// (portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS present, or
+// portability/REQUEST_ID/_SUCCESS, which completes every day of the request). The ledger unit is
 // the request/day folder; a run claims the partitions of every documented
 // data source of the request/day (and of any other source found), so a
 // source that disappeared from a redelivered day is emptied too.
@@ -244,6 +255,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 		others    []string
 	}
 	units := map[string]*reqDay{}
+	requestDone := map[string]bool{} // portability/REQUEST_ID/_SUCCESS
 	var order []string
 	for _, fi := range all {
 		rel, ok := lakefs.Rel(input, fi.Path)
@@ -251,6 +263,10 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 			continue
 		}
 		segs := strings.Split(rel, "/")
+		if len(segs) == 3 && segs[2] == "_SUCCESS" {
+			requestDone[segs[1]] = true
+			continue
+		}
 		if len(segs) < 4 {
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "not below " + PortabilityDir + "/REQUEST_ID/YYYY-MM-DD/"})
 			continue
@@ -276,7 +292,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 		switch {
 		case len(segs) == 4 && segs[3] == "_SUCCESS":
 			u.success = true
-		case len(segs) == 6 && segs[3] != "" && segs[4] != "" && !hidden(segs[3]) && !hidden(segs[4]) && !hidden(segs[5]):
+		case isFeedPath(segs[3:]):
 			u.files = append(u.files, fi)
 		default:
 			u.others = append(u.others, rel)
@@ -285,7 +301,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 	sort.Strings(order)
 	for _, key := range order {
 		u := units[key]
-		if !u.success {
+		if !u.success && !requestDone[u.req] {
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: key, Reason: "incomplete: no _SUCCESS marker yet"})
 			continue
 		}
@@ -311,7 +327,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 			continue
 		}
 		for _, o := range u.others {
-			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: o, Reason: "not a feed file (DATA_SOURCE/BK_OR_KUID/KUID below the day folder)"})
+			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: o, Reason: "not a feed file (DATA_SOURCE/BK/KUID below the day folder; _SUCCESS, _temporary and dot-files are not data)"})
 		}
 		plan.Files = append(plan.Files, files...)
 		plan.Units = append(plan.Units, transforms.Unit{Key: key, Inputs: inputs})
@@ -337,13 +353,29 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// feedFileOf reads the path of a feed file (relative to the input root).
+// isFeedPath reports whether segs, the path below a day folder, is
+// DATA_SOURCE/BK.../KUID: at least three names, a data source, a kuid and a
+// non-empty {bk} (which may span several folders), none of them a name that
+// is not data (notData).
+func isFeedPath(segs []string) bool {
+	if len(segs) < 3 || segs[0] == "" || segs[len(segs)-1] == "" || strings.Join(segs[1:len(segs)-1], "/") == "" {
+		return false
+	}
+	for _, s := range segs {
+		if notData(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// feedFileOf reads the path of a feed file (relative to the input root):
+// portability/REQUEST_ID/DATE/DATA_SOURCE/BK.../KUID.
 func feedFileOf(rel string) feedFile {
 	segs := strings.Split(rel, "/")
 	if len(segs) < 6 {
 		return feedFile{KUIDFile: path.Base(rel)}
 	}
-	ff := feedFile{DataSource: segs[3], KUIDFile: segs[5]}
-	ff.BridgeKey, ff.KUIDPath = DecodeBKPath(segs[4])
-	return ff
+	kuid := segs[len(segs)-1]
+	return feedFile{DataSource: segs[3], KUIDFile: kuid, BK: ParseBKFolder(strings.Join(segs[4:len(segs)-1], "/"), kuid)}
 }
