@@ -438,3 +438,54 @@ func TestFeedTruncatedGzipFails(t *testing.T) {
 		t.Fatalf("error %v, want one naming %s", err, p)
 	}
 }
+
+// TestRequestFileWithBOM: a UTF-8 byte-order mark at the start of a request
+// file (spreadsheet exports write one) is dropped, in plain, gzip and lzop
+// files made by Debian's gzip and lzop, and in lzop splits: the first line
+// is a row at offset 0, not a reject, and every other offset is unchanged.
+func TestRequestFileWithBOM(t *testing.T) {
+	const fixtures = "../../testdata/audiencestudio/fixtures/bom"
+	want := fmt.Sprint([]row{
+		{RequestsTable, "", 0, "abcdef123"},
+		{RequestsTable, "", 66, "6D92078A-8246-4BA4-AE5B-76104861E7DC"},
+		{RequestsTable, "", 130, "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a"},
+	})
+	for _, c := range []struct{ name, kind string }{
+		{"requests-bom.txt", "plain"}, {"requests-bom.txt.gz", "gzip"}, {"requests-bom.lzo", "lzop"},
+	} {
+		rows, st := collect(t, inputFile(t, filepath.Join(fixtures, c.name)), transforms.LineOptions{})
+		for i := range rows {
+			rows[i].file = ""
+		}
+		if got := fmt.Sprint(rows); got != want || st.Compression != c.kind {
+			t.Errorf("%s (%s):\n%s\nwant (%s)\n%s", c.name, st.Compression, got, c.kind, want)
+		}
+	}
+
+	// Splits: only the split at offset 0 sees the mark.
+	content, _ := requestContent(3, 12000) // ~0.8 MB: 3 lzop blocks of 256 KiB
+	bom := append([]byte{0xEF, 0xBB, 0xBF}, content...)
+	dir := t.TempDir()
+	p, index := writeLzop(t, dir, "bom.lzo", bom)
+	if len(index) < 3 {
+		t.Fatalf("%d lzop blocks, want several", len(index))
+	}
+	rows, _ := readSplits(t, inputFile(t, p), 3, transforms.LineOptions{})
+	if len(rows) == 0 || rows[0].table != RequestsTable || rows[0].pos != 0 || rows[0].text != "K00000000" {
+		t.Fatalf("first row of the split read: %+v", rows[:min(len(rows), 1)])
+	}
+	whole, _ := collect(t, inputFile(t, p), transforms.LineOptions{})
+	if fmt.Sprint(rows) != fmt.Sprint(whole) {
+		t.Errorf("split read differs from the whole read")
+	}
+	// A mark anywhere else is data: a line that starts with one is rejected.
+	later := append(append([]byte(goodRequest+"\n"), 0xEF, 0xBB, 0xBF), []byte(goodRequest+"\n")...)
+	lp := filepath.Join(dir, "later.txt")
+	if err := os.WriteFile(lp, later, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ = collect(t, inputFile(t, lp), transforms.LineOptions{})
+	if len(rows) != 2 || rows[0].table != RequestsTable || rows[1].table != RequestsRejectsTable || rows[1].pos != int64(len(goodRequest)+1) {
+		t.Errorf("mark after the first line: %+v", rows)
+	}
+}
