@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vendorlake/vendorlake/io/decompress"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
@@ -78,6 +79,11 @@ func inRange(d, from, to string) bool {
 	return (from == "" || d >= from) && (to == "" || d <= to)
 }
 
+// notUTF8 is the reason a path that is not valid UTF-8 is skipped: its
+// names would be written to string columns (source_file, bk_raw,
+// kuid_file), which must be UTF-8. S3 keys always are; local names may not.
+const notUTF8 = "path is not valid UTF-8"
+
 // notData reports whether a file or folder name is not data: the markers
 // _SUCCESS and _temporary of Hadoop-style writers, and dot-files. Other
 // names that begin with '_' are data (kuids, in the file name and in the
@@ -106,6 +112,10 @@ func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel Req
 	for _, fi := range all {
 		rel, ok := lakefs.Rel(input, fi.Path)
 		if !ok {
+			continue
+		}
+		if !utf8.ValidString(rel) {
+			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: strings.ToValidUTF8(rel, "\uFFFD"), Reason: notUTF8})
 			continue
 		}
 		rest := strings.TrimPrefix(rel, RequestsDir+"/")
@@ -260,6 +270,10 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 	for _, fi := range all {
 		rel, ok := lakefs.Rel(input, fi.Path)
 		if !ok {
+			continue
+		}
+		if !utf8.ValidString(rel) {
+			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: strings.ToValidUTF8(rel, "\uFFFD"), Reason: notUTF8})
 			continue
 		}
 		segs := strings.Split(rel, "/")

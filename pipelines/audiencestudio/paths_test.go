@@ -275,3 +275,32 @@ func TestDiscoverRequestsUnderscoreNames(t *testing.T) {
 		t.Errorf("units %+v", plan.Units)
 	}
 }
+
+// TestDiscoverSkipsNonUTF8Paths: a local name that is not UTF-8 would put
+// invalid strings in source_file, bk_raw and kuid_file: it is skipped, and
+// the report says so in valid UTF-8.
+func TestDiscoverSkipsNonUTF8Paths(t *testing.T) {
+	root := t.TempDir()
+	touch(t, root, "portability/R1/2024-03-02/_SUCCESS", "")
+	touch(t, root, "portability/R1/2024-03-02/click/LIDa_CtQ/LIDa_CtQ", goodFeed+"\n")
+	touch(t, root, "portability/R1/2024-03-02/click/L\xffx/L\xffx", goodFeed+"\n")
+	touch(t, root, "uploads/consent-data/2024-03-01/a\xff.txt", goodRequest+"\n")
+	ctx := context.Background()
+	plan, err := DiscoverPortability(ctx, lakefs.Local{}, root, PortabilitySelection{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Files) != 1 || plan.Files[0].Rel != "portability/R1/2024-03-02/click/LIDa_CtQ/LIDa_CtQ" {
+		t.Errorf("files %+v", plan.Files)
+	}
+	if r := skippedReason(plan, "portability/R1/2024-03-02/click/L\uFFFDx/L\uFFFDx"); r != notUTF8 {
+		t.Errorf("skipped reason %q", r)
+	}
+	plan, err = DiscoverRequests(ctx, lakefs.Local{}, root, RequestsSelection{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Files) != 0 || skippedReason(plan, "uploads/consent-data/2024-03-01/a\uFFFD.txt") != notUTF8 {
+		t.Errorf("files %+v, skipped %+v", plan.Files, plan.Skipped)
+	}
+}
