@@ -137,7 +137,7 @@ func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel Req
 		}
 		if notData(name) {
 			if name != "_SUCCESS" {
-				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "hidden file"})
+				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "hidden file (dot-file or _temporary)"})
 			}
 			continue
 		}
