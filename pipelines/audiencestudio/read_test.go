@@ -489,3 +489,51 @@ func TestRequestFileWithBOM(t *testing.T) {
 		t.Errorf("mark after the first line: %+v", rows)
 	}
 }
+
+// TestFeedBKColumns: the {bk} of a feed file's path lands in bridge_key,
+// bk_raw and kuid_path by the document's rule, and a bridge key that does
+// not decode to text keeps its records, with a warning.
+func TestFeedBKColumns(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []struct {
+		bk, kuid                   string
+		bridgeKey, bkRaw, kuidPath string
+		warnings                   string
+	}{
+		{"LIDa_CtQ", "LIDa_CtQ", "<null>", "LIDa_CtQ", "LIDa_CtQ", "[]"},
+		{"Pz8/Pj4+", "LIDa_CtQ", "???>>>", "Pz8/Pj4+", "<null>", "[]"},
+		{"c29tZW9uZUBleGFtcGxlLmNvbQ", "LIDa_CtQ", "someone@example.com", "c29tZW9uZUBleGFtcGxlLmNvbQ", "<null>", "[]"},
+		{"Lx14Qph3", "LIDa_CtQ", "<null>", "Lx14Qph3", "<null>", "[{bridge_key_not_text 1}]"},
+	} {
+		rel := "portability/R1/2024-03-02/pixel.gif/" + c.bk + "/" + c.kuid
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(goodFeed+"\n"+goodFeed+"\n"), 0o644)
+		f := transforms.InputFile{Path: p, Rel: rel, Size: int64(2*len(goodFeed) + 2), Partition: "x=1"}
+		var got []string
+		emit := func(b hiveparquet.Batch) {
+			defer b.Record.Release()
+			if b.Table != PortabilityTable {
+				t.Errorf("%s: batch for %s", rel, b.Table)
+				return
+			}
+			col := func(name string) string {
+				idx := b.Record.Schema().FieldIndices(name)
+				a := b.Record.Column(idx[0]).(*array.String)
+				if a.IsNull(0) {
+					return "<null>"
+				}
+				return a.Value(0)
+			}
+			got = append(got, col("bridge_key"), col("bk_raw"), col("kuid_path"), col("kuid_file"))
+		}
+		st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{c.bridgeKey, c.bkRaw, c.kuidPath, c.kuid}
+		if fmt.Sprint(got) != fmt.Sprint(want) || st.RecordsOut != 2 || fmt.Sprint(st.Warnings) != c.warnings {
+			t.Errorf("%s: columns %q, %d rows, warnings %v; want %q, 2 rows, %s", rel, got, st.RecordsOut, st.Warnings, want, c.warnings)
+		}
+	}
+}
