@@ -376,10 +376,15 @@ func TestAudienceStudioVendorDocExamples(t *testing.T) {
 		}
 		source := strings.TrimSuffix(e.Name(), ".json")
 		folder, kuid := "LIDa_CtQ", "LIDa_CtQ"
-		if source == "pixel.gif" {
+		switch source {
+		case "pixel.gif":
 			folder, kuid = bkFolder, "B89297C2-6C4E-4355-8376-7D5883FAFF67"
+		case "event.gif":
+			folder = "Lx14Qph3" // not the kuid, so a bridge key, but not Base64 of text: a warning
+		case "segment.gif":
+			folder = "Pz8/Pj4+" // standard Base64 of "???>>>": {bk} spans two folders
 		}
-		touchFile(t, filepath.Join(in, "portability", "DOC-1", "2018-02-07", source, folder, kuid), data)
+		touchFile(t, filepath.Join(in, "portability", "DOC-1", "2018-02-07", source, filepath.FromSlash(folder), kuid), data)
 	}
 	touchFile(t, filepath.Join(in, "portability", "DOC-1", "2018-02-07", "_SUCCESS"), nil)
 	lake := t.TempDir()
@@ -388,7 +393,7 @@ func TestAudienceStudioVendorDocExamples(t *testing.T) {
 
 	ev := scan(lake, "audiencestudio_portability_events")
 	rows := duckdb(t, "SELECT data_source, typeof(ts) AS ts_type, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%g') AS ts, "+
-		"query_params['_kpid'] AS kpid, bridge_key, kuid_path, kuid_file, dnt IS NULL AS dnt_null, resp, rt, new_user, "+
+		"query_params['_kpid'] AS kpid, bridge_key, bk_raw, kuid_path, kuid_file, dnt IS NULL AS dnt_null, resp, rt, new_user, "+
 		"kct['kxcampaignid'] AS campaign, len(xff_chain) AS hops, request_id, CAST(date AS VARCHAR) AS date FROM "+ev+" ORDER BY data_source")
 	if len(rows) != 8 {
 		t.Fatalf("%d rows, want the 8 examples", len(rows))
@@ -413,15 +418,26 @@ func TestAudienceStudioVendorDocExamples(t *testing.T) {
 		}
 		switch ds {
 		case "pixel.gif":
-			if r["bridge_key"] != bridgeKey || r["kuid_path"] != nil || r["kuid_file"] != "B89297C2-6C4E-4355-8376-7D5883FAFF67" ||
+			if r["bridge_key"] != bridgeKey || r["bk_raw"] != bkFolder || r["kuid_path"] != nil || r["kuid_file"] != "B89297C2-6C4E-4355-8376-7D5883FAFF67" ||
 				num(r["resp"]) != 204 || num(r["rt"]) != 34 || r["new_user"] != false || r["dnt_null"] != true {
 				t.Errorf("pixel.gif: %v", r)
 			}
 		case "click":
-			if r["campaign"] != "20299543" || num(r["hops"]) != 3 || r["bridge_key"] != nil || r["kuid_path"] != "LIDa_CtQ" || r["resp"] != nil {
+			if r["campaign"] != "20299543" || num(r["hops"]) != 3 || r["bridge_key"] != nil || r["bk_raw"] != "LIDa_CtQ" || r["kuid_path"] != "LIDa_CtQ" || r["resp"] != nil {
 				t.Errorf("click: %v", r)
 			}
+		case "event.gif":
+			if r["bridge_key"] != nil || r["bk_raw"] != "Lx14Qph3" || r["kuid_path"] != nil || r["kuid_file"] != "LIDa_CtQ" {
+				t.Errorf("event.gif: %v", r)
+			}
+		case "segment.gif":
+			if r["bridge_key"] != "???>>>" || r["bk_raw"] != "Pz8/Pj4+" || r["kuid_path"] != nil || r["kuid_file"] != "LIDa_CtQ" {
+				t.Errorf("segment.gif: %v", r)
+			}
 		}
+	}
+	if w := lastReport(t, lake, "audiencestudio-portability").Totals.Warnings; fmt.Sprint(w) != fmt.Sprint([]transforms.Count{{Name: "bridge_key_not_text", N: 1}}) {
+		t.Errorf("warnings %v, want one bridge_key_not_text", w)
 	}
 	req := duckdb(t, "SELECT id_kind, id_type, policy_regime, strftime(requested_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS at, source_offset FROM "+
 		scan(lake, "audiencestudio_requests")+" ORDER BY source_offset")

@@ -380,8 +380,8 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 			fs.StringVar(&sel.RequestID, "request-id", "", "read only this portability request")
 			fs.StringVar(&sel.From, "from", "", "first date to read, YYYY-MM-DD (inclusive)")
 			fs.StringVar(&sel.To, "to", "", "last date to read, YYYY-MM-DD (inclusive)")
-		}, "Reads INPUT/portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK_OR_KUID/KUID from complete request days\n"+
-			"(_SUCCESS) and writes audiencestudio_portability_events and audiencestudio_portability_rejects under OUTPUT.")
+		}, "Reads INPUT/portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK/KUID from complete request days\n"+
+			"(REQUEST_ID/YYYY-MM-DD/_SUCCESS or REQUEST_ID/_SUCCESS) and writes audiencestudio_portability_events and audiencestudio_portability_rejects under OUTPUT.")
 		if err != nil {
 			return usageErr(stderr, err)
 		}

@@ -2,6 +2,7 @@ package audiencestudio
 
 import (
 	"encoding/base64"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -9,101 +10,90 @@ import (
 // Bridge keys in portability paths.
 //
 // The vendor drops a portability feed under
-// .../portability/{requestID}/{date}/{data_source}/{bk}/{kuid}, where the
-// {bk} segment is "the Base64 encoded Bridge Key (if request made at the
-// bridge key level), otherwise this will contain the kuid". Nothing marks
-// which of the two a segment holds, so DecodeBKPath decides by content.
-
-// base64Encodings are tried in order. Strict decoding refuses non-zero
-// padding bits, which an encoder never writes but random IDs often imply.
-var base64Encodings = [...]*base64.Encoding{
-	base64.StdEncoding.Strict(),
-	base64.RawStdEncoding.Strict(),
-	base64.URLEncoding.Strict(),
-	base64.RawURLEncoding.Strict(),
-}
-
-// DecodeBKPath interprets the {bk} segment of a portability path. When the
-// segment is the base64 (standard or URL-safe alphabet, padded or not) of
-// printable text, it returns that text as bridgeKey and an empty kuidPath;
-// otherwise it returns an empty bridgeKey and the segment as kuidPath.
+// .../portability/{requestID}/{date}/{data_source}/{bk}/{kuid}, where {kuid}
+// is the file and {bk} holds "Base64 encoded Bridge Key (if request made at
+// the bridge key level), otherwise this will contain the kuid". The rule is
+// applied as written, with no guess from the segment's content:
 //
-// Printable text is non-empty, valid UTF-8, without U+FFFD, and made only of
-// letters, marks, numbers, punctuation, symbols and the ASCII space
-// (unicode.IsPrint), neither starting nor ending with a space.
-//
-// Guards against device IDs that happen to be valid base64 of printable
-// bytes:
-//   - a segment of at most 8 characters from the kuid alphabet
-//     [A-Za-z0-9_-] stays a kuid: Audience Studio kuids look like
-//     "LIDa_CtQ", and 8 characters decode to only 6 bytes, shorter than any
-//     realistic bridge key;
-//   - a segment shaped like a UUID (8-4-4-4-12 hex digits: IDFA, AAID)
-//     stays a kuid;
-//   - the decoded text must be at least 4 bytes long.
-func DecodeBKPath(seg string) (bridgeKey, kuidPath string) {
-	if seg == "" {
-		return "", ""
-	}
-	if len(seg) <= 8 && isKUIDAlphabet(seg) || isUUID(seg) {
-		return "", seg
-	}
-	if len(seg) > 4096 {
-		return "", seg
-	}
-	var buf [3072]byte
-	for _, enc := range base64Encodings {
-		n, err := enc.Decode(buf[:], []byte(seg))
-		if err != nil || n < 4 {
-			continue
-		}
-		if isPrintableText(buf[:n]) {
-			return string(buf[:n]), ""
-		}
-	}
-	return "", seg
+//   - {bk} is everything between the data source folder and the file; the
+//     standard Base64 alphabet contains '/', so it may span several folders,
+//     and the folders joined with '/' are the Base64 text;
+//   - a {bk} equal to the kuid (the file name) is a device-level request;
+//   - any other {bk} is a bridge key in Base64 (standard or URL-safe
+//     alphabet, with or without '=' padding). It is kept as the decoded text
+//     when that is text (see bridgeKeyText), and otherwise only raw, with a
+//     warning (WarningBridgeKeyNotText).
+
+// BKFolder is what the {bk} part of a portability path says.
+type BKFolder struct {
+	// Raw is {bk} exactly as in the path (its folders joined with '/').
+	Raw string
+	// DeviceLevel is set when Raw equals the kuid: no bridge key.
+	DeviceLevel bool
+	// BridgeKey is the decoded bridge key; empty when DeviceLevel or when
+	// Raw does not decode to text.
+	BridgeKey string
 }
 
-func isKUIDAlphabet(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
+// Undecoded reports whether {bk} names a bridge key that could not be
+// decoded to text.
+func (b BKFolder) Undecoded() bool { return !b.DeviceLevel && b.BridgeKey == "" }
+
+// ParseBKFolder applies the document's rule to the {bk} part raw of a path
+// whose file (the kuid) is kuid.
+func ParseBKFolder(raw, kuid string) BKFolder {
+	b := BKFolder{Raw: raw}
+	if raw == kuid {
+		b.DeviceLevel = true
+		return b
 	}
-	return true
+	b.BridgeKey, _ = DecodeBridgeKey(raw)
+	return b
 }
 
-func isUUID(s string) bool {
-	if len(s) != 36 {
+// DecodeBridgeKey decodes the Base64 text s of a bridge key folder. The
+// alphabet is standard unless s holds '-' or '_' (URL-safe); s is padded
+// when it ends with '='. It returns the decoded text and true when s is
+// Base64 of one alphabet and the result is text (see bridgeKeyText).
+func DecodeBridgeKey(s string) (string, bool) {
+	if s == "" || strings.ContainsAny(s, "\r\n") { // the decoders skip CR and LF
+		return "", false
+	}
+	url := strings.ContainsAny(s, "-_")
+	if url && strings.ContainsAny(s, "+/") {
+		return "", false
+	}
+	var enc *base64.Encoding
+	switch padded := strings.HasSuffix(s, "="); {
+	case url && padded:
+		enc = base64.URLEncoding
+	case url:
+		enc = base64.RawURLEncoding
+	case padded:
+		enc = base64.StdEncoding
+	default:
+		enc = base64.RawStdEncoding
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil || !bridgeKeyText(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+// bridgeKeyText reports whether b is text that can be a bridge key:
+// non-empty valid UTF-8 without control characters other than tab, line
+// feed and carriage return (an encoder fed "key\n", as "echo key | base64"
+// does, yields a key ending in a line feed; it is kept as decoded). Control
+// characters (C0, DEL, C1) mark binary data, not an identifier.
+func bridgeKeyText(b []byte) bool {
+	if len(b) == 0 || !utf8.Valid(b) {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isPrintableText(b []byte) bool {
-	if len(b) == 0 || b[0] == ' ' || b[len(b)-1] == ' ' {
-		return false
-	}
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
+	for _, r := range string(b) {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
 			return false
 		}
-		b = b[size:]
 	}
 	return true
 }

@@ -6,103 +6,89 @@ import (
 	"testing"
 )
 
-func TestDecodeBKPath(t *testing.T) {
+func TestParseBKFolder(t *testing.T) {
 	const sha = "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a"
-	std := base64.StdEncoding.EncodeToString
-	raw := base64.RawStdEncoding.EncodeToString
-	url := base64.URLEncoding.EncodeToString
-	rawURL := base64.RawURLEncoding.EncodeToString
+	const kuid = "LIDa_CtQ"
+	std := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	raw := func(s string) string { return base64.RawStdEncoding.EncodeToString([]byte(s)) }
+	url := func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
+	rawURL := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	tests := []struct {
-		seg, bk, kuid string
+		name, raw, kuid string
+		device          bool
+		bk              string
 	}{
-		// Bridge keys, every alphabet and padding.
-		{std([]byte(sha)), sha, ""},
-		{raw([]byte(sha)), sha, ""},
-		{std([]byte("someone@example.com")), "someone@example.com", ""},
-		{raw([]byte("someone@example.com")), "someone@example.com", ""},
-		{url([]byte("a.b+tag@example.co.uk")), "a.b+tag@example.co.uk", ""},
-		{rawURL([]byte("José.Müller@example.de")), "José.Müller@example.de", ""},
-		{std([]byte(">>>???")), ">>>???", ""},              // standard alphabet with '+' and '/'
-		{url([]byte(">>>???>>>")), ">>>???>>>", ""},        // URL-safe alphabet with '-' and '_'
-		{url([]byte(">>>???")), "", url([]byte(">>>???"))}, // ... but 8 kuid-alphabet characters stay a kuid
-		{std([]byte("cust 42")), "cust 42", ""},            // inner space is printable
-		{std([]byte("+14155550123")), "+14155550123", ""},
-		{std([]byte("1234")), "1234", ""}, // 8 chars with padding '=' is not the kuid alphabet
-		{"c29tZW9uZUBleGFtcGxlLmNvbQ==", "someone@example.com", ""},
+		// Device level: {bk} is the kuid, whatever it looks like.
+		{"kuid", kuid, kuid, true, ""},
+		{"IDFA", "6D92078A-8246-4BA4-AE5B-76104861E7DC", "6D92078A-8246-4BA4-AE5B-76104861E7DC", true, ""},
+		// The old content guess read these as bridge keys: base64("abcdef"), base64("test").
+		{"kuid that is base64 of text", "YWJjZGVm", "YWJjZGVm", true, ""},
+		{"short kuid that is base64 of text", "dGVzdA", "dGVzdA", true, ""},
 
-		// kuids from the vendor examples stay kuids.
-		{"LIDa_CtQ", "", "LIDa_CtQ"},
-		{"Lx14QZg_", "", "Lx14QZg_"},
-		{"LsUGEPR-", "", "LsUGEPR-"},
-		{"Lx14Qph3", "", "Lx14Qph3"},
-		{"LudgMNz6", "", "LudgMNz6"},
-		{"Lx14asGr", "", "Lx14asGr"},
-		{"Lx14Qe8U", "", "Lx14Qe8U"},
-		{"Lq5fbRVM", "", "Lq5fbRVM"},
-		// Short segments that decode to printable bytes still read as kuids.
-		{"YWJjZGVm", "", "YWJjZGVm"}, // base64("abcdef")
-		{"dGVzdA", "", "dGVzdA"},     // base64("test")
-		// Device IDs.
-		{"6D92078A-8246-4BA4-AE5B-76104861E7DC", "", "6D92078A-8246-4BA4-AE5B-76104861E7DC"},
-		{"38400000-8cf0-11bd-b23e-10b96e40000d", "", "38400000-8cf0-11bd-b23e-10b96e40000d"},
-		{"0f1123fdd8ae50c0a65a358c25242efe", "", "0f1123fdd8ae50c0a65a358c25242efe"},
-		{"B89297C2-6C4E-4355-8376-7D5883FAFF67", "", "B89297C2-6C4E-4355-8376-7D5883FAFF67"},
-		// Not base64, or base64 of bytes that are not printable text.
-		{"abc!def?", "", "abc!def?"},
-		{"not base64 at all", "", "not base64 at all"},
-		{std([]byte{0, 1, 2, 3, 4, 5, 6, 7}), "", std([]byte{0, 1, 2, 3, 4, 5, 6, 7})},
-		{std([]byte("tab\there")), "", std([]byte("tab\there"))},
-		{std([]byte("line\n")), "", std([]byte("line\n"))},
-		{std([]byte(" padded ")), "", std([]byte(" padded "))},
-		{std([]byte("\xff\xfeabc")), "", std([]byte("\xff\xfeabc"))},
-		{std([]byte("bad\uFFFDrune")), "", std([]byte("bad\uFFFDrune"))},
-		{std([]byte("abc")), "", std([]byte("abc"))}, // too short a key
-		{"QUJD=", "", "QUJD="},                       // bad padding
-		{"QUJDRB==", "", "QUJDRB=="},                 // non-zero padding bits
-		{"", "", ""},
+		// Bridge keys, every alphabet and padding.
+		{"std padded", std(sha), kuid, false, sha},
+		{"std raw", raw(sha), kuid, false, sha},
+		{"email", std("someone@example.com"), kuid, false, "someone@example.com"},
+		{"url padded", url("a.b+tag@example.co.uk"), kuid, false, "a.b+tag@example.co.uk"},
+		{"url raw, non-ASCII", rawURL("José.Müller@example.de"), kuid, false, "José.Müller@example.de"},
+		{"std alphabet + and /", std(">>>???"), kuid, false, ">>>???"},
+		{"url alphabet - and _", url(">>>???"), kuid, false, ">>>???"},
+		// The old guess kept these short keys as kuids.
+		{"short key", rawURL("abcdef"), kuid, false, "abcdef"},
+		{"3-byte key", std("abc"), kuid, false, "abc"},
+		{"kuid beginning with _", "_x14QZg-", "_x14QZg-", true, ""},
+		{"inner space", std("cust 42"), kuid, false, "cust 42"},
+		{"edge spaces kept", std(" padded "), kuid, false, " padded "},
+		{"tab", std("tab\there"), kuid, false, "tab\there"},
+		{"trailing newline (echo | base64)", std("someone@example.com\n"), kuid, false, "someone@example.com\n"},
+		{"U+FFFD is text", std("bad\uFFFDrune"), kuid, false, "bad\uFFFDrune"},
+		// {bk} spanning folders: standard Base64 holding '/', joined with '/'.
+		{"several folders", std("???>>>???"), kuid, false, "???>>>???"},
+		// A kuid in another device's folder is not the kuid: decoded or not.
+		{"other kuid", "Lx14QZg_", kuid, false, ""},
+
+		// Not Base64 of text: bridge_key stays empty.
+		{"not base64", "abc!def?", kuid, false, ""},
+		{"spaces", "not base64 at all", kuid, false, ""},
+		{"binary", std("\x00\x01\x02\x03\x04\x05"), kuid, false, ""},
+		{"control char", std("ab\x1bcd"), kuid, false, ""},
+		{"DEL", std("ab\x7fcd"), kuid, false, ""},
+		{"C1 control", std("ab\u0085cd"), kuid, false, ""},
+		{"invalid UTF-8", std("\xff\xfeabc"), kuid, false, ""},
+		{"mixed alphabets", "ab+c-def", kuid, false, ""},
+		{"bad padding", "QUJD=", kuid, false, ""},
+		{"padding inside", "QQ==QUJD", kuid, false, ""},
+		{"newline in path", "QUJD\nQUJD", kuid, false, ""},
+		{"empty", "", kuid, false, ""},
 	}
 	for _, tt := range tests {
-		bk, kuid := DecodeBKPath(tt.seg)
-		if bk != tt.bk || kuid != tt.kuid {
-			t.Errorf("DecodeBKPath(%q) = %q, %q; want %q, %q", tt.seg, bk, kuid, tt.bk, tt.kuid)
+		got := ParseBKFolder(tt.raw, tt.kuid)
+		if got.Raw != tt.raw || got.DeviceLevel != tt.device || got.BridgeKey != tt.bk {
+			t.Errorf("%s: ParseBKFolder(%q, %q) = %+v; want device %v, bridge key %q", tt.name, tt.raw, tt.kuid, got, tt.device, tt.bk)
+		}
+		if got.Undecoded() != (!tt.device && tt.bk == "") {
+			t.Errorf("%s: Undecoded() = %v", tt.name, got.Undecoded())
 		}
 	}
 }
 
-// TestDecodeBKPathRandomKUIDs checks that random IDs in the kuid alphabet
-// of common lengths are not mistaken for bridge keys, and that bridge keys
-// always round-trip.
-func TestDecodeBKPathRandomKUIDs(t *testing.T) {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+// TestDecodeBridgeKeyRoundTrip: every text key comes back from every
+// encoding, whatever its length.
+func TestDecodeBridgeKeyRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	mistaken := 0
-	for i := 0; i < 100000; i++ {
-		n := []int{8, 8, 8, 12, 16, 22, 24, 32}[rng.IntN(8)]
-		b := make([]byte, n)
-		for j := range b {
-			b[j] = alphabet[rng.IntN(len(alphabet))]
-		}
-		if bk, _ := DecodeBKPath(string(b)); bk != "" {
-			mistaken++
-		}
-	}
-	// Only 12-character IDs can decode to 9 printable ASCII bytes by chance
-	// (about 2e-4 of them); longer ones practically never.
-	if mistaken > 10 {
-		t.Errorf("%d of 100000 random kuids read as bridge keys", mistaken)
-	}
-	for i := 0; i < 1000; i++ {
-		key := make([]byte, 4+rng.IntN(60))
+	for i := 0; i < 2000; i++ {
+		key := make([]rune, 1+rng.IntN(60))
 		for j := range key {
-			key[j] = byte(0x21 + rng.IntN(0x7e-0x21))
+			if rng.IntN(4) == 0 {
+				key[j] = rune(0xa0 + rng.IntN(0x2000))
+			} else {
+				key[j] = rune(0x20 + rng.IntN(0x7f-0x20))
+			}
 		}
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			seg := enc.EncodeToString(key)
-			if len(seg) <= 8 && isKUIDAlphabet(seg) {
-				continue // the documented short-segment guard
-			}
-			if bk, _ := DecodeBKPath(seg); bk != string(key) {
-				t.Fatalf("DecodeBKPath(%q) = %q, want %q", seg, bk, key)
+			seg := enc.EncodeToString([]byte(string(key)))
+			if bk, ok := DecodeBridgeKey(seg); !ok || bk != string(key) {
+				t.Fatalf("DecodeBridgeKey(%q) = %q, %v; want %q", seg, bk, ok, string(key))
 			}
 		}
 	}

@@ -2,7 +2,7 @@
 // request files (uploads/consent-data/YYYY-MM-DD/*, plain, gzip or lzop with
 // an optional hadoop-lzo index for parallel splits) become
 // audiencestudio_requests, and data portability feeds
-// (portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK_OR_KUID/KUID) become
+// (portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK/KUID) become
 // audiencestudio_portability_events, each with its rejects table. parse.go
 // holds the pure record parsers, paths.go discovery, splitread.go the
 // split-aware line reader, rows.go the Arrow row builders.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vendorlake/vendorlake/io/decompress"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
@@ -22,8 +23,12 @@ import (
 //
 //	uploads/consent-data/YYYY-MM-DD/ANY_NAME[.gz|.lzo]  consent request files
 //	uploads/consent-data/YYYY-MM-DD/ANY_NAME.lzo.index  hadoop-lzo index of ANY_NAME.lzo
-//	portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK_OR_KUID/KUID  feed files
+//	portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK/KUID  feed files (BK: one or more folders, see ParseBKFolder)
 //	portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS          the request/day is complete
+//	portability/REQUEST_ID/_SUCCESS                     every day of the request is complete
+//
+// Names that begin with '_' are data like any other; only _SUCCESS,
+// _temporary (Hadoop's markers) and dot-files are not (see notData).
 const (
 	RequestsDir    = "uploads/consent-data"
 	PortabilityDir = "portability"
@@ -74,11 +79,22 @@ func inRange(d, from, to string) bool {
 	return (from == "" || d >= from) && (to == "" || d <= to)
 }
 
-func hidden(name string) bool { return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") }
+// notUTF8 is the reason a path that is not valid UTF-8 is skipped: its
+// names would be written to string columns (source_file, bk_raw,
+// kuid_file), which must be UTF-8. S3 keys always are; local names may not.
+const notUTF8 = "path is not valid UTF-8"
+
+// notData reports whether a file or folder name is not data: the markers
+// _SUCCESS and _temporary of Hadoop-style writers, and dot-files. Other
+// names that begin with '_' are data (kuids, in the file name and in the
+// {bk} folder of a device-level request, may begin with '_').
+func notData(name string) bool {
+	return name == "_SUCCESS" || name == "_temporary" || strings.HasPrefix(name, ".")
+}
 
 // DiscoverRequests selects the consent request files: every file directly in
-// a day folder uploads/consent-data/YYYY-MM-DD/ (hidden files starting with
-// '_' or '.' and index files excepted). The ledger unit is the day folder:
+// a day folder uploads/consent-data/YYYY-MM-DD/ (index files and names that
+// are not data, see notData, excepted). The ledger unit is the day folder:
 // when any of its files (index files included) is new or changed, the whole
 // day is read again and its partition replaced. An lzop file with an index
 // beside it becomes one InputFile per split.
@@ -98,6 +114,10 @@ func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel Req
 		if !ok {
 			continue
 		}
+		if !utf8.ValidString(rel) {
+			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: strings.ToValidUTF8(rel, "\uFFFD"), Reason: notUTF8})
+			continue
+		}
 		rest := strings.TrimPrefix(rel, RequestsDir+"/")
 		d, name, ok := strings.Cut(rest, "/")
 		if !ok {
@@ -115,9 +135,9 @@ func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel Req
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "in a subfolder of the day folder"})
 			continue
 		}
-		if hidden(name) {
+		if notData(name) {
 			if name != "_SUCCESS" {
-				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "hidden file"})
+				plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "hidden file (dot-file or _temporary)"})
 			}
 			continue
 		}
@@ -227,7 +247,8 @@ func sniff(ctx context.Context, fsys lakefs.FS, p string) (decompress.Kind, erro
 }
 
 // DiscoverPortability selects the feed files of every complete request/day
-// (portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS present). The ledger unit is
+// (portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS present, or
+// portability/REQUEST_ID/_SUCCESS, which completes every day of the request). The ledger unit is
 // the request/day folder; a run claims the partitions of every documented
 // data source of the request/day (and of any other source found), so a
 // source that disappeared from a redelivered day is emptied too. A
@@ -246,13 +267,22 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 		others    []string
 	}
 	units := map[string]*reqDay{}
+	requestDone := map[string]bool{} // portability/REQUEST_ID/_SUCCESS
 	var order []string
 	for _, fi := range all {
 		rel, ok := lakefs.Rel(input, fi.Path)
 		if !ok {
 			continue
 		}
+		if !utf8.ValidString(rel) {
+			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: strings.ToValidUTF8(rel, "\uFFFD"), Reason: notUTF8})
+			continue
+		}
 		segs := strings.Split(rel, "/")
+		if len(segs) == 3 && segs[2] == "_SUCCESS" {
+			requestDone[segs[1]] = true
+			continue
+		}
 		if len(segs) < 4 {
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "not below " + PortabilityDir + "/REQUEST_ID/YYYY-MM-DD/"})
 			continue
@@ -278,7 +308,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 		switch {
 		case len(segs) == 4 && segs[3] == "_SUCCESS":
 			u.success = true
-		case len(segs) == 6 && segs[3] != "" && segs[4] != "" && !hidden(segs[3]) && !hidden(segs[4]) && !hidden(segs[5]):
+		case isFeedPath(segs[3:]):
 			u.files = append(u.files, fi)
 		default:
 			u.others = append(u.others, rel)
@@ -287,7 +317,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 	sort.Strings(order)
 	for _, key := range order {
 		u := units[key]
-		if !u.success {
+		if !u.success && !requestDone[u.req] {
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: key, Reason: "incomplete: no _SUCCESS marker yet"})
 			continue
 		}
@@ -313,7 +343,7 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 			continue
 		}
 		for _, o := range u.others {
-			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: o, Reason: "not a feed file (DATA_SOURCE/BK_OR_KUID/KUID below the day folder)"})
+			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: o, Reason: "not a feed file (DATA_SOURCE/BK/KUID below the day folder; _SUCCESS, _temporary and dot-files are not data)"})
 		}
 		plan.Files = append(plan.Files, files...)
 		first := len(plan.Claims)
@@ -342,13 +372,29 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// feedFileOf reads the path of a feed file (relative to the input root).
+// isFeedPath reports whether segs, the path below a day folder, is
+// DATA_SOURCE/BK.../KUID: at least three names, a data source, a kuid and a
+// non-empty {bk} (which may span several folders), none of them a name that
+// is not data (notData).
+func isFeedPath(segs []string) bool {
+	if len(segs) < 3 || segs[0] == "" || segs[len(segs)-1] == "" || strings.Join(segs[1:len(segs)-1], "/") == "" {
+		return false
+	}
+	for _, s := range segs {
+		if notData(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// feedFileOf reads the path of a feed file (relative to the input root):
+// portability/REQUEST_ID/DATE/DATA_SOURCE/BK.../KUID.
 func feedFileOf(rel string) feedFile {
 	segs := strings.Split(rel, "/")
 	if len(segs) < 6 {
 		return feedFile{KUIDFile: path.Base(rel)}
 	}
-	ff := feedFile{DataSource: segs[3], KUIDFile: segs[5]}
-	ff.BridgeKey, ff.KUIDPath = DecodeBKPath(segs[4])
-	return ff
+	kuid := segs[len(segs)-1]
+	return feedFile{DataSource: segs[3], KUIDFile: kuid, BK: ParseBKFolder(strings.Join(segs[4:len(segs)-1], "/"), kuid)}
 }

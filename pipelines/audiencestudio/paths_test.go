@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -160,14 +161,14 @@ func TestDiscoverPortability(t *testing.T) {
 		ff := feedFileOf(f.Rel)
 		switch ff.DataSource {
 		case "pixel.gif":
-			if ff.BridgeKey != "f660ab912ec121d1b1e928a0bb4bc61b" || ff.KUIDPath != "" || ff.KUIDFile != "LIDa_CtQ" {
+			if ff.BK != (BKFolder{Raw: bk, BridgeKey: "f660ab912ec121d1b1e928a0bb4bc61b"}) || ff.KUIDFile != "LIDa_CtQ" {
 				t.Errorf("%s: %+v", f.Rel, ff)
 			}
 			if f.Partition != "request_id=R1/date=2024-03-02/data_source=pixel.gif" {
 				t.Errorf("partition %s", f.Partition)
 			}
 		case "click":
-			if ff.BridgeKey != "" || ff.KUIDPath != "LIDa_CtQ" {
+			if ff.BK != (BKFolder{Raw: "LIDa_CtQ", DeviceLevel: true}) || ff.KUIDFile != "LIDa_CtQ" {
 				t.Errorf("%s: %+v", f.Rel, ff)
 			}
 		}
@@ -179,5 +180,132 @@ func TestDiscoverPortability(t *testing.T) {
 	plan, _ = DiscoverPortability(ctx, lakefs.Local{}, root, PortabilitySelection{From: "2024-03-03", To: "2024-03-04"}, nil)
 	if len(plan.Units) != 1 || plan.Units[0].Key != "portability/R2/2024-03-04" {
 		t.Errorf("--from/--to: %+v", plan.Units)
+	}
+}
+
+// TestDiscoverPortabilityWiderPaths: names beginning with '_' are data
+// (only _SUCCESS, _temporary and dot-files are not), {bk} may span several
+// folders, and portability/REQUEST_ID/_SUCCESS completes every day of the
+// request.
+func TestDiscoverPortabilityWiderPaths(t *testing.T) {
+	root := t.TempDir()
+	const multi = "Pz8/Pj4+" // standard Base64 of "???>>>": two folders
+	touch(t, root, "portability/R1/2024-03-02/_SUCCESS", "")
+	touch(t, root, "portability/R1/2024-03-02/pixel.gif/_x14QZg-/_x14QZg-", goodFeed+"\n")
+	touch(t, root, "portability/R1/2024-03-02/_custom.gif/LIDa_CtQ/LIDa_CtQ", goodFeed+"\n")
+	touch(t, root, "portability/R1/2024-03-02/event.gif/"+multi+"/LIDa_CtQ", goodFeed+"\n")
+	touch(t, root, "portability/R1/2024-03-02/event.gif/_temporary/0/LIDa_CtQ", goodFeed+"\n")
+	touch(t, root, "portability/R1/2024-03-02/event.gif/LIDa_CtQ/.LIDa_CtQ.crc", "")
+	touch(t, root, "portability/R1/2024-03-02/event.gif/LIDa_CtQ/_SUCCESS", "")
+	// A request completed as a whole: every day is read, day markers or not.
+	touch(t, root, "portability/R2/_SUCCESS", "")
+	touch(t, root, "portability/R2/2024-03-04/click/LIDa_CtQ/LIDa_CtQ", goodFeed+"\n")
+	touch(t, root, "portability/R2/2024-03-05/click/LIDa_CtQ/LIDa_CtQ", goodFeed+"\n")
+	touch(t, root, "portability/R3/2024-03-05/click/LIDa_CtQ/LIDa_CtQ", goodFeed+"\n") // no marker at all
+
+	plan, err := DiscoverPortability(context.Background(), lakefs.Local{}, root, PortabilitySelection{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var units, files []string
+	for _, u := range plan.Units {
+		units = append(units, u.Key)
+	}
+	for _, f := range plan.Files {
+		files = append(files, f.Rel)
+	}
+	wantUnits := "portability/R1/2024-03-02 portability/R2/2024-03-04 portability/R2/2024-03-05"
+	if got := strings.Join(units, " "); got != wantUnits {
+		t.Errorf("units:\n%s\nwant\n%s", got, wantUnits)
+	}
+	wantFiles := "portability/R1/2024-03-02/_custom.gif/LIDa_CtQ/LIDa_CtQ " +
+		"portability/R1/2024-03-02/event.gif/" + multi + "/LIDa_CtQ " +
+		"portability/R1/2024-03-02/pixel.gif/_x14QZg-/_x14QZg- " +
+		"portability/R2/2024-03-04/click/LIDa_CtQ/LIDa_CtQ portability/R2/2024-03-05/click/LIDa_CtQ/LIDa_CtQ"
+	sort.Strings(files)
+	if got := strings.Join(files, " "); got != wantFiles {
+		t.Errorf("files:\n%s\nwant\n%s", got, wantFiles)
+	}
+	for _, what := range []string{
+		"portability/R1/2024-03-02/event.gif/_temporary/0/LIDa_CtQ",
+		"portability/R1/2024-03-02/event.gif/LIDa_CtQ/.LIDa_CtQ.crc",
+		"portability/R1/2024-03-02/event.gif/LIDa_CtQ/_SUCCESS",
+	} {
+		if r := skippedReason(plan, what); !strings.Contains(r, "not a feed file") {
+			t.Errorf("%s: skipped reason %q", what, r)
+		}
+	}
+	if r := skippedReason(plan, "portability/R3/2024-03-05"); !strings.Contains(r, "no _SUCCESS") {
+		t.Errorf("R3: skipped reason %q", r)
+	}
+	if r := skippedReason(plan, "portability/R2/_SUCCESS"); r != "" {
+		t.Errorf("the request marker is listed as skipped: %s", r)
+	}
+	for _, f := range plan.Files {
+		ff := feedFileOf(f.Rel)
+		switch ff.DataSource {
+		case "event.gif":
+			if ff.BK != (BKFolder{Raw: multi, BridgeKey: "???>>>"}) || ff.KUIDFile != "LIDa_CtQ" {
+				t.Errorf("%s: %+v", f.Rel, ff)
+			}
+		case "pixel.gif":
+			if ff.BK != (BKFolder{Raw: "_x14QZg-", DeviceLevel: true}) || ff.KUIDFile != "_x14QZg-" {
+				t.Errorf("%s: %+v", f.Rel, ff)
+			}
+		}
+	}
+	// --request-id and --from/--to apply to a request-level marker too.
+	plan, _ = DiscoverPortability(context.Background(), lakefs.Local{}, root, PortabilitySelection{RequestID: "R2", From: "2024-03-05"}, nil)
+	if len(plan.Units) != 1 || plan.Units[0].Key != "portability/R2/2024-03-05" {
+		t.Errorf("R2 from 2024-03-05: %+v", plan.Units)
+	}
+}
+
+// TestDiscoverRequestsUnderscoreNames: request files whose names begin
+// with '_' are read; _SUCCESS, _temporary and dot-files are not.
+func TestDiscoverRequestsUnderscoreNames(t *testing.T) {
+	root := t.TempDir()
+	touch(t, root, "uploads/consent-data/2024-03-01/_export.txt", goodRequest+"\n")
+	touch(t, root, "uploads/consent-data/2024-03-01/_SUCCESS", "")
+	touch(t, root, "uploads/consent-data/2024-03-01/_temporary", "")
+	touch(t, root, "uploads/consent-data/2024-03-01/.export.txt.crc", "")
+	plan, err := DiscoverRequests(context.Background(), lakefs.Local{}, root, RequestsSelection{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Files) != 1 || plan.Files[0].Rel != "uploads/consent-data/2024-03-01/_export.txt" {
+		t.Fatalf("files %+v", plan.Files)
+	}
+	if len(plan.Units) != 1 || len(plan.Units[0].Inputs) != 1 {
+		t.Errorf("units %+v", plan.Units)
+	}
+}
+
+// TestDiscoverSkipsNonUTF8Paths: a local name that is not UTF-8 would put
+// invalid strings in source_file, bk_raw and kuid_file: it is skipped, and
+// the report says so in valid UTF-8.
+func TestDiscoverSkipsNonUTF8Paths(t *testing.T) {
+	root := t.TempDir()
+	touch(t, root, "portability/R1/2024-03-02/_SUCCESS", "")
+	touch(t, root, "portability/R1/2024-03-02/click/LIDa_CtQ/LIDa_CtQ", goodFeed+"\n")
+	touch(t, root, "portability/R1/2024-03-02/click/L\xffx/L\xffx", goodFeed+"\n")
+	touch(t, root, "uploads/consent-data/2024-03-01/a\xff.txt", goodRequest+"\n")
+	ctx := context.Background()
+	plan, err := DiscoverPortability(ctx, lakefs.Local{}, root, PortabilitySelection{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Files) != 1 || plan.Files[0].Rel != "portability/R1/2024-03-02/click/LIDa_CtQ/LIDa_CtQ" {
+		t.Errorf("files %+v", plan.Files)
+	}
+	if r := skippedReason(plan, "portability/R1/2024-03-02/click/L\uFFFDx/L\uFFFDx"); r != notUTF8 {
+		t.Errorf("skipped reason %q", r)
+	}
+	plan, err = DiscoverRequests(ctx, lakefs.Local{}, root, RequestsSelection{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Files) != 0 || skippedReason(plan, "uploads/consent-data/2024-03-01/a\uFFFD.txt") != notUTF8 {
+		t.Errorf("files %+v, skipped %+v", plan.Files, plan.Skipped)
 	}
 }

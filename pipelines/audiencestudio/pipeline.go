@@ -24,6 +24,11 @@ const (
 // one of DataSources; they are read all the same.
 const WarningUnknownDataSource = "unknown_data_source"
 
+// WarningBridgeKeyNotText counts feed files whose {bk} folder is a bridge key
+// (it differs from the kuid) that does not decode from Base64 to text; their
+// records are read with bridge_key null and bk_raw set.
+const WarningBridgeKeyNotText = "bridge_key_not_text"
+
 func init() {
 	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&requestsReadFn{})
 	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&portabilityReadFn{})
@@ -133,6 +138,9 @@ func readPortability(ctx context.Context, fsys lakefs.FS, f transforms.InputFile
 	}
 	if !KnownDataSource(meta.DataSource) {
 		st.Warnings = append(st.Warnings, transforms.Count{Name: WarningUnknownDataSource, N: 1})
+	}
+	if meta.BK.Undecoded() {
+		st.Warnings = append(st.Warnings, transforms.Count{Name: WarningBridgeKeyNotText, N: 1})
 	}
 	return st, nil
 }

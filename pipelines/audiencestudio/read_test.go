@@ -445,3 +445,102 @@ func TestFeedTruncatedGzipFails(t *testing.T) {
 		t.Fatalf("error %v, want one naming %s", err, p)
 	}
 }
+
+// TestRequestFileWithBOM: a UTF-8 byte-order mark at the start of a request
+// file (spreadsheet exports write one) is dropped, in plain, gzip and lzop
+// files made by Debian's gzip and lzop, and in lzop splits: the first line
+// is a row at offset 0, not a reject, and every other offset is unchanged.
+func TestRequestFileWithBOM(t *testing.T) {
+	const fixtures = "../../testdata/audiencestudio/fixtures/bom"
+	want := fmt.Sprint([]row{
+		{RequestsTable, "", 0, "abcdef123"},
+		{RequestsTable, "", 66, "6D92078A-8246-4BA4-AE5B-76104861E7DC"},
+		{RequestsTable, "", 130, "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a"},
+	})
+	for _, c := range []struct{ name, kind string }{
+		{"requests-bom.txt", "plain"}, {"requests-bom.txt.gz", "gzip"}, {"requests-bom.lzo", "lzop"},
+	} {
+		rows, st := collect(t, inputFile(t, filepath.Join(fixtures, c.name)), transforms.LineOptions{})
+		for i := range rows {
+			rows[i].file = ""
+		}
+		if got := fmt.Sprint(rows); got != want || st.Compression != c.kind {
+			t.Errorf("%s (%s):\n%s\nwant (%s)\n%s", c.name, st.Compression, got, c.kind, want)
+		}
+	}
+
+	// Splits: only the split at offset 0 sees the mark.
+	content, _ := requestContent(3, 12000) // ~0.8 MB: 3 lzop blocks of 256 KiB
+	bom := append([]byte{0xEF, 0xBB, 0xBF}, content...)
+	dir := t.TempDir()
+	p, index := writeLzop(t, dir, "bom.lzo", bom)
+	if len(index) < 3 {
+		t.Fatalf("%d lzop blocks, want several", len(index))
+	}
+	rows, _ := readSplits(t, inputFile(t, p), 3, transforms.LineOptions{})
+	if len(rows) == 0 || rows[0].table != RequestsTable || rows[0].pos != 0 || rows[0].text != "K00000000" {
+		t.Fatalf("first row of the split read: %+v", rows[:min(len(rows), 1)])
+	}
+	whole, _ := collect(t, inputFile(t, p), transforms.LineOptions{})
+	if fmt.Sprint(rows) != fmt.Sprint(whole) {
+		t.Errorf("split read differs from the whole read")
+	}
+	// A mark anywhere else is data: a line that starts with one is rejected.
+	later := append(append([]byte(goodRequest+"\n"), 0xEF, 0xBB, 0xBF), []byte(goodRequest+"\n")...)
+	lp := filepath.Join(dir, "later.txt")
+	if err := os.WriteFile(lp, later, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ = collect(t, inputFile(t, lp), transforms.LineOptions{})
+	if len(rows) != 2 || rows[0].table != RequestsTable || rows[1].table != RequestsRejectsTable || rows[1].pos != int64(len(goodRequest)+1) {
+		t.Errorf("mark after the first line: %+v", rows)
+	}
+}
+
+// TestFeedBKColumns: the {bk} of a feed file's path lands in bridge_key,
+// bk_raw and kuid_path by the document's rule, and a bridge key that does
+// not decode to text keeps its records, with a warning.
+func TestFeedBKColumns(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []struct {
+		bk, kuid                   string
+		bridgeKey, bkRaw, kuidPath string
+		warnings                   string
+	}{
+		{"LIDa_CtQ", "LIDa_CtQ", "<null>", "LIDa_CtQ", "LIDa_CtQ", "[]"},
+		{"Pz8/Pj4+", "LIDa_CtQ", "???>>>", "Pz8/Pj4+", "<null>", "[]"},
+		{"c29tZW9uZUBleGFtcGxlLmNvbQ", "LIDa_CtQ", "someone@example.com", "c29tZW9uZUBleGFtcGxlLmNvbQ", "<null>", "[]"},
+		{"Lx14Qph3", "LIDa_CtQ", "<null>", "Lx14Qph3", "<null>", "[{bridge_key_not_text 1}]"},
+	} {
+		rel := "portability/R1/2024-03-02/pixel.gif/" + c.bk + "/" + c.kuid
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(goodFeed+"\n"+goodFeed+"\n"), 0o644)
+		f := transforms.InputFile{Path: p, Rel: rel, Size: int64(2*len(goodFeed) + 2), Partition: "x=1"}
+		var got []string
+		emit := func(b hiveparquet.Batch) {
+			defer b.Record.Release()
+			if b.Table != PortabilityTable {
+				t.Errorf("%s: batch for %s", rel, b.Table)
+				return
+			}
+			col := func(name string) string {
+				idx := b.Record.Schema().FieldIndices(name)
+				a := b.Record.Column(idx[0]).(*array.String)
+				if a.IsNull(0) {
+					return "<null>"
+				}
+				return a.Value(0)
+			}
+			got = append(got, col("bridge_key"), col("bk_raw"), col("kuid_path"), col("kuid_file"))
+		}
+		st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{c.bridgeKey, c.bkRaw, c.kuidPath, c.kuid}
+		if fmt.Sprint(got) != fmt.Sprint(want) || st.RecordsOut != 2 || fmt.Sprint(st.Warnings) != c.warnings {
+			t.Errorf("%s: columns %q, %d rows, warnings %v; want %q, 2 rows, %s", rel, got, st.RecordsOut, st.Warnings, want, c.warnings)
+		}
+	}
+}

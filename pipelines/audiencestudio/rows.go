@@ -95,10 +95,9 @@ func (p *requestParser) Release() { p.b.Release() }
 
 // feedFile is what a portability file's path says about its records.
 type feedFile struct {
-	DataSource string // {data_source} folder
-	BridgeKey  string // decoded {bk} folder, when it holds a bridge key
-	KUIDPath   string // {bk} folder, when it holds a kuid
-	KUIDFile   string // {kuid} file name
+	DataSource string   // {data_source} folder
+	BK         BKFolder // {bk} folder(s)
+	KUIDFile   string   // {kuid} file name
 }
 
 // feedParser turns portability feed records into
@@ -112,7 +111,7 @@ type feedParser struct {
 
 	ts                                                   *array.TimestampBuilder
 	xff, ip, kuid, dnt, ua, ref, host, path, qs, node, v *array.StringBuilder
-	extra, bk, kuidPath, kuidFile, srcFile               *array.StringBuilder
+	extra, bk, bkRaw, kuidPath, kuidFile, srcFile        *array.StringBuilder
 	xffChain                                             *array.ListBuilder
 	xffItems                                             *array.StringBuilder
 	qp, kct                                              *array.MapBuilder
@@ -136,8 +135,8 @@ func newFeedParser(file, partition string, meta feedFile) *feedParser {
 	p.newUser = b.Field(14).(*array.BooleanBuilder)
 	p.node, p.v = s(15), s(16)
 	p.kct = b.Field(17).(*array.MapBuilder)
-	p.extra, p.bk, p.kuidPath, p.kuidFile, p.srcFile = s(18), s(19), s(20), s(21), s(22)
-	p.srcLine = b.Field(23).(*array.Int64Builder)
+	p.extra, p.bk, p.bkRaw, p.kuidPath, p.kuidFile, p.srcFile = s(18), s(19), s(20), s(21), s(22), s(23)
+	p.srcLine = b.Field(24).(*array.Int64Builder)
 	return p
 }
 
@@ -178,8 +177,13 @@ func (p *feedParser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) b
 	appendNullString(p.v, r.V)
 	appendParams(p.kct, r.KCT, r.KCT != nil)
 	appendNullString(p.extra, r.Extra)
-	appendNonEmpty(p.bk, p.meta.BridgeKey)
-	appendNonEmpty(p.kuidPath, p.meta.KUIDPath)
+	appendNonEmpty(p.bk, p.meta.BK.BridgeKey)
+	appendNonEmpty(p.bkRaw, p.meta.BK.Raw)
+	if p.meta.BK.DeviceLevel {
+		p.kuidPath.Append(p.meta.BK.Raw)
+	} else {
+		p.kuidPath.AppendNull()
+	}
 	appendNonEmpty(p.kuidFile, p.meta.KUIDFile)
 	p.srcFile.Append(p.file)
 	p.srcLine.Append(lineNo)

@@ -54,6 +54,13 @@ func RequestsSchema() *arrow.Schema {
 
 // PortabilityEventsSchema is the schema of audiencestudio_portability_events:
 // one row per feed record (one JSON line of a portability file).
+//
+// From the path .../DATA_SOURCE/{bk}/{kuid} (see ParseBKFolder): bk_raw is
+// {bk} exactly as in the path (its folders joined with '/'); bridge_key is
+// {bk} decoded from Base64 when it is a bridge key that decodes to text
+// (null for device-level requests and undecodable keys); kuid_path is {bk}
+// when it equals the kuid (a device-level request), else null; kuid_file is
+// the file name {kuid}.
 func PortabilityEventsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
 		unique("ts", tsUTC),
@@ -76,6 +83,7 @@ func PortabilityEventsSchema() *arrow.Schema {
 		f("kct", arrow.MapOf(str, str)),
 		f("extra", str),
 		f("bridge_key", str),
+		f("bk_raw", str),
 		f("kuid_path", str),
 		f("kuid_file", str),
 		f("source_file", str),

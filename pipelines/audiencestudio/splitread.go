@@ -121,9 +121,19 @@ func (s *lineSource) next() (srcLine, error) {
 		default:
 			return srcLine{}, err
 		}
-		return srcLine{data: s.buf, off: s.base + start, n: s.pos - start, tooLong: size > int64(s.max), size: size}, nil
+		l := srcLine{data: s.buf, off: s.base + start, n: s.pos - start, tooLong: size > int64(s.max), size: size}
+		if l.off == 0 && bytes.HasPrefix(l.data, utf8BOM) {
+			// A UTF-8 byte-order mark (spreadsheet exports) is not part of
+			// the first line; the line keeps offset 0 and n counts the mark.
+			l.data, l.size = l.data[len(utf8BOM):], l.size-int64(len(utf8BOM))
+		}
+		return l, nil
 	}
 }
+
+// utf8BOM is the UTF-8 byte-order mark, dropped from the start of a request
+// file's decompressed content.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // openRequestSource opens f (a whole file or one split) as a lineSource.
 func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions) (*lineSource, decompress.Kind, io.Closer, error) {
