@@ -105,9 +105,7 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		Recovered: cfg.Recovered,
 	}
 	rep.Totals = SumStats(stats)
-	if rep.Totals.RecordsIn > 0 {
-		rep.RejectRatio = float64(rep.Totals.Rejected) / float64(rep.Totals.RecordsIn)
-	}
+	rep.RejectRatio = rep.Totals.RejectRatio()
 	if rep.RejectRatio > cfg.MaxRejectRatio {
 		// Refuse to replace good partitions with a mostly broken drop.
 		rep.Status = StatusRejectRatioExceeded

@@ -68,21 +68,27 @@ func StatsFrom(f InputFile, kind decompress.Kind, c LineCounts) FileStats {
 		Bytes: f.Size, DecompressedBytes: c.Bytes,
 		RecordsIn: c.Lines, RecordsOut: c.Out, Rejected: c.Rejected,
 		Rows: c.Rows, RejectsByReason: c.RejectsByReason,
+		EventsIn: c.EventsIn, EventsOut: c.EventsOut, EventsRejected: c.EventsRejected,
+		Warnings: c.Warnings,
 	}
 }
 
-// Check verifies records_in = records_out + rejected, and that the rejects
-// by reason add up to rejected.
+// Check verifies records_in = records_out + rejected, events_in =
+// events_out + events_rejected, and that the rejects by reason add up to
+// rejected + events_rejected.
 func (s FileStats) Check() error {
 	if s.RecordsIn != s.RecordsOut+s.Rejected {
 		return fmt.Errorf("counters of %s do not add up: %d records in, %d out, %d rejected", s.Rel, s.RecordsIn, s.RecordsOut, s.Rejected)
+	}
+	if s.EventsIn != s.EventsOut+s.EventsRejected {
+		return fmt.Errorf("counters of %s do not add up: %d events in, %d out, %d rejected", s.Rel, s.EventsIn, s.EventsOut, s.EventsRejected)
 	}
 	var byReason int64
 	for _, c := range s.RejectsByReason {
 		byReason += c.N
 	}
-	if byReason != s.Rejected {
-		return fmt.Errorf("counters of %s do not add up: %d rejected but %d by reason", s.Rel, s.Rejected, byReason)
+	if byReason != s.Rejected+s.EventsRejected {
+		return fmt.Errorf("counters of %s do not add up: %d rejected (%d records, %d events) but %d by reason", s.Rel, s.Rejected+s.EventsRejected, s.Rejected, s.EventsRejected, byReason)
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 package didomi
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -26,7 +29,7 @@ func parseOne(t *testing.T, line string) (users, events arrow.Record, rej arrow.
 	t.Helper()
 	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
 	defer p.Release()
-	r := transforms.NewRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	r := transforms.NewEventRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer r.Release()
 	ok = p.Parse([]byte(line), 7, r)
 	emit := func(b hiveparquet.Batch) {
@@ -104,18 +107,19 @@ func TestParseRejects(t *testing.T) {
 		{"numeric id", `{"user":{"id":5}}`, ReasonWrongType},
 		{"events object", `{"user":{"id":"u"},"events":{"a":1}}`, ReasonEventsNotArray},
 		{"events string", `{"user":{"id":"u"},"events":"x"}`, ReasonEventsNotArray},
-		{"event number", `{"user":{"id":"u"},"events":[1]}`, ReasonEventNotObject},
 		{"version string", `{"user":{"id":"u","version":"three"}}`, ReasonWrongType},
 		{"version fraction", `{"user":{"id":"u","version":1.5}}`, ReasonWrongType},
 		{"consents array", `{"user":{"id":"u","consents":[]}}`, ReasonWrongType},
 		{"purpose enabled string", `{"user":{"id":"u","consents":{"purposes":[{"id":"p","enabled":"yes"}]}}}`, ReasonWrongType},
 		{"vendors enabled object", `{"user":{"id":"u","consents":{"vendors":{"enabled":[{}]}}}}`, ReasonWrongType},
-		{"event proofs not list", `{"user":{"id":"u"},"events":[{"id":"e","proofs_id":"p"}]}`, ReasonWrongType},
-		{"event user string", `{"user":{"id":"u"},"events":[{"user":"x"}]}`, ReasonWrongType},
 		{"bad created_at", `{"user":{"id":"u","created_at":"not-a-date"}}`, ReasonBadTimestamp},
 		{"impossible date", `{"user":{"id":"u","created_at":"2024-13-45T99:00:00Z"}}`, ReasonBadTimestamp},
-		{"no zone", `{"user":{"id":"u","created_at":"2024-03-01T10:00:00"}}`, ReasonBadTimestamp},
-		{"event bad timestamp", `{"user":{"id":"u"},"events":[{"updated_at":"yesterday"}]}`, ReasonBadTimestamp},
+		{"date only", `{"user":{"id":"u","created_at":"2024-03-01"}}`, ReasonBadTimestamp},
+		{"user invalid UTF-8", "{\"user\":{\"id\":\"u\",\"organization_user_id\":\"ab\xff\xfecd\"},\"events\":[{\"id\":\"e\"}]}", ReasonInvalidUTF8},
+		{"user metadata invalid UTF-8", "{\"user\":{\"id\":\"u\",\"metadata\":{\"k\":[\"\xc3\"]}}}", ReasonInvalidUTF8},
+		{"user extra key invalid UTF-8", "{\"user\":{\"id\":\"u\",\"k\xff\":1}}", ReasonInvalidUTF8},
+		{"record extra invalid UTF-8", "{\"user\":{\"id\":\"u\"},\"batch\":\"\xe9\"}", ReasonInvalidUTF8},
+		{"user wrong type and an event bad", `{"user":{"id":"u","country":1},"events":[1]}`, ReasonWrongType},
 		{"created_at number", `{"user":{"id":"u","created_at":1700000000}}`, ReasonWrongType},
 	}
 	for _, tt := range tests {
@@ -130,8 +134,11 @@ func TestParseRejects(t *testing.T) {
 			if got := col(rej, "reason_code").(*array.String).Value(0); got != tt.code {
 				t.Errorf("code = %s (%s), want %s", got, col(rej, "reason").(*array.String).Value(0), tt.code)
 			}
-			if got := col(rej, "raw").(*array.String).Value(0); got != tt.line {
+			if got := col(rej, "raw").(*array.String).Value(0); got != strings.ToValidUTF8(tt.line, "\uFFFD") {
 				t.Errorf("raw = %q", got)
+			}
+			if !col(rej, "event_index").IsNull(0) {
+				t.Errorf("event_index = %v for a line reject", col(rej, "event_index"))
 			}
 			if got := col(rej, "source_line").(*array.Int64).Value(0); got != 7 {
 				t.Errorf("source_line = %d", got)
@@ -158,36 +165,79 @@ func TestParseMinimalLines(t *testing.T) {
 }
 
 // FuzzParseLine checks that any line is either accepted with consistent
-// columns or rejected exactly once, and that the parser agrees with the
-// reference parser (parse_ref_test.go).
+// columns (and its bad events rejected one by one) or rejected exactly
+// once, that every string written, in the rows and in the rejects, is valid
+// UTF-8, and that the parser agrees with the reference parser
+// (parse_ref_test.go) where the rules agree.
 func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(goodLine))
 	f.Add([]byte(`{"user":{"id":"u"},"events":[{}]}`))
 	f.Add([]byte(`{"user":{"id":"u","consents":{"purposes":[{"values":{"a":{"value":[1]}}}]}}}`))
+	f.Add([]byte("{\"user\":{\"id\":\"u\",\"organization_user_id\":\"ab\xff\xfecd\"}}"))
+	f.Add([]byte("{\"user\":{\"id\":\"u\"},\"events\":[{\"status\":\"conf\xe9rmed\"},{\"id\":\"e\",\"x\xff\":[\"\\\"\xfe\"]}]}"))
 	for _, l := range trickyLines {
 		f.Add([]byte(l))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p := newParser("f", "p")
 		defer p.Release()
-		r := transforms.NewRejects(RejectsTable, "p", "", "f", 64)
+		r := transforms.NewEventRejects(RejectsTable, "p", "", "f", 64)
 		defer r.Release()
 		ok := p.Parse(line, 1, r)
-		if ok == (r.Count() == 1) || r.Count() > 1 {
-			t.Fatalf("ok=%v with %d rejects", ok, r.Count())
+		if ok == (r.Count() == 1) || r.Count() > 1 || (!ok && r.EventCount() != 0) {
+			t.Fatalf("ok=%v with %d rejects, %d event rejects", ok, r.Count(), r.EventCount())
 		}
-		p.Flush(func(b hiveparquet.Batch) {
+		in, out := p.Events()
+		if in != out+r.EventCount() {
+			t.Fatalf("%d events in != %d out + %d rejected", in, out, r.EventCount())
+		}
+		check := func(b hiveparquet.Batch) {
+			defer b.Record.Release()
 			for i, c := range b.Record.Columns() {
 				if int64(c.Len()) != b.Record.NumRows() {
 					t.Fatalf("column %d has %d values for %d rows", i, c.Len(), b.Record.NumRows())
 				}
+				if err := validStrings(c); err != nil {
+					t.Fatalf("%s.%s: %v", b.Table, b.Record.ColumnName(i), err)
+				}
 			}
-			b.Record.Release()
-		})
+			if b.Table == UsersTable && int64(col(b.Record, "event_count").(*array.Int32).Value(0)) != in {
+				t.Fatalf("event_count %v, %d events read", col(b.Record, "event_count"), in)
+			}
+		}
+		p.Flush(check)
+		r.Flush(check)
 		// The same rows and rejects as the reference parser (but for the
 		// documented handling of escaped duplicate keys).
-		if !hasEscapedDuplicateKey(line) {
+		if !hasEscapedDuplicateKey(line) && rulesAgree(line) {
 			compareWithReference(t, [][]byte{line}, 1)
 		}
 	})
+}
+
+// validStrings returns an error for the first string of a (nested
+// types included) that is not valid UTF-8.
+func validStrings(a arrow.Array) error {
+	switch a := a.(type) {
+	case *array.String:
+		for i := 0; i < a.Len(); i++ {
+			if a.IsValid(i) && !utf8.ValidString(a.Value(i)) {
+				return fmt.Errorf("value %d %q is not valid UTF-8", i, a.Value(i))
+			}
+		}
+	case *array.List:
+		return validStrings(a.ListValues())
+	case *array.Map:
+		if err := validStrings(a.Keys()); err != nil {
+			return err
+		}
+		return validStrings(a.Items())
+	case *array.Struct:
+		for j := 0; j < a.NumField(); j++ {
+			if err := validStrings(a.Field(j)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

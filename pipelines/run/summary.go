@@ -28,6 +28,9 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 	if t.RecordsIn > 0 {
 		fmt.Fprintf(w, "  records   %d in, %d out, %d rejected (%.2f%%, bound %.2f%%)\n", t.RecordsIn, t.RecordsOut, t.Rejected, 100*r.RejectRatio, 100*r.MaxRejectRatio)
 	}
+	if t.EventsIn > 0 {
+		fmt.Fprintf(w, "  events    %d in, %d out, %d rejected (their records kept)\n", t.EventsIn, t.EventsOut, t.EventsRejected)
+	}
 	type agg struct {
 		rows  int64
 		parts int
