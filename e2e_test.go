@@ -207,8 +207,13 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 		events[fmt.Sprint(r["export_id"], "/", r["d"])] = num(r["n"])
 	}
 	rejects := map[string]int64{}
-	for _, r := range duckdb(t, "SELECT export_id, CAST(date AS VARCHAR) AS d, reason_code, count(*) AS n FROM "+scan(lake, "didomi_rejects")+" GROUP BY ALL") {
+	for _, r := range duckdb(t, "SELECT export_id, CAST(date AS VARCHAR) AS d, reason_code, count(*) AS n, count(event_index) AS ev FROM "+scan(lake, "didomi_rejects")+" GROUP BY ALL") {
 		rejects[fmt.Sprint(r["export_id"], "/", r["d"], "/", r["reason_code"])] = num(r["n"])
+		// Only a bad event is rejected alone (event_index set); every
+		// other planted defect rejects its line.
+		if code := fmt.Sprint(r["reason_code"]); (code == didomi.ReasonEventNotObject) != (num(r["ev"]) == num(r["n"])) || (code != didomi.ReasonEventNotObject && num(r["ev"]) != 0) {
+			t.Errorf("%v/%v: %v rejects %s, %v with an event_index", r["export_id"], r["d"], r["n"], code, r["ev"])
+		}
 	}
 	blankPlanted := map[string]int64{}
 	for _, p := range exp.Partitions {
@@ -219,9 +224,15 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 			}
 			continue
 		}
-		if users[k] != p.GoodLines || events[k] != p.Events || users["ev:"+k] != p.Events {
-			t.Errorf("%s: lake has %d users / %d events (event_count sum %d), input has %d good lines / %d events",
-				k, users[k], events[k], users["ev:"+k], p.GoodLines, p.Events)
+		// The generator counts a line with a non-object event as bad; the
+		// pipeline rejects only that event (one per such line) and keeps
+		// the user and its other events, which the generator does not
+		// count: the lake has at least its events, and event_count sums
+		// the events written and the events rejected.
+		badEvents := p.RejectsByCode[didomi.ReasonEventNotObject]
+		if users[k] != p.GoodLines+badEvents || events[k] < p.Events || users["ev:"+k] != events[k]+badEvents {
+			t.Errorf("%s: lake has %d users / %d events (event_count sum %d), input has %d good lines (+%d with a bad event) / %d events",
+				k, users[k], events[k], users["ev:"+k], p.GoodLines, badEvents, p.Events)
 		}
 		var rejected int64
 		for code, n := range p.RejectsByCode {
@@ -231,7 +242,9 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 				blankPlanted[k] += n
 				n = 0
 			}
-			rejected += n
+			if code != didomi.ReasonEventNotObject {
+				rejected += n
+			}
 			if rejects[k+"/"+code] != n {
 				t.Errorf("%s: %d rejects %s in the lake, %d planted", k, rejects[k+"/"+code], code, n)
 			}
@@ -247,7 +260,10 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 			}
 		}
 		// Nested consents are queryable.
-		rows := duckdb(t, fmt.Sprintf("SELECT count(*) AS n FROM (SELECT unnest(consents.purposes) AS p FROM %s WHERE export_id='%s' AND date='%s')", scan(lake, "didomi_users"), p.ExportID, p.Date))
+		// (the users of lines with a bad event are not among the generator's good lines)
+		rows := duckdb(t, fmt.Sprintf("SELECT count(*) AS n FROM (SELECT unnest(consents.purposes) AS p FROM %s u WHERE export_id='%s' AND date='%s' "+
+			"AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.event_index IS NOT NULL AND r.source_file = u.source_file AND r.source_line = u.source_line))",
+			scan(lake, "didomi_users"), p.ExportID, p.Date, scan(lake, "didomi_rejects")))
 		if num(rows[0]["n"]) != p.UserPurposes {
 			t.Errorf("%s: %v purposes unnested, want %d", k, rows[0]["n"], p.UserPurposes)
 		}
@@ -267,16 +283,22 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 	var rep struct {
 		Status string `json:"status"`
 		Inputs []struct {
-			Rel        string `json:"rel"`
-			RecordsIn  int64  `json:"records_in"`
-			RecordsOut int64  `json:"records_out"`
-			Rejected   int64  `json:"rejected"`
-			BlankLines *int64 `json:"blank_lines"`
+			Rel            string `json:"rel"`
+			RecordsIn      int64  `json:"records_in"`
+			RecordsOut     int64  `json:"records_out"`
+			Rejected       int64  `json:"rejected"`
+			BlankLines     *int64 `json:"blank_lines"`
+			EventsIn       int64  `json:"events_in"`
+			EventsOut      int64  `json:"events_out"`
+			EventsRejected int64  `json:"events_rejected"`
 		} `json:"inputs"`
 		Totals struct {
-			RecordsIn  int64 `json:"records_in"`
-			Rejected   int64 `json:"rejected"`
-			BlankLines int64 `json:"blank_lines"`
+			RecordsIn      int64 `json:"records_in"`
+			Rejected       int64 `json:"rejected"`
+			BlankLines     int64 `json:"blank_lines"`
+			EventsIn       int64 `json:"events_in"`
+			EventsOut      int64 `json:"events_out"`
+			EventsRejected int64 `json:"events_rejected"`
 		} `json:"totals"`
 		RejectRatio float64 `json:"reject_ratio"`
 	}
@@ -289,6 +311,9 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 	for _, in := range rep.Inputs {
 		if in.RecordsIn != in.RecordsOut+in.Rejected || in.RecordsIn == 0 {
 			t.Errorf("%s: %d in != %d out + %d rejected", in.Rel, in.RecordsIn, in.RecordsOut, in.Rejected)
+		}
+		if in.EventsIn != in.EventsOut+in.EventsRejected {
+			t.Errorf("%s: %d events in != %d out + %d rejected", in.Rel, in.EventsIn, in.EventsOut, in.EventsRejected)
 		}
 		if in.BlankLines == nil {
 			t.Errorf("%s: the report has no blank_lines", in.Rel)
@@ -305,8 +330,16 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 	if !strings.Contains(out, fmt.Sprintf("%d blank lines skipped", planted)) {
 		t.Errorf("the summary does not report the blank lines:\n%s", out)
 	}
-	if want := float64(rep.Totals.Rejected) / float64(rep.Totals.RecordsIn); rep.RejectRatio != want {
-		t.Errorf("reject ratio %v, want %d rejected / %d records (blank lines excluded)", rep.RejectRatio, rep.Totals.Rejected, rep.Totals.RecordsIn)
+	if want := float64(rep.Totals.Rejected+rep.Totals.EventsRejected) / float64(rep.Totals.RecordsIn+rep.Totals.EventsIn); rep.RejectRatio != want {
+		t.Errorf("reject ratio %v, want (%d rejected + %d events rejected) / (%d records + %d events) (blank lines excluded)", rep.RejectRatio, rep.Totals.Rejected, rep.Totals.EventsRejected, rep.Totals.RecordsIn, rep.Totals.EventsIn)
+	}
+	var lakeEvents, eventRejects int64
+	for k, n := range events {
+		lakeEvents += n
+		eventRejects += rejects[k+"/"+didomi.ReasonEventNotObject]
+	}
+	if rep.Totals.EventsOut != lakeEvents || rep.Totals.EventsRejected != eventRejects || eventRejects == 0 {
+		t.Errorf("report: %d events out, %d rejected; the lake has %d events, %d event rejects", rep.Totals.EventsOut, rep.Totals.EventsRejected, lakeEvents, eventRejects)
 	}
 }
 

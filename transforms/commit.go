@@ -124,15 +124,15 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		Recovered: cfg.Recovered,
 	}
 	rep.Totals = SumStats(stats)
-	recordsIn, rejected := rep.Totals.RecordsIn, rep.Totals.Rejected
+	// Records and events (Didomi's events are rejected one by one) are in
+	// the ratio; attachment entries (proof archives) have their own bound.
+	tot := rep.Totals
 	if att := sumAttachments(stats, cfg.MaxAttachmentRejectRatio); att != nil {
 		rep.Attachments = att
-		recordsIn -= att.EntriesIn
-		rejected -= att.Rejected
+		tot.RecordsIn -= att.EntriesIn
+		tot.Rejected -= att.Rejected
 	}
-	if recordsIn > 0 {
-		rep.RejectRatio = float64(rejected) / float64(recordsIn)
-	}
+	rep.RejectRatio = tot.RejectRatio()
 	if rep.RejectRatio > cfg.MaxRejectRatio {
 		// Refuse to replace good partitions with a mostly broken drop.
 		rep.Status = StatusRejectRatioExceeded

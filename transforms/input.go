@@ -81,9 +81,16 @@ type FileStats struct {
 	// not records, so neither rejected nor in the reject ratio. The lines
 	// read are RecordsIn + BlankLines.
 	BlankLines int64 `json:"blank_lines"`
+	// EventsIn counts the events of the records kept (Didomi: the elements
+	// of the events arrays of the lines not rejected whole); EventsOut those
+	// that became rows; EventsRejected those rejected one by one (their
+	// line kept). EventsIn == EventsOut + EventsRejected.
+	EventsIn       int64 `json:"events_in,omitempty"`
+	EventsOut      int64 `json:"events_out,omitempty"`
+	EventsRejected int64 `json:"events_rejected,omitempty"`
 	// Rows counts the rows written per table (one record may yield several).
 	Rows []Count `json:"rows"`
-	// RejectsByReason counts rejects per reason code.
+	// RejectsByReason counts rejects per reason code (records and events).
 	RejectsByReason []Count `json:"rejects_by_reason"`
 	// Warnings counts non-fatal anomalies per kind.
 	Warnings []Count `json:"warnings,omitempty"`

@@ -66,6 +66,25 @@ type LineParser interface {
 	Release()
 }
 
+// EventParser is a LineParser whose records hold events that are rejected
+// one by one (Didomi): Parse keeps a line whose user is good and records a
+// reject per bad event with Rejects.AddEvent. ParseLines gives it a
+// Rejects of EventRejectSchema and counts its events.
+type EventParser interface {
+	LineParser
+	// Events returns the events read (of the lines kept) and written as
+	// rows since the parser was made; in = out + events rejected.
+	Events() (in, out int64)
+}
+
+// WarningParser is a LineParser that counts non-fatal anomalies per kind
+// (FileStats.Warnings).
+type WarningParser interface {
+	LineParser
+	// Warnings returns the warnings counted since the parser was made.
+	Warnings() []Count
+}
+
 // LineCounts are the counters ParseLines returns. Every line read is
 // either turned into rows (Out), rejected, or blank:
 // Lines = Out + Rejected + Blank.
@@ -76,6 +95,9 @@ type LineCounts struct {
 	Bytes           int64
 	Rows            []Count
 	RejectsByReason []Count
+	// Events counters, for an EventParser (FileStats.EventsIn...).
+	EventsIn, EventsOut, EventsRejected int64
+	Warnings                            []Count
 }
 
 // IsBlankLine reports whether line (without its '\n') is blank: empty, or
@@ -137,7 +159,12 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 			defer func() { done <- struct{}{} }()
 			p := newParser()
 			defer p.Release()
-			rej := NewRejects(rejectsTable, file.Partition, file.Source, file.Rel, opts.RawBytes)
+			var rej *Rejects
+			if _, ok := p.(EventParser); ok {
+				rej = NewEventRejects(rejectsTable, file.Partition, file.Source, file.Rel, opts.RawBytes)
+			} else {
+				rej = NewRejects(rejectsTable, file.Partition, file.Source, file.Rel, opts.RawBytes)
+			}
 			defer rej.Release()
 			var prevRows []Count
 			for c := range chunks {
@@ -192,6 +219,9 @@ type ChunkResult struct {
 	Blank                 int64 // blank lines skipped (IsBlankLine)
 	Bytes                 int64
 	Rows, RejectsByReason []Count
+	// EventsIn, EventsOut and EventsRejected count events (EventParser).
+	EventsIn, EventsOut, EventsRejected int64
+	Warnings                            []Count
 }
 
 // CollectInOrder receives the results of parallel parse workers until
@@ -222,6 +252,10 @@ func CollectInOrder(results <-chan ChunkResult, emit func(hiveparquet.Batch)) (L
 			counts.Bytes += r.Bytes
 			counts.Rows = MergeCounts(counts.Rows, r.Rows)
 			counts.RejectsByReason = MergeCounts(counts.RejectsByReason, r.RejectsByReason)
+			counts.EventsIn += r.EventsIn
+			counts.EventsOut += r.EventsOut
+			counts.EventsRejected += r.EventsRejected
+			counts.Warnings = MergeCounts(counts.Warnings, r.Warnings)
 		}
 	}
 	left := make([]ChunkResult, 0, len(pending))
@@ -251,7 +285,17 @@ type chunk struct {
 func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResult {
 	res := ChunkResult{Seq: c.seq}
 	before := cloneCounts(rej.ByReason())
-	n0 := rej.Count()
+	n0, e0 := rej.Count(), rej.EventCount()
+	ep, _ := p.(EventParser)
+	var in0, out0 int64
+	if ep != nil {
+		in0, out0 = ep.Events()
+	}
+	wp, _ := p.(WarningParser)
+	var warn0 []Count
+	if wp != nil {
+		warn0 = cloneCounts(wp.Warnings())
+	}
 	if c.tooLong {
 		res.Lines = 1
 		res.Bytes = c.tooLongSize
@@ -288,6 +332,14 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResu
 	}
 	res.Rejected = rej.Count() - n0
 	res.RejectsByReason = DiffCounts(rej.ByReason(), before)
+	res.EventsRejected = rej.EventCount() - e0
+	if ep != nil {
+		in1, out1 := ep.Events()
+		res.EventsIn, res.EventsOut = in1-in0, out1-out0
+	}
+	if wp != nil {
+		res.Warnings = DiffCounts(wp.Warnings(), warn0)
+	}
 	collect := func(b hiveparquet.Batch) { res.Batches = append(res.Batches, b) }
 	p.Flush(collect)
 	rej.Flush(collect)

@@ -68,12 +68,15 @@ func StatsFrom(f InputFile, kind decompress.Kind, c LineCounts) FileStats {
 		Bytes: f.Size, DecompressedBytes: c.Bytes,
 		RecordsIn: c.Lines - c.Blank, RecordsOut: c.Out, Rejected: c.Rejected, BlankLines: c.Blank,
 		Rows: c.Rows, RejectsByReason: c.RejectsByReason,
+		EventsIn: c.EventsIn, EventsOut: c.EventsOut, EventsRejected: c.EventsRejected,
+		Warnings: c.Warnings,
 	}
 }
 
 // Check verifies records_in = records_out + rejected (blank lines are not
-// records: lines read = records_in + blank_lines), and that the rejects by
-// reason add up to rejected.
+// records: lines read = records_in + blank_lines), events_in = events_out +
+// events_rejected, and that the rejects by reason add up to rejected +
+// events_rejected.
 func (s FileStats) Check() error {
 	if s.BlankLines < 0 || s.RecordsIn < 0 {
 		return fmt.Errorf("counters of %s do not add up: %d records in, %d blank lines", s.Rel, s.RecordsIn, s.BlankLines)
@@ -81,12 +84,15 @@ func (s FileStats) Check() error {
 	if s.RecordsIn != s.RecordsOut+s.Rejected {
 		return fmt.Errorf("counters of %s do not add up: %d records in, %d out, %d rejected", s.Rel, s.RecordsIn, s.RecordsOut, s.Rejected)
 	}
+	if s.EventsIn != s.EventsOut+s.EventsRejected {
+		return fmt.Errorf("counters of %s do not add up: %d events in, %d out, %d rejected", s.Rel, s.EventsIn, s.EventsOut, s.EventsRejected)
+	}
 	var byReason int64
 	for _, c := range s.RejectsByReason {
 		byReason += c.N
 	}
-	if byReason != s.Rejected {
-		return fmt.Errorf("counters of %s do not add up: %d rejected but %d by reason", s.Rel, s.Rejected, byReason)
+	if byReason != s.Rejected+s.EventsRejected {
+		return fmt.Errorf("counters of %s do not add up: %d rejected (%d records, %d events) but %d by reason", s.Rel, s.Rejected+s.EventsRejected, s.Rejected, s.EventsRejected, byReason)
 	}
 	return nil
 }

@@ -36,6 +36,25 @@ func RejectSchema() *arrow.Schema {
 	}, nil)
 }
 
+// EventRejectSchema is RejectSchema with a nullable event_index: the
+// rejects table of a pipeline whose records hold events that are rejected
+// one by one (Didomi), where event_index is the rejected event's position in
+// its record's events array, and null for a reject of the whole line.
+func EventRejectSchema() *arrow.Schema {
+	fs := RejectSchema().Fields()
+	fs = append(fs, arrow.Field{Name: "event_index", Type: arrow.PrimitiveTypes.Int32, Nullable: true})
+	return arrow.NewSchema(fs, nil)
+}
+
+// EventRejectTable describes a rejects table of EventRejectSchema,
+// partitioned like its source table.
+func EventRejectTable(name string, partitions []hiveparquet.PartitionColumn) hiveparquet.Table {
+	t := RejectTable(name, partitions)
+	t.Doc = "One row per rejected input line, or per rejected event of a line whose user was kept (event_index set): where it was, why, and its raw text (bounded)."
+	t.Schema = EventRejectSchema()
+	return t
+}
+
 // RejectTable describes a rejects table partitioned like its source table.
 func RejectTable(name string, partitions []hiveparquet.PartitionColumn) hiveparquet.Table {
 	return hiveparquet.Table{
@@ -53,7 +72,8 @@ type Rejects struct {
 	table, partition, source, file string
 	rawBytes                       int
 	b                              *array.RecordBuilder
-	n                              int64
+	n, nEvents                     int64
+	events                         bool // EventRejectSchema
 	byReason                       []Count
 }
 
@@ -64,6 +84,16 @@ func NewRejects(table, partition, source, file string, rawBytes int) *Rejects {
 	}
 	return &Rejects{table: table, partition: partition, source: source, file: file, rawBytes: rawBytes,
 		b: array.NewRecordBuilder(memory.DefaultAllocator, RejectSchema())}
+}
+
+// NewEventRejects is NewRejects for a table of EventRejectSchema, whose
+// rejects are whole lines (Add) or single events of a line (AddEvent).
+func NewEventRejects(table, partition, source, file string, rawBytes int) *Rejects {
+	r := NewRejects(table, partition, source, file, rawBytes)
+	r.b.Release()
+	r.b = array.NewRecordBuilder(memory.DefaultAllocator, EventRejectSchema())
+	r.events = true
+	return r
 }
 
 // Add records one rejected record: its line (or position), a reason code,
@@ -79,8 +109,23 @@ func (r *Rejects) AddTruncated(line int64, code, reason string, prefix []byte) {
 	r.add(line, code, reason, prefix, true)
 }
 
+// AddEvent records one rejected event, the event-th (0-based) of the
+// events of line, whose line was otherwise kept; raw is the event's JSON
+// text. It needs a collector made by NewEventRejects. Event rejects are
+// counted apart from line rejects (EventCount, not Count) and with them by
+// reason.
+func (r *Rejects) AddEvent(line int64, event int, code, reason string, raw []byte) {
+	r.nEvents++
+	r.append(line, event, code, reason, raw, false)
+}
+
 func (r *Rejects) add(line int64, code, reason string, raw []byte, truncated bool) {
 	r.n++
+	r.append(line, -1, code, reason, raw, truncated)
+}
+
+// append adds a row; event < 0 is a whole line.
+func (r *Rejects) append(line int64, event int, code, reason string, raw []byte, truncated bool) {
 	r.byReason = addCount(r.byReason, code, 1)
 	if len(raw) > r.rawBytes {
 		raw = raw[:r.rawBytes]
@@ -92,15 +137,28 @@ func (r *Rejects) add(line int64, code, reason string, raw []byte, truncated boo
 	r.b.Field(0).(*array.StringBuilder).Append(r.file)
 	r.b.Field(1).(*array.Int64Builder).Append(line)
 	r.b.Field(2).(*array.StringBuilder).Append(code)
-	r.b.Field(3).(*array.StringBuilder).Append(reason)
+	r.b.Field(3).(*array.StringBuilder).Append(validUTF8([]byte(reason)))
 	r.b.Field(4).(*array.StringBuilder).Append(validUTF8(raw))
 	r.b.Field(5).(*array.BooleanBuilder).Append(truncated)
+	if r.events {
+		if event < 0 {
+			r.b.Field(6).AppendNull()
+		} else {
+			r.b.Field(6).(*array.Int32Builder).Append(int32(event))
+		}
+	} else if event >= 0 {
+		panic("transforms: AddEvent on a Rejects not made by NewEventRejects")
+	}
 }
 
-// Count returns the number of rejects added so far.
+// Count returns the number of line rejects added so far (Add,
+// AddTruncated).
 func (r *Rejects) Count() int64 { return r.n }
 
-// ByReason returns the counts per reason code.
+// EventCount returns the number of event rejects added so far (AddEvent).
+func (r *Rejects) EventCount() int64 { return r.nEvents }
+
+// ByReason returns the counts per reason code, of line and event rejects.
 func (r *Rejects) ByReason() []Count { return r.byReason }
 
 // Flush emits the rejects added since the last Flush as one batch.

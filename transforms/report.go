@@ -53,6 +53,9 @@ type Totals struct {
 	RecordsOut      int64   `json:"records_out"`
 	Rejected        int64   `json:"rejected"`
 	BlankLines      int64   `json:"blank_lines"`
+	EventsIn        int64   `json:"events_in,omitempty"`
+	EventsOut       int64   `json:"events_out,omitempty"`
+	EventsRejected  int64   `json:"events_rejected,omitempty"`
 	Rows            []Count `json:"rows"`
 	RejectsByReason []Count `json:"rejects_by_reason"`
 	Warnings        []Count `json:"warnings,omitempty"`
@@ -154,6 +157,15 @@ func WriteReport(ctx context.Context, fsys lakefs.FS, r RunReport) error {
 	return lakefs.WriteFile(ctx, fsys, ReportPath(r.Output, r.RunID), data)
 }
 
+// RejectRatio is the share of what was read that was rejected: (rejected
+// records + rejected events) / (records + events read).
+func (t Totals) RejectRatio() float64 {
+	if n := t.RecordsIn + t.EventsIn; n > 0 {
+		return float64(t.Rejected+t.EventsRejected) / float64(n)
+	}
+	return 0
+}
+
 // SumStats totals the per-file stats, sorted by file.
 func SumStats(stats []FileStats) Totals {
 	sort.Slice(stats, func(i, j int) bool { return stats[i].Rel < stats[j].Rel })
@@ -165,6 +177,9 @@ func SumStats(stats []FileStats) Totals {
 		t.RecordsOut += s.RecordsOut
 		t.Rejected += s.Rejected
 		t.BlankLines += s.BlankLines
+		t.EventsIn += s.EventsIn
+		t.EventsOut += s.EventsOut
+		t.EventsRejected += s.EventsRejected
 		t.Rows = MergeCounts(t.Rows, s.Rows)
 		t.RejectsByReason = MergeCounts(t.RejectsByReason, s.RejectsByReason)
 		t.Warnings = MergeCounts(t.Warnings, s.Warnings)

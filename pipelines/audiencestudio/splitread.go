@@ -2,6 +2,7 @@ package audiencestudio
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"

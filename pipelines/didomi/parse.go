@@ -3,6 +3,7 @@ package didomi
 import (
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/valyala/fastjson"
@@ -12,7 +13,9 @@ import (
 )
 
 // Reject reason codes of the Didomi pipeline (besides the shared empty_line
-// and line_too_long).
+// and line_too_long). A problem of the line or of its user rejects the line;
+// a problem inside one element of events rejects only that event (a reject
+// row with its event_index), and the user and its other events are kept.
 const (
 	ReasonInvalidJSON    = "invalid_json"
 	ReasonNotObject      = "not_object"
@@ -23,7 +26,14 @@ const (
 	ReasonEventNotObject = "event_not_object"
 	ReasonWrongType      = "wrong_type"
 	ReasonBadTimestamp   = "bad_timestamp"
+	// ReasonInvalidUTF8: a key or string is not valid UTF-8 (Parquet
+	// strings must be).
+	ReasonInvalidUTF8 = "invalid_utf8"
 )
+
+// WarnTimestampWithoutZone counts timestamps written without a zone, taken
+// as UTC.
+const WarnTimestampWithoutZone = "timestamp_without_zone"
 
 // DefaultRegulation is the regulation of events that carry none: Didomi's
 // batch export associates historical consent with GDPR.
@@ -108,6 +118,7 @@ type userVals struct {
 	versionN, created, updated                                                                 int64
 	extra                                                                                      span
 	cons                                                                                       int // in lineVals.cons, or -1
+	noZone                                                                                     int // timestamps without a zone
 }
 
 // eventVals are the modelled values of one element of events.
@@ -122,6 +133,14 @@ type eventVals struct {
 	dID, dName, dMetadata *fastjson.Value
 	dExtra                span
 	cons                  int // in lineVals.cons, or -1
+	index                 int // in the line's events array
+	noZone                int // timestamps without a zone
+}
+
+// eventError is why the index-th event of a line is rejected.
+type eventError struct {
+	index int
+	err   *lineError
 }
 
 // lineVals is the scratch of one line, reused from line to line. Its
@@ -129,7 +148,8 @@ type eventVals struct {
 type lineVals struct {
 	user      userVals
 	events    []*fastjson.Value
-	evs       []eventVals
+	evs       []eventVals // the events kept
+	evErrs    []eventError
 	cons      []consentVals
 	purposes  []purposeVals
 	channels  []channelVals
@@ -143,6 +163,7 @@ func (l *lineVals) reset() {
 	l.user = userVals{cons: -1}
 	l.events = nil
 	l.evs = l.evs[:0]
+	l.evErrs = l.evErrs[:0]
 	l.cons = l.cons[:0]
 	l.purposes = l.purposes[:0]
 	l.channels = l.channels[:0]
@@ -211,6 +232,8 @@ type parser struct {
 	line            lineVals
 	scratch         []byte
 	nUsers, nEvents int64
+	eventsIn        int64 // events of the lines kept
+	noZone          int64 // timestamps without a zone, in rows written
 }
 
 func newParser(file, partition string) *parser {
@@ -228,12 +251,31 @@ func (p *parser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool 
 		return false
 	}
 	p.line.reset()
-	if e := p.line.record(v); e != nil {
+	// Only a line with invalid UTF-8 somewhere needs its strings checked
+	// one by one (JSON escapes cannot make invalid UTF-8: fastjson keeps a
+	// lone surrogate escape as its text).
+	if e := p.line.record(v, !utf8.Valid(line)); e != nil {
 		rej.Add(lineNo, e.code, e.reason(), line)
 		return false
 	}
+	for _, ee := range p.line.evErrs {
+		p.scratch = p.line.events[ee.index].MarshalTo(p.scratch[:0])
+		rej.AddEvent(lineNo, ee.index, ee.err.code, ee.err.reason(), p.scratch)
+	}
+	p.eventsIn += int64(len(p.line.events))
 	p.appendRecord(lineNo)
 	return true
+}
+
+// Events implements transforms.EventParser.
+func (p *parser) Events() (in, out int64) { return p.eventsIn, p.nEvents }
+
+// Warnings implements transforms.WarningParser.
+func (p *parser) Warnings() []transforms.Count {
+	if p.noZone == 0 {
+		return nil
+	}
+	return []transforms.Count{{Name: WarnTimestampWithoutZone, N: p.noZone}}
 }
 
 // Flush implements transforms.LineParser.
@@ -260,12 +302,16 @@ func (p *parser) Release() {
 // ---- the walk: every check that can reject a line runs before any append,
 // in this order.
 
-// record checks a parsed line and fills l with its values.
-func (l *lineVals) record(v *fastjson.Value) *lineError {
+// record checks a parsed line and fills l with its values. A problem of
+// the line or its user is returned; a problem of one event is recorded in
+// l.evErrs and the event left out of l.evs. With checkUTF8 (the line holds
+// invalid UTF-8), every key and string is checked too.
+func (l *lineVals) record(v *fastjson.Value, checkUTF8 bool) *lineError {
 	if v.Type() != fastjson.TypeObject {
 		return rejectf(ReasonNotObject, "line is a JSON %s, not an object", v.Type())
 	}
 	var u, ev *fastjson.Value
+	var bad *lineError
 	o, _ := v.Object()
 	l.beginExtra()
 	o.Visit(func(k []byte, x *fastjson.Value) {
@@ -273,12 +319,21 @@ func (l *lineVals) record(v *fastjson.Value) *lineError {
 		case "user":
 			first(&u, x)
 		case "events":
-			first(&ev, x)
+			if ev == nil {
+				ev = x
+				return // checked event by event
+			}
 		default:
 			l.addExtra(k, x)
 		}
+		if checkUTF8 && bad == nil {
+			bad = invalidUTF8(k, x)
+		}
 	})
 	l.recExtra = l.endExtra()
+	if bad != nil {
+		return bad
+	}
 	if isNull(u) {
 		return rejectf(ReasonMissingUser, "record has no user")
 	}
@@ -296,14 +351,69 @@ func (l *lineVals) record(v *fastjson.Value) *lineError {
 	}
 	l.events, _ = ev.Array()
 	for i, e := range l.events {
-		if e.Type() != fastjson.TypeObject {
-			return rejectf(ReasonEventNotObject, "events[%d] is a JSON %s, not an object", i, e.Type())
+		var le *lineError
+		if checkUTF8 {
+			if p, bad := badUTF8(e); bad {
+				le = &lineError{code: ReasonInvalidUTF8, at: "events[" + strconv.Itoa(i) + "]" + p, msg: ": not valid UTF-8"}
+			}
 		}
-		if le := l.event(e); le != nil {
-			return le.under("events[" + strconv.Itoa(i) + "]")
+		if le == nil && e.Type() != fastjson.TypeObject {
+			le = rejectf(ReasonEventNotObject, "events[%d] is a JSON %s, not an object", i, e.Type())
+		}
+		if le == nil {
+			// A rejected event leaves nothing behind in the scratch.
+			nEvs, nCons, nPurposes, nChannels, nExt := len(l.evs), len(l.cons), len(l.purposes), len(l.channels), len(l.ext)
+			if le = l.event(e, i); le != nil {
+				le = le.under("events[" + strconv.Itoa(i) + "]")
+				l.evs, l.cons, l.purposes, l.channels, l.ext = l.evs[:nEvs], l.cons[:nCons], l.purposes[:nPurposes], l.channels[:nChannels], l.ext[:nExt]
+			}
+		}
+		if le != nil {
+			l.evErrs = append(l.evErrs, eventError{index: i, err: le})
 		}
 	}
 	return nil
+}
+
+// invalidUTF8 rejects a key of the record, and its value, when either holds
+// invalid UTF-8.
+func invalidUTF8(k []byte, v *fastjson.Value) *lineError {
+	if !utf8.Valid(k) {
+		return &lineError{code: ReasonInvalidUTF8, at: "key " + strconv.Quote(string(k)), msg: ": not valid UTF-8"}
+	}
+	if p, bad := badUTF8(v); bad {
+		return &lineError{code: ReasonInvalidUTF8, at: string(k) + p, msg: ": not valid UTF-8"}
+	}
+	return nil
+}
+
+// badUTF8 reports whether a key or string inside v is not valid UTF-8, and
+// the path to the first one (relative to v).
+func badUTF8(v *fastjson.Value) (path string, bad bool) {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return "", !utf8.Valid(v.GetStringBytes())
+	case fastjson.TypeArray:
+		arr, _ := v.Array()
+		for i, x := range arr {
+			if p, bad := badUTF8(x); bad {
+				return "[" + strconv.Itoa(i) + "]" + p, true
+			}
+		}
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		o.Visit(func(k []byte, x *fastjson.Value) {
+			if bad {
+				return
+			}
+			if !utf8.Valid(k) {
+				path, bad = " key "+strconv.Quote(string(k)), true
+			} else if p, b := badUTF8(x); b {
+				path, bad = "."+string(k)+p, true
+			}
+		})
+	}
+	return path, bad
 }
 
 func (l *lineVals) userObject(u *fastjson.Value) *lineError {
@@ -363,10 +473,10 @@ func (l *lineVals) userObject(u *fastjson.Value) *lineError {
 		}
 		uv.versionN = n
 	}
-	if e := checkTime(uv.createdAt, "created_at", &uv.created); e != nil {
+	if e := checkTime(uv.createdAt, "created_at", &uv.created, &uv.noZone); e != nil {
 		return e.under("user")
 	}
-	if e := checkTime(uv.updatedAt, "updated_at", &uv.updated); e != nil {
+	if e := checkTime(uv.updatedAt, "updated_at", &uv.updated, &uv.noZone); e != nil {
 		return e.under("user")
 	}
 	var le *lineError
@@ -374,8 +484,8 @@ func (l *lineVals) userObject(u *fastjson.Value) *lineError {
 	return le.under("user.consents")
 }
 
-func (l *lineVals) event(e *fastjson.Value) *lineError {
-	l.evs = append(l.evs, eventVals{cons: -1})
+func (l *lineVals) event(e *fastjson.Value, index int) *lineError {
+	l.evs = append(l.evs, eventVals{cons: -1, index: index})
 	ev := &l.evs[len(l.evs)-1]
 	o, _ := e.Object()
 	l.beginExtra()
@@ -419,10 +529,10 @@ func (l *lineVals) event(e *fastjson.Value) *lineError {
 		le = checkString(ev.regulation, "regulation")
 	}
 	if le == nil {
-		le = checkTime(ev.createdAt, "created_at", &ev.created)
+		le = checkTime(ev.createdAt, "created_at", &ev.created, &ev.noZone)
 	}
 	if le == nil {
-		le = checkTime(ev.updatedAt, "updated_at", &ev.updated)
+		le = checkTime(ev.updatedAt, "updated_at", &ev.updated, &ev.noZone)
 	}
 	if le != nil {
 		return le
@@ -704,9 +814,10 @@ func checkStringList(v *fastjson.Value, numbersOK bool) *lineError {
 	return nil
 }
 
-// checkTime accepts a missing or null value of key, or an ISO-8601 string,
-// whose time it stores in *us.
-func checkTime(v *fastjson.Value, key string, us *int64) *lineError {
+// checkTime accepts a missing or null value of key, or an ISO-8601 string
+// (parseTime), whose time it stores in *us; a time without a zone adds one
+// to *noZone.
+func checkTime(v *fastjson.Value, key string, us *int64, noZone *int) *lineError {
 	if isNull(v) {
 		return nil
 	}
@@ -714,11 +825,14 @@ func checkTime(v *fastjson.Value, key string, us *int64) *lineError {
 		return &lineError{code: ReasonWrongType, at: "." + key, msg: ": want an ISO-8601 string, got " + v.Type().String()}
 	}
 	b := v.GetStringBytes()
-	t, err := parseTime(b)
+	t, zoned, err := parseTime(b)
 	if err != nil {
-		return &lineError{code: ReasonBadTimestamp, at: "." + key, msg: fmt.Sprintf(": %q is not an ISO-8601 timestamp with a time zone", b)}
+		return &lineError{code: ReasonBadTimestamp, at: "." + key, msg: fmt.Sprintf(": %q is not an ISO-8601 timestamp", b)}
 	}
 	*us = t
+	if !zoned {
+		*noZone++
+	}
 	return nil
 }
 
@@ -776,17 +890,18 @@ func (p *parser) appendRecord(lineNo int64) {
 	c.sourceLine.add(lineNo)
 	c.rows++
 	p.nUsers++
+	p.noZone += int64(uv.noZone)
 
 	var userID []byte
 	if uv.id.Type() == fastjson.TypeString {
 		userID = uv.id.GetStringBytes()
 	}
 	for i := range l.evs {
-		p.appendEvent(&l.evs[i], userID, lineNo, i)
+		p.appendEvent(&l.evs[i], userID, lineNo)
 	}
 }
 
-func (p *parser) appendEvent(ev *eventVals, userID []byte, lineNo int64, idx int) {
+func (p *parser) appendEvent(ev *eventVals, userID []byte, lineNo int64) {
 	l, c := &p.line, &p.events
 	addStr(&c.id, ev.id)
 	c.userID.add(userID)
@@ -827,9 +942,10 @@ func (p *parser) appendEvent(ev *eventVals, userID []byte, lineNo int64, idx int
 	c.extra.addOrNull(l.bytes(ev.extra))
 	c.sourceFile.add(p.fileBytes)
 	c.sourceLine.add(lineNo)
-	c.eventIndex.add(int32(idx))
+	c.eventIndex.add(int32(ev.index))
 	c.rows++
 	p.nEvents++
+	p.noZone += int64(ev.noZone)
 }
 
 func (p *parser) addConsents(c *consentsCols, idx int) {

@@ -75,7 +75,7 @@ func BenchmarkParse(b *testing.B) {
 	lines, size := benchChunk(b, 4<<20)
 	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
 	defer p.Release()
-	rej := transforms.NewRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	rej := transforms.NewEventRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer rej.Release()
 	release := func(bt hiveparquet.Batch) { bt.Record.Release() }
 	b.SetBytes(size)

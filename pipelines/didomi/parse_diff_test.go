@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -106,7 +107,7 @@ var trickyLines = []string{
 // Parse returned.
 func parseWith(t testing.TB, p transforms.LineParser, lines [][]byte, chunk int) (recs map[string][]arrow.Record, oks []bool) {
 	t.Helper()
-	rej := transforms.NewRejects(RejectsTable, "p", "", "f", 0)
+	rej := transforms.NewEventRejects(RejectsTable, "p", "", "f", 0)
 	defer rej.Release()
 	recs = map[string][]arrow.Record{}
 	emit := func(b hiveparquet.Batch) { recs[b.Table] = append(recs[b.Table], b.Record) }
@@ -120,8 +121,57 @@ func parseWith(t testing.TB, p transforms.LineParser, lines [][]byte, chunk int)
 	return recs, oks
 }
 
+// rulesAgree reports whether the parser and the reference parser (the
+// rules before issue 16) must agree on line: the reference rejects a whole
+// line for a problem inside one event, for a timestamp with a space, no zone
+// or more than nine fractional digits, and it lets invalid UTF-8 through;
+// the parser rejects only the event, accepts those timestamps, and rejects
+// invalid UTF-8. Lines where any of this happens are left out of the
+// comparison (the parser's own tests cover them).
+func rulesAgree(line []byte) bool {
+	if !utf8.Valid(line) {
+		return false
+	}
+	p := newParser("f", "p")
+	defer p.Release()
+	r := refNewParser("f", "p")
+	defer r.Release()
+	pr := transforms.NewEventRejects(RejectsTable, "p", "", "f", 0)
+	defer pr.Release()
+	rr := transforms.NewEventRejects(RejectsTable, "p", "", "f", 0)
+	defer rr.Release()
+	p.Parse(line, 1, pr)
+	r.Parse(line, 1, rr)
+	release := func(b hiveparquet.Batch) { b.Record.Release() }
+	p.Flush(release)
+	r.Flush(release)
+	pr.Flush(release)
+	rr.Flush(release)
+	if pr.EventCount() > 0 || p.Warnings() != nil {
+		return false
+	}
+	for _, c := range append(pr.ByReason(), rr.ByReason()...) {
+		if c.Name == ReasonBadTimestamp || c.Name == ReasonInvalidUTF8 {
+			return false
+		}
+	}
+	return true
+}
+
+// agreed returns the lines of lines on which both rules agree.
+func agreed(lines [][]byte) [][]byte {
+	var out [][]byte
+	for _, l := range lines {
+		if rulesAgree(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // compareWithReference fails when the parser and the reference parser
-// differ on lines: accepted lines, rows, rejects (code, reason, raw).
+// differ on lines: accepted lines, rows, rejects (code, reason, raw). The
+// caller passes only lines on which the rules agree (agreed).
 func compareWithReference(t testing.TB, lines [][]byte, chunk int) {
 	t.Helper()
 	p := newParser("export-id=x/date=2024-03-01/users/part-00000-0123456789abcdef.json.gz", "export_id=x/date=2024-03-01")
@@ -184,6 +234,13 @@ func TestParseMatchesReference(t *testing.T) {
 		tricky = append(tricky, []byte(l))
 	}
 	sample := sampleLines(t)
+	// The comparison stays meaningful: most lines are still compared.
+	nt, ns := len(tricky), len(sample)
+	tricky, sample = agreed(tricky), agreed(sample)
+	t.Logf("compared %d of %d tricky lines, %d of %d sample lines", len(tricky), nt, len(sample), ns)
+	if len(tricky) < nt*2/3 || len(sample) < ns-5 {
+		t.Fatalf("only %d of %d tricky lines and %d of %d sample lines are compared", len(tricky), nt, len(sample), ns)
+	}
 	tests := []struct {
 		name  string
 		lines [][]byte
@@ -265,8 +322,8 @@ func TestEscapedDuplicateKeyUsesFirst(t *testing.T) {
 	}
 }
 
-// TestParseTimeMatchesTimeParse checks the fast timestamp path against
-// time.Parse(time.RFC3339Nano) on valid and invalid forms.
+// TestParseTimeMatchesTimeParse checks the fast timestamp path against its
+// definition by time.Parse(time.RFC3339Nano) on valid and invalid forms.
 func TestParseTimeMatchesTimeParse(t *testing.T) {
 	for _, s := range timestampCases {
 		t.Run(s, func(t *testing.T) { checkTimestamp(t, s) })
@@ -320,21 +377,45 @@ var timestampCases = []string{
 	"",
 	"not-a-date",
 	"2024-03-01T10:15:30.123456Z ",
+	"2024-03-01 10:15:30",
+	"2024-03-01 10:15:30.5",
+	"2024-03-01 10:15:30.123456789123456",
+	"2024-03-01T10:15:30,5",
+	"2024-03-01T10:15:30.",
+	"2024-03-01T10:15",
+	"2024-03-01",
+	"2024-03-01  10:15:30",
+	"2024-03-01 10:15:30 Z",
+	"2024-03-01T24:00:00",
+	"2024-03-01T10:15:30+02:00Z",
 }
 
+// checkTimestamp checks parseTime against its definition: what
+// time.Parse(time.RFC3339Nano) accepts once a space between date and time
+// is made a 'T', and, without a zone, once a 'Z' is appended (zoned false).
 func checkTimestamp(t *testing.T, s string) {
 	t.Helper()
-	got, gotErr := parseTime([]byte(s))
-	want, wantErr := time.Parse(time.RFC3339Nano, s)
+	got, zoned, gotErr := parseTime([]byte(s))
+	norm := s
+	if len(norm) > 10 && norm[10] == ' ' {
+		norm = norm[:10] + "T" + norm[11:]
+	}
+	want, wantErr := time.Parse(time.RFC3339Nano, norm)
+	wantZoned := true
+	if wantErr != nil {
+		if w, err := time.Parse(time.RFC3339Nano, norm+"Z"); err == nil {
+			want, wantErr, wantZoned = w, nil, false
+		}
+	}
 	if (gotErr != nil) != (wantErr != nil) {
 		t.Fatalf("parseTime(%q) error %v, time.Parse error %v", s, gotErr, wantErr)
 	}
-	if wantErr == nil && got != want.UnixMicro() {
-		t.Fatalf("parseTime(%q) = %d, time.Parse gives %d", s, got, want.UnixMicro())
+	if wantErr == nil && (got != want.UnixMicro() || zoned != wantZoned) {
+		t.Fatalf("parseTime(%q) = %d (zoned %v), time.Parse gives %d (zoned %v)", s, got, zoned, want.UnixMicro(), wantZoned)
 	}
 }
 
-// FuzzTimestamp checks parseTime against time.Parse(time.RFC3339Nano).
+// FuzzTimestamp checks parseTime against its definition (checkTimestamp).
 func FuzzTimestamp(f *testing.F) {
 	for _, s := range timestampCases {
 		f.Add(s)

@@ -1,7 +1,10 @@
 package didomi
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -26,7 +29,7 @@ func parseOne(t *testing.T, line string) (users, events arrow.Record, rej arrow.
 	t.Helper()
 	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
 	defer p.Release()
-	r := transforms.NewRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	r := transforms.NewEventRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer r.Release()
 	ok = p.Parse([]byte(line), 7, r)
 	emit := func(b hiveparquet.Batch) {
@@ -104,18 +107,19 @@ func TestParseRejects(t *testing.T) {
 		{"numeric id", `{"user":{"id":5}}`, ReasonWrongType},
 		{"events object", `{"user":{"id":"u"},"events":{"a":1}}`, ReasonEventsNotArray},
 		{"events string", `{"user":{"id":"u"},"events":"x"}`, ReasonEventsNotArray},
-		{"event number", `{"user":{"id":"u"},"events":[1]}`, ReasonEventNotObject},
 		{"version string", `{"user":{"id":"u","version":"three"}}`, ReasonWrongType},
 		{"version fraction", `{"user":{"id":"u","version":1.5}}`, ReasonWrongType},
 		{"consents array", `{"user":{"id":"u","consents":[]}}`, ReasonWrongType},
 		{"purpose enabled string", `{"user":{"id":"u","consents":{"purposes":[{"id":"p","enabled":"yes"}]}}}`, ReasonWrongType},
 		{"vendors enabled object", `{"user":{"id":"u","consents":{"vendors":{"enabled":[{}]}}}}`, ReasonWrongType},
-		{"event proofs not list", `{"user":{"id":"u"},"events":[{"id":"e","proofs_id":"p"}]}`, ReasonWrongType},
-		{"event user string", `{"user":{"id":"u"},"events":[{"user":"x"}]}`, ReasonWrongType},
 		{"bad created_at", `{"user":{"id":"u","created_at":"not-a-date"}}`, ReasonBadTimestamp},
 		{"impossible date", `{"user":{"id":"u","created_at":"2024-13-45T99:00:00Z"}}`, ReasonBadTimestamp},
-		{"no zone", `{"user":{"id":"u","created_at":"2024-03-01T10:00:00"}}`, ReasonBadTimestamp},
-		{"event bad timestamp", `{"user":{"id":"u"},"events":[{"updated_at":"yesterday"}]}`, ReasonBadTimestamp},
+		{"date only", `{"user":{"id":"u","created_at":"2024-03-01"}}`, ReasonBadTimestamp},
+		{"user invalid UTF-8", "{\"user\":{\"id\":\"u\",\"organization_user_id\":\"ab\xff\xfecd\"},\"events\":[{\"id\":\"e\"}]}", ReasonInvalidUTF8},
+		{"user metadata invalid UTF-8", "{\"user\":{\"id\":\"u\",\"metadata\":{\"k\":[\"\xc3\"]}}}", ReasonInvalidUTF8},
+		{"user extra key invalid UTF-8", "{\"user\":{\"id\":\"u\",\"k\xff\":1}}", ReasonInvalidUTF8},
+		{"record extra invalid UTF-8", "{\"user\":{\"id\":\"u\"},\"batch\":\"\xe9\"}", ReasonInvalidUTF8},
+		{"user wrong type and an event bad", `{"user":{"id":"u","country":1},"events":[1]}`, ReasonWrongType},
 		{"created_at number", `{"user":{"id":"u","created_at":1700000000}}`, ReasonWrongType},
 	}
 	for _, tt := range tests {
@@ -130,8 +134,11 @@ func TestParseRejects(t *testing.T) {
 			if got := col(rej, "reason_code").(*array.String).Value(0); got != tt.code {
 				t.Errorf("code = %s (%s), want %s", got, col(rej, "reason").(*array.String).Value(0), tt.code)
 			}
-			if got := col(rej, "raw").(*array.String).Value(0); got != tt.line {
+			if got := col(rej, "raw").(*array.String).Value(0); got != strings.ToValidUTF8(tt.line, "\uFFFD") {
 				t.Errorf("raw = %q", got)
+			}
+			if !col(rej, "event_index").IsNull(0) {
+				t.Errorf("event_index = %v for a line reject", col(rej, "event_index"))
 			}
 			if got := col(rej, "source_line").(*array.Int64).Value(0); got != 7 {
 				t.Errorf("source_line = %d", got)
@@ -158,36 +165,235 @@ func TestParseMinimalLines(t *testing.T) {
 }
 
 // FuzzParseLine checks that any line is either accepted with consistent
-// columns or rejected exactly once, and that the parser agrees with the
-// reference parser (parse_ref_test.go).
+// columns (and its bad events rejected one by one) or rejected exactly
+// once, that every string written, in the rows and in the rejects, is valid
+// UTF-8, and that the parser agrees with the reference parser
+// (parse_ref_test.go) where the rules agree.
 func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(goodLine))
 	f.Add([]byte(`{"user":{"id":"u"},"events":[{}]}`))
 	f.Add([]byte(`{"user":{"id":"u","consents":{"purposes":[{"values":{"a":{"value":[1]}}}]}}}`))
+	f.Add([]byte("{\"user\":{\"id\":\"u\",\"organization_user_id\":\"ab\xff\xfecd\"}}"))
+	f.Add([]byte("{\"user\":{\"id\":\"u\"},\"events\":[{\"status\":\"conf\xe9rmed\"},{\"id\":\"e\",\"x\xff\":[\"\\\"\xfe\"]}]}"))
 	for _, l := range trickyLines {
 		f.Add([]byte(l))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		p := newParser("f", "p")
 		defer p.Release()
-		r := transforms.NewRejects(RejectsTable, "p", "", "f", 64)
+		r := transforms.NewEventRejects(RejectsTable, "p", "", "f", 64)
 		defer r.Release()
 		ok := p.Parse(line, 1, r)
-		if ok == (r.Count() == 1) || r.Count() > 1 {
-			t.Fatalf("ok=%v with %d rejects", ok, r.Count())
+		if ok == (r.Count() == 1) || r.Count() > 1 || (!ok && r.EventCount() != 0) {
+			t.Fatalf("ok=%v with %d rejects, %d event rejects", ok, r.Count(), r.EventCount())
 		}
-		p.Flush(func(b hiveparquet.Batch) {
+		in, out := p.Events()
+		if in != out+r.EventCount() {
+			t.Fatalf("%d events in != %d out + %d rejected", in, out, r.EventCount())
+		}
+		check := func(b hiveparquet.Batch) {
+			defer b.Record.Release()
 			for i, c := range b.Record.Columns() {
 				if int64(c.Len()) != b.Record.NumRows() {
 					t.Fatalf("column %d has %d values for %d rows", i, c.Len(), b.Record.NumRows())
 				}
+				if err := validStrings(c); err != nil {
+					t.Fatalf("%s.%s: %v", b.Table, b.Record.ColumnName(i), err)
+				}
 			}
-			b.Record.Release()
-		})
+			if b.Table == UsersTable && int64(col(b.Record, "event_count").(*array.Int32).Value(0)) != in {
+				t.Fatalf("event_count %v, %d events read", col(b.Record, "event_count"), in)
+			}
+		}
+		p.Flush(check)
+		r.Flush(check)
 		// The same rows and rejects as the reference parser (but for the
 		// documented handling of escaped duplicate keys).
-		if !hasEscapedDuplicateKey(line) {
+		if !hasEscapedDuplicateKey(line) && rulesAgree(line) {
 			compareWithReference(t, [][]byte{line}, 1)
 		}
 	})
+}
+
+// validStrings returns an error for the first string of a (nested
+// types included) that is not valid UTF-8.
+func validStrings(a arrow.Array) error {
+	switch a := a.(type) {
+	case *array.String:
+		for i := 0; i < a.Len(); i++ {
+			if a.IsValid(i) && !utf8.ValidString(a.Value(i)) {
+				return fmt.Errorf("value %d %q is not valid UTF-8", i, a.Value(i))
+			}
+		}
+	case *array.List:
+		return validStrings(a.ListValues())
+	case *array.Map:
+		if err := validStrings(a.Keys()); err != nil {
+			return err
+		}
+		return validStrings(a.Items())
+	case *array.Struct:
+		for j := 0; j < a.NumField(); j++ {
+			if err := validStrings(a.Field(j)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestParseEventRejects: a bad event rejects only itself (a reject row with
+// its event_index and its JSON text); the user and its other events are
+// kept, event_count stays true to the input and event_index to the events'
+// positions.
+func TestParseEventRejects(t *testing.T) {
+	tests := []struct {
+		name      string
+		line      string
+		eventIDs  string // ids of the events kept
+		indexes   string // their event_index
+		rejects   string // code@event_index of the reject rows
+		eventsIn  int32
+		rawSubstr string // in the first reject's raw
+	}{
+		{"bad timestamp", `{"user":{"id":"u"},"events":[{"id":"e0"},{"id":"e1","updated_at":"yesterday"},{"id":"e2"}]}`,
+			"[e0 e2]", "[0 2]", "[bad_timestamp@1]", 3, `"yesterday"`},
+		{"not an object", `{"user":{"id":"u"},"events":[1,{"id":"e1"}]}`, "[e1]", "[1]", "[event_not_object@0]", 2, "1"},
+		{"wrong types", `{"user":{"id":"u"},"events":[{"id":"e0","proofs_id":"p"},{"id":"e1","user":"x"},{"id":"e2","consents":{"purposes":[{"enabled":"yes"}]}}]}`,
+			"[]", "[]", "[wrong_type@0 wrong_type@1 wrong_type@2]", 3, `"proofs_id":"p"`},
+		{"invalid UTF-8 in an event", "{\"user\":{\"id\":\"u\"},\"events\":[{\"id\":\"e0\",\"status\":\"conf\xe9rmed\"},{\"id\":\"e1\",\"status\":\"confirmed\"}]}",
+			"[e1]", "[1]", "[invalid_utf8@0]", 2, "conf\uFFFDrmed"},
+		{"invalid UTF-8 in an event's key", "{\"user\":{\"id\":\"u\"},\"events\":[{\"id\":\"e0\"},{\"id\":\"e1\",\"source\":{\"k\xff\":1}}]}",
+			"[e0]", "[0]", "[invalid_utf8@1]", 2, `"e1"`},
+		{"event after a bad one keeps its consents", `{"user":{"id":"u"},"events":[{"id":"e0","consents":{"purposes":[{"id":"p0"}]},"delegate":3},{"id":"e1","consents":{"purposes":[{"id":"p1"}]},"x":1}]}`,
+			"[e1]", "[1]", "[wrong_type@0]", 2, `"delegate":3`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			users, events, rej, ok := parseOne(t, tt.line)
+			if !ok || users == nil || users.NumRows() != 1 {
+				t.Fatalf("line rejected: ok=%v rejects %v", ok, rej)
+			}
+			if n := col(users, "event_count").(*array.Int32).Value(0); n != tt.eventsIn {
+				t.Errorf("event_count = %d, want %d", n, tt.eventsIn)
+			}
+			var ids, idx []string
+			if events != nil {
+				for i := 0; i < int(events.NumRows()); i++ {
+					ids = append(ids, col(events, "id").(*array.String).Value(i))
+					idx = append(idx, fmt.Sprint(col(events, "event_index").(*array.Int32).Value(i)))
+					if u := col(events, "user_id").(*array.String).Value(i); u != "u" {
+						t.Errorf("event %d user_id %q", i, u)
+					}
+				}
+			}
+			if fmt.Sprint(ids) != tt.eventIDs || "["+strings.Join(idx, " ")+"]" != tt.indexes {
+				t.Errorf("events %v at %v, want %s at %s", ids, idx, tt.eventIDs, tt.indexes)
+			}
+			if tt.name == "event after a bad one keeps its consents" {
+				if got := col(events, "consents").(*array.Struct).String(); !strings.Contains(got, `"p1"`) || strings.Contains(got, `"p0"`) {
+					t.Errorf("consents of the event kept: %s", got)
+				}
+				if got := col(events, "extra").(*array.String).Value(0); got != `{"x":1}` {
+					t.Errorf("extra of the event kept: %s", got)
+				}
+			}
+			var got []string
+			for i := 0; i < int(rej.NumRows()); i++ {
+				got = append(got, fmt.Sprintf("%s@%d", col(rej, "reason_code").(*array.String).Value(i), col(rej, "event_index").(*array.Int32).Value(i)))
+				if l := col(rej, "source_line").(*array.Int64).Value(i); l != 7 {
+					t.Errorf("source_line %d", l)
+				}
+			}
+			if fmt.Sprint(got) != tt.rejects {
+				t.Errorf("rejects %v, want %s (reasons %v)", got, tt.rejects, col(rej, "reason"))
+			}
+			raw := col(rej, "raw").(*array.String).Value(0)
+			if !strings.Contains(raw, tt.rawSubstr) || !utf8.ValidString(raw) {
+				t.Errorf("raw %q does not hold %q", raw, tt.rawSubstr)
+			}
+		})
+	}
+}
+
+// TestParseEventCounters: events read = written + rejected, over lines kept
+// only (a line rejected whole counts neither its events nor their rejects).
+func TestParseEventCounters(t *testing.T) {
+	p := newParser("f", "p")
+	defer p.Release()
+	r := transforms.NewEventRejects(RejectsTable, "p", "", "f", 0)
+	defer r.Release()
+	for i, l := range []string{
+		`{"user":{"id":"u"},"events":[{"id":"a"},1,{"created_at":"x"}]}`,
+		`{"user":{"id":5},"events":[{"id":"a"},{"id":"b"}]}`,
+		`{"user":{"id":"v"},"events":[{}]}`,
+	} {
+		p.Parse([]byte(l), int64(i+1), r)
+	}
+	release := func(b hiveparquet.Batch) { b.Record.Release() }
+	p.Flush(release)
+	r.Flush(release)
+	if in, out := p.Events(); in != 4 || out != 2 || r.EventCount() != 2 || r.Count() != 1 {
+		t.Fatalf("events in %d out %d rejected %d, lines rejected %d; want 4, 2, 2, 1", in, out, r.EventCount(), r.Count())
+	}
+}
+
+// TestParseTimestampForms: the forms vendors write; a time without a zone
+// is UTC and counted as the warning timestamp_without_zone (for rows
+// written only).
+func TestParseTimestampForms(t *testing.T) {
+	tests := []struct {
+		raw, want string
+		noZone    int64
+	}{
+		{"2024-03-01T10:15:30Z", "2024-03-01T10:15:30.000000Z", 0},
+		{"2024-03-01T10:15:30.123456+02:00", "2024-03-01T08:15:30.123456Z", 0},
+		{"2024-03-01 10:15:30Z", "2024-03-01T10:15:30.000000Z", 0},
+		{"2024-03-01 10:15:30.5-01:00", "2024-03-01T11:15:30.500000Z", 0},
+		{"2024-03-01T10:15:30.123456789123Z", "2024-03-01T10:15:30.123456Z", 0},
+		{"2024-03-01T10:15:30.1234567", "2024-03-01T10:15:30.123456Z", 1},
+		{"2024-03-01 10:15:30", "2024-03-01T10:15:30.000000Z", 1},
+		{"1969-12-31T23:59:59.9999995", "1969-12-31T23:59:59.999999Z", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			p := newParser("f", "p")
+			defer p.Release()
+			r := transforms.NewEventRejects(RejectsTable, "p", "", "f", 0)
+			defer r.Release()
+			line := `{"user":{"id":"u","created_at":"` + tt.raw + `"},"events":[{"created_at":"` + tt.raw + `"}]}`
+			if !p.Parse([]byte(line), 1, r) || r.EventCount() != 0 {
+				t.Fatalf("rejected")
+			}
+			// A rejected line's and a rejected event's timestamps do not count.
+			p.Parse([]byte(`{"user":{"id":"u","created_at":"2024-03-01 10:15:30","version":"x"}}`), 2, r)
+			p.Parse([]byte(`{"user":{"id":"u"},"events":[{"created_at":"2024-03-01 10:15:30","status":1}]}`), 3, r)
+			var users, events arrow.Record
+			p.Flush(func(b hiveparquet.Batch) {
+				switch b.Table {
+				case UsersTable:
+					users = b.Record
+				case EventsTable:
+					events = b.Record
+				}
+			})
+			defer users.Release()
+			defer events.Release()
+			for _, rec := range []arrow.Record{users, events} {
+				got := col(rec, "created_at").(*array.Timestamp).Value(0).ToTime(arrow.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
+				if got != tt.want {
+					t.Errorf("created_at = %s, want %s", got, tt.want)
+				}
+			}
+			var warned int64
+			for _, c := range p.Warnings() {
+				if c.Name == WarnTimestampWithoutZone {
+					warned = c.N
+				}
+			}
+			if warned != 2*tt.noZone {
+				t.Errorf("timestamp_without_zone = %d, want %d", warned, 2*tt.noZone)
+			}
+		})
+	}
 }

@@ -155,7 +155,7 @@ func Tables() []hiveparquet.Table {
 	return []hiveparquet.Table{
 		{Name: UsersTable, Doc: "One row per Didomi user record (one exported line).", Schema: UsersSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
 		{Name: EventsTable, Doc: "One row per consent event of a user record.", Schema: EventsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
-		transforms.RejectTable(RejectsTable, Partitions()),
+		transforms.EventRejectTable(RejectsTable, Partitions()),
 	}
 }
 

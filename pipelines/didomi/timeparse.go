@@ -4,30 +4,39 @@ import (
 	"time"
 )
 
-// parseTime parses an ISO-8601 timestamp with a zone (Z or an offset) and
-// returns it in Unix microseconds (UTC). It accepts exactly what
-// time.Parse(time.RFC3339Nano, ...) accepts, with the same result: the
-// common form YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM) is read here without
-// allocating, anything else goes to time.Parse.
-func parseTime(b []byte) (int64, error) {
-	if us, ok := parseRFC3339Micros(b); ok {
-		return us, nil
+// parseTime parses an ISO-8601 timestamp as vendors write it and returns
+// it in Unix microseconds (UTC), and whether it had a zone. Accepted:
+// RFC 3339 (what time.Parse(time.RFC3339Nano, ...) accepts: a zone Z or
+// ±HH:MM, a fraction after '.' or ','), with a space instead of the 'T',
+// any number of fractional digits (digits beyond microseconds truncated),
+// and no zone at all (taken as UTC; zoned is false). The common forms are
+// read here without allocating; anything else goes to time.Parse.
+func parseTime(b []byte) (us int64, zoned bool, err error) {
+	if us, zoned, ok := parseRFC3339Micros(b); ok {
+		return us, zoned, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
-	if err != nil {
-		return 0, err
+	s := string(b)
+	if len(s) > 10 && s[10] == ' ' {
+		s = s[:10] + "T" + s[11:]
 	}
-	return t.UnixMicro(), nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil {
+		return t.UnixMicro(), true, nil
+	}
+	if t, err2 := time.Parse(time.RFC3339Nano, s+"Z"); err2 == nil {
+		return t.UnixMicro(), false, nil
+	}
+	return 0, false, err
 }
 
-// parseRFC3339Micros is the fast path of time.Parse for RFC 3339 (Go's
-// parseRFC3339) restricted to at most 9 fractional digits, returning Unix
-// microseconds. ok is false for anything it does not read; time.Parse then
-// decides.
-func parseRFC3339Micros(s []byte) (us int64, ok bool) {
-	if len(s) < len("2006-01-02T15:04:05Z") ||
-		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
-		return 0, false
+// parseRFC3339Micros is the fast path of parseTime, on the model of Go's
+// parseRFC3339: YYYY-MM-DD(T| )HH:MM:SS[(.|,)digits][Z|±HH:MM], returning
+// Unix microseconds. ok is false for anything it does not read; parseTime's
+// slow path then decides.
+func parseRFC3339Micros(s []byte) (us int64, zoned, ok bool) {
+	if len(s) < len("2006-01-02T15:04:05") ||
+		s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return 0, false, false
 	}
 	ok = true
 	num := func(b []byte, lo, hi int) int {
@@ -52,45 +61,45 @@ func parseRFC3339Micros(s []byte) (us int64, ok bool) {
 	minute := num(s[14:16], 0, 59)
 	sec := num(s[17:19], 0, 59)
 	if !ok {
-		return 0, false
+		return 0, false, false
 	}
 	s = s[19:]
-	nsec := 0
-	if len(s) >= 2 && s[0] == '.' && isDigit(s[1]) {
+	usec := 0
+	if len(s) >= 2 && (s[0] == '.' || s[0] == ',') && isDigit(s[1]) {
 		n := 1
 		for n < len(s) && isDigit(s[n]) {
 			n++
 		}
-		digits := n - 1
-		if digits > 9 {
-			return 0, false
-		}
-		for _, c := range s[1:n] {
-			nsec = nsec*10 + int(c-'0')
-		}
-		for i := digits; i < 9; i++ {
-			nsec *= 10
+		// Microseconds: the first six digits, the rest truncated.
+		for i := 1; i <= 6; i++ {
+			usec *= 10
+			if i < n {
+				usec += int(s[i] - '0')
+			}
 		}
 		s = s[n:]
 	}
 	offset := 0
+	zoned = true
 	switch {
+	case len(s) == 0:
+		zoned = false
 	case len(s) == 1 && s[0] == 'Z':
 	case len(s) == len("+07:00") && (s[0] == '+' || s[0] == '-') && s[3] == ':':
 		hh := num(s[1:3], 0, 23)
 		mm := num(s[4:6], 0, 59)
 		if !ok {
-			return 0, false
+			return 0, false, false
 		}
 		offset = (hh*60 + mm) * 60
 		if s[0] == '-' {
 			offset = -offset
 		}
 	default:
-		return 0, false
+		return 0, false, false
 	}
 	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - int64(offset)
-	return secs*1_000_000 + int64(nsec/1000), true
+	return secs*1_000_000 + int64(usec), zoned, true
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

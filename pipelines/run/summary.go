@@ -42,6 +42,9 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 	if t.BlankLines > 0 {
 		fmt.Fprintf(w, "  blank     %d blank lines skipped (not records)\n", t.BlankLines)
 	}
+	if t.EventsIn > 0 {
+		fmt.Fprintf(w, "  events    %d in, %d out, %d rejected (their records kept)\n", t.EventsIn, t.EventsOut, t.EventsRejected)
+	}
 	type agg struct {
 		rows  int64
 		parts int
