@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -107,6 +108,24 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	rep.Totals = SumStats(stats)
 	if rep.Totals.RecordsIn > 0 {
 		rep.RejectRatio = float64(rep.Totals.Rejected) / float64(rep.Totals.RecordsIn)
+	}
+	var refused []string
+	for _, st := range stats {
+		for _, c := range st.Replaces {
+			if c.Refused != "" {
+				refused = append(refused, c.Refused)
+			}
+		}
+	}
+	if len(refused) > 0 {
+		// Refuse to replace what the lake holds with much less.
+		rep.Status = StatusRefused
+		rep.Error = strings.Join(refused, "; ") + ": nothing committed"
+		finish(&rep)
+		if err := fsys.DeleteAll(ctx, hiveparquet.TempDir(cfg.Output, cfg.RunID)); err != nil {
+			return err
+		}
+		return WriteReport(ctx, fsys, rep)
 	}
 	if rep.RejectRatio > cfg.MaxRejectRatio {
 		// Refuse to replace good partitions with a mostly broken drop.
