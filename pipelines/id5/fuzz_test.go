@@ -151,6 +151,10 @@ func FuzzClassifyPath(f *testing.F) {
 			(file.PartnerGVLID > 0) != file.Kind.PerPartner() || file.DeliveredAt.Location() != time.UTC {
 			t.Fatalf("ClassifyPath(%q) = %+v", rel, file)
 		}
+		// The path is written as source_file: it must be valid UTF-8.
+		if !utf8.ValidString(rel) {
+			t.Fatalf("ClassifyPath accepted %q, which is not valid UTF-8", rel)
+		}
 	})
 }
 
