@@ -293,25 +293,40 @@ func (c *shrinkCheck) finish(ctx context.Context, fsys lakefs.FS, rows map[int32
 
 // absent spills partner p's current UIDs from the lake into buckets like
 // the extract's, then counts, bucket by bucket, the current UIDs the
-// extract does not have. It returns the number of current UIDs read and
-// the number absent.
+// extract does not have and that no later incremental keeps (the ones the
+// rebuild would drop). It returns the number of current UIDs read and the
+// number absent.
 func (c *shrinkCheck) absent(ctx context.Context, fsys lakefs.FS, p int32, s PartnerState, extract []*spillBucket) (int64, int64, error) {
 	cur, err := c.openBuckets(fmt.Sprintf("current-%d", p), len(extract))
 	if err != nil {
 		return 0, 0, err
 	}
 	defer closeBuckets(cur)
+	// A current row updated after the extract came from a later
+	// incremental, which the rebuild applies on top of the extract: it
+	// stays, extract or not, so it is never absent.
+	at := arrow.Timestamp(c.df.DeliveredAt.UnixMicro())
+	var later int64
 	for i, f := range s.Files {
 		err := readParquet(ctx, fsys, f, s.Sizes[i], func(rec arrow.Record) error {
 			idx, err := colIndex(rec, f, "uid")
 			if err != nil {
 				return err
 			}
+			tidx, err := colIndex(rec, f, "updated_at")
+			if err != nil {
+				return err
+			}
 			uids, ok := rec.Column(idx).(*array.String)
-			if !ok {
-				return fmt.Errorf("read parquet %s: uid is %s, want string", f, rec.Column(idx).DataType())
+			updated, ok2 := rec.Column(tidx).(*array.Timestamp)
+			if !ok || !ok2 {
+				return fmt.Errorf("read parquet %s: uid is %s and updated_at %s, want string and timestamp", f, rec.Column(idx).DataType(), rec.Column(tidx).DataType())
 			}
 			for j := 0; j < uids.Len(); j++ {
+				if updated.Value(j) > at {
+					later++
+					continue
+				}
 				if err := c.put(cur, uids.Value(j)); err != nil {
 					return fmt.Errorf("id5 extract check: spill: %w", err)
 				}
@@ -322,7 +337,7 @@ func (c *shrinkCheck) absent(ctx context.Context, fsys lakefs.FS, p int32, s Par
 			return 0, 0, err
 		}
 	}
-	var before, absent int64
+	before, absent := later, int64(0)
 	for i := range cur {
 		set := map[string]struct{}{}
 		if err := readBucket(cur[i], func(uid []byte) { set[string(uid)] = struct{}{} }); err != nil {

@@ -129,6 +129,16 @@ func TestExtractShrinkGuard(t *testing.T) {
 					"full-extracts/20240201000000.csv partner_gvlid=45": {10, 0, 10}},
 				current: map[string]int{"20": 10, "45": 10}},
 		}},
+		{"UIDs of later incrementals are not absent", []step{
+			{rel: first, lines: perPartnerRows(20, 0, 10), maxShrink: 0.5, current: map[string]int{"20": 10}},
+			{rel: "incremental/20/20240210/000000.csv", lines: perPartnerRows(20, 10, 20), maxShrink: 0.5, current: map[string]int{"20": 30}},
+			// Delivered before the incremental, which applies on top of it.
+			{rel: next, lines: perPartnerRows(20, 0, 10), maxShrink: 0.5, current: map[string]int{"20": 30},
+				checks: map[string][3]int64{next + " partner_gvlid=20": {30, 10, 0}}},
+			// The same extract without 6 of its UIDs: 6 of 30 absent.
+			{rel: next, lines: perPartnerRows(20, 6, 4), maxShrink: 0.5, current: map[string]int{"20": 24},
+				checks: map[string][3]int64{next + " partner_gvlid=20": {30, 4, 6}}},
+		}},
 		{"older extract replaces nothing", []step{
 			{rel: next, lines: perPartnerRows(20, 0, 10), maxShrink: 0.5, current: map[string]int{"20": 10}},
 			{rel: first, lines: nil, maxShrink: 0.5, current: map[string]int{"20": 10}},
