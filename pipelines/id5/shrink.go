@@ -5,7 +5,8 @@ package id5
 // full extract is compared with the partner's mapping in force
 // (id5_mapping_current as the lake holds it). An extract is refused, and
 // the run commits nothing, when the share of the partner's current UIDs
-// that it lacks exceeds MaxExtractShrink, or when it has no valid row for a
+// that it lacks (and that no incremental delivered after it keeps) exceeds
+// MaxExtractShrink, or when it has no valid row for a
 // partner its folder or header names (even on a first load); a bound of 1
 // accepts both.
 //
