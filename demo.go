@@ -43,7 +43,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{audiencestudio.RequestsPipeline{Selection: audiencestudio.RequestsSelection{Splits: 3}}, "audiencestudio/sample"},
 		{audiencestudio.PortabilityPipeline{}, "audiencestudio/sample"},
 		// The ID5 sample's UIDs belong to GVLID 35 (as in ID5's document).
-		{id5.Pipeline{SourceGVLID: 35}, "id5/sample"},
+		{id5.Pipeline{SourceGVLID: 35, MaxExtractShrink: id5.DefaultMaxExtractShrink}, "id5/sample"},
 	}
 	code := exitOK
 	for _, s := range steps {

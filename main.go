@@ -8,9 +8,11 @@
 //
 // Exit codes: 0 committed (or nothing to do, or a dry run), 1 failed,
 // 2 usage error, 3 not committed because the reject ratio exceeded
-// --max-reject-ratio, 4 another run holds the output's lock, 5 committed,
-// but the proofs of some partitions were held back (Didomi: proof archive
-// entries rejected beyond --max-proof-reject-ratio; the summary names them).
+// --max-reject-ratio or (ID5) a full extract would shrink its partner's
+// mapping beyond --max-extract-shrink, 4 another run holds the output's lock,
+// 5 committed, but the proofs of some partitions were held back (Didomi:
+// proof archive entries rejected beyond --max-proof-reject-ratio; the
+// summary names them).
 package main
 
 import (
@@ -131,9 +133,10 @@ Commands:
   ddl      print CREATE TABLE statements (Athena, Spark, DuckDB) for every table
 
 Run 'vendorlake COMMAND -h' for a command's flags.
-Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded (nothing committed),
-4 output locked by another run, 5 committed but the proofs of some partitions held back
-(proof entries rejected beyond --max-proof-reject-ratio; the summary names the partitions).
+Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded or (id5) a full extract
+refused by --max-extract-shrink (nothing committed), 4 output locked by another run, 5 committed but
+the proofs of some partitions held back (proof entries rejected beyond --max-proof-reject-ratio; the
+summary names the partitions).
 `)
 }
 
@@ -392,7 +395,10 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 	case id5.Name:
 		var sel id5.Selection
 		var source, partner int
+		maxShrink := id5.DefaultMaxExtractShrink
 		err := parseFlags(name, args, stderr, &c, func(fs *flag.FlagSet) {
+			fs.Float64Var(&maxShrink, "max-extract-shrink", id5.DefaultMaxExtractShrink,
+				"largest share of a partner's current UIDs that a new full extract may lack and still commit (0..1; 1 also accepts an extract without a valid row for a partner it names)")
 			fs.IntVar(&source, "source-gvlid", 0, "GVLID of your UIDs, written as source_gvlid of per-partner rows (required)")
 			fs.IntVar(&partner, "partner", 0, "read only the per-partner files of this partner GVLID (single-file deliveries are then not read)")
 			fs.StringVar(&sel.From, "from", "", "first delivery day to read, YYYY-MM-DD (inclusive)")
@@ -409,8 +415,11 @@ func runPipeline(ctx context.Context, name string, args []string, stdout, stderr
 		if source <= 0 || source > math.MaxInt32 || partner < 0 || partner > math.MaxInt32 {
 			return usageErr(stderr, errors.New("--source-gvlid is required and, like --partner, must be a positive GVLID"))
 		}
+		if maxShrink < 0 || maxShrink > 1 || math.IsNaN(maxShrink) {
+			return usageErr(stderr, fmt.Errorf("--max-extract-shrink=%g: want a number from 0 to 1", maxShrink))
+		}
 		sel.Partner = int32(partner)
-		p = id5.Pipeline{SourceGVLID: int32(source), Selection: sel}
+		p = id5.Pipeline{SourceGVLID: int32(source), Selection: sel, MaxExtractShrink: maxShrink}
 	}
 	opts, err := c.options()
 	if err != nil {
@@ -440,6 +449,9 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, stdout, stde
 	}
 	switch {
 	case errors.Is(err, run.ErrRejectRatio):
+		return exitRejectRatio
+	case errors.Is(err, run.ErrRefused):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
 		return exitRejectRatio
 	case errors.Is(err, run.ErrLocked):
 		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)

@@ -133,6 +133,24 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		tot.Rejected -= att.Rejected
 	}
 	rep.RejectRatio = tot.RejectRatio()
+	var refused []string
+	for _, st := range stats {
+		for _, c := range st.Replaces {
+			if c.Refused != "" {
+				refused = append(refused, c.Refused)
+			}
+		}
+	}
+	if len(refused) > 0 {
+		// Refuse to replace what the lake holds with much less.
+		rep.Status = StatusRefused
+		rep.Error = strings.Join(refused, "; ") + ": nothing committed"
+		finish(&rep)
+		if err := fsys.DeleteAll(ctx, hiveparquet.TempDir(cfg.Output, cfg.RunID)); err != nil {
+			return err
+		}
+		return WriteReport(ctx, fsys, rep)
+	}
 	if rep.RejectRatio > cfg.MaxRejectRatio {
 		// Refuse to replace good partitions with a mostly broken drop.
 		rep.Status = StatusRejectRatioExceeded

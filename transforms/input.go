@@ -109,6 +109,27 @@ type FileStats struct {
 	// stay) and commits the rest.
 	AttachmentKind   string   `json:"attachment_kind,omitempty"`
 	AttachmentTables []string `json:"attachment_tables,omitempty"`
+	// Replaces compares, for every key of a table that this input replaces
+	// whole (an ID5 full extract replaces its partner's mapping), what the
+	// lake holds with what the input brings. A check with Refused set
+	// stops the commit: nothing of the run is committed.
+	Replaces []ReplaceCheck `json:"replaces,omitempty"`
+}
+
+// ReplaceCheck is what an input that replaces a whole key of a table brings,
+// against what the lake holds for that key before the run.
+type ReplaceCheck struct {
+	// Table and Key name what is replaced, e.g. id5_mapping_current and
+	// partner_gvlid=20.
+	Table string `json:"table"`
+	Key   string `json:"key"`
+	// Before counts the lake's keys now; After the valid rows the input
+	// brings; Absent the keys of Before that the input does not have.
+	Before int64 `json:"before"`
+	After  int64 `json:"after"`
+	Absent int64 `json:"absent"`
+	// Refused, when set, says why the run must not commit.
+	Refused string `json:"refused,omitempty"`
 }
 
 func init() {
@@ -116,6 +137,7 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*FileStats)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*Count)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*FilePart)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*ReplaceCheck)(nil)).Elem())
 }
 
 // addCount adds n to the named counter in cs.

@@ -18,6 +18,9 @@ const (
 	StatusRejectRatioExceeded = "reject_ratio_exceeded"
 	StatusFailed              = "failed"
 	StatusDryRun              = "dry_run"
+	// StatusRefused: nothing committed because an input would replace
+	// what the lake holds with much less (see ReplaceCheck).
+	StatusRefused = "refused"
 )
 
 // Skipped is an input (partition or file) that discovery left out, and why.

@@ -2,13 +2,21 @@ package id5
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/transforms"
 )
 
 func checkReject(t *testing.T, rej *Reject) {
@@ -143,6 +151,10 @@ func FuzzClassifyPath(f *testing.F) {
 			(file.PartnerGVLID > 0) != file.Kind.PerPartner() || file.DeliveredAt.Location() != time.UTC {
 			t.Fatalf("ClassifyPath(%q) = %+v", rel, file)
 		}
+		// The path is written as source_file: it must be valid UTF-8.
+		if !utf8.ValidString(rel) {
+			t.Fatalf("ClassifyPath accepted %q, which is not valid UTF-8", rel)
+		}
 	})
 }
 
@@ -167,6 +179,60 @@ func FuzzParseExtractTime(f *testing.F) {
 		// Every accepted name starts with a valid date.
 		if _, err := ParseExtractTime(name[:8]); err != nil && name[4] != '-' {
 			t.Fatalf("ParseExtractTime(%q) accepted, but its date %q is not: %v", name, name[:8], err)
+		}
+	})
+}
+
+// FuzzReadFile reads arbitrary content as each of the four ID5 layouts and
+// checks what ReadFile writes: every string in every column of every batch
+// (rows, id5_extract_partners and the rejects' reason and raw columns) is
+// valid UTF-8, and records_in = records_out + rejected.
+func FuzzReadFile(f *testing.F) {
+	for _, s := range []string{
+		"u|45|p\n\xff|45|p\n", "35|45|20\n\"u\"|\"p\"|\"\xc3\"\n\xef\xbb\xbfu|45|p\r\n",
+		"\xff\xfe|45\n", "35|\xff\n", "", "\n\n", "u|45|\xe2\x82\n" + strings.Repeat("\xf0", 300) + "|45|p",
+	} {
+		for kind := uint8(0); kind < 4; kind++ {
+			f.Add([]byte(s), kind)
+		}
+	}
+	rels := []string{"incremental/45/20240101/000000.csv", "incremental/20240101/000000.csv",
+		"full-extracts/45/20240101000000.csv", "full-extracts/20240101000000.csv"}
+	f.Fuzz(func(t *testing.T, data []byte, kind uint8) {
+		rel := rels[int(kind)%len(rels)]
+		root := t.TempDir()
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := writeFile(p, data); err != nil {
+			t.Fatal(err)
+		}
+		in := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(data)), Partition: "date=2024-01-01", Unit: rel, Source: rel}
+		var batches []hiveparquet.Batch
+		defer func() {
+			for _, b := range batches {
+				b.Record.Release()
+			}
+		}()
+		st, err := ReadFile(context.Background(), lakefs.Local{}, in, testSourceGVLID,
+			transforms.LineOptions{MaxLineBytes: 256, RawBytes: 64, ChunkBytes: 1 << 10, Workers: 2},
+			&ExtractGuard{MaxExtractShrink: 1}, func(b hiveparquet.Batch) { batches = append(batches, b) })
+		if err != nil {
+			t.Fatalf("ReadFile: %v", err)
+		}
+		if err := st.Check(); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range batches {
+			for c, col := range b.Record.Columns() {
+				s, ok := col.(*array.String)
+				if !ok {
+					continue
+				}
+				for i := 0; i < s.Len(); i++ {
+					if v := s.Value(i); !utf8.ValidString(v) {
+						t.Fatalf("%s column %s row %d: invalid UTF-8 %q", b.Table, b.Record.ColumnName(c), i, v)
+					}
+				}
+			}
 		}
 	})
 }

@@ -58,7 +58,7 @@ func execute(t *testing.T, input, output string, reprocess bool, mutate ...func(
 	for _, m := range mutate {
 		m(&o)
 	}
-	rep, err := run.Execute(context.Background(), Pipeline{SourceGVLID: testSourceGVLID}, o)
+	rep, err := run.Execute(context.Background(), Pipeline{SourceGVLID: testSourceGVLID, MaxExtractShrink: 1}, o)
 	if err != nil {
 		t.Fatalf("run.Execute: %v (report %+v)", err, rep)
 	}

@@ -35,6 +35,23 @@ type Pipeline struct {
 	SourceGVLID int32
 	// Selection narrows the files read.
 	Selection Selection
+	// MaxExtractShrink is the largest share of a partner's current UIDs
+	// (id5_mapping_current) that a new full extract may lack; beyond it,
+	// or when the extract has no valid row for a partner it names, the run
+	// commits nothing (transforms.StatusRefused). 1 accepts every extract.
+	// The zero value refuses any extract that lacks a current UID; the
+	// command's default is DefaultMaxExtractShrink.
+	MaxExtractShrink float64
+
+	// guard carries the lake's partner states from Discover to Read; ForRun
+	// sets it (nil: extracts are not checked).
+	guard *guardState
+}
+
+// guardState is the lake's state that Discover finds for Read.
+type guardState struct {
+	lake   string
+	states []PartnerState
 }
 
 // Name implements run.Pipeline.
@@ -48,14 +65,40 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 	if p.SourceGVLID <= 0 {
 		return transforms.Plan{}, fmt.Errorf("id5: the source GVLID (--source-gvlid) must be a positive GVLID, got %d", p.SourceGVLID)
 	}
-	return Discover(ctx, fsys, input, p.Selection, led)
+	plan, err := Discover(ctx, fsys, input, p.Selection, led)
+	if err != nil || p.guard == nil {
+		return plan, err
+	}
+	// The lake is read with the input's store: a run has one store
+	// configuration (run.Options.FS) for both.
+	p.guard.states = nil
+	for _, f := range plan.Files {
+		if df, err := classifyRel(f.Rel); err == nil && df.Kind.Full() {
+			if p.guard.states, err = LoadPartnerStates(ctx, fsys, p.guard.lake); err != nil {
+				return transforms.Plan{}, err
+			}
+			break
+		}
+	}
+	return plan, nil
+}
+
+// ForRun implements run.ForRunner: the run's full extracts are checked
+// against the current mappings of the lake at output.
+func (p Pipeline) ForRun(output, runID string) run.Pipeline {
+	p.guard = &guardState{lake: output}
+	return p
 }
 
 // Read implements run.Pipeline: it reads the planned files in parallel and
 // returns PCollection<hiveparquet.Batch> and PCollection<FileStats>.
 func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
 	s = s.Scope("id5.Read")
-	return beam.ParDo2(s, &readFn{Input: input, FS: fsOpts, Lines: lines, SourceGVLID: p.SourceGVLID}, files)
+	fn := &readFn{Input: input, FS: fsOpts, Lines: lines, SourceGVLID: p.SourceGVLID}
+	if p.guard != nil {
+		fn.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink}
+	}
+	return beam.ParDo2(s, fn, files)
 }
 
 // Then implements run.Chained: after the ingest (committed or with nothing
@@ -76,6 +119,7 @@ type readFn struct {
 	FS          lakefs.Options         `json:"fs"`
 	Lines       transforms.LineOptions `json:"lines"`
 	SourceGVLID int32                  `json:"source_gvlid"`
+	Guard       *ExtractGuard          `json:"guard,omitempty"`
 
 	fs lakefs.FS
 }
@@ -87,7 +131,7 @@ func (fn *readFn) Setup(ctx context.Context) error {
 }
 
 func (fn *readFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats)) error {
-	st, err := ReadFile(ctx, fn.fs, f, fn.SourceGVLID, fn.Lines, emit)
+	st, err := ReadFile(ctx, fn.fs, f, fn.SourceGVLID, fn.Lines, fn.Guard, emit)
 	if err != nil {
 		return err
 	}

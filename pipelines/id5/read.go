@@ -135,8 +135,13 @@ func (p *parser) Release() { p.b.Release() }
 // extract one id5_extract_partners row per partner it covers. A bad header
 // rejects the file whole: FileStats.Error says why, the header line is its
 // one reject, and the run goes on. I/O and decompression errors fail.
+//
+// A full extract is also compared with the current mapping of every
+// partner it covers (see shrink.go), per guard: FileStats.Replaces holds
+// the numbers, and a refusal that stops the commit. A nil guard checks
+// nothing.
 func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourceGVLID int32, opts transforms.LineOptions,
-	emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+	guard *ExtractGuard, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	df, err := classifyRel(f.Rel)
 	if err != nil {
 		return transforms.FileStats{}, err
@@ -189,6 +194,28 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 		first = blank + 1
 	}
 
+	covers := []int32{df.PartnerGVLID}
+	src := sourceGVLID
+	if !df.Kind.PerPartner() {
+		covers, src = h.Partners, h.SourceGVLID
+	}
+	var check *shrinkCheck
+	if df.Kind.Full() && guard != nil {
+		if check, err = newShrinkCheck(df, covers, guard.States, guard.MaxExtractShrink, shrinkBucketRows); err != nil {
+			return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
+		}
+		if check != nil {
+			defer check.close()
+			next := emit
+			emit = func(b hiveparquet.Batch) {
+				if b.Table == ExtractsTable {
+					check.add(b.Record)
+				}
+				next(b)
+			}
+		}
+	}
+
 	var mu sync.Mutex
 	var parsers []*parser
 	counts, err := transforms.ParseLines(ctx, br, f, RejectsTable, first, opts, func() transforms.LineParser {
@@ -209,21 +236,32 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 		return st, err
 	}
 	if df.Kind.Full() {
-		covers := []int32{df.PartnerGVLID}
-		src := sourceGVLID
-		if !df.Kind.PerPartner() {
-			covers, src = h.Partners, h.SourceGVLID
-		}
 		rows := map[int32]int64{}
 		for _, p := range parsers {
 			for g, n := range p.perPartner {
 				rows[g] += n
 			}
 		}
+		if check != nil {
+			if st.Replaces, err = check.finish(ctx, fsys, rows); err != nil {
+				return st, fmt.Errorf("read %s: %w", f.Path, err)
+			}
+		}
 		emit(extractPartnersBatch(df, f, src, covers, rows))
 		st.Rows = append(st.Rows, transforms.Count{Name: ExtractPartnersTable, N: int64(len(covers))})
 	}
 	return st, nil
+}
+
+// ExtractGuard is what ReadFile needs to compare a full extract with the
+// partners' current mappings: the lake's state before the run and the bound.
+type ExtractGuard struct {
+	// States is what the lake holds per partner (LoadPartnerStates).
+	States []PartnerState `json:"states"`
+	// MaxExtractShrink is the largest share of a partner's current UIDs
+	// that a full extract may lack; 1 accepts every extract, even one
+	// without a valid row for a partner it names.
+	MaxExtractShrink float64 `json:"max_extract_shrink"`
 }
 
 func extractPartnersBatch(df File, f transforms.InputFile, src int32, covers []int32, rows map[int32]int64) hiveparquet.Batch {

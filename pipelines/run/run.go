@@ -82,6 +82,11 @@ type Options struct {
 // too many records were rejected.
 var ErrRejectRatio = errors.New("reject ratio exceeded")
 
+// ErrRefused is returned (wrapped) when a run was not committed because an
+// input would replace what the lake holds with much less
+// (transforms.ReplaceCheck; an ID5 full extract that shrinks its partner).
+var ErrRefused = errors.New("refused")
+
 // NewRunID returns a sortable, unique run ID: UTC time plus random bits.
 func NewRunID() string {
 	var b [3]byte
@@ -313,6 +318,9 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	}
 	if final.Status == transforms.StatusRejectRatioExceeded {
 		return final, fmt.Errorf("%w: %s", ErrRejectRatio, final.Error)
+	}
+	if final.Status == transforms.StatusRefused {
+		return final, fmt.Errorf("%w: %s", ErrRefused, final.Error)
 	}
 	return final, nil
 }

@@ -101,6 +101,17 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 		}
 		fmt.Fprintf(w, "  %-9s %s: %s\n", label, s.What, s.Reason)
 	}
+	n := 0
+	for _, in := range r.Inputs {
+		for _, c := range in.Replaces {
+			label := ""
+			if n == 0 {
+				label = "replaces"
+			}
+			n++
+			fmt.Fprintf(w, "  %-9s %s %s %s: %d -> %d rows (%d absent)\n", label, in.Rel, c.Table, c.Key, c.Before, c.After, c.Absent)
+		}
+	}
 	for _, in := range r.Inputs {
 		if in.Error != "" {
 			fmt.Fprintf(w, "  file error %s: %s\n", in.Rel, in.Error)
