@@ -58,7 +58,7 @@ var runIDRe = regexp.MustCompile(`\(run (\S+), runner`)
 
 // runReport reads the stored report of the run whose summary is stdout
 // (suffix "-id5_current" for its chained rebuild).
-func runReport(t *testing.T, lake, stdout, suffix string) transforms.RunReport {
+func id5RunReport(t *testing.T, lake, stdout, suffix string) transforms.RunReport {
 	t.Helper()
 	m := runIDRe.FindStringSubmatch(stdout)
 	if m == nil {
@@ -80,7 +80,7 @@ func runReport(t *testing.T, lake, stdout, suffix string) transforms.RunReport {
 func currentRowsByPartner(t *testing.T, lake, stdout string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
-	for _, p := range runReport(t, lake, stdout, "-id5_current").Partitions {
+	for _, p := range id5RunReport(t, lake, stdout, "-id5_current").Partitions {
 		if p.Table == "id5_mapping_current" {
 			out[p.Partition] += p.Rows
 		}
@@ -119,7 +119,7 @@ func TestID5ExtractShrinkGuard(t *testing.T) {
 		if after := id5LakeState(t, lake); after != before {
 			t.Errorf("%s: the refused run changed the lake:\nbefore:\n%s\nafter:\n%s", step, before, after)
 		}
-		if r := runReport(t, lake, out, ""); r.Status != transforms.StatusRefused {
+		if r := id5RunReport(t, lake, out, ""); r.Status != transforms.StatusRefused {
 			t.Errorf("%s: report status %s", step, r.Status)
 		}
 	}
@@ -141,7 +141,7 @@ func TestID5ExtractShrinkGuard(t *testing.T) {
 	if got := currentRowsByPartner(t, lake, out); got["partner_gvlid=20"] != 4 || got["partner_gvlid=45"] != 10 {
 		t.Errorf("after the accepted shrink: id5_mapping_current rows %v, want partner 20: 4, 45: 10", got)
 	}
-	checks := runReport(t, lake, out, "").Inputs[0].Replaces
+	checks := id5RunReport(t, lake, out, "").Inputs[0].Replaces
 	if len(checks) != 1 || checks[0].Key != "partner_gvlid=20" || checks[0].Before != 10 || checks[0].After != 4 || checks[0].Absent != 6 {
 		t.Errorf("report checks %+v, want partner_gvlid=20 before 10 after 4 absent 6", checks)
 	}
