@@ -195,13 +195,18 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 const ReasonEmpty = "empty: complete but yields no record"
 
 // skipEmptyUnits drops from cfg the guarded units (Unit.Claims set) whose
-// inputs yielded no record (RecordsOut+Rejected == 0 over all of them, or no
-// input at all): their claims, their ledger entries and any file written
+// inputs yielded no record (RecordsOut+Rejected == 0 over all of them,
+// attachments such as proof archives left out, or no input at all): their claims, their ledger entries and any file written
 // into their partitions, so their previous contents stay and a corrected
 // drop is read by the next run. Each is added to cfg.Skipped as a warning.
 func skipEmptyUnits(cfg CommitConfig, files []hiveparquet.FileDesc, stats []FileStats) (CommitConfig, []hiveparquet.FileDesc) {
 	records := map[string]int64{}
 	for _, st := range stats {
+		if st.AttachmentKind != "" {
+			// A proof archive is not a record: a partition with an archive
+			// but no users file must not replace its users with nothing.
+			continue
+		}
 		records[st.Unit] += st.RecordsOut + st.Rejected
 	}
 	drop := map[hiveparquet.Claim]bool{}

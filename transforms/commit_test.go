@@ -52,6 +52,12 @@ func TestSkipEmptyUnits(t *testing.T) {
 			skipped: []string{"a: its 2 input files hold no record"},
 		},
 		{
+			name:    "a proof archive without users file is not a record",
+			units:   []Unit{guarded("a", "p=a", 1)},
+			stats:   []FileStats{{Unit: "a", RecordsIn: 5, RecordsOut: 5, AttachmentKind: "proofs"}},
+			skipped: []string{"a: its 1 input files hold no record"},
+		},
+		{
 			name:  "unguarded units are committed even when empty",
 			units: []Unit{{Key: "a"}},
 			kept:  []string{"a"},
