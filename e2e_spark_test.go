@@ -70,6 +70,7 @@ func TestSparkReadsTheLake(t *testing.T) {
 	}
 	script, _ := filepath.Abs("scripts/spark/read_lake.py")
 	cmd := exec.Command(py, script, lake, sparkSQL, athenaSQL, scratch)
+	cmd.Env = append(os.Environ(), "SPARK_LOCAL_IP=127.0.0.1") // every Spark service on loopback
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -65,15 +65,18 @@ for name, d in parquet_tables():
     parts = [seg.split("=", 1)[0] for seg in os.path.relpath(os.path.dirname(first), d).split(os.sep) if "=" in seg]
     t = {"types": {f.name: f.dataType.simpleString() for f in df.schema.fields}, "partitions": {}, "timestamps": {}}
     if parts:
+        # Rows per partition, and rows whose partition columns are not the
+        # k=v folders of the file they were read from, in one pass.
         key = F.concat_ws("/", *[F.concat(F.lit(p + "="), F.col(p)) for p in parts])
-        for r in df.groupBy(key.alias("k")).count().collect():
-            t["partitions"][r["k"]] = r["count"]
         f = F.input_file_name()
         bad = None
         for p in parts:
             c = ~f.contains(F.concat(F.lit("/" + p + "="), F.col(p), F.lit("/")))
             bad = c if bad is None else (bad | c)
-        t["path_mismatch"] = df.where(bad).count()
+        rows = (df.select(key.alias("k"), bad.cast("long").alias("bad"))
+                .groupBy("k").agg(F.count(F.lit(1)).alias("n"), F.sum("bad").alias("bad")).collect())
+        t["partitions"] = {r["k"]: r["n"] for r in rows}
+        t["path_mismatch"] = sum(r["bad"] or 0 for r in rows)
     else:
         t["partitions"][""] = df.count()
         t["path_mismatch"] = 0
@@ -113,7 +116,8 @@ for kind, path in (("spark_ddl", spark_ddl), ("athena_ddl", athena_ddl)):
             print("%s: Spark refused:\n%s\n%s" % (kind, stmt, err), file=sys.stderr)
             sys.exit(1)
     for t in tables:
-        spark.sql("MSCK REPAIR TABLE " + t)  # again for athena_ddl, which has none
+        if kind == "athena_ddl":  # Athena projects partitions; Spark needs them listed
+            spark.sql("MSCK REPAIR TABLE " + t)
         out[kind][t.split(".")[1].strip("`")] = spark.sql("SELECT count(*) FROM " + t).collect()[0][0]
 
 spark.stop()
