@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the README's test command. It installs what the tests
 # need (DuckDB from the npm registry, Debian's lzop, Beam's prism job server
-# from the Go module proxy), starts the services on loopback, runs vet, every
-# Go test (unit, end-to-end on the direct and prism runners and through the
-# job server, DuckDB reading the lake), and the README's first command on a
-# scratch copy of the repo; the services are stopped on exit.
+# from the Go module proxy, PySpark from PyPI), starts the services on
+# loopback, runs vet, every Go test (unit, end-to-end on the direct and prism
+# runners and through the job server, DuckDB and Spark reading the lake), and
+# the README's first command on a scratch copy of the repo; the services are
+# stopped on exit. Beam's Flink job server runs only when VENDORLAKE_FLINK_JAR
+# names its jar: Maven Central, as these machines reach it, does not serve it
+# (scripts/flink.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,6 +34,10 @@ echo "duckdb: $(node scripts/duckdb/query.mjs 'SELECT version() AS v' | sed 's/.
 export VENDORLAKE_REQUIRE_DUCKDB=1
 minio=$(scripts/minio.sh install) # built once from the Go module proxy, then cached
 echo "minio: $minio"
+command -v java >/dev/null || { echo "Java 17 is required for Spark (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+VENDORLAKE_PYSPARK_PYTHON=$(scripts/spark.sh install) # PySpark from PyPI, venv cached
+export VENDORLAKE_PYSPARK_PYTHON VENDORLAKE_REQUIRE_SPARK=1
+echo "pyspark: $("$VENDORLAKE_PYSPARK_PYTHON" -c 'import pyspark; print(pyspark.__version__)')"
 
 # Services, stopped on exit whatever happens.
 scratch=$(mktemp -d)
@@ -38,13 +45,21 @@ VENDORLAKE_MINIO_STATE=$(mktemp -d) # scripts/minio.sh: port, pid, data, log
 export VENDORLAKE_MINIO_STATE
 cleanup() {
   prism_stop
+  flink_stop
   "$root/scripts/minio.sh" clean || true
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 source scripts/prism.sh
+source scripts/flink.sh
 prism_start
 export VENDORLAKE_REQUIRE_PRISM=1
+if [ -n "${VENDORLAKE_FLINK_JAR:-}" ]; then
+  flink_start
+  export VENDORLAKE_REQUIRE_FLINK=1
+else
+  echo "flink: not run (Maven Central serves no Beam Flink job server jar here; set VENDORLAKE_FLINK_JAR, see scripts/flink.sh)"
+fi
 minio_env=$(scripts/minio.sh start) # for the S3 tests; a test that stops MinIO starts its own with VENDORLAKE_MINIO_SH
 eval "$minio_env"
 export VENDORLAKE_REQUIRE_S3=1 VENDORLAKE_MINIO_SH="$root/scripts/minio.sh"

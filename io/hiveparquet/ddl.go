@@ -1,11 +1,14 @@
 package hiveparquet
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/vendorlake/vendorlake/io/lakefs"
 )
 
 // Dialects that DDL understands.
@@ -63,6 +66,43 @@ func DDL(tables []Table, o DDLOptions) (string, error) {
 		b.WriteString("\n")
 	}
 	return b.String(), nil
+}
+
+// TablesWithData returns those of tables that hold at least one Parquet
+// file below root (the lake the pipelines write to), in their order: a
+// table folder that is missing, or holds only _SUCCESS or files below
+// hidden folders ("_…", "."…, which Spark and Hive skip too), has no data.
+// It lists every table folder; an error means the lake could not be listed.
+func TablesWithData(ctx context.Context, fsys lakefs.FS, root string, tables []Table) ([]Table, error) {
+	var out []Table
+	for _, t := range tables {
+		dir := lakefs.Join(root, t.Name)
+		files, err := fsys.List(ctx, dir)
+		if err != nil {
+			return nil, fmt.Errorf("list table %s: %w", dir, err)
+		}
+		for _, f := range files {
+			if rel, ok := lakefs.Rel(dir, f.Path); ok && dataFile(rel) {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// dataFile reports whether rel, a path inside a table folder, is a Parquet
+// data file that query engines read.
+func dataFile(rel string) bool {
+	if !strings.HasSuffix(rel, ".parquet") {
+		return false
+	}
+	for _, part := range strings.Split(rel, "/") {
+		if strings.HasPrefix(part, "_") || strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	return true
 }
 
 func location(o DDLOptions, t Table) string {
