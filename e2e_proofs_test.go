@@ -270,7 +270,28 @@ func proofPartition(t *testing.T) (in, dir string) {
 	dir = filepath.Join(in, "export-id=e1", "date=2024-03-01")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "_SUCCESS"), nil, 0o644)
+	writeOneUser(t, dir)
 	return in, dir
+}
+
+// writeOneUser writes users/users.json.gz with one user without events: a
+// complete partition needs a record, or it is skipped as empty (an archive
+// alone is not a record).
+func writeOneUser(t *testing.T, dir string) {
+	t.Helper()
+	os.MkdirAll(filepath.Join(dir, "users"), 0o755)
+	f, err := os.Create(filepath.Join(dir, "users", "users.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	fmt.Fprintln(zw, `{"user":{"id":"only","organization_id":"org","created_at":"2024-03-01T10:00:00Z","updated_at":"2024-03-01T10:00:00Z"},"events":[]}`)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // assertInsideTree checks that nothing was written under root except the
@@ -463,6 +484,7 @@ func TestProofBigArchiveBoundedMemory(t *testing.T) {
 	dir := filepath.Join(in, "export-id=big", "date=2024-03-01")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "_SUCCESS"), nil, 0o644)
+	writeOneUser(t, dir)
 
 	// 52 files of 4 MiB of pseudo-random (incompressible) bytes: 208 MiB
 	// of tar, cut into 80 MiB parts, streamed to disk as generated.
@@ -950,7 +972,8 @@ func TestProofRecordsOverBoundCommitNothing(t *testing.T) {
 		t.Errorf("a refused run changed the lake (proofs included)")
 	}
 	rep := runReport(t, out)
-	if rep.Status != "reject_ratio_exceeded" || rep.RejectRatio != 0.75 || rep.Attachments == nil || rep.Attachments.Rejected != 0 {
+	// 3 of 4 lines rejected; the line kept has 1 event: (3 + 0) / (4 + 1).
+	if rep.Status != "reject_ratio_exceeded" || rep.RejectRatio != 0.6 || rep.Attachments == nil || rep.Attachments.Rejected != 0 {
 		t.Errorf("report %+v", rep)
 	}
 }

@@ -64,7 +64,7 @@ func (Pipeline) Name() string { return Name }
 func (Pipeline) Tables() []hiveparquet.Table { return AllTables() }
 
 // ForRun implements run.ForRunner: p for the run runID writing to output.
-func (p Pipeline) ForRun(output, runID string) run.Pipeline {
+func (p Pipeline) ForRun(output, runID string, _ lakefs.Options) run.Pipeline {
 	p.Output, p.RunID = output, runID
 	return p
 }

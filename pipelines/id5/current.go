@@ -121,7 +121,7 @@ func (*Current) Tables() []hiveparquet.Table { return CurrentTables() }
 
 // ForRun implements run.ForRunner: the rebuild of run runID spills into that
 // run's temporary area under the lake.
-func (c *Current) ForRun(output, runID string) run.Pipeline {
+func (c *Current) ForRun(output, runID string, _ lakefs.Options) run.Pipeline {
 	cc := *c
 	cc.RunID = runID
 	return &cc

@@ -51,6 +51,7 @@ type Pipeline struct {
 // guardState is the lake's state that Discover finds for Read.
 type guardState struct {
 	lake   string
+	fs     lakefs.Options
 	states []PartnerState
 }
 
@@ -69,12 +70,16 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 	if err != nil || p.guard == nil {
 		return plan, err
 	}
-	// The lake is read with the input's store: a run has one store
-	// configuration (run.Options.FS) for both.
+	// The lake may be on another store than the input (local and s3://
+	// in any mix), so it is opened on its own.
 	p.guard.states = nil
 	for _, f := range plan.Files {
 		if df, err := classifyRel(f.Rel); err == nil && df.Kind.Full() {
-			if p.guard.states, err = LoadPartnerStates(ctx, fsys, p.guard.lake); err != nil {
+			lake, err := lakefs.New(ctx, p.guard.lake, p.guard.fs)
+			if err != nil {
+				return transforms.Plan{}, err
+			}
+			if p.guard.states, err = LoadPartnerStates(ctx, lake, p.guard.lake); err != nil {
 				return transforms.Plan{}, err
 			}
 			break
@@ -85,8 +90,8 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 
 // ForRun implements run.ForRunner: the run's full extracts are checked
 // against the current mappings of the lake at output.
-func (p Pipeline) ForRun(output, runID string) run.Pipeline {
-	p.guard = &guardState{lake: output}
+func (p Pipeline) ForRun(output, runID string, fs lakefs.Options) run.Pipeline {
+	p.guard = &guardState{lake: output, fs: fs}
 	return p
 }
 
@@ -96,7 +101,7 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 	s = s.Scope("id5.Read")
 	fn := &readFn{Input: input, FS: fsOpts, Lines: lines, SourceGVLID: p.SourceGVLID}
 	if p.guard != nil {
-		fn.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink}
+		fn.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: p.guard.lake}
 	}
 	return beam.ParDo2(s, fn, files)
 }
@@ -126,7 +131,12 @@ type readFn struct {
 
 func (fn *readFn) Setup(ctx context.Context) error {
 	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS)
+	if fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS); err != nil {
+		return err
+	}
+	if fn.Guard != nil && fn.Guard.Lake != "" {
+		fn.Guard.lakeFS, err = lakefs.New(ctx, fn.Guard.Lake, fn.FS)
+	}
 	return err
 }
 

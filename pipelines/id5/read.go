@@ -243,7 +243,11 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 			}
 		}
 		if check != nil {
-			if st.Replaces, err = check.finish(ctx, fsys, rows); err != nil {
+			lake := fsys
+			if guard.lakeFS != nil {
+				lake = guard.lakeFS
+			}
+			if st.Replaces, err = check.finish(ctx, lake, rows); err != nil {
 				return st, fmt.Errorf("read %s: %w", f.Path, err)
 			}
 		}
@@ -262,6 +266,11 @@ type ExtractGuard struct {
 	// that a full extract may lack; 1 accepts every extract, even one
 	// without a valid row for a partner it names.
 	MaxExtractShrink float64 `json:"max_extract_shrink"`
+	// Lake is the output root whose current mapping is compared; it may
+	// be on another store than the input. Empty: the input's store.
+	Lake string `json:"lake,omitempty"`
+
+	lakeFS lakefs.FS // opened from Lake by the read DoFn's Setup
 }
 
 func extractPartnersBatch(df File, f transforms.InputFile, src int32, covers []int32, rows map[int32]int64) hiveparquet.Batch {

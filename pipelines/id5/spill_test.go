@@ -287,7 +287,7 @@ func TestCurrentNeedsRunID(t *testing.T) {
 	if err == nil {
 		t.Fatal("Discover without a run ID: no error")
 	}
-	c := (&Current{Lake: "/lake"}).ForRun("/lake", "R1").(*Current)
+	c := (&Current{Lake: "/lake"}).ForRun("/lake", "R1", lakefs.Options{}).(*Current)
 	if c.RunID != "R1" || c.spillDir() != filepath.Join("/lake", "_vendorlake", "tmp", "R1", spillDirName) {
 		t.Errorf("ForRun: %+v, spill folder %s", c, c.spillDir())
 	}

@@ -100,8 +100,9 @@ func NewRunID() string {
 // the output and run ID before Discover. Execute calls ForRun on every
 // pipeline it runs, chained ones included, and uses the pipeline returned.
 type ForRunner interface {
-	// ForRun returns the pipeline for the run runID writing to output.
-	ForRun(output, runID string) Pipeline
+	// ForRun returns the pipeline for the run runID writing to output,
+	// which is opened with fs (the same options as the input's store).
+	ForRun(output, runID string, fs lakefs.Options) Pipeline
 }
 
 // Chained is implemented by a pipeline that another pipeline must follow in
@@ -197,7 +198,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		o.RunID = NewRunID()
 	}
 	if fr, ok := p.(ForRunner); ok {
-		p = fr.ForRun(o.Output, o.RunID)
+		p = fr.ForRun(o.Output, o.RunID, o.FS)
 	}
 	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output,
 		StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
