@@ -22,10 +22,12 @@ const (
 	// (parquet-mr) bounds row groups by bytes instead (128 MiB).
 	DefaultRowGroupRows = 122_880
 	// DefaultRowGroupBytes bounds the uncompressed (Arrow) bytes of a row
-	// group's rows. A row group's encoded pages are held in memory until it
-	// is flushed, a fraction of this: with DefaultMaxOpenWriters files open
-	// it stays well inside the 1 GiB bound of a run.
-	DefaultRowGroupBytes = 64 << 20
+	// group's rows, which are held until the row group is written: with
+	// DefaultMaxOpenWriters files open, at most 256 MiB wait. Measured on
+	// a 64 MiB Didomi drop (direct runner): 16 MiB kept the wall time of
+	// one row group per batch with row groups 3x larger (peak RSS 0.47 GB
+	// against 0.36 GB); 64 MiB took 1.4x the time and 0.83 GB.
+	DefaultRowGroupBytes = 16 << 20
 )
 
 // WriteOptions are the writer's tunables. The zero value means defaults.

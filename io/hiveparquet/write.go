@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -92,14 +93,18 @@ type openFile struct {
 	rows   int64
 	bytes  int64 // uncompressed bytes written
 
-	rowGroupBytes int64 // ends a row group at this many uncompressed bytes
-	rowGroupData  int64 // uncompressed bytes in the current row group
-	rowGroupFull  bool  // the next batch starts a new row group
+	rowGroupRows  int64          // rows of a row group
+	rowGroupBytes int64          // uncompressed bytes that end a row group early
+	pending       []arrow.Record // rows of the next row group, not written yet
+	pendingRows   int64
+	pendingBytes  int64
 
 	queue  chan queuedBatch
 	done   chan struct{} // closed when encode has returned
 	err    error         // the first write error; read after done
 	failed atomic.Bool   // err is set
+
+	abandoned bool // set before the queue is closed: drop what is pending
 }
 
 type queuedBatch struct {
@@ -121,37 +126,85 @@ func (f *openFile) encode(budget *byteBudget) {
 		q.rec.Release()
 		budget.release(q.bytes)
 	}
+	if f.err == nil && !f.abandoned {
+		if err := f.finish(); err != nil {
+			f.err = fmt.Errorf("write %s: %w", f.path, err)
+			f.failed.Store(true)
+		}
+	}
+	f.release()
 }
 
-// write appends rec to the file's current row group. Arrow's WriteBuffered
-// ends a row group at the writer's maximum row-group length (RowGroupRows);
-// a row group whose rows' uncompressed bytes reached rowGroupBytes is ended
-// before the next batch, so no empty row group is ever started.
+// write adds rec to the rows pending for the file's next row group and
+// writes whole row groups once RowGroupRows rows or RowGroupBytes
+// uncompressed bytes are pending; finish writes the rest. A row group is
+// written column by column (pqarrow's WriteTable over the pending records),
+// so only one column's pages are being encoded at a time, and the pending
+// rows are the Arrow batches already in memory, not a copy.
 func (f *openFile) write(rec arrow.Record, bytes int64) error {
-	if f.rowGroupFull {
-		f.w.NewBufferedRowGroup() // flushes the full one; Arrow drops its error, the sink keeps it
-		f.rowGroupFull = false
-	}
-	if err := f.w.WriteBuffered(rec); err != nil {
-		return err
-	}
-	if f.sink.err != nil {
-		return f.sink.err
-	}
-	rows, err := f.w.RowGroupNumRows()
-	if err != nil {
-		return err
-	}
-	if n := rec.NumRows(); int64(rows) < n { // Arrow started a new row group inside rec
-		f.rowGroupData = bytes * int64(rows) / n
-	} else {
-		f.rowGroupData += bytes
-	}
-	f.rowGroupFull = f.rowGroupData >= f.rowGroupBytes
-	if f.rowGroupFull {
-		f.rowGroupData = 0
+	rec.Retain()
+	f.pending = append(f.pending, rec)
+	f.pendingRows += rec.NumRows()
+	f.pendingBytes += bytes
+	switch {
+	case f.pendingBytes >= f.rowGroupBytes:
+		return f.flush(f.pendingRows)
+	case f.pendingRows >= f.rowGroupRows:
+		return f.flush(f.pendingRows - f.pendingRows%f.rowGroupRows)
 	}
 	return nil
+}
+
+// finish writes the rows still pending.
+func (f *openFile) finish() error { return f.flush(f.pendingRows) }
+
+// flush writes the first n pending rows as row groups of at most
+// rowGroupRows rows and keeps the rest pending.
+func (f *openFile) flush(n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	var take, keep []arrow.Record
+	left := n
+	for _, r := range f.pending {
+		switch {
+		case left <= 0:
+			keep = append(keep, r)
+		case r.NumRows() <= left:
+			take = append(take, r)
+			left -= r.NumRows()
+		default: // split r: its head is written, its tail stays pending
+			take = append(take, r.NewSlice(0, left))
+			keep = append(keep, r.NewSlice(left, r.NumRows()))
+			r.Release()
+			left = 0
+		}
+	}
+	tbl := array.NewTableFromRecords(f.schema, take)
+	err := f.w.WriteTable(tbl, f.rowGroupRows)
+	tbl.Release()
+	for _, r := range take {
+		r.Release()
+	}
+	f.pending = keep
+	f.pendingRows -= n
+	if f.pendingRows == 0 {
+		f.pendingBytes = 0
+	} else {
+		f.pendingBytes = f.pendingBytes * f.pendingRows / (f.pendingRows + n)
+	}
+	if err == nil {
+		err = f.sink.err
+	}
+	return err
+}
+
+// release drops the pending rows of a file that is abandoned.
+func (f *openFile) release() {
+	for _, r := range f.pending {
+		r.Release()
+	}
+	f.pending, f.pendingRows, f.pendingBytes = nil, 0, 0
 }
 
 // maxQueuedBytes bounds the uncompressed bytes of the batches a bundle has
@@ -275,8 +328,8 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 		return nil, fmt.Errorf("open parquet writer %s: %w", p, err)
 	}
 	f := &openFile{key: key, path: p, sink: sink, w: w, schema: schema,
-		rowGroupBytes: fn.Options.RowGroupBytes,
-		queue:         make(chan queuedBatch, 8), done: make(chan struct{})}
+		rowGroupRows: fn.Options.RowGroupRows, rowGroupBytes: fn.Options.RowGroupBytes,
+		queue: make(chan queuedBatch, 8), done: make(chan struct{})}
 	go f.encode(fn.queued)
 	fn.open[key] = fn.lru.PushFront(f)
 	return f, nil
@@ -318,6 +371,7 @@ func (fn *writeFn) abandon() {
 	for e := fn.lru.Back(); e != nil; e = fn.lru.Back() {
 		f := e.Value.(*openFile)
 		fn.lru.Remove(e)
+		f.abandoned = true
 		close(f.queue)
 		<-f.done
 		f.w.Close()
