@@ -37,11 +37,12 @@ targets=(
   "./pipelines/didomi FuzzTimestamp $extra_time"
   "./pipelines/audiencestudio FuzzParseRequestLine $main_time"
   "./pipelines/audiencestudio FuzzParseFeedRecord $main_time"
-  "./pipelines/audiencestudio FuzzDecodeBKPath $extra_time"
+  "./pipelines/audiencestudio FuzzParseBKFolder $extra_time"
   "./pipelines/id5 FuzzParsePerPartnerRow $main_time"
   "./pipelines/id5 FuzzParseSingle $main_time"
   "./pipelines/id5 FuzzClassifyPath $extra_time"
   "./pipelines/id5 FuzzParseExtractTime $extra_time"
+  "./pipelines/id5 FuzzReadFile $extra_time"
   "./io/lzop FuzzReader $main_time"
   "./io/lzop FuzzReadIndex $extra_time"
 )
@@ -56,6 +57,12 @@ for t in "${targets[@]}"; do
     continue
   fi
   echo "fuzz: $pkg $name for $budget"
+  # A renamed target must fail here: go test fuzzes nothing and passes.
+  if ! grep -qs "^func ${name}(" "$pkg"/*_test.go; then
+    echo "fuzz: no target $name in $pkg" >&2
+    failed+=("$pkg $name (missing)")
+    continue
+  fi
   # -parallel 2: the machine has two cores. -fuzzminimizetime bounds the
   # minimisation of each new input (60 s by default), which otherwise eats a
   # short budget on the large lzop fixtures; a crasher is still saved.
