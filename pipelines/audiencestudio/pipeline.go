@@ -9,6 +9,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -54,9 +55,10 @@ func (p RequestsPipeline) Discover(ctx context.Context, fsys lakefs.FS, input st
 }
 
 // Read implements run.Pipeline.
-func (RequestsPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
+func (RequestsPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("audiencestudio.ReadRequests")
-	return beam.ParDo2(s, &requestsReadFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	batches, stats := beam.ParDo2(s, &requestsReadFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
 type requestsReadFn struct {
@@ -100,9 +102,10 @@ func (p PortabilityPipeline) Discover(ctx context.Context, fsys lakefs.FS, input
 }
 
 // Read implements run.Pipeline.
-func (PortabilityPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
+func (PortabilityPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("audiencestudio.ReadPortability")
-	return beam.ParDo2(s, &portabilityReadFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	batches, stats := beam.ParDo2(s, &portabilityReadFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
 type portabilityReadFn struct {

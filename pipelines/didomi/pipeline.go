@@ -86,25 +86,28 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 }
 
 // Read implements run.Pipeline: it reads the planned files in parallel
-// and returns PCollection<hiveparquet.Batch> and PCollection<FileStats>.
+// and returns their batches and FileStats.
 //
 // With proofs, the read also emits the events' proof references (keyed by
 // partition and proof ID) and the archives' proofs; a CoGroupByKey on that
 // key finds missing and orphan proofs, and a second one, on the partition,
-// writes them to didomi_proof_check and adds their counts (warnings
+// turns them into didomi_proof_check rows and adds their counts (warnings
 // missing_proof, orphan_proof) to the archive's counters. A partition
-// without an archive is not checked.
-func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
+// without an archive is not checked. The check's rows are a second batch
+// output, written by a write step of their own: flattened with the read's
+// batches, every batch would cross a stage boundary (see run.Outputs).
+func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("didomi.Read")
 	if !p.Selection.Proofs {
-		return beam.ParDo2(s, &readFn{Input: input, FS: fsOpts, Lines: lines}, files)
+		batches, stats := beam.ParDo2(s, &readFn{Input: input, FS: fsOpts, Lines: lines}, files)
+		return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 	}
 	outs := beam.ParDoN(s, &readWithProofsFn{Input: input, FS: fsOpts, Lines: lines, Output: p.Output, RunID: p.RunID}, files)
 	batches, stats, refs, index, archives := outs[0], outs[1], outs[2], outs[3], outs[4]
 	cs := s.Scope("didomi.CheckProofs")
 	problems := beam.ParDo(cs, &matchProofsFn{}, beam.CoGroupByKey(cs, refs, index))
 	checkOuts := beam.ParDoN(cs, &writeCheckFn{}, beam.CoGroupByKey(cs, problems, archives))
-	return beam.Flatten(s, batches, checkOuts[0]), beam.Flatten(s, stats, checkOuts[1])
+	return run.Outputs{Batches: []beam.PCollection{batches, checkOuts[0]}, Stats: beam.Flatten(s, stats, checkOuts[1])}
 }
 
 type readFn struct {

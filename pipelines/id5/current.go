@@ -269,7 +269,7 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 // Read implements run.Pipeline: files are Parquet files of the lake; it
 // returns the id5_mapping_current batches and one FileStats per file (see
 // Current for the stages).
-func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.Options, _ transforms.LineOptions) (beam.PCollection, beam.PCollection) {
+func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.Options, _ transforms.LineOptions) run.Outputs {
 	s = s.Scope("id5.Current")
 	shards, per := max(c.shards, 1), max(c.perGroup, 1)
 	spillBytes := c.spillBytes
@@ -289,7 +289,7 @@ func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.
 	grouped := beam.GroupByKey(s, beam.Flatten(s, refs, markers))
 	batches, done := beam.ParDo2(s, &mergeFn{Lake: c.Lake, FS: c.FS, Dir: dir, Shards: shards, PerGroup: per}, grouped)
 	stats = beam.ParDo(s, &shardsDoneFn{Shards: shards}, stats, beam.SideInput{Input: done})
-	return batches, stats
+	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
 // sameColumns checks that got has want's column names and types, in order

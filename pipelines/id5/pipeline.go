@@ -96,14 +96,15 @@ func (p Pipeline) ForRun(output, runID string, fs lakefs.Options) run.Pipeline {
 }
 
 // Read implements run.Pipeline: it reads the planned files in parallel and
-// returns PCollection<hiveparquet.Batch> and PCollection<FileStats>.
-func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (beam.PCollection, beam.PCollection) {
+// returns their batches and FileStats.
+func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("id5.Read")
 	fn := &readFn{Input: input, FS: fsOpts, Lines: lines, SourceGVLID: p.SourceGVLID}
 	if p.guard != nil {
 		fn.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: p.guard.lake}
 	}
-	return beam.ParDo2(s, fn, files)
+	batches, stats := beam.ParDo2(s, fn, files)
+	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
 // Then implements run.Chained: after the ingest (committed or with nothing

@@ -32,9 +32,28 @@ type Pipeline interface {
 	// led is the pipeline's ledger (empty when reprocessing).
 	Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error)
 	// Read adds the read-and-parse transforms for files (a
-	// PCollection<transforms.InputFile>) and returns the
-	// PCollection<hiveparquet.Batch> of rows and the PCollection<transforms.FileStats>.
-	Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) (batches, stats beam.PCollection)
+	// PCollection<transforms.InputFile>) and returns their record batches
+	// and counters (see Outputs).
+	Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) Outputs
+}
+
+// Outputs are what Pipeline.Read adds to the graph.
+//
+// The rule of the sink: a PCollection of record batches is consumed only by
+// its own hiveparquet.Write step, which the runner fuses with the transform
+// that produced the batches. No Flatten, GroupByKey, CoGroupByKey,
+// Reshuffle or side input ever takes batches: on portable runners (prism,
+// Flink) each of those is a stage boundary where every batch would be
+// encoded and held. Only file descriptors, counters and small keyed values
+// cross stages. A test builds every pipeline's graph and keeps this rule.
+type Outputs struct {
+	// Batches holds one PCollection<hiveparquet.Batch> per branch of the
+	// read that produces rows (Didomi: the read, and the proof check after
+	// its CoGroupByKey); BuildGraph writes each with its own write step.
+	// At least one.
+	Batches []beam.PCollection
+	// Stats is the PCollection<transforms.FileStats>, one per planned file.
+	Stats beam.PCollection
 }
 
 // Options configure one run.
@@ -289,15 +308,11 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		}
 	} else {
 		pl, s := beam.NewPipelineWithRoot()
-		files := beam.CreateList(s, plan.Files)
-		// Spread the files over workers on distributed runners.
-		files = beam.Reshuffle(s, files)
-		batches, stats := p.Read(s, files, o.Input, o.FS, o.Lines)
-		written := hiveparquet.Write(s, o.Output, o.RunID, o.FS, o.Write, batches)
-		transforms.Commit(s, cfg, written, stats)
+		if err := BuildGraph(s, p, o, cfg, plan.Files); err != nil {
+			return fail(err)
+		}
 		var stopProgress chan struct{}
 		if o.Progress != nil {
-			beam.ParDo0(s, &progressFn{Output: o.Output, RunID: o.RunID, FS: o.FS}, stats)
 			stopProgress = make(chan struct{})
 			var total int64
 			for _, f := range plan.Files {
@@ -324,6 +339,31 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		return final, fmt.Errorf("%w: %s", ErrRefused, final.Error)
 	}
 	return final, nil
+}
+
+// BuildGraph adds the Beam graph of a run of p to s: the planned files
+// (spread over workers), p.Read, one Parquet sink step per batch output,
+// the commit of cfg, and, when o.Progress is set, the progress counter of
+// every input file. It fails when p.Read returns no batch output.
+func BuildGraph(s beam.Scope, p Pipeline, o Options, cfg transforms.CommitConfig, planned []transforms.InputFile) error {
+	files := beam.CreateList(s, planned)
+	// Spread the files over workers on distributed runners.
+	files = beam.Reshuffle(s, files)
+	out := p.Read(s, files, o.Input, o.FS, o.Lines)
+	if len(out.Batches) == 0 {
+		return fmt.Errorf("%s: Read returned no batch output", p.Name())
+	}
+	// One write step per batch output (see Outputs); only the small file
+	// descriptors are flattened.
+	written := make([]beam.PCollection, len(out.Batches))
+	for i, batches := range out.Batches {
+		written[i] = hiveparquet.Write(s, o.Output, o.RunID, o.FS, o.Write, batches)
+	}
+	transforms.Commit(s, cfg, beam.Flatten(s, written...), out.Stats)
+	if o.Progress != nil {
+		beam.ParDo0(s, &progressFn{Output: o.Output, RunID: o.RunID, FS: o.FS}, out.Stats)
+	}
+	return nil
 }
 
 // CheckPaths refuses an output inside the input or the reverse: vendor data
