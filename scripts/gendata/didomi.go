@@ -36,6 +36,7 @@ type didomiConfig struct {
 	Sample            bool
 	ProofArchives     bool
 	ProofPartSize     int64
+	ProofShare        float64
 	Workers           int
 	GzipLevel         int
 	Clean             bool
@@ -81,6 +82,7 @@ func parseDidomiFlags(args []string, stderr io.Writer) (*didomiConfig, error) {
 	var partSize string
 	fs.BoolVar(&cfg.ProofArchives, "proof-archives", false, "write a split proof archive (proofs/proofs.tar.gz.NN) for every complete partition, holding every proof its events reference; the users files are the same with or without it")
 	fs.StringVar(&partSize, "proof-part-size", "64MiB", "size of each proof archive part with --proof-archives")
+	fs.Float64Var(&cfg.ProofShare, "proof-share", 1, "share (0..1) of the events drawn to carry proofs (30% of all events) that keep them; below 1 the others get an empty proofs_id (real exports carry few proofs; each is a file in the lake)")
 	fs.BoolVar(&cfg.Sample, "sample", false, "make the small committed sample (fixes export ids, dates, sizes, markers, bad lines)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "files generated concurrently (does not change the output)")
 	fs.IntVar(&cfg.GzipLevel, "gzip-level", 6, "gzip level 1..9")
@@ -98,7 +100,7 @@ func parseDidomiFlags(args []string, stderr io.Writer) (*didomiConfig, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if cfg.Sample {
-		for _, n := range []string{"export-ids", "dates", "files-per-partition", "users-per-file", "target-bytes", "bad-lines", "bad-line-rate", "incomplete", "success-in-users", "proof-archives", "proof-part-size"} {
+		for _, n := range []string{"export-ids", "dates", "files-per-partition", "users-per-file", "target-bytes", "bad-lines", "bad-line-rate", "incomplete", "success-in-users", "proof-archives", "proof-part-size", "proof-share"} {
 			if set[n] {
 				return nil, fmt.Errorf("--%s cannot be combined with --sample", n)
 			}
@@ -148,7 +150,7 @@ func parseDidomiFlags(args []string, stderr io.Writer) (*didomiConfig, error) {
 		}
 		cfg.TargetBytes = n
 	}
-	if cfg.FilesPerPartition < 1 || cfg.UsersPerFile < 0 || cfg.Workers < 1 || cfg.GzipLevel < 1 || cfg.GzipLevel > 9 || cfg.BadLineRate < 0 || cfg.BadLineRate >= 1 {
+	if cfg.FilesPerPartition < 1 || cfg.UsersPerFile < 0 || cfg.Workers < 1 || cfg.GzipLevel < 1 || cfg.GzipLevel > 9 || cfg.BadLineRate < 0 || cfg.BadLineRate >= 1 || cfg.ProofShare < 0 || cfg.ProofShare > 1 {
 		return nil, errors.New("out-of-range numeric flag")
 	}
 	return cfg, nil
@@ -347,6 +349,8 @@ func genFile(cfg *didomiConfig, f *fileJob, path string) (err error) {
 		org:    p.org,
 		day:    p.day,
 		sample: cfg.Sample,
+
+		proofDrop: 1 - cfg.ProofShare,
 	}
 	out, err := os.Create(path)
 	if err != nil {
@@ -597,8 +601,12 @@ func buildExpected(cfg *didomiConfig, parts []*partPlan) *didomiExpected {
 		},
 		ReasonCodes: reasonCodes,
 	}
+	// Only when set: the committed sample's EXPECTED.json stays as it is.
 	if cfg.ProofArchives {
-		ex.Options["proof_archives"] = true // only when set: the committed sample's EXPECTED.json stays as it is
+		ex.Options["proof_archives"] = true
+	}
+	if cfg.ProofShare < 1 {
+		ex.Options["proof_share"] = cfg.ProofShare
 	}
 	t := &ex.Totals
 	t.RejectsByCode = map[string]int{}

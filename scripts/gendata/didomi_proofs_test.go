@@ -153,3 +153,33 @@ func referencedProofs(t *testing.T, pdir string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestProofShare: --proof-share=0.1 keeps about a tenth of the proofs
+// (the archives follow), --proof-share=0 none, and the default all of them.
+func TestProofShare(t *testing.T) {
+	count := func(args ...string) (proofs, events int) {
+		dir := genTree(t, append([]string{"--export-ids=a", "--dates=2024-03-01", "--files-per-partition=2", "--users-per-file=1000", "--proof-archives"}, args...)...)
+		var ex didomiExpected
+		b, err := os.ReadFile(filepath.Join(dir, "EXPECTED.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &ex); err != nil {
+			t.Fatal(err)
+		}
+		p := ex.Partitions[0]
+		if got := len(referencedProofs(t, filepath.Join(dir, filepath.FromSlash(p.Path)))); got != p.Proofs || len(p.ProofArchive.Proofs) != got {
+			t.Errorf("%v: %d proofs referenced, EXPECTED.json says %d, archive %d", args, got, p.Proofs, len(p.ProofArchive.Proofs))
+		}
+		return p.Proofs, p.Events
+	}
+	all, evAll := count()
+	tenth, _ := count("--proof-share=0.1")
+	none, _ := count("--proof-share=0")
+	if all < evAll/4 || none != 0 || tenth < all/20 || tenth > all/5 {
+		t.Errorf("proofs: %d of %d events by default, %d with --proof-share=0.1, %d with 0", all, evAll, tenth, none)
+	}
+	if _, err := parseDidomiFlags([]string{"--out=x", "--proof-share=1.5"}, io.Discard); err == nil {
+		t.Error("--proof-share=1.5 accepted")
+	}
+}
