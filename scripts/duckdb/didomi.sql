@@ -10,8 +10,16 @@
 -- export-id=ID/date=YYYY-MM-DD/users/*.json.gz) and @OUTPUT@ (a fresh
 -- folder; users/ and events/ are written under it) and runs it with
 --   node scripts/duckdb/query.mjs "$(sed ... scripts/duckdb/didomi.sql)"
--- The lines are read once into a temporary table, then written twice.
+-- @MEMORY_LIMIT@ is DuckDB's memory_limit (scripts/bench --duckdb-memory):
+-- beyond it DuckDB spills to @OUTPUT@/duckdb_tmp.
+-- The lines are read once into a temporary table, then written twice: on
+-- 16 and 64 MiB of gzip (2026-11-30, load 3) that took 4.9 and 10.6 s and
+-- 0.52 and 1.56 GB, where reading the files once per table took 6.7 and
+-- 20.1 s and 0.56 and 1.27 GB. The table grows with the input, hence the
+-- memory limit.
 SET threads TO 2;
+SET memory_limit TO '@MEMORY_LIMIT@';
+SET temp_directory TO '@OUTPUT@/duckdb_tmp';
 SET preserve_insertion_order TO false;
 CREATE TEMP TABLE didomi_lines AS
   SELECT "export-id" AS export_id, "date" AS "date", "user" AS u, events

@@ -9,9 +9,12 @@
 -- no parsed flags map: that is the part of vendorlake's work DuckDB skips.
 --
 -- scripts/bench substitutes @INPUT@ (the client folder) and @OUTPUT@ (a
--- fresh folder; requests/ is written under it) and runs it with
+-- fresh folder; requests/ is written under it) and @MEMORY_LIMIT@
+-- (scripts/bench --duckdb-memory) and runs it with
 --   node scripts/duckdb/query.mjs "$(sed ... scripts/duckdb/requests.sql)"
 SET threads TO 2;
+SET memory_limit TO '@MEMORY_LIMIT@';
+SET temp_directory TO '@OUTPUT@/duckdb_tmp';
 SET preserve_insertion_order TO false;
 COPY (
   SELECT id_kind, id_type, id_value, action, policy_regime, flags_raw,
