@@ -13,10 +13,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -32,9 +34,12 @@ Writes an Audience Studio client folder:
   DIR/portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK_OR_KUID/KUID feed records (JSON lines)
   DIR/portability/REQUEST_ID/YYYY-MM-DD/_SUCCESS                    (absent for the last request)
   DIR/EXPECTED.json                                                 per-file truth: lines, rows, rejects
-The lzop files hold stored (uncompressed) blocks, a valid lzop stream that
-lzop(1) reads; the generator needs no LZO compressor, so its output is
-byte-for-byte deterministic for a given seed and flags.
+The lzop files are LZO-compressed by Debian's lzop(1) (--lzo=compressed, the
+default; apt-get install -y lzop), so readers really decompress LZO; with
+--lzo=stored (always for --sample) they hold stored (uncompressed) blocks of
+--lzo-block-bytes, a valid lzop stream written without lzop(1). Either way
+the output is byte-for-byte deterministic for a given seed and flags (the
+lzop header's mtime is the upload day).
 
 flags:
 `
@@ -48,6 +53,7 @@ type asConfig struct {
 	Requests     int
 	Records      int
 	Sample       bool
+	LZO          string // "compressed" (lzop(1)) or "stored"
 }
 
 // asFile is the generator's truth about one generated file.
@@ -82,6 +88,7 @@ func runAudienceStudio(args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.BlockBytes, "lzo-block-bytes", 256<<10, "uncompressed bytes per lzop block")
 	fs.IntVar(&cfg.Requests, "requests", 2, "portability requests (the last one has no _SUCCESS)")
 	fs.IntVar(&cfg.Records, "records", 20, "feed records per portability file")
+	fs.StringVar(&cfg.LZO, "lzo", "compressed", "lzop files: compressed (by lzop(1), 256 KiB blocks) or stored (uncompressed blocks of --lzo-block-bytes; implied by --sample)")
 	fs.BoolVar(&cfg.Sample, "sample", false, "the small bundled sample (testdata/audiencestudio/sample)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -94,6 +101,10 @@ func runAudienceStudio(args []string, stdout io.Writer) error {
 	}
 	if cfg.Sample {
 		cfg.Days, cfg.LinesPerFile, cfg.BlockBytes, cfg.Requests, cfg.Records = 2, 60, 4096, 2, 12
+		cfg.LZO = "stored"
+	}
+	if cfg.LZO != "compressed" && cfg.LZO != "stored" {
+		return fmt.Errorf("--lzo=%s: want compressed or stored", cfg.LZO)
 	}
 	if cfg.Days < 1 || cfg.LinesPerFile < 1 || cfg.BlockBytes < 64 || cfg.Requests < 1 || cfg.Records < 1 {
 		return errors.New("--days, --lines, --requests, --records must be positive and --lzo-block-bytes >= 64")
@@ -135,7 +146,14 @@ func generateAudienceStudio(cfg asConfig) (asExpected, error) {
 			case "lzop":
 				name += ".lzo"
 				var index []int64
-				data, index = storedLzop(content, cfg.BlockBytes)
+				if cfg.LZO == "stored" {
+					data, index = storedLzop(content, cfg.BlockBytes)
+				} else {
+					var err error
+					if data, index, err = lzopCompress(content, time.Unix(int64(day0+d)*86400, 0)); err != nil {
+						return exp, fmt.Errorf("%s/%s: %w", date, name, err)
+					}
+				}
 				var ib bytes.Buffer
 				if err := lzop.WriteIndex(&ib, index); err != nil {
 					return exp, err
@@ -390,6 +408,49 @@ func storedLzop(content []byte, blockBytes int) ([]byte, []int64) {
 		content = content[n:]
 	}
 	return binary.BigEndian.AppendUint32(out, 0), index
+}
+
+// lzopCompress compresses content with Debian's lzop(1) (its default level,
+// LZO1X-1, 256 KiB blocks) and returns the file and its block offsets. The
+// content is handed over as standard input from a temporary file whose
+// mtime and mode are fixed, so that the header (which records them, and no
+// name for standard input) is the same on every run.
+func lzopCompress(content []byte, mtime time.Time) ([]byte, []int64, error) {
+	bin, err := exec.LookPath("lzop")
+	if err != nil {
+		return nil, nil, fmt.Errorf("lzop(1) not found (apt-get install -y lzop), or use --lzo=stored: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "gendata-lzop-")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(tmp)
+	in := filepath.Join(tmp, "in")
+	if err := os.WriteFile(in, content, 0o644); err != nil {
+		return nil, nil, err
+	}
+	if err := os.Chmod(in, 0o644); err != nil {
+		return nil, nil, err
+	}
+	if err := os.Chtimes(in, mtime, mtime); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var out, stderr bytes.Buffer
+	cmd := exec.Command(bin, "-c", "-q")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = f, &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, nil, fmt.Errorf("lzop: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	index, err := lzop.BuildIndex(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("index of lzop's output: %w", err)
+	}
+	return out.Bytes(), index, nil
 }
 
 func writeFile(p string, data []byte) error {

@@ -34,6 +34,9 @@ type didomiConfig struct {
 	Incomplete        []string // "export-id/date"
 	SuccessInUsers    []string // "export-id/date"
 	Sample            bool
+	ProofArchives     bool
+	ProofPartSize     int64
+	ProofShare        float64
 	Workers           int
 	GzipLevel         int
 	Clean             bool
@@ -46,6 +49,10 @@ const didomiUsage = `usage: gendata didomi --out=DIR [flags]
 Writes a Didomi batch export tree:
   DIR/export-id=ID/date=YYYY-MM-DD/users/*.json.gz   (NDJSON, gzip, one {"user":..,"events":[..]} per line)
   DIR/export-id=ID/date=YYYY-MM-DD/_SUCCESS          (or users/_SUCCESS; absent for --incomplete)
+  DIR/export-id=ID/date=YYYY-MM-DD/proofs/proofs.tar.gz.NN
+                                                     (--proof-archives: every proof the partition's
+                                                     events reference, split tar.gz; --sample plants
+                                                     two small archives of its own)
   DIR/EXPECTED.json                                  (per-partition truth: counts, rejects, spot values)
 Output is byte-for-byte deterministic for a given seed and flags (any --workers).
 
@@ -72,6 +79,10 @@ func parseDidomiFlags(args []string, stderr io.Writer) (*didomiConfig, error) {
 	fs.Float64Var(&cfg.BadLineRate, "bad-line-rate", 0, "additionally plant bad lines (random codes) at this rate per line in every file")
 	fs.StringVar(&incomplete, "incomplete", "", "comma-separated export-id/date partitions written without _SUCCESS")
 	fs.StringVar(&successInUsers, "success-in-users", "", "comma-separated export-id/date partitions whose _SUCCESS is in users/")
+	var partSize string
+	fs.BoolVar(&cfg.ProofArchives, "proof-archives", false, "write a split proof archive (proofs/proofs.tar.gz.NN) for every complete partition, holding every proof its events reference; the users files are the same with or without it")
+	fs.StringVar(&partSize, "proof-part-size", "64MiB", "size of each proof archive part with --proof-archives")
+	fs.Float64Var(&cfg.ProofShare, "proof-share", 1, "share (0..1) of the events drawn to carry proofs (30% of all events) that keep them; below 1 the others get an empty proofs_id (real exports carry few proofs; each is a file in the lake)")
 	fs.BoolVar(&cfg.Sample, "sample", false, "make the small committed sample (fixes export ids, dates, sizes, markers, bad lines)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.GOMAXPROCS(0), "files generated concurrently (does not change the output)")
 	fs.IntVar(&cfg.GzipLevel, "gzip-level", 6, "gzip level 1..9")
@@ -89,7 +100,7 @@ func parseDidomiFlags(args []string, stderr io.Writer) (*didomiConfig, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if cfg.Sample {
-		for _, n := range []string{"export-ids", "dates", "files-per-partition", "users-per-file", "target-bytes", "bad-lines", "bad-line-rate", "incomplete", "success-in-users"} {
+		for _, n := range []string{"export-ids", "dates", "files-per-partition", "users-per-file", "target-bytes", "bad-lines", "bad-line-rate", "incomplete", "success-in-users", "proof-archives", "proof-part-size", "proof-share"} {
 			if set[n] {
 				return nil, fmt.Errorf("--%s cannot be combined with --sample", n)
 			}
@@ -127,6 +138,11 @@ func parseDidomiFlags(args []string, stderr io.Writer) (*didomiConfig, error) {
 			return nil, fmt.Errorf("partition %q is not export-id/date of a generated partition", p)
 		}
 	}
+	n, err := parseSize(partSize)
+	if err != nil {
+		return nil, fmt.Errorf("--proof-part-size: %w", err)
+	}
+	cfg.ProofPartSize = n
 	if target != "" {
 		n, err := parseSize(target)
 		if err != nil {
@@ -134,7 +150,7 @@ func parseDidomiFlags(args []string, stderr io.Writer) (*didomiConfig, error) {
 		}
 		cfg.TargetBytes = n
 	}
-	if cfg.FilesPerPartition < 1 || cfg.UsersPerFile < 0 || cfg.Workers < 1 || cfg.GzipLevel < 1 || cfg.GzipLevel > 9 || cfg.BadLineRate < 0 || cfg.BadLineRate >= 1 {
+	if cfg.FilesPerPartition < 1 || cfg.UsersPerFile < 0 || cfg.Workers < 1 || cfg.GzipLevel < 1 || cfg.GzipLevel > 9 || cfg.BadLineRate < 0 || cfg.BadLineRate >= 1 || cfg.ProofShare < 0 || cfg.ProofShare > 1 {
 		return nil, errors.New("out-of-range numeric flag")
 	}
 	return cfg, nil
@@ -333,6 +349,8 @@ func genFile(cfg *didomiConfig, f *fileJob, path string) (err error) {
 		org:    p.org,
 		day:    p.day,
 		sample: cfg.Sample,
+
+		proofDrop: 1 - cfg.ProofShare,
 	}
 	out, err := os.Create(path)
 	if err != nil {
@@ -583,6 +601,13 @@ func buildExpected(cfg *didomiConfig, parts []*partPlan) *didomiExpected {
 		},
 		ReasonCodes: reasonCodes,
 	}
+	// Only when set: the committed sample's EXPECTED.json stays as it is.
+	if cfg.ProofArchives {
+		ex.Options["proof_archives"] = true
+	}
+	if cfg.ProofShare < 1 {
+		ex.Options["proof_share"] = cfg.ProofShare
+	}
 	t := &ex.Totals
 	t.RejectsByCode = map[string]int{}
 	t.CompleteRejectsByCode = map[string]int{}
@@ -725,7 +750,7 @@ func generateDidomi(cfg *didomiConfig) (*didomiExpected, error) {
 			return nil, fmt.Errorf("%s/users/%s: %w", f.part.rel(), f.name, f.err)
 		}
 	}
-	archives, err := writeSampleProofs(cfg, parts)
+	archives, err := writeProofArchives(cfg, parts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,16 @@
 package main
 
-// The sample's split proof archives: each complete sample partition listed
+// Split proof archives. The sample: each complete sample partition listed
 // in sampleProofArchives gets proofs.tar.gz.NN parts (tiny, so that tar
 // headers and bodies straddle part boundaries) holding a small file for
 // every proof ID its good lines reference, except the planted missing one,
-// plus a planted orphan.
+// plus a planted orphan. With --proof-archives every complete partition gets
+// one (proofs/proofs.tar.gz.NN, --proof-part-size each) holding every proof
+// its events reference.
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"fmt"
 	"math/rand/v2"
@@ -74,88 +77,162 @@ func proofContent(r *rand.Rand, id string) []byte {
 	return b.Bytes()
 }
 
-func writeSampleProofs(cfg *didomiConfig, parts []*partPlan) (map[string]*proofArchiveExpected, error) {
-	out := map[string]*proofArchiveExpected{}
-	if !cfg.Sample {
-		return out, nil
-	}
-	for _, sa := range sampleProofArchives {
-		var p *partPlan
+// proofArchiveSpec is one partition's archive to write: the folder of its
+// parts (relative to the partition), whether to plant a missing and an
+// orphan proof, and the size of each part.
+type proofArchiveSpec struct {
+	p        *partPlan
+	dir      string
+	plant    bool
+	partSize int64
+}
+
+// writeProofArchives writes the sample's planted archives (--sample) or,
+// with --proof-archives, one archive per complete partition holding every
+// proof its events reference (nothing missing, no orphan).
+func writeProofArchives(cfg *didomiConfig, parts []*partPlan) (map[string]*proofArchiveExpected, error) {
+	var specs []proofArchiveSpec
+	switch {
+	case cfg.Sample:
+		for _, sa := range sampleProofArchives {
+			for _, c := range parts {
+				if c.rel() == sa.rel && c.complete {
+					specs = append(specs, proofArchiveSpec{p: c, dir: sa.dir, plant: sa.plant, partSize: sampleProofPartSize})
+				}
+			}
+		}
+	case cfg.ProofArchives:
 		for _, c := range parts {
-			if c.rel() == sa.rel && c.complete {
-				p = c
+			if c.complete {
+				specs = append(specs, proofArchiveSpec{p: c, dir: "proofs", partSize: cfg.ProofPartSize})
 			}
 		}
-		if p == nil {
-			continue
-		}
-		files := slices.Clone(p.files)
-		slices.SortFunc(files, func(a, b *fileJob) int { return strings.Compare(a.name, b.name) })
-		var refs []proofRefGen
-		for _, f := range files {
-			refs = append(refs, f.stats.proofRefs...)
-		}
-		r := rand.New(rand.NewPCG(cfg.Seed, streamID("proofs", p.exportID, p.date)))
-		ex := &proofArchiveExpected{Dir: sa.dir, PartSize: sampleProofPartSize, Missing: []proofRefGen{}, Orphans: []string{}}
-		ids := []string{}
-		seen := map[string]bool{}
-		for i, ref := range refs {
-			if sa.plant && i == len(refs)/2 {
-				ex.Missing = append(ex.Missing, ref)
-				continue
-			}
-			if !seen[ref.ProofID] {
-				seen[ref.ProofID] = true
-				ids = append(ids, ref.ProofID)
-			}
-		}
-		if sa.plant {
-			orphan := hexN(r, 64) + ".pdf"
-			ids = append(ids, orphan)
-			ex.Orphans = append(ex.Orphans, orphan)
-		}
-		var buf bytes.Buffer
-		zw, err := gzip.NewWriterLevel(&buf, cfg.GzipLevel)
+	}
+	out := map[string]*proofArchiveExpected{}
+	for _, sp := range specs {
+		ex, err := writeProofArchive(cfg, sp)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s proof archive: %w", sp.p.rel(), err)
 		}
-		zw.Name = ""
-		zw.ModTime = time.Unix(0, 0)
-		tw := tar.NewWriter(zw)
-		mtime := p.day.Add(23 * time.Hour)
-		for _, id := range ids {
-			body := proofContent(r, id)
-			h := &tar.Header{Name: id, Mode: 0o644, Size: int64(len(body)), ModTime: mtime, Typeflag: tar.TypeReg,
-				Uname: "didomi", Gname: "didomi", Format: tar.FormatUSTAR}
-			if err := tw.WriteHeader(h); err != nil {
-				return nil, err
-			}
-			if _, err := tw.Write(body); err != nil {
-				return nil, err
-			}
-		}
-		if err := tw.Close(); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-		dir := filepath.Join(cfg.Out, filepath.FromSlash(p.rel()), sa.dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		data := buf.Bytes()
-		for n := 0; len(data) > 0; n++ {
-			k := min(sampleProofPartSize, len(data))
-			name := fmt.Sprintf("proofs.tar.gz.%02d", n)
-			if err := os.WriteFile(filepath.Join(dir, name), data[:k], 0o644); err != nil {
-				return nil, err
-			}
-			ex.Parts = append(ex.Parts, name)
-			data = data[k:]
-		}
-		ex.Proofs = ids
-		out[p.rel()] = ex
+		out[sp.p.rel()] = ex
 	}
 	return out, nil
+}
+
+func writeProofArchive(cfg *didomiConfig, sa proofArchiveSpec) (_ *proofArchiveExpected, err error) {
+	p := sa.p
+	files := slices.Clone(p.files)
+	slices.SortFunc(files, func(a, b *fileJob) int { return strings.Compare(a.name, b.name) })
+	var refs []proofRefGen
+	for _, f := range files {
+		refs = append(refs, f.stats.proofRefs...)
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, streamID("proofs", p.exportID, p.date)))
+	ex := &proofArchiveExpected{Dir: sa.dir, PartSize: int(sa.partSize), Missing: []proofRefGen{}, Orphans: []string{}}
+	ids := []string{}
+	seen := map[string]bool{}
+	for i, ref := range refs {
+		if sa.plant && i == len(refs)/2 {
+			ex.Missing = append(ex.Missing, ref)
+			continue
+		}
+		if !seen[ref.ProofID] {
+			seen[ref.ProofID] = true
+			ids = append(ids, ref.ProofID)
+		}
+	}
+	if sa.plant {
+		orphan := hexN(r, 64) + ".pdf"
+		ids = append(ids, orphan)
+		ex.Orphans = append(ex.Orphans, orphan)
+	}
+	dir := filepath.Join(cfg.Out, filepath.FromSlash(p.rel()), sa.dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	pw := &partWriter{dir: dir, size: sa.partSize}
+	defer func() {
+		if cerr := pw.close(); err == nil {
+			err = cerr
+		}
+	}()
+	bw := bufio.NewWriterSize(pw, 256<<10)
+	zw, err := gzip.NewWriterLevel(bw, cfg.GzipLevel)
+	if err != nil {
+		return nil, err
+	}
+	zw.Name = ""
+	zw.ModTime = time.Unix(0, 0)
+	tw := tar.NewWriter(zw)
+	mtime := p.day.Add(23 * time.Hour)
+	for _, id := range ids {
+		body := proofContent(r, id)
+		h := &tar.Header{Name: id, Mode: 0o644, Size: int64(len(body)), ModTime: mtime, Typeflag: tar.TypeReg,
+			Uname: "didomi", Gname: "didomi", Format: tar.FormatUSTAR}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(body); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	ex.Parts = pw.names
+	ex.Proofs = ids
+	return ex, nil
+}
+
+// partWriter writes a stream as consecutive files proofs.tar.gz.00, .01, …
+// of size bytes each (the last one shorter), so that an archive of any size
+// is written without holding it in memory.
+type partWriter struct {
+	dir   string
+	size  int64
+	cur   *os.File
+	n     int64 // bytes in cur
+	names []string
+}
+
+func (w *partWriter) Write(b []byte) (int, error) {
+	written := 0
+	for len(b) > 0 {
+		if w.cur == nil || w.n == w.size {
+			if err := w.close(); err != nil {
+				return written, err
+			}
+			name := fmt.Sprintf("proofs.tar.gz.%02d", len(w.names))
+			f, err := os.Create(filepath.Join(w.dir, name))
+			if err != nil {
+				return written, err
+			}
+			w.cur, w.n = f, 0
+			w.names = append(w.names, name)
+		}
+		k := int(min(int64(len(b)), w.size-w.n))
+		m, err := w.cur.Write(b[:k])
+		written += m
+		w.n += int64(m)
+		if err != nil {
+			return written, err
+		}
+		b = b[k:]
+	}
+	return written, nil
+}
+
+func (w *partWriter) close() error {
+	if w.cur == nil {
+		return nil
+	}
+	err := w.cur.Close()
+	w.cur = nil
+	return err
 }

@@ -38,6 +38,10 @@ type gen struct {
 	u      userRec
 	evs    []evRec
 	sample bool
+	// proofDrop is 1 - --proof-share: the share of the events drawn to
+	// carry proofs (30% of events) that lose them; 0 (the default) draws
+	// nothing more, so the output is the same as without the flag.
+	proofDrop float64
 }
 
 type channel struct {
@@ -844,7 +848,11 @@ func (g *gen) writeEvent(e *evRec, info *lineInfo, spot **eventSpot) {
 	writeConsents(w, &c, false)
 	info.eventPurposes += len(c.purposes)
 	nproofs := 0
-	switch x := g.r.IntN(100); {
+	x := g.r.IntN(100)
+	if x >= 70 && g.proofDrop > 0 && g.r.Float64() < g.proofDrop {
+		x = 30 // drawn to carry proofs, thinned out by --proof-share: an empty proofs_id
+	}
+	switch {
 	case x < 30: // missing
 	case x < 70:
 		w.k("proofs_id")
