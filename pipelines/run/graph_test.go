@@ -38,7 +38,7 @@ func graphOptions() run.Options {
 func allPipelines(o run.Options) map[string]run.Pipeline {
 	forRun := func(p run.Pipeline) run.Pipeline {
 		if fr, ok := p.(run.ForRunner); ok {
-			return fr.ForRun(o.Output, o.RunID)
+			return fr.ForRun(o.Output, o.RunID, o.FS)
 		}
 		return p
 	}
