@@ -204,10 +204,6 @@ func TestLakeUTF8CheckFindsInvalidStrings(t *testing.T) {
 // of them (rows or rejects), the tables it writes hold only valid UTF-8 and
 // DuckDB reads every column of them.
 func TestDidomiInvalidUTF8InputWritesValidTables(t *testing.T) {
-	// Fails until the Didomi parser rejects invalid UTF-8 in ids (user and
-	// event id reach the tables as they are; DuckDB refuses the file).
-	// Remove this line when that change is merged.
-	t.Skip("needs didomi invalid_utf8 rejects")
 	requireDuckDB(t)
 	in, lake := t.TempDir(), t.TempDir()
 	part := filepath.Join(in, "export-id=exp-utf8", "date=2024-03-01")
