@@ -196,9 +196,10 @@ const ReasonEmpty = "empty: complete but yields no record"
 
 // skipEmptyUnits drops from cfg the guarded units (Unit.Claims set) whose
 // inputs yielded no record (RecordsOut+Rejected == 0 over all of them,
-// attachments such as proof archives left out, or no input at all): their claims, their ledger entries and any file written
-// into their partitions, so their previous contents stay and a corrected
-// drop is read by the next run. Each is added to cfg.Skipped as a warning.
+// attachments such as proof archives left out, or no input at all): their
+// claims, their ledger entries and any file written into their partitions,
+// so their previous contents stay and a corrected drop is read by the next
+// run. Each is added to cfg.Skipped as a warning.
 func skipEmptyUnits(cfg CommitConfig, files []hiveparquet.FileDesc, stats []FileStats) (CommitConfig, []hiveparquet.FileDesc) {
 	records := map[string]int64{}
 	for _, st := range stats {
@@ -210,7 +211,6 @@ func skipEmptyUnits(cfg CommitConfig, files []hiveparquet.FileDesc, stats []File
 		records[st.Unit] += st.RecordsOut + st.Rejected
 	}
 	drop := map[hiveparquet.Claim]bool{}
-	dropPart := map[string]bool{}
 	var units []Unit
 	skipped := append([]Skipped(nil), cfg.Skipped...)
 	for _, u := range cfg.Units {
@@ -220,7 +220,6 @@ func skipEmptyUnits(cfg CommitConfig, files []hiveparquet.FileDesc, stats []File
 		}
 		for _, c := range u.Claims {
 			drop[c] = true
-			dropPart[c.Table+"/"+c.Partition] = true
 		}
 		why := "no input file"
 		if len(u.Inputs) > 0 {
@@ -232,20 +231,28 @@ func skipEmptyUnits(cfg CommitConfig, files []hiveparquet.FileDesc, stats []File
 	if len(drop) == 0 {
 		return cfg, files
 	}
-	var claims []hiveparquet.Claim
-	for _, c := range cfg.Claims {
-		if !drop[c] {
-			claims = append(claims, c)
-		}
-	}
-	var kept []hiveparquet.FileDesc
+	files, cfg.Claims = withoutPartitions(drop, files, cfg.Claims)
+	cfg.Units, cfg.Skipped = units, skipped
+	return cfg, files
+}
+
+// withoutPartitions returns files and claims less those of the table
+// partitions in drop: their new files are not published and their
+// previous files stay.
+func withoutPartitions(drop map[hiveparquet.Claim]bool, files []hiveparquet.FileDesc, claims []hiveparquet.Claim) ([]hiveparquet.FileDesc, []hiveparquet.Claim) {
+	var keptFiles []hiveparquet.FileDesc
 	for _, f := range files {
-		if !dropPart[f.Table+"/"+f.Partition] {
-			kept = append(kept, f)
+		if !drop[hiveparquet.Claim{Table: f.Table, Partition: f.Partition}] {
+			keptFiles = append(keptFiles, f)
 		}
 	}
-	cfg.Units, cfg.Claims, cfg.Skipped = units, claims, skipped
-	return cfg, kept
+	var keptClaims []hiveparquet.Claim
+	for _, c := range claims {
+		if !drop[c] {
+			keptClaims = append(keptClaims, c)
+		}
+	}
+	return keptFiles, keptClaims
 }
 
 // sumAttachments sums the attachment inputs of stats (nil when there are
@@ -304,25 +311,13 @@ func sumAttachments(stats []FileStats, bound float64) *AttachmentTotals {
 // files stay, and the attachment inputs leave the ledger entry of their
 // unit, so that the next run reads the partition again.
 func holdBack(held []HeldBack, stats []FileStats, files []hiveparquet.FileDesc, claims []hiveparquet.Claim, units []Unit) ([]hiveparquet.FileDesc, []hiveparquet.Claim, []Unit) {
-	type key struct{ table, partition string }
-	hold := map[key]bool{}
+	hold := map[hiveparquet.Claim]bool{}
 	for _, h := range held {
 		for _, t := range h.Tables {
-			hold[key{t, h.Partition}] = true
+			hold[hiveparquet.Claim{Table: t, Partition: h.Partition}] = true
 		}
 	}
-	var keptFiles []hiveparquet.FileDesc
-	for _, f := range files {
-		if !hold[key{f.Table, f.Partition}] {
-			keptFiles = append(keptFiles, f)
-		}
-	}
-	var keptClaims []hiveparquet.Claim
-	for _, c := range claims {
-		if !hold[key{c.Table, c.Partition}] {
-			keptClaims = append(keptClaims, c)
-		}
-	}
+	keptFiles, keptClaims := withoutPartitions(hold, files, claims)
 	// An attachment input's ledger identities are its own name or, when
 	// split, its parts' (NAME.00, NAME.01, ...).
 	drop := map[string][]string{}
@@ -338,7 +333,8 @@ func holdBack(held []HeldBack, stats []FileStats, files []hiveparquet.FileDesc, 
 			keptUnits = append(keptUnits, u)
 			continue
 		}
-		nu := Unit{Key: u.Key}
+		nu := u
+		nu.Inputs = nil
 		for _, in := range u.Inputs {
 			if !slices.ContainsFunc(rels, func(r string) bool { return in.Rel == r || strings.HasPrefix(in.Rel, r+".") }) {
 				nu.Inputs = append(nu.Inputs, in)

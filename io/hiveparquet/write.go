@@ -199,7 +199,8 @@ func (f *openFile) flush(n int64) error {
 	return err
 }
 
-// release drops the pending rows of a file that is abandoned.
+// release drops the rows still pending: none after finish, those of an
+// abandoned or failed file otherwise.
 func (f *openFile) release() {
 	for _, r := range f.pending {
 		r.Release()
@@ -397,9 +398,10 @@ func (fn *writeFn) FinishBundle(ctx context.Context, emit func(FileDesc)) error 
 
 // countingWriter counts the bytes written through it; closing it closes the
 // underlying writer once. Its first write error sticks: every later write
-// fails with it, because Arrow drops the error of a row group it flushes
-// while starting the next one (NewBufferedRowGroup, WriteBuffered), and a
-// later small write that succeeded would leave a file with a hole.
+// fails with it, because Arrow drops the error of the row group it closes
+// while starting the next one (FileWriter.NewRowGroup, which WriteTable
+// calls for each row group), and a later small write that succeeded would
+// leave a file with a hole.
 type countingWriter struct {
 	w      io.WriteCloser
 	n      int64
