@@ -15,8 +15,9 @@ import (
 // value: about a third of the parser's time once the second walk of the
 // JSON tree was gone (issue 10). These buffers are plain Go slices; a flush
 // wraps them, without copying, into Arrow arrays of the same types, values,
-// validity and layout as the builders made (array.RecordEqual holds between
-// the two: TestParseMatchesReference checks it). The slices then belong to
+// validity and layout as the builders made (the golden rows of
+// TestParseGolden were first checked against a builder-based parser with
+// array.RecordEqual). The slices then belong to
 // the arrays; the first value of the next chunk allocates new ones, sized
 // like the last ones (the next chunk is likely the same size), so a parser
 // that has seen its last chunk allocates nothing more.
