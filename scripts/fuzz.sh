@@ -11,7 +11,7 @@
 #
 # Targets (package: target — what it parses):
 #   pipelines/didomi:         FuzzParseLine           a Didomi NDJSON line (and the same rows
-#                                                     and rejects as the reference parser)
+#                                                     when parsed again after a flush)
 #                             FuzzTimestamp           a timestamp, against time.Parse (extra)
 #   pipelines/audiencestudio: FuzzParseRequestLine    a consent request line
 #                             FuzzParseFeedRecord     a portability feed record
