@@ -86,7 +86,7 @@ func demoLake(t *testing.T) string {
 	t.Helper()
 	lake := t.TempDir()
 	for _, r := range portableRuns() {
-		if code, out, errs := vendorlake(t, append(r.args, "--output="+lake, "--runner=direct", "--environment_type=")...); code != 0 {
+		if code, out, errs := vendorlake(t, append(r.args, "--output="+lake, "--runner=direct")...); code != 0 {
 			t.Fatalf("%s: exit %d\n%s\n%s", r.name, code, out, errs)
 		}
 	}
