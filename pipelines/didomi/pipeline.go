@@ -120,7 +120,11 @@ func readUsers(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, line
 }
 
 // readWithProofsFn reads users files (emitting the events' proof
-// references as a side output) and proof archives.
+// references as a side output) and proof archives. It is the one read step
+// that is not transforms.Read: the proof check needs three more outputs
+// (references, archive index, archive counters), taken from the batches in
+// the same stage since batches never cross one; its users files go through
+// the same reader (readUsers).
 type readWithProofsFn struct {
 	Input  string                 `json:"input"`
 	FS     lakefs.Options         `json:"fs"`
