@@ -4,37 +4,25 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
-	"github.com/vendorlake/vendorlake/pipelines/audiencestudio"
-	"github.com/vendorlake/vendorlake/pipelines/didomi"
-	"github.com/vendorlake/vendorlake/pipelines/id5"
+	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-// lakeTables lists every table that vendorlake's pipelines write.
-func lakeTables() []hiveparquet.Table {
-	var ts []hiveparquet.Table
-	ts = append(ts, didomi.Tables()...)
-	ts = append(ts, didomi.ProofTables()...)
-	ts = append(ts, id5.Tables()...)
-	ts = append(ts, audiencestudio.RequestsTables()...)
-	ts = append(ts, audiencestudio.PortabilityTables()...)
-	return ts
-}
+// lakeTables lists every table that the registered pipelines write.
+func lakeTables() []hiveparquet.Table { return registry.Tables() }
 
-// pipelineTables maps each pipeline's name (as its command registers it)
-// to the Parquet tables it writes, for ddl's --pipelines.
+// pipelineTables maps each registered pipeline's name to the Parquet
+// tables it writes, for ddl's --pipelines.
 func pipelineTables() map[string][]hiveparquet.Table {
-	return map[string][]hiveparquet.Table{
-		didomi.Name:                    append(didomi.Tables(), didomi.ProofTables()...),
-		id5.Name:                       id5.Tables(),
-		audiencestudio.RequestsName:    audiencestudio.RequestsTables(),
-		audiencestudio.PortabilityName: audiencestudio.PortabilityTables(),
+	m := map[string][]hiveparquet.Table{}
+	for _, v := range registry.All() {
+		m[v.Name] = v.Tables()
 	}
+	return m
 }
 
 // chooseTables returns the tables of the comma-separated pipeline names
@@ -74,23 +62,48 @@ func chooseTables(names string) ([]hiveparquet.Table, error) {
 	return out, nil
 }
 
+// ddlCommand is the command line of ddl.
+type ddlCommand struct {
+	hiveparquet.DDLOptions
+	pipelines string
+	fs        lakefs.Options
+}
+
+func (c *ddlCommand) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Location, "output", "", "the lake root the pipelines write to (local folder or s3://bucket/prefix) (required)")
+	fs.StringVar(&c.Dialect, "dialect", hiveparquet.Athena, "athena, spark, duckdb, or markdown (the README's table reference)")
+	fs.StringVar(&c.Database, "database", "", "database (schema) to create the tables in (Athena, Spark)")
+	fs.StringVar(&c.DateRangeStart, "date-range-start", "2015-01-01", "first date of Athena's date partition projections")
+	var names []string
+	for _, v := range registry.All() {
+		names = append(names, v.Name)
+	}
+	fs.StringVar(&c.pipelines, "pipelines", "", "comma-separated pipelines whose tables to declare ("+strings.Join(names, ", ")+", or all); default: the tables of --output that hold Parquet files, or all when it cannot be listed")
+	fs.StringVar(&c.fs.S3Endpoint, "s3-endpoint", "", "S3 endpoint URL for S3-compatible stores, to list an s3:// --output")
+	fs.StringVar(&c.fs.S3Region, "s3-region", "", "S3 region (default: from the AWS configuration)")
+	fs.BoolVar(&c.fs.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing (MinIO)")
+}
+
+// Validate checks the parsed flags; the dialect is checked by
+// hiveparquet.DDL.
+func (c *ddlCommand) Validate() error {
+	if c.pipelines != "" {
+		_, err := chooseTables(c.pipelines)
+		return err
+	}
+	return nil
+}
+
 // ddl prints CREATE statements for the tables of the lake, derived from the
 // writers' own Arrow schemas: the tables of --pipelines when given, else
 // those that hold at least one Parquet file, or every table when the lake
 // cannot be listed.
-func ddl(args []string, stdout, stderr io.Writer) int {
+func ddl(args []string, con console) int {
+	stdout, stderr := con.stdout, con.stderr
 	fs := flag.NewFlagSet("vendorlake ddl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o hiveparquet.DDLOptions
-	fs.StringVar(&o.Location, "output", "", "the lake root the pipelines write to (local folder or s3://bucket/prefix) (required)")
-	fs.StringVar(&o.Dialect, "dialect", hiveparquet.Athena, "athena, spark, duckdb, or markdown (the README's table reference)")
-	fs.StringVar(&o.Database, "database", "", "database (schema) to create the tables in (Athena, Spark)")
-	fs.StringVar(&o.DateRangeStart, "date-range-start", "2015-01-01", "first date of Athena's date partition projections")
-	pipelines := fs.String("pipelines", "", "comma-separated pipelines whose tables to declare (didomi, audiencestudio-requests, audiencestudio-portability, id5, or all); default: the tables of --output that hold Parquet files, or all when it cannot be listed")
-	var fsOpts lakefs.Options
-	fs.StringVar(&fsOpts.S3Endpoint, "s3-endpoint", "", "S3 endpoint URL for S3-compatible stores, to list an s3:// --output")
-	fs.StringVar(&fsOpts.S3Region, "s3-region", "", "S3 region (default: from the AWS configuration)")
-	fs.BoolVar(&fsOpts.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing (MinIO)")
+	var c ddlCommand
+	c.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: vendorlake ddl --output=LAKE [--dialect=athena|spark|duckdb] [--database=NAME] [--pipelines=NAME,...]\n\nPrints CREATE statements for the tables of the lake.\n\nFlags:")
 		fs.PrintDefaults()
@@ -101,31 +114,31 @@ func ddl(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
+	if err := c.Validate(); err != nil {
+		return usageErr(stderr, err)
+	}
 	tables := lakeTables()
 	switch {
-	case *pipelines != "":
-		var err error
-		if tables, err = chooseTables(*pipelines); err != nil {
-			return usageErr(stderr, err)
-		}
-	case o.Dialect != hiveparquet.Markdown && o.Location != "":
+	case c.pipelines != "":
+		tables, _ = chooseTables(c.pipelines)
+	case c.Dialect != hiveparquet.Markdown && c.Location != "":
 		ctx := context.Background()
-		fsys, err := lakefs.New(ctx, o.Location, fsOpts)
+		fsys, err := lakefs.New(ctx, c.Location, c.fs)
 		var with []hiveparquet.Table
 		if err == nil {
-			with, err = hiveparquet.TablesWithData(ctx, fsys, o.Location, tables)
+			with, err = hiveparquet.TablesWithData(ctx, fsys, c.Location, tables)
 		}
 		switch {
 		case err != nil:
 			fmt.Fprintf(stderr, "vendorlake ddl: cannot list the lake, so every table is declared (choose with --pipelines=): %v\n", err)
 		case len(with) == 0:
-			fmt.Fprintf(stderr, "vendorlake ddl: no table under %s holds a Parquet file yet; declare tables before their first run with --pipelines=\n", o.Location)
+			fmt.Fprintf(stderr, "vendorlake ddl: no table under %s holds a Parquet file yet; declare tables before their first run with --pipelines=\n", c.Location)
 			tables = nil
 		default:
 			tables = with
 		}
 	}
-	out, err := hiveparquet.DDL(tables, o)
+	out, err := hiveparquet.DDL(tables, c.DDLOptions)
 	if err != nil {
 		return usageErr(stderr, err)
 	}

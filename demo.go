@@ -2,57 +2,63 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/vendorlake/vendorlake/pipelines/audiencestudio"
-	"github.com/vendorlake/vendorlake/pipelines/didomi"
-	"github.com/vendorlake/vendorlake/pipelines/id5"
-	"github.com/vendorlake/vendorlake/pipelines/run"
+	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-// demo runs every pipeline on the bundled samples into ./lake.
-func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var c common
-	err := parseFlags("demo", args, stderr, &c, nil, "Runs every pipeline on the bundled samples (testdata/) into ./lake.")
-	if err != nil {
-		return usageErr(stderr, err)
-	}
+// demoCommand is the command line of demo: every pipeline's flags, with
+// --input and --output defaulting to testdata and lake.
+type demoCommand struct{ common }
+
+// Validate checks the parsed flags after their defaults are applied.
+func (c *demoCommand) Validate() error {
 	if c.input == "" {
 		c.input = "testdata"
 	}
 	if c.output == "" {
 		c.output = "lake"
 	}
-	if _, err := os.Stat(filepath.Join(c.input, "didomi")); err != nil && c.input == "testdata" {
-		fmt.Fprintln(stderr, "vendorlake demo: run it from the root of a vendorlake checkout (it reads testdata/), or pass --input")
-		return exitUsage
-	}
-	base, err := c.options()
+	return c.common.validate()
+}
+
+// demo runs every registered pipeline on its bundled sample into ./lake.
+func demo(ctx context.Context, args []string, con console) int {
+	stdout, stderr := con.stdout, con.stderr
+	var c demoCommand
+	err := parseFlags("demo", args, stderr, &c.common, nil, "Runs every pipeline on the bundled samples (testdata/) into ./lake.")
 	if err != nil {
 		return usageErr(stderr, err)
 	}
-	steps := []struct {
-		p   run.Pipeline
-		dir string
-	}{
-		{didomi.Pipeline{Selection: didomi.Selection{Proofs: true}}, "didomi"},
-		// Three splits show the indexed .lzo file read by parallel workers.
-		{audiencestudio.RequestsPipeline{Selection: audiencestudio.RequestsSelection{Splits: 3}}, "audiencestudio/sample"},
-		{audiencestudio.PortabilityPipeline{}, "audiencestudio/sample"},
-		// The ID5 sample's UIDs belong to GVLID 35 (as in ID5's document).
-		{id5.Pipeline{SourceGVLID: 35, MaxExtractShrink: id5.DefaultMaxExtractShrink}, "id5/sample"},
+	if err := c.Validate(); err != nil {
+		return usageErr(stderr, err)
 	}
+	vendors := registry.All()
+	if len(vendors) > 0 && c.input == "testdata" {
+		if _, err := os.Stat(filepath.Join(c.input, vendors[0].Sample.Dir)); err != nil {
+			fmt.Fprintln(stderr, "vendorlake demo: run it from the root of a vendorlake checkout (it reads testdata/), or pass --input")
+			return exitUsage
+		}
+	}
+	base := c.options(con)
 	code := exitOK
-	for _, s := range steps {
+	for _, v := range vendors {
+		if v.Sample.Dir == "" {
+			continue
+		}
 		o := base
-		o.Input = filepath.Join(c.input, s.dir)
+		p, err := v.Pipeline(v.Sample.Args, &o)
+		if err != nil {
+			return usageErr(stderr, errors.New("demo: "+err.Error()))
+		}
+		o.Input = filepath.Join(c.input, v.Sample.Dir)
 		// The samples plant a few bad lines on purpose.
 		o.MaxRejectRatio = 0.5
 		o.MaxAttachmentRejectRatio = 0.5
-		if rc := execute(ctx, s.p, o, stdout, stderr); rc != exitOK {
+		if rc := execute(ctx, p, o, con); rc != exitOK {
 			code = rc
 		}
 		fmt.Fprintln(stdout)

@@ -26,7 +26,7 @@ func flinkEndpoint(t *testing.T) string {
 
 func TestFlinkEqualsDirect(t *testing.T) {
 	endpoint := flinkEndpoint(t)
-	for _, r := range portableRuns {
+	for _, r := range portableRuns() {
 		t.Run(r.name, func(t *testing.T) {
 			direct, flink := t.TempDir(), t.TempDir()
 			if code, out, errs := vendorlake(t, append(r.args, "--output="+direct, "--runner=direct")...); code != 0 {

@@ -7,26 +7,40 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-// portableRuns are the pipeline runs compared between the direct runner and
-// a job server: every pipeline on its bundled sample.
-var portableRuns = []struct {
+// sampleRun is a run of one registered pipeline on its bundled sample.
+type sampleRun struct {
 	name   string
 	args   []string
 	tables []string
-}{
-	{"didomi", []string{"didomi", "--input=testdata/didomi", "--max-reject-ratio=0.5"}, []string{"didomi_users", "didomi_events", "didomi_rejects", "didomi_proofs", "didomi_proof_check"}},
-	{"id5", []string{"id5", "--input=testdata/id5/sample", "--source-gvlid=35", "--max-reject-ratio=0.5"},
-		[]string{"id5_mapping_updates", "id5_full_extracts", "id5_extract_partners", "id5_rejects", "id5_mapping_current"}},
-	{"audiencestudio requests", []string{"audiencestudio", "requests", "--input=testdata/audiencestudio/sample", "--lzo-splits=3", "--max-reject-ratio=0.5"},
-		[]string{"audiencestudio_requests", "audiencestudio_rejects"}},
-	{"audiencestudio portability", []string{"audiencestudio", "portability", "--input=testdata/audiencestudio/sample", "--max-reject-ratio=0.5"},
-		[]string{"audiencestudio_portability_events", "audiencestudio_portability_rejects"}},
+}
+
+// portableRuns are the pipeline runs compared between the direct runner and
+// a job server: every registered pipeline on its bundled sample (with
+// --max-reject-ratio=0.5: the samples plant bad lines on purpose), and the
+// tables it writes.
+func portableRuns() []sampleRun {
+	var runs []sampleRun
+	for _, v := range registry.All() {
+		if v.Sample.Dir == "" {
+			continue
+		}
+		args := append(slices.Clone(v.CommandLine()), "--input=testdata/"+v.Sample.Dir)
+		args = append(append(args, v.Sample.Args...), "--max-reject-ratio=0.5")
+		var tables []string
+		for _, t := range v.Tables() {
+			tables = append(tables, t.Name)
+		}
+		runs = append(runs, sampleRun{strings.Join(v.CommandLine(), " "), args, tables})
+	}
+	return runs
 }
 
 // TestPortableJobServerEqualsDirect runs every pipeline through Beam's
@@ -41,7 +55,7 @@ func TestPortableJobServerEqualsDirect(t *testing.T) {
 		}
 		t.Skip("no job server; run scripts/test.sh")
 	}
-	for _, r := range portableRuns {
+	for _, r := range portableRuns() {
 		t.Run(r.name, func(t *testing.T) {
 			direct, portable := t.TempDir(), t.TempDir()
 			if code, out, errs := vendorlake(t, append(r.args, "--output="+direct, "--runner=direct")...); code != 0 {
@@ -71,8 +85,8 @@ func TestClusterRunRefusesLocalPaths(t *testing.T) {
 func demoLake(t *testing.T) string {
 	t.Helper()
 	lake := t.TempDir()
-	for _, r := range portableRuns {
-		if code, out, errs := vendorlake(t, append(r.args, "--output="+lake, "--runner=direct", "--environment_type=")...); code != 0 {
+	for _, r := range portableRuns() {
+		if code, out, errs := vendorlake(t, append(r.args, "--output="+lake, "--runner=direct")...); code != 0 {
 			t.Fatalf("%s: exit %d\n%s\n%s", r.name, code, out, errs)
 		}
 	}

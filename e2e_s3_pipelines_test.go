@@ -14,7 +14,7 @@ func TestS3EveryPipelineMatchesLocalRun(t *testing.T) {
 	ep := s3Endpoint(t)
 	fsys := s3FS(t, ep)
 	bucket := newBucket(t, ep)
-	for _, r := range portableRuns {
+	for _, r := range portableRuns() {
 		t.Run(r.name, func(t *testing.T) {
 			var localIn string
 			var rest []string

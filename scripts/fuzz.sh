@@ -24,6 +24,7 @@
 #                             FuzzReadIndex           an .lzo.index              (extra)
 #   io/splittar:              FuzzSplitTar            split tar.gz parts (run when the package
 #                                                     and its target exist: it is being written)
+# Other Fuzz targets of pipelines/*/ run too, with the extra budget.
 # Seeds: f.Add in the fuzz tests plus testdata/fuzz/FuzzX/ of each package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,17 @@ targets=(
 if grep -qs '^func FuzzSplitTar(' io/splittar/*_test.go; then
   targets+=("./io/splittar FuzzSplitTar $main_time")
 fi
+# Every other target of a vendor package runs with the extra budget: a new
+# vendor's fuzz targets need no line here.
+for f in pipelines/*/*_test.go; do
+  for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*(' "$f" | sed 's/^func //; s/($//'); do
+    pkg="./$(dirname "$f")" listed=0
+    for t in "${targets[@]}"; do
+      [[ "$t" == "$pkg $name "* ]] && listed=1
+    done
+    [ "$listed" = 1 ] || targets+=("$pkg $name $extra_time")
+  done
+done
 
 failed=()
 for t in "${targets[@]}"; do

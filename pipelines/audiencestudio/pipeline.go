@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -30,11 +29,14 @@ const WarningUnknownDataSource = "unknown_data_source"
 // records are read with bridge_key null and bk_raw set.
 const WarningBridgeKeyNotText = "bridge_key_not_text"
 
+// The pipelines' readers, for the generic read DoFn (transforms.Read).
 func init() {
-	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&requestsReadFn{})
-	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&portabilityReadFn{})
-	register.Emitter1[hiveparquet.Batch]()
-	register.Emitter1[transforms.FileStats]()
+	transforms.RegisterReader(RequestsName, func(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
+		return transforms.FileReaderFunc(readRequests), nil
+	})
+	transforms.RegisterReader(PortabilityName, func(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
+		return transforms.FileReaderFunc(readPortability), nil
+	})
 }
 
 // RequestsPipeline reads consent request files into audiencestudio_requests
@@ -57,31 +59,8 @@ func (p RequestsPipeline) Discover(ctx context.Context, fsys lakefs.FS, input st
 // Read implements run.Pipeline.
 func (RequestsPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("audiencestudio.ReadRequests")
-	batches, stats := beam.ParDo2(s, &requestsReadFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	batches, stats := transforms.Read(s, RequestsName, nil, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
-}
-
-type requestsReadFn struct {
-	Input string                 `json:"input"`
-	FS    lakefs.Options         `json:"fs"`
-	Lines transforms.LineOptions `json:"lines"`
-
-	fs lakefs.FS
-}
-
-func (fn *requestsReadFn) Setup(ctx context.Context) error {
-	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS)
-	return err
-}
-
-func (fn *requestsReadFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats)) error {
-	st, err := readRequests(ctx, fn.fs, f, fn.Lines, emit)
-	if err != nil {
-		return err
-	}
-	emitStats(st)
-	return nil
 }
 
 // PortabilityPipeline reads data portability feeds into
@@ -104,31 +83,8 @@ func (p PortabilityPipeline) Discover(ctx context.Context, fsys lakefs.FS, input
 // Read implements run.Pipeline.
 func (PortabilityPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("audiencestudio.ReadPortability")
-	batches, stats := beam.ParDo2(s, &portabilityReadFn{Input: input, FS: fsOpts, Lines: lines}, files)
+	batches, stats := transforms.Read(s, PortabilityName, nil, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
-}
-
-type portabilityReadFn struct {
-	Input string                 `json:"input"`
-	FS    lakefs.Options         `json:"fs"`
-	Lines transforms.LineOptions `json:"lines"`
-
-	fs lakefs.FS
-}
-
-func (fn *portabilityReadFn) Setup(ctx context.Context) error {
-	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS)
-	return err
-}
-
-func (fn *portabilityReadFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats)) error {
-	st, err := readPortability(ctx, fn.fs, f, fn.Lines, emit)
-	if err != nil {
-		return err
-	}
-	emitStats(st)
-	return nil
 }
 
 // readPortability is the read step of one feed file.

@@ -27,7 +27,9 @@ import (
 const Name = "didomi"
 
 func init() {
-	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&readFn{})
+	transforms.RegisterReader(Name, func(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
+		return transforms.FileReaderFunc(readUsers), nil
+	})
 	register.DoFn7x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats),
 		func(string, proofRef), func(string, proofIndex), func(string, transforms.FileStats), error](&readWithProofsFn{})
 	register.DoFn4x0[string, func(*proofRef) bool, func(*proofIndex) bool, func(string, checkRow)](&matchProofsFn{})
@@ -99,7 +101,7 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("didomi.Read")
 	if !p.Selection.Proofs {
-		batches, stats := beam.ParDo2(s, &readFn{Input: input, FS: fsOpts, Lines: lines}, files)
+		batches, stats := transforms.Read(s, Name, nil, files, input, fsOpts, lines)
 		return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 	}
 	outs := beam.ParDoN(s, &readWithProofsFn{Input: input, FS: fsOpts, Lines: lines, Output: p.Output, RunID: p.RunID}, files)
@@ -110,32 +112,19 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 	return run.Outputs{Batches: []beam.PCollection{batches, checkOuts[0]}, Stats: beam.Flatten(s, stats, checkOuts[1])}
 }
 
-type readFn struct {
-	Input string                 `json:"input"`
-	FS    lakefs.Options         `json:"fs"`
-	Lines transforms.LineOptions `json:"lines"`
-
-	fs lakefs.FS
-}
-
-func (fn *readFn) Setup(ctx context.Context) error {
-	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS)
-	return err
-}
-
-func (fn *readFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats)) error {
-	st, err := transforms.ReadLines(ctx, fn.fs, f, RejectsTable, fn.Lines, nil,
+// readUsers is the read step of one users file (the pipeline's registered
+// transforms.FileReader).
+func readUsers(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+	return transforms.ReadLines(ctx, fsys, f, RejectsTable, lines, nil,
 		func() transforms.LineParser { return newParser(f.Rel, f.Partition) }, emit)
-	if err != nil {
-		return err
-	}
-	emitStats(st)
-	return nil
 }
 
 // readWithProofsFn reads users files (emitting the events' proof
-// references as a side output) and proof archives.
+// references as a side output) and proof archives. It is the one read step
+// that is not transforms.Read: the proof check needs three more outputs
+// (references, archive index, archive counters), taken from the batches in
+// the same stage since batches never cross one; its users files go through
+// the same reader (readUsers).
 type readWithProofsFn struct {
 	Input  string                 `json:"input"`
 	FS     lakefs.Options         `json:"fs"`
@@ -143,9 +132,8 @@ type readWithProofsFn struct {
 	Output string                 `json:"output"`
 	RunID  string                 `json:"run_id"`
 
-	lines readFn
-	fs    lakefs.FS
-	out   lakefs.FS
+	fs  lakefs.FS
+	out lakefs.FS
 	// archived caches, per partition folder, whether it holds a proof
 	// archive: only those partitions are checked, so only their events'
 	// references are emitted (and grouped).
@@ -153,12 +141,10 @@ type readWithProofsFn struct {
 }
 
 func (fn *readWithProofsFn) Setup(ctx context.Context) error {
-	fn.lines = readFn{Input: fn.Input, FS: fn.FS, Lines: fn.Lines}
-	if err := fn.lines.Setup(ctx); err != nil {
+	var err error
+	if fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS); err != nil {
 		return err
 	}
-	fn.fs = fn.lines.fs
-	var err error
 	fn.out, err = lakefs.New(ctx, fn.Output, fn.FS)
 	return err
 }
@@ -179,12 +165,17 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 	if err != nil {
 		return err
 	}
-	return fn.lines.ProcessElement(ctx, f, func(b hiveparquet.Batch) {
+	st, err := readUsers(ctx, fn.fs, f, fn.Lines, func(b hiveparquet.Batch) {
 		if check && b.Table == EventsTable {
 			emitProofRefs(b, emitRef) // before emit: the receiver releases the record
 		}
 		emit(b)
-	}, emitStats)
+	})
+	if err != nil {
+		return err
+	}
+	emitStats(st)
+	return nil
 }
 
 // hasArchive reports whether the partition of users file f holds a proof

@@ -2,11 +2,11 @@ package id5
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -18,10 +18,9 @@ import (
 // Name is the pipeline's name (subcommand, ledger folder of the ingest).
 const Name = "id5"
 
+// The pipeline's reader, for the generic read DoFn (transforms.Read).
 func init() {
-	register.DoFn4x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats), error](&readFn{})
-	register.Emitter1[hiveparquet.Batch]()
-	register.Emitter1[transforms.FileStats]()
+	transforms.RegisterReader(Name, newReader)
 }
 
 // Pipeline is the ID5 Partner Graph pipeline. Its ingest stage reads the
@@ -99,11 +98,11 @@ func (p Pipeline) ForRun(output, runID string, fs lakefs.Options) run.Pipeline {
 // returns their batches and FileStats.
 func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("id5.Read")
-	fn := &readFn{Input: input, FS: fsOpts, Lines: lines, SourceGVLID: p.SourceGVLID}
+	cfg := readerConfig{SourceGVLID: p.SourceGVLID}
 	if p.guard != nil {
-		fn.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: p.guard.lake}
+		cfg.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: p.guard.lake}
 	}
-	batches, stats := beam.ParDo2(s, fn, files)
+	batches, stats := transforms.Read(s, Name, cfg, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
@@ -120,32 +119,32 @@ func (Pipeline) Then(o run.Options) run.Pipeline {
 	return c
 }
 
-type readFn struct {
-	Input       string                 `json:"input"`
-	FS          lakefs.Options         `json:"fs"`
-	Lines       transforms.LineOptions `json:"lines"`
-	SourceGVLID int32                  `json:"source_gvlid"`
-	Guard       *ExtractGuard          `json:"guard,omitempty"`
-
-	fs lakefs.FS
+// readerConfig configures the pipeline's reader on the workers.
+type readerConfig struct {
+	SourceGVLID int32         `json:"source_gvlid"`
+	Guard       *ExtractGuard `json:"guard,omitempty"`
 }
 
-func (fn *readFn) Setup(ctx context.Context) error {
-	var err error
-	if fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS); err != nil {
-		return err
+// reader is the pipeline's transforms.FileReader.
+type reader struct{ readerConfig }
+
+// newReader builds the reader from its configuration (transforms.NewFileReader),
+// opening the lake that the extract guard compares with.
+func newReader(ctx context.Context, config []byte, fs lakefs.Options) (transforms.FileReader, error) {
+	var r reader
+	if err := json.Unmarshal(config, &r.readerConfig); err != nil {
+		return nil, fmt.Errorf("id5 reader configuration: %w", err)
 	}
-	if fn.Guard != nil && fn.Guard.Lake != "" {
-		fn.Guard.lakeFS, err = lakefs.New(ctx, fn.Guard.Lake, fn.FS)
+	if r.Guard != nil && r.Guard.Lake != "" {
+		var err error
+		if r.Guard.lakeFS, err = lakefs.New(ctx, r.Guard.Lake, fs); err != nil {
+			return nil, err
+		}
 	}
-	return err
+	return r, nil
 }
 
-func (fn *readFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats)) error {
-	st, err := ReadFile(ctx, fn.fs, f, fn.SourceGVLID, fn.Lines, fn.Guard, emit)
-	if err != nil {
-		return err
-	}
-	emitStats(st)
-	return nil
+// ReadFile implements transforms.FileReader.
+func (r reader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+	return ReadFile(ctx, fsys, f, r.SourceGVLID, lines, r.Guard, emit)
 }

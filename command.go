@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/pipelines/registry"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitRejectRatio = 3
+	exitLocked      = 4
+	exitHeldBack    = 5
+)
+
+// console is where a command writes. runLog says whether stderr also
+// carries the run's structured log and, with --progress=auto, its progress
+// lines: true for the real command, false for in-process callers (tests),
+// which read only the summary and errors. terminal says stderr is a
+// terminal, where progress redraws one line.
+type console struct {
+	stdout, stderr   io.Writer
+	runLog, terminal bool
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// command runs the command line args (without the program name) and
+// returns its exit code.
+func command(args []string, con console) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(con.stdout)
+		return exitOK
+	}
+	resetBeamFlags()
+	if strings.HasPrefix(args[0], "-") {
+		// Invoked by a Beam runner as a worker (--worker --id=...): the
+		// harness runs inside beam.Init and exits.
+		flag.CommandLine.Parse(args)
+		beam.Init()
+		usage(con.stderr)
+		return exitUsage
+	}
+	if args[0] != "ddl" {
+		// The Parquet sink patches Arrow internals; refuse to write if a
+		// patch does not take effect (hiveparquet.CheckArrowPatches).
+		if err := hiveparquet.CheckArrowPatches(); err != nil {
+			fmt.Fprintf(con.stderr, "vendorlake: %v\n", err)
+			return exitFailed
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "demo":
+		return demo(ctx, args[1:], con)
+	case "ddl":
+		return ddl(args[1:], con)
+	}
+	var group []registry.Vendor // the vendors whose command starts with args[0]
+	for _, v := range registry.All() {
+		words := v.CommandLine()
+		if words[0] != args[0] {
+			continue
+		}
+		if len(words) == 1 {
+			return runPipeline(ctx, v, args[1:], con)
+		}
+		if len(args) > 1 && words[1] == args[1] {
+			return runPipeline(ctx, v, args[2:], con)
+		}
+		group = append(group, v)
+	}
+	if len(group) > 0 {
+		var subs []string
+		for _, v := range group {
+			subs = append(subs, v.CommandLine()[1])
+		}
+		fmt.Fprintf(con.stderr, "usage: vendorlake %s %s --input=ROOT --output=ROOT [flags]\n", args[0], strings.Join(subs, "|"))
+		return exitUsage
+	}
+	fmt.Fprintf(con.stderr, "vendorlake: unknown command %q\n\n", args[0])
+	usage(con.stderr)
+	return exitUsage
+}
+
+// usage prints the command's help: one line per registered pipeline.
+func usage(w io.Writer) {
+	type line struct{ cmd, summary string }
+	var lines []line
+	for _, v := range registry.All() {
+		lines = append(lines, line{strings.Join(v.CommandLine(), " "), v.Summary})
+	}
+	lines = append(lines,
+		line{"demo", "run every pipeline on the bundled samples in testdata/ into ./lake"},
+		line{"ddl", "print CREATE TABLE statements (Athena, Spark, DuckDB) for every table"})
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l.cmd))
+	}
+	fmt.Fprint(w, "vendorlake: vendor files → Hive-partitioned Parquet tables (Apache Beam).\n\nCommands:\n")
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, l.cmd, l.summary)
+	}
+	fmt.Fprint(w, `
+Run 'vendorlake COMMAND -h' for a command's flags.
+Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded or (id5) a full extract
+refused by --max-extract-shrink (nothing committed), 4 output locked by another run, 5 committed but
+the proofs of some partitions held back (proof entries rejected beyond --max-proof-reject-ratio; the
+summary names the partitions).
+`)
+}
+
+// beamDefaults are the values of Beam's own flags (registered on the
+// global flag set by Beam's packages: --endpoint, --environment_type,
+// --job_name...) before any command parsed them.
+var beamDefaults = func() map[string]string {
+	d := map[string]string{}
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if !strings.HasPrefix(f.Name, "test.") { // go test's own flags
+			d[f.Name] = f.Value.String()
+		}
+	})
+	return d
+}()
+
+// resetBeamFlags sets Beam's global flags back to their defaults: the one
+// place that keeps an in-process run (tests, demo's runs) from inheriting
+// the job server or environment of the run before it.
+func resetBeamFlags() {
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if d, ok := beamDefaults[f.Name]; ok && f.Value.String() != d {
+			f.Value.Set(d)
+		}
+	})
+}
+
+// usageErr prints a usage error and returns its exit code (0 for -h).
+func usageErr(stderr io.Writer, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "vendorlake: %v\n", err)
+	return exitUsage
+}

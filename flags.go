@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/pipelines/run"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// common are the flags every pipeline command takes.
+type common struct {
+	input, output  string
+	runner         string
+	maxRejectRatio float64
+	reprocess      bool
+	allowEmpty     bool
+	compression    string
+	level          int
+	targetFileMiB  int64
+	rowGroupRows   int64
+	rowGroupMiB    int64
+	maxLineMiB     int
+	fs             lakefs.Options
+	logFormat      string
+	verbose        bool
+	dryRun         bool
+	waitForSuccess time.Duration
+	lockWait       time.Duration
+	breakLock      bool
+	progress       string
+	progressEvery  time.Duration
+	pageV2         bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.input, "input", "", "input root: a local folder or s3://bucket/prefix (required)")
+	fs.StringVar(&c.output, "output", "", "output root of the lake: a local folder or s3://bucket/prefix (required)")
+	fs.StringVar(&c.runner, "runner", "direct", "Beam runner: direct, prism, universal (with --endpoint) or flink")
+	fs.Float64Var(&c.maxRejectRatio, "max-reject-ratio", 0.01, "largest share of rejected records that still commits (0..1)")
+	fs.BoolVar(&c.reprocess, "reprocess", false, "ignore the ledger: read selected inputs even if already committed")
+	fs.BoolVar(&c.allowEmpty, "allow-empty-partitions", false, "commit a complete partition that yields no record empty (default: skip it with a warning, keeping its previous contents)")
+	fs.StringVar(&c.compression, "compression", hiveparquet.DefaultCompression, "Parquet compression: zstd, snappy, gzip or none")
+	fs.IntVar(&c.level, "compression-level", 0, "codec level: zstd 1 (fastest) to 22, gzip 1 to 9; 0 is the codec's default (zstd 3)")
+	fs.Int64Var(&c.targetFileMiB, "target-file-mib", hiveparquet.DefaultTargetFileBytes>>20, "roll output files at this many MiB of uncompressed data")
+	fs.Int64Var(&c.rowGroupRows, "row-group-rows", hiveparquet.DefaultRowGroupRows, "end a Parquet row group at this many rows (small input files are coalesced)")
+	fs.Int64Var(&c.rowGroupMiB, "row-group-mib", hiveparquet.DefaultRowGroupBytes>>20, "end a Parquet row group at this many MiB of uncompressed data")
+	fs.IntVar(&c.maxLineMiB, "max-line-mib", transforms.DefaultMaxLineBytes>>20, "reject lines longer than this many MiB")
+	fs.BoolVar(&c.pageV2, "parquet-data-page-v2", false, "write Parquet data pages V2: much faster writes, but Spark before 3.3 cannot read them with its vectorized reader")
+	fs.StringVar(&c.fs.S3Endpoint, "s3-endpoint", "", "S3 endpoint URL for S3-compatible stores (e.g. http://127.0.0.1:9000)")
+	fs.StringVar(&c.fs.S3Region, "s3-region", "", "S3 region (default: from the AWS configuration)")
+	fs.BoolVar(&c.fs.S3PathStyle, "s3-path-style", false, "use path-style S3 addressing (MinIO)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.BoolVar(&c.verbose, "verbose", false, "log Beam's and the runner's own messages too")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "print the plan (inputs to read, partitions to replace, inputs skipped and why) and change nothing")
+	fs.DurationVar(&c.waitForSuccess, "wait-for-success", 0, "poll this long (e.g. 30m) for selected inputs whose _SUCCESS marker is missing")
+	fs.DurationVar(&c.lockWait, "lock-wait", 0, "wait this long for another run's lock on --output before giving up (exit 4)")
+	fs.BoolVar(&c.breakLock, "break-lock", false, "remove the output's lock first: only when its run is known to be dead")
+	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal, a log line every --progress-interval otherwise), on, off")
+	fs.DurationVar(&c.progressEvery, "progress-interval", 30*time.Second, "interval of progress log lines when stderr is not a terminal")
+}
+
+// validate checks the common flags, in the order a user meets them.
+func (c *common) validate() error {
+	if c.input == "" || c.output == "" {
+		return errors.New("--input and --output are required")
+	}
+	if c.maxRejectRatio < 0 || c.maxRejectRatio > 1 {
+		return fmt.Errorf("--max-reject-ratio=%g: want a number from 0 to 1", c.maxRejectRatio)
+	}
+	if err := c.writeOptions().Check(); err != nil {
+		return err
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return fmt.Errorf("--log-format=%s: want text or json", c.logFormat)
+	}
+	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 || c.rowGroupRows <= 0 || c.rowGroupMiB <= 0 {
+		return errors.New("--target-file-mib, --row-group-rows, --row-group-mib and --max-line-mib must be positive")
+	}
+	if err := checkPortablePaths(c.runner, c.input, c.output); err != nil {
+		return err
+	}
+	switch c.progress {
+	case "off", "auto", "on":
+	default:
+		return fmt.Errorf("--progress=%s: want auto, on or off", c.progress)
+	}
+	if c.progress != "off" && c.progressEvery <= 0 {
+		return errors.New("--progress-interval must be positive")
+	}
+	return nil
+}
+
+func (c *common) writeOptions() hiveparquet.WriteOptions {
+	return hiveparquet.WriteOptions{Compression: c.compression, CompressionLevel: c.level, TargetFileBytes: c.targetFileMiB << 20,
+		RowGroupRows: c.rowGroupRows, RowGroupBytes: c.rowGroupMiB << 20, DataPageV2: c.pageV2}
+}
+
+// options are the run options of the (validated) flags: the run's log and
+// progress go to con's stderr when it carries them.
+func (c *common) options(con console) run.Options {
+	o := run.Options{
+		Input: c.input, Output: c.output, Runner: c.runner, FS: c.fs,
+		Write:          c.writeOptions(),
+		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
+		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,
+		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
+	}
+	if con.runLog {
+		o.Logger = c.logger(con.stderr)
+	}
+	// Progress: a live line when stderr is a terminal, periodic log lines
+	// otherwise, nothing with --progress=off; --progress=auto shows none to
+	// in-process callers.
+	if c.progress == "on" || (c.progress == "auto" && con.runLog) {
+		o.Progress, o.ProgressTerminal, o.ProgressInterval = con.stderr, con.terminal, c.progressEvery
+		if con.terminal {
+			o.ProgressInterval = time.Second
+		} else if o.Logger == nil {
+			o.Logger = c.logger(con.stderr)
+		}
+	}
+	return o
+}
+
+// checkPortablePaths fails early when a run on a cluster (workers in
+// containers or on other hosts) is given local paths that its workers
+// cannot see. LOOPBACK workers run inside this process and see them.
+func checkPortablePaths(runner, input, output string) error {
+	switch runner {
+	case "direct", "prism", "":
+		return nil
+	}
+	env := strings.ToLower(*jobopts.EnvironmentType)
+	if env == "loopback" {
+		return nil
+	}
+	if env == "" {
+		env = "DOCKER"
+	}
+	for _, p := range []string{input, output} {
+		if lakefs.Scheme(p) == "" || lakefs.Scheme(p) == "file" {
+			return fmt.Errorf("--runner=%s with --environment_type=%s runs workers that cannot see the local path %s: use s3:// for --input and --output (or --environment_type=LOOPBACK to run the workers in this process)",
+				runner, env, p)
+		}
+	}
+	return nil
+}
+
+// setupLogging keeps Beam's and prism's chatter out of a user's terminal
+// unless --verbose.
+func (c *common) setupLogging(stderr io.Writer) {
+	level := slog.LevelWarn
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	slog.SetDefault(slog.New(h))
+	beamlog.SetLogger(beamLogger{verbose: c.verbose})
+}
+
+// logger is the run's own structured log on stderr (--log-format), at Info
+// level; Beam's and the runner's messages stay at Warn unless --verbose.
+func (c *common) logger(stderr io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts))
+}
+
+type beamLogger struct{ verbose bool }
+
+func (l beamLogger) Log(ctx context.Context, sev beamlog.Severity, _ int, msg string) {
+	if sev >= beamlog.SevWarn || l.verbose {
+		slog.Log(ctx, slog.Level((int(sev)-2)*4), "beam: "+strings.TrimSpace(msg))
+	}
+}
+
+// parseFlags parses a command's flags, plus Beam's runner flags such as
+// --endpoint and --environment_type, then initialises Beam.
+func parseFlags(name string, args []string, stderr io.Writer, c *common, extra func(*flag.FlagSet), help string) error {
+	// A fresh flag set per call, carrying Beam's own flags (registered on
+	// the global set by the runner packages, reset by resetBeamFlags) so
+	// that they parse too.
+	fs := flag.NewFlagSet("vendorlake "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flag.CommandLine.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	c.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vendorlake %s --input=ROOT --output=ROOT [flags]\n\n%s\n\nFlags:\n", name, help)
+		ours := map[string]bool{}
+		probe := flag.NewFlagSet("", flag.ContinueOnError)
+		(&common{}).register(probe)
+		if extra != nil {
+			extra(probe)
+		}
+		probe.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
+		fs.VisitAll(func(f *flag.Flag) {
+			if ours[f.Name] {
+				fmt.Fprintf(stderr, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+			}
+		})
+		fmt.Fprintln(stderr, "\nBeam runner flags are accepted too: --endpoint, --environment_type, --environment_config, --job_name, --parallelism.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	beam.Init() // sets Beam's own slog default; ours replaces it below
+	c.setupLogging(stderr)
+	return nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vendorlake/vendorlake/pipelines/registry"
+	"github.com/vendorlake/vendorlake/pipelines/run"
+)
+
+// pipelineCommand is the command line of one registered pipeline: every
+// pipeline's flags and the vendor's own.
+type pipelineCommand struct {
+	common
+	vendor registry.Flags
+}
+
+// Validate checks the parsed flags: the vendor's, then every pipeline's.
+func (c *pipelineCommand) Validate() error {
+	if err := c.vendor.Validate(); err != nil {
+		return err
+	}
+	return c.common.validate()
+}
+
+// runPipeline runs the pipeline of v with the command line args.
+func runPipeline(ctx context.Context, v registry.Vendor, args []string, con console) int {
+	c := pipelineCommand{vendor: v.Flags()}
+	if err := parseFlags(strings.Join(v.CommandLine(), " "), args, con.stderr, &c.common, c.vendor.Register, v.Help); err != nil {
+		return usageErr(con.stderr, err)
+	}
+	if err := c.Validate(); err != nil {
+		return usageErr(con.stderr, err)
+	}
+	opts := c.options(con)
+	p := c.vendor.Pipeline(&opts)
+	return execute(ctx, p, opts, con)
+}
+
+// execute runs p, prints its summary and returns the exit code.
+func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console) int {
+	// run.Execute hands the run ID to a pipeline that writes files of its
+	// own (Didomi proofs, the ID5 rebuild's spill) through run.ForRunner.
+	rep, err := run.Execute(ctx, p, opts)
+	if rep.RunID != "" && rep.Status != "" {
+		run.PrintSummary(con.stdout, rep)
+	}
+	stderr := con.stderr
+	switch {
+	case errors.Is(err, run.ErrRejectRatio):
+		return exitRejectRatio
+	case errors.Is(err, run.ErrRefused):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return exitRejectRatio
+	case errors.Is(err, run.ErrLocked):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return exitLocked
+	case err != nil:
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return exitFailed
+	}
+	if held := rep.HeldBackPartitions(); len(held) > 0 {
+		fmt.Fprintf(stderr, "vendorlake %s: committed, but the %s of %d partitions were held back (entries rejected beyond their bound): %s\n",
+			p.Name(), rep.Attachments.Kind, len(held), strings.Join(held, ", "))
+		return exitHeldBack
+	}
+	return exitOK
+}
