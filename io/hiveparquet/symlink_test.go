@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
-	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 // The lake's own files cannot be turned against the machine. Reported: a
@@ -38,7 +38,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete through a linked partition",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(out, "t/p=1/canary.parquet")}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(out, "t/p=1/canary.parquet")}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -47,7 +47,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete through a linked table folder, lake spelled relative",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: "lake", Deletes: []string{"lake/t/canary.parquet"}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: "lake", Deletes: []string{"lake/t/canary.parquet"}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -56,7 +56,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete of a ../ path",
 			plant: func(t *testing.T, out, outside string) {
 				rel, _ := filepath.Rel(out, filepath.Join(outside, "canary.parquet"))
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Deletes: []string{out + "/" + rel}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{out + "/" + rel}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -66,7 +66,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
 				touch(t, out, "t/p=2/part-r0-00001.parquet")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Moves: []Move{{From: filepath.Join(out, "t/p=2/part-r0-00001.parquet"), To: filepath.Join(out, "t/p=1/canary.parquet")}}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=2/part-r0-00001.parquet"), To: filepath.Join(out, "t/p=1/canary.parquet")}}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -75,7 +75,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered move of an outside file into the lake through a link",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Moves: []Move{{From: filepath.Join(out, "t/p=1/canary.parquet"), To: filepath.Join(out, "t/p=2/x.parquet")}}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=1/canary.parquet"), To: filepath.Join(out, "t/p=2/x.parquet")}}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -85,7 +85,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// folder above the lake.
 			name: "recovered temp cleanup of a crafted run ID",
 			plant: func(t *testing.T, out, outside string) {
-				writeLog(t, out, CommitLog{RunID: "../../..", Output: out})
+				writeLog(t, out, lakestate.CommitLog{RunID: "../../..", Output: out})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -94,7 +94,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit move into a linked partition",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -106,8 +106,8 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name:  "commit of a log naming a path outside the lake",
 			plant: func(t *testing.T, out, outside string) {},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				log := &CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
-				err := Apply(ctx, fsys, log)
+				log := &lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
+				err := lakestate.Apply(ctx, fsys, log)
 				if _, serr := os.Stat(filepath.Join(out, "_vendorlake/commits/r1.json")); serr == nil {
 					return errors.New("the log was recorded")
 				}
@@ -121,8 +121,8 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 				link(t, outside, out, "t")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				log := &CommitLog{RunID: "r1", Output: out, Tables: []string{"t"}}
-				return Apply(ctx, fsys, log)
+				log := &lakestate.CommitLog{RunID: "r1", Output: out, Tables: []string{"t"}}
+				return lakestate.Apply(ctx, fsys, log)
 			},
 			refused: true,
 		},
@@ -130,10 +130,10 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit ledger entry into a linked ledger folder",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "_vendorlake/ledger")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return commit(ctx, fsys, out, "r1", []SideWrite{{Path: ledger.Path(out, "p", "u"), Data: []byte(`{}`)}})
+				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: lakestate.LedgerPath(out, "p", "u"), Data: []byte(`{}`)}})
 			},
 			refused: true,
 		},
@@ -143,10 +143,10 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit run report through a linked temporary name",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, filepath.Join(outside, "canary.parquet"), out, "_vendorlake/runs/.r1.json.tmp")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return commit(ctx, fsys, out, "r1", []SideWrite{{Path: filepath.Join(out, "_vendorlake/runs/r1.json"), Data: []byte(`{}`)}})
+				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: filepath.Join(out, "_vendorlake/runs/r1.json"), Data: []byte(`{}`)}})
 			},
 			refused: true,
 		},
@@ -154,7 +154,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit log recorded into a linked commits folder",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "_vendorlake/commits")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -166,7 +166,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit replaces a published name that is a link",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, filepath.Join(outside, "canary.parquet"), out, "t/p=1/part-r1-00001.parquet")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -179,7 +179,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 				link(t, outside, out, "_vendorlake")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return CleanTemp(ctx, fsys, out, "r1")
+				return lakestate.CleanTemp(ctx, fsys, out, "r1")
 			},
 			refused: true,
 		},
@@ -187,14 +187,14 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// RemoveAll removes the link, never what it points to.
 			name: "temp cleanup of a run folder holding a link",
 			plant: func(t *testing.T, out, outside string) {
-				touch(t, TempDir(out, "r0"), "x.parquet")
-				link(t, outside, TempDir(out, "r0"), "out")
+				touch(t, lakestate.TempDir(out, "r0"), "x.parquet")
+				link(t, outside, lakestate.TempDir(out, "r0"), "out")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				if err := CleanTemp(ctx, fsys, out, "r1"); err != nil {
+				if err := lakestate.CleanTemp(ctx, fsys, out, "r1"); err != nil {
 					return err
 				}
-				if _, err := os.Lstat(TempDir(out, "r0")); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Lstat(lakestate.TempDir(out, "r0")); !errors.Is(err, os.ErrNotExist) {
 					return errors.New("the run's temporary folder is still there")
 				}
 				return nil
@@ -236,13 +236,13 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 }
 
 func recoverRun(ctx context.Context, fsys lakefs.FS, out string) error {
-	_, err := Recover(ctx, fsys, out)
+	_, err := lakestate.Recover(ctx, fsys, out)
 	return err
 }
 
 // commit plans and applies run runID's temporary files of table t.
-func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []SideWrite) error {
-	tmp := TempDir(out, runID)
+func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []lakestate.SideWrite) error {
+	tmp := lakestate.TempDir(out, runID)
 	files, err := filepath.Glob(filepath.Join(tmp, "t", "*", "*.parquet"))
 	if err != nil {
 		return err
@@ -256,7 +256,7 @@ func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []Sid
 		return err
 	}
 	log.Writes = writes
-	return Apply(ctx, fsys, log)
+	return lakestate.Apply(ctx, fsys, log)
 }
 
 // link plants a symbolic link at root/rel that points to target.
@@ -271,7 +271,7 @@ func link(t *testing.T, target, root, rel string) {
 	}
 }
 
-func writeLog(t *testing.T, out string, log CommitLog) {
+func writeLog(t *testing.T, out string, log lakestate.CommitLog) {
 	t.Helper()
 	p := filepath.Join(out, "_vendorlake/commits", "crafted.json")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
