@@ -163,10 +163,10 @@ func TestRecoverFinishesAnInterruptedCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Simulate a crash after the log was recorded and one file was moved.
-	log.Writes = []lakestate.SideWrite{{Path: filepath.Join(out, "_vendorlake/ledger/x.json"), Data: []byte(`{}`)}}
+	log.Writes = []lakestate.SideWrite{{Path: lakestate.LedgerPath(out, "p", "x"), Data: []byte(`{}`)}}
 	data := mustJSON(t, log)
 	touch(t, out)
-	if err := lakefs.WriteFile(ctx, fsys, filepath.Join(out, "_vendorlake/commits/r3.json"), data); err != nil {
+	if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(out, "r3"), data); err != nil {
 		t.Fatal(err)
 	}
 	if err := fsys.Rename(ctx, log.Moves[0].From, log.Moves[0].To); err != nil {
@@ -176,7 +176,7 @@ func TestRecoverFinishesAnInterruptedCommit(t *testing.T) {
 	if err != nil || len(done) != 1 || done[0] != "r3" {
 		t.Fatalf("Recover = %v, %v", done, err)
 	}
-	want := []string{"_vendorlake/ledger/x.json", "t/_SUCCESS", "t/p=1/part-r3-00001.parquet", "t/p=1/part-r3-00002.parquet"}
+	want := []string{inLake(lakestate.LedgerPath(inLakeRoot, "p", "x")), "t/_SUCCESS", "t/p=1/part-r3-00001.parquet", "t/p=1/part-r3-00002.parquet"}
 	if got := listTree(t, out); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("after recovery: %v, want %v", got, want)
 	}
@@ -202,6 +202,15 @@ func TestCommitRefusesMissingFiles(t *testing.T) {
 	if got := listTree(t, out); !strings.Contains(strings.Join(got, ","), "t/p=1/part-old-00001.parquet") {
 		t.Fatalf("old data removed: %v", got)
 	}
+}
+
+// inLakeRoot is an output root for paths made relative by inLake.
+const inLakeRoot = "/lake"
+
+// inLake returns p, a path below inLakeRoot, relative to it.
+func inLake(p string) string {
+	rel, _ := lakefs.Rel(inLakeRoot, p)
+	return rel
 }
 
 func mustJSON(t *testing.T, v any) []byte {

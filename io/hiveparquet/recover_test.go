@@ -14,8 +14,8 @@ import (
 // the fault-injection tests (e2e_crash_test.go): a run started with a
 // relative --output crashed mid-commit, and every later run given the same
 // lake by another spelling (an absolute path, another working directory)
-// failed in Recover ("publish: rename lake/_vendorlake/tmp/...: no such file
-// or directory"), so the commit could never be finished. Recover now
+// failed in Recover ("publish: rename lake/TEMP_DIR/...: no such file or
+// directory"), so the commit could never be finished. Recover now
 // re-roots a log's paths onto the lake it found the log in.
 func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 	for _, rel := range []string{"lake", "./lake/", "."} {
@@ -39,9 +39,9 @@ func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			log.Writes = []lakestate.SideWrite{{Path: lakefs.Join(rel, "_vendorlake/ledger/x.json"), Data: []byte(`{}`)}}
+			log.Writes = []lakestate.SideWrite{{Path: lakestate.LedgerPath(rel, "p", "x"), Data: []byte(`{}`)}}
 			// The crash: the log recorded, one file moved.
-			if err := lakefs.WriteFile(ctx, fsys, lakefs.Join(rel, "_vendorlake/commits/r5.json"), mustJSON(t, log)); err != nil {
+			if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(rel, "r5"), mustJSON(t, log)); err != nil {
 				t.Fatal(err)
 			}
 			if err := fsys.Rename(ctx, log.Moves[0].From, log.Moves[0].To); err != nil {
@@ -57,7 +57,7 @@ func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 			if err != nil || len(done) != 1 || done[0] != "r5" {
 				t.Fatalf("Recover = %v, %v", done, err)
 			}
-			want := []string{"_vendorlake/ledger/x.json", "t/_SUCCESS", "t/p=1/part-r5-00001.parquet", "t/p=1/part-r5-00002.parquet"}
+			want := []string{inLake(lakestate.LedgerPath(inLakeRoot, "p", "x")), "t/_SUCCESS", "t/p=1/part-r5-00001.parquet", "t/p=1/part-r5-00002.parquet"}
 			if got := listTree(t, abs); strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Fatalf("after recovery: %v, want %v", got, want)
 			}
@@ -76,7 +76,7 @@ func TestRecoverRefusesLogPathsOutsideItsOutput(t *testing.T) {
 	victim := filepath.Join(t.TempDir(), "victim.parquet")
 	touch(t, filepath.Dir(victim), filepath.Base(victim))
 	log := lakestate.CommitLog{RunID: "r6", Output: "elsewhere", Deletes: []string{victim}}
-	if err := lakefs.WriteFile(ctx, lakefs.Local{}, filepath.Join(out, "_vendorlake/commits/r6.json"), mustJSON(t, log)); err != nil {
+	if err := lakefs.WriteFile(ctx, lakefs.Local{}, lakestate.CommitLogPath(out, "r6"), mustJSON(t, log)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lakestate.Recover(ctx, lakefs.Local{}, out); err == nil || !strings.Contains(err.Error(), "outside") {

@@ -14,7 +14,7 @@ import (
 
 // The lake's own files cannot be turned against the machine. Reported: a
 // symbolic link planted inside the output plus a crafted commit log in
-// _vendorlake/commits/ made the next run delete a file outside the lake.
+// the lake's commits folder made the next run delete a file outside the lake.
 // Each case plants a link (or a crafted log) in a fresh lake that leads to
 // a separate "outside" folder holding a canary; the operation must fail
 // with an error that says the path leads outside the lake (or do its job
@@ -108,7 +108,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				log := &lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
 				err := lakestate.Apply(ctx, fsys, log)
-				if _, serr := os.Stat(filepath.Join(out, "_vendorlake/commits/r1.json")); serr == nil {
+				if _, serr := os.Stat(lakestate.CommitLogPath(out, "r1")); serr == nil {
 					return errors.New("the log was recorded")
 				}
 				return err
@@ -129,7 +129,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 		{
 			name: "commit ledger entry into a linked ledger folder",
 			plant: func(t *testing.T, out, outside string) {
-				link(t, outside, out, "_vendorlake/ledger")
+				link(t, outside, lakestate.LedgerDir(out, "p"), "")
 				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
@@ -142,18 +142,18 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// there must not be written through.
 			name: "commit run report through a linked temporary name",
 			plant: func(t *testing.T, out, outside string) {
-				link(t, filepath.Join(outside, "canary.parquet"), out, "_vendorlake/runs/.r1.json.tmp")
+				link(t, filepath.Join(outside, "canary.parquet"), lakestate.RunsDir(out), ".r1.json.tmp")
 				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: filepath.Join(out, "_vendorlake/runs/r1.json"), Data: []byte(`{}`)}})
+				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: lakestate.ReportPath(out, "r1"), Data: []byte(`{}`)}})
 			},
 			refused: true,
 		},
 		{
 			name: "commit log recorded into a linked commits folder",
 			plant: func(t *testing.T, out, outside string) {
-				link(t, outside, out, "_vendorlake/commits")
+				link(t, outside, lakestate.CommitsDir(out), "")
 				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
@@ -173,10 +173,10 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			},
 		},
 		{
-			name: "temp cleanup through a linked _vendorlake",
+			name: "temp cleanup through a linked lake folder",
 			plant: func(t *testing.T, out, outside string) {
 				touch(t, outside, "tmp/r0/x.parquet")
-				link(t, outside, out, "_vendorlake")
+				link(t, outside, lakestate.Dir(out), "")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return lakestate.CleanTemp(ctx, fsys, out, "r1")
@@ -273,7 +273,7 @@ func link(t *testing.T, target, root, rel string) {
 
 func writeLog(t *testing.T, out string, log lakestate.CommitLog) {
 	t.Helper()
-	p := filepath.Join(out, "_vendorlake/commits", "crafted.json")
+	p := filepath.Join(lakestate.CommitsDir(out), "crafted.json")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
