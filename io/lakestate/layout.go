@@ -11,7 +11,9 @@
 //	_vendorlake/ledger/PIPELINE/H.json a ledger entry (LedgerPath)
 //	_vendorlake/lock                   the lock of the running run (LockPath)
 //
-// Every other package spells these paths through the functions here. The
+// Every other package spells these paths through the functions here; given
+// an empty output, each function returns its path relative to the output
+// root (e.g. to compare with the keys of a listing of the lake). The
 // package knows tables only as folders; which files a commit publishes and
 // replaces is decided by the sink (io/hiveparquet.Plan).
 package lakestate

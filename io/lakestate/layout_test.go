@@ -18,6 +18,9 @@ func TestLayout(t *testing.T) {
 		{"LedgerPath", LedgerPath("/lake", "didomi", "export-id=a/date=2024-01-01"),
 			"/lake/_vendorlake/ledger/didomi/" + "4f959102e9a7516095f1f7afd7949b09" + ".json"},
 		{"LockPath", LockPath("s3://b"), "s3://b/_vendorlake/lock"},
+		{"relative RunsDir", RunsDir(""), "_vendorlake/runs"},
+		{"relative LockPath", LockPath(""), "_vendorlake/lock"},
+		{"relative TempRoot", TempRoot(""), "_vendorlake/tmp"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
