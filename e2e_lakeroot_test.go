@@ -37,8 +37,8 @@ func TestPlantedLinksCannotTouchFilesOutsideTheLake(t *testing.T) {
 		},
 		{
 			// Lock, ledger, temporary files, commit log and report all live
-			// under _vendorlake.
-			name: "linked _vendorlake folder",
+			// in the lake's own folder (lakestate.Dir).
+			name: "linked lake state folder",
 			plant: func(t *testing.T, lake, outside string) {
 				if err := os.Symlink(outside, lakestate.Dir(lake)); err != nil {
 					t.Fatal(err)
