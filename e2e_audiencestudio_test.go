@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/lzop"
 	"github.com/vendorlake/vendorlake/transforms"
 )
@@ -65,7 +66,7 @@ func mustRun(t *testing.T, args ...string) string {
 // lastReport returns the newest run report of pipeline under lake.
 func lastReport(t *testing.T, lake, pipeline string) transforms.RunReport {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(lake, "_vendorlake", "runs", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(lakestate.RunsDir(lake), "*.json"))
 	var last transforms.RunReport
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -317,7 +318,7 @@ func TestAudienceStudioBadCompressedInputFailsAndCommitsNothing(t *testing.T) {
 	tables := func() map[string]string {
 		h := treeHashes(t, lake)
 		for k := range h {
-			if strings.HasPrefix(k, "_vendorlake/") {
+			if strings.HasPrefix(k, lakestate.Folder+"/") {
 				delete(h, k)
 			}
 		}

@@ -48,6 +48,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vendorlake/vendorlake/io/faults"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -138,7 +139,7 @@ func TestCrashRecovery(t *testing.T) {
 								faults.Env, f, r.err, faults.Env, r.stdout, r.stderr)
 						}
 					}
-					pending := treeHashes(t, filepath.Join(lake, "_vendorlake", "commits"))
+					pending := treeHashes(t, lakestate.CommitsDir(lake))
 					if strings.HasPrefix(fault, "commit.") != (len(pending) > 0) {
 						t.Errorf("after a crash at %s, pending commit logs: %v", fault, pending)
 					}
@@ -159,7 +160,7 @@ func TestCrashRecovery(t *testing.T) {
 					}
 					sameTables(t, lake, ref, c.tables...)
 					assertNoTempInTables(t, lake)
-					if left := treeHashes(t, filepath.Join(lake, "_vendorlake", "commits")); len(left) != 0 {
+					if left := treeHashes(t, lakestate.CommitsDir(lake)); len(left) != 0 {
 						t.Errorf("commit logs left after the rerun: %v", left)
 					}
 					sameLedger(t, lake, ref, c.derived)
@@ -183,7 +184,7 @@ func TestCrashRecovery(t *testing.T) {
 // --output crashes in its commit; the rerun names the same lake by its
 // absolute path from another working directory (as a scheduler and a shell
 // may). Recovery used to fail there on every run ("publish: rename
-// lake/_vendorlake/tmp/...: no such file or directory"): the commit log holds
+// lake/TEMP_DIR/...: no such file or directory"): the commit log holds
 // the paths as the crashed run spelled them.
 func crashAcrossOutputSpellings(t *testing.T, bin string) {
 	c := crashCases[0] // didomi
@@ -207,7 +208,7 @@ func crashAcrossOutputSpellings(t *testing.T, bin string) {
 	}
 	sameTables(t, lake, ref, c.tables...)
 	assertNoTempInTables(t, lake)
-	if left := treeHashes(t, filepath.Join(lake, "_vendorlake", "commits")); len(left) != 0 {
+	if left := treeHashes(t, lakestate.CommitsDir(lake)); len(left) != 0 {
 		t.Errorf("commit logs left after the rerun: %v", left)
 	}
 	sameLedger(t, lake, ref, c.derived)
@@ -389,7 +390,7 @@ func tableFiles(t *testing.T, lake string) string {
 	h := treeHashes(t, lake)
 	keys := make([]string, 0, len(h))
 	for k := range h {
-		if !strings.HasPrefix(k, "_vendorlake/") {
+		if !strings.HasPrefix(k, lakestate.Folder+"/") {
 			keys = append(keys, k)
 		}
 	}
@@ -408,7 +409,7 @@ func lakeState(t *testing.T, lake string) string {
 	h := treeHashes(t, lake)
 	keys := make([]string, 0, len(h))
 	for k := range h {
-		if !strings.HasPrefix(k, "_vendorlake/runs/") && k != "_vendorlake/lock" {
+		if !strings.HasPrefix(k, lakestate.RunsDir("")+"/") && k != lakestate.LockPath("") {
 			keys = append(keys, k)
 		}
 	}
@@ -428,7 +429,7 @@ type ledgerEntry struct {
 
 func readLedger(t *testing.T, lake string) map[string]ledgerEntry {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(lake, "_vendorlake", "ledger", "*", "*"))
+	files, _ := filepath.Glob(filepath.Join(lakestate.LedgerDir(lake, "*"), "*"))
 	out := map[string]ledgerEntry{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -466,7 +467,7 @@ func sameLedger(t *testing.T, lake, ref string, derived []string) {
 		if _, ok := want[k]; !ok {
 			t.Errorf("ledger: unexpected unit %s", k)
 		}
-		data, err := os.ReadFile(filepath.Join(lake, "_vendorlake", "runs", g.RunID+".json"))
+		data, err := os.ReadFile(lakestate.ReportPath(lake, g.RunID))
 		var rep transforms.RunReport
 		if err != nil || json.Unmarshal(data, &rep) != nil || rep.Status != transforms.StatusCommitted {
 			t.Errorf("ledger: unit %s names run %s, whose report is not a committed one (%v, %q)", k, g.RunID, err, rep.Status)
@@ -477,9 +478,9 @@ func sameLedger(t *testing.T, lake, ref string, derived []string) {
 // newReports counts the run reports in lake that base does not have.
 func newReports(t *testing.T, base, lake string) int {
 	t.Helper()
-	old := treeHashes(t, filepath.Join(base, "_vendorlake", "runs"))
+	old := treeHashes(t, lakestate.RunsDir(base))
 	n := 0
-	for k := range treeHashes(t, filepath.Join(lake, "_vendorlake", "runs")) {
+	for k := range treeHashes(t, lakestate.RunsDir(lake)) {
 		if _, ok := old[k]; !ok {
 			n++
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -45,7 +46,7 @@ func id5LakeState(t *testing.T, lake string) string {
 	t.Helper()
 	var b strings.Builder
 	for rel, h := range treeHashes(t, lake) {
-		if !strings.HasPrefix(rel, filepath.Join("_vendorlake", "runs")) {
+		if !strings.HasPrefix(rel, lakestate.RunsDir("")) {
 			fmt.Fprintf(&b, "%s %s\n", rel, h)
 		}
 	}
@@ -64,7 +65,7 @@ func id5RunReport(t *testing.T, lake, stdout, suffix string) transforms.RunRepor
 	if m == nil {
 		t.Fatalf("no run ID in %q", stdout)
 	}
-	data, err := os.ReadFile(filepath.Join(lake, "_vendorlake", "runs", m[1]+suffix+".json"))
+	data, err := os.ReadFile(lakestate.ReportPath(lake, m[1]+suffix))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 func TestPlantedLinksCannotTouchFilesOutsideTheLake(t *testing.T) {
@@ -28,17 +30,17 @@ func TestPlantedLinksCannotTouchFilesOutsideTheLake(t *testing.T) {
 				}
 				log, _ := json.Marshal(map[string]any{"run_id": "evil", "output": lake,
 					"deletes": []string{filepath.Join(lake, "didomi_users", "leak", "canary.parquet")}})
-				if err := os.WriteFile(filepath.Join(lake, "_vendorlake", "commits", "evil.json"), log, 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(lakestate.CommitsDir(lake), "evil.json"), log, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			},
 		},
 		{
 			// Lock, ledger, temporary files, commit log and report all live
-			// under _vendorlake.
-			name: "linked _vendorlake folder",
+			// in the lake's own folder (lakestate.Dir).
+			name: "linked lake state folder",
 			plant: func(t *testing.T, lake, outside string) {
-				if err := os.Symlink(outside, filepath.Join(lake, "_vendorlake")); err != nil {
+				if err := os.Symlink(outside, lakestate.Dir(lake)); err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 func didomiArgs(in, lake string, extra ...string) []string {
@@ -43,7 +45,7 @@ func TestLockRefusesASecondRun(t *testing.T) {
 	lake := t.TempDir()
 	mustRun(t, didomiArgs("testdata/didomi", lake)...)
 	host, _ := os.Hostname()
-	lock := filepath.Join(lake, "_vendorlake", "lock")
+	lock := lakestate.LockPath(lake)
 	// A live run (another process of this host) holds the lock.
 	holder := exec.Command("sleep", "60")
 	if err := holder.Start(); err != nil {
@@ -97,7 +99,7 @@ func TestIncrementalRunTouchesOnlyTheNewPartition(t *testing.T) {
 	out := mustRun(t, didomiArgs(in, lake)...)
 	after := treeHashes(t, lake)
 	for k, h := range before {
-		if strings.HasPrefix(k, "_vendorlake/") || strings.HasSuffix(k, "_SUCCESS") {
+		if strings.HasPrefix(k, lakestate.Folder+"/") || strings.HasSuffix(k, "_SUCCESS") {
 			continue
 		}
 		if after[k] != h {
@@ -106,7 +108,7 @@ func TestIncrementalRunTouchesOnlyTheNewPartition(t *testing.T) {
 	}
 	var added []string
 	for k := range after {
-		if _, ok := before[k]; !ok && !strings.HasPrefix(k, "_vendorlake/") {
+		if _, ok := before[k]; !ok && !strings.HasPrefix(k, lakestate.Folder+"/") {
 			added = append(added, k)
 			if !strings.Contains(k, "export_id=exp-app/date=2024-03-03/") {
 				t.Errorf("new file outside the new partition: %s", k)
@@ -149,7 +151,7 @@ func TestTwoConcurrentRunsOnOneOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Process.Kill()
-	lock := filepath.Join(lake, "_vendorlake", "lock")
+	lock := lakestate.LockPath(lake)
 	for i := 0; ; i++ {
 		if _, err := os.Stat(lock); err == nil {
 			break

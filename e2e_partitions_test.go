@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
-	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -143,7 +143,7 @@ func TestDidomiCompletePartitionWithoutRecordKeepsItsContents(t *testing.T) {
 			if n := partitionRows(rep, "didomi_users", "export_id=x/date=2024-05-02"); n != 2 {
 				t.Errorf("the other partition: %d rows, want 2 (the run goes on)", n)
 			}
-			led, err := ledger.Load(t.Context(), lakefs.Local{}, lake, "didomi")
+			led, err := lakestate.LoadLedger(t.Context(), lakefs.Local{}, lake, "didomi")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 // proofExpected is the generator's truth about the sample's proof archives.
@@ -179,7 +181,7 @@ type reportSubset struct {
 
 func proofRunReport(t *testing.T, lake string) reportSubset {
 	t.Helper()
-	reports, _ := filepath.Glob(filepath.Join(lake, "_vendorlake", "runs", "*.json"))
+	reports, _ := filepath.Glob(filepath.Join(lakestate.RunsDir(lake), "*.json"))
 	sort.Strings(reports)
 	if len(reports) == 0 {
 		t.Fatal("no run report")
@@ -429,7 +431,7 @@ func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
 			}
 			before := treeHashes(t, lake)
 			for k := range before {
-				if strings.HasPrefix(k, "_vendorlake/") {
+				if strings.HasPrefix(k, lakestate.Folder+"/") {
 					delete(before, k)
 				}
 			}
@@ -443,7 +445,7 @@ func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
 			}
 			after := treeHashes(t, lake)
 			for k := range after {
-				if strings.HasPrefix(k, "_vendorlake/") {
+				if strings.HasPrefix(k, lakestate.Folder+"/") {
 					delete(after, k)
 				}
 			}
@@ -950,7 +952,7 @@ func TestProofRecordsOverBoundCommitNothing(t *testing.T) {
 	tables := func() map[string]string {
 		all := treeHashes(t, lake)
 		for k := range all {
-			if strings.HasPrefix(k, "_vendorlake/") {
+			if strings.HasPrefix(k, lakestate.Folder+"/") {
 				delete(all, k)
 			}
 		}

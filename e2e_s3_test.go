@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 var didomiTables = []string{"didomi_users", "didomi_events", "didomi_rejects"}
@@ -182,9 +183,9 @@ func TestMain(m *testing.M) {
 func checkS3Lake(t *testing.T, fsys lakefs.FS, uri string) {
 	t.Helper()
 	ctx := context.Background()
-	for _, sub := range []string{"_vendorlake/tmp", "_vendorlake/commits"} {
-		if left, err := fsys.List(ctx, lakefs.Join(uri, sub)); err != nil || len(left) != 0 {
-			t.Errorf("%s/%s: %d objects left (%v)", uri, sub, len(left), err)
+	for _, dir := range []string{lakestate.TempRoot(uri), lakestate.CommitsDir(uri)} {
+		if left, err := fsys.List(ctx, dir); err != nil || len(left) != 0 {
+			t.Errorf("%s: %d objects left (%v)", dir, len(left), err)
 		}
 	}
 	local := downloadTree(t, fsys, uri)
@@ -318,7 +319,7 @@ func isCopy(r *http.Request) bool {
 }
 
 func isTempWrite(r *http.Request) bool {
-	return (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.Contains(r.URL.Path, "/_vendorlake/tmp/")
+	return (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.Contains(r.URL.Path, "/"+lakestate.TempRoot("")+"/")
 }
 
 func TestS3DidomiMinIOStoppedMidRun(t *testing.T) {
@@ -375,7 +376,7 @@ func TestS3DidomiMinIOStoppedMidRun(t *testing.T) {
 				t.Errorf("want one line that names the object and says S3 could not be reached:\n%s", errs)
 			}
 			start()
-			logs, err := fsys.List(context.Background(), lake+"/_vendorlake/commits")
+			logs, err := fsys.List(context.Background(), lakestate.CommitsDir(lake))
 			if err != nil || (len(logs) == 1) != c.pendingCommit {
 				t.Errorf("commit logs after the crash: %v, %v; want pending=%v", logs, err, c.pendingCommit)
 			}
@@ -476,7 +477,7 @@ func TestS3ClearErrors(t *testing.T) {
 	// Nothing was written into the input.
 	files, _ := fsys.List(context.Background(), in)
 	for _, f := range files {
-		if strings.Contains(f.Path, "/lake/") || strings.Contains(f.Path, "_vendorlake") {
+		if strings.Contains(f.Path, "/lake/") || strings.Contains(f.Path, lakestate.Folder) {
 			t.Errorf("a failed run wrote into the input: %s", f.Path)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/pipelines/didomi"
 )
 
@@ -171,7 +172,7 @@ func treeHashes(t *testing.T, root string) map[string]string {
 func assertNoTempInTables(t *testing.T, lake string) {
 	t.Helper()
 	for rel := range treeHashes(t, lake) {
-		if strings.HasPrefix(rel, "_vendorlake/") {
+		if strings.HasPrefix(rel, lakestate.Folder+"/") {
 			continue
 		}
 		base := filepath.Base(rel)
@@ -182,7 +183,7 @@ func assertNoTempInTables(t *testing.T, lake string) {
 			t.Errorf("unexpected file in a table folder: %s", rel)
 		}
 	}
-	if files := treeHashes(t, filepath.Join(lake, "_vendorlake", "tmp")); len(files) != 0 {
+	if files := treeHashes(t, lakestate.TempRoot(lake)); len(files) != 0 {
 		t.Errorf("temporary files left behind: %v", files)
 	}
 }
@@ -276,7 +277,7 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 	assertNoTempInTables(t, lake)
 	assertLakeUTF8(t, lake)
 	// The run report: counters add up for every file.
-	reports, _ := filepath.Glob(filepath.Join(lake, "_vendorlake", "runs", "*.json"))
+	reports, _ := filepath.Glob(filepath.Join(lakestate.RunsDir(lake), "*.json"))
 	if len(reports) != 1 {
 		t.Fatalf("want one run report, got %v", reports)
 	}
@@ -392,7 +393,7 @@ func TestDidomiRerunIsIdempotentAndTouchesOnlyChangedPartitions(t *testing.T) {
 	tables := func() map[string]string {
 		h := treeHashes(t, lake)
 		for k := range h {
-			if strings.HasPrefix(k, "_vendorlake/") || strings.HasSuffix(k, "_SUCCESS") {
+			if strings.HasPrefix(k, lakestate.Folder+"/") || strings.HasSuffix(k, "_SUCCESS") {
 				delete(h, k)
 			}
 		}

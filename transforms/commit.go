@@ -2,7 +2,6 @@ package transforms
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 )
 
@@ -68,7 +68,7 @@ func init() {
 
 // Commit is the single finalize step of a run: after every write finished,
 // it checks the per-file counters and the reject ratio, then publishes the
-// run's files (hiveparquet.Plan/Apply) together with the ledger entries and
+// run's files (hiveparquet.Plan, lakestate.Apply) together with the ledger entries and
 // the run report. files is a PCollection<hiveparquet.FileDesc>, stats a
 // PCollection<FileStats>. Both are small (descriptors and counters, never
 // rows), so grouping them on one key is cheap on every runner.
@@ -146,20 +146,20 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		rep.Status = StatusRefused
 		rep.Error = strings.Join(refused, "; ") + ": nothing committed"
 		finish(&rep)
-		if err := fsys.DeleteAll(ctx, hiveparquet.TempDir(cfg.Output, cfg.RunID)); err != nil {
+		if err := fsys.DeleteAll(ctx, lakestate.TempDir(cfg.Output, cfg.RunID)); err != nil {
 			return err
 		}
-		return WriteReport(ctx, fsys, rep)
+		return lakestate.WriteReport(ctx, fsys, rep.Output, rep.RunID, rep)
 	}
 	if rep.RejectRatio > cfg.MaxRejectRatio {
 		// Refuse to replace good partitions with a mostly broken drop.
 		rep.Status = StatusRejectRatioExceeded
 		rep.Error = fmt.Sprintf("reject ratio %.4f exceeds --max-reject-ratio=%g: nothing committed", rep.RejectRatio, cfg.MaxRejectRatio)
 		finish(&rep)
-		if err := fsys.DeleteAll(ctx, hiveparquet.TempDir(cfg.Output, cfg.RunID)); err != nil {
+		if err := fsys.DeleteAll(ctx, lakestate.TempDir(cfg.Output, cfg.RunID)); err != nil {
 			return err
 		}
-		return WriteReport(ctx, fsys, rep)
+		return lakestate.WriteReport(ctx, fsys, rep.Output, rep.RunID, rep)
 	}
 
 	claims, units := cfg.Claims, cfg.Units
@@ -176,18 +176,18 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	finish(&rep)
 	now := time.Now().UTC()
 	for _, u := range units {
-		data, err := json.Marshal(ledger.Entry{Pipeline: cfg.Pipeline, Unit: u.Key, Inputs: u.Inputs, RunID: cfg.RunID, CommittedAt: now})
+		w, err := lakestate.LedgerWrite(cfg.Output, ledger.Entry{Pipeline: cfg.Pipeline, Unit: u.Key, Inputs: u.Inputs, RunID: cfg.RunID, CommittedAt: now})
 		if err != nil {
 			return err
 		}
-		log.Writes = append(log.Writes, hiveparquet.SideWrite{Path: ledger.Path(cfg.Output, cfg.Pipeline, u.Key), Data: data})
+		log.Writes = append(log.Writes, w)
 	}
-	repData, err := json.MarshalIndent(rep, "", "  ")
+	w, err := lakestate.ReportWrite(cfg.Output, cfg.RunID, rep)
 	if err != nil {
 		return err
 	}
-	log.Writes = append(log.Writes, hiveparquet.SideWrite{Path: ReportPath(cfg.Output, cfg.RunID), Data: repData})
-	return hiveparquet.Apply(ctx, fsys, log)
+	log.Writes = append(log.Writes, w)
+	return lakestate.Apply(ctx, fsys, log)
 }
 
 // ReasonEmpty starts the reason of a unit that the commit skipped because
@@ -350,7 +350,7 @@ func finish(r *RunReport) {
 	r.Seconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
 }
 
-func partitionReports(moves []hiveparquet.Move) []PartitionReport {
+func partitionReports(moves []lakestate.Move) []PartitionReport {
 	idx := map[string]int{}
 	var out []PartitionReport
 	for _, m := range moves {

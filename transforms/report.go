@@ -1,14 +1,9 @@
 package transforms
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/vendorlake/vendorlake/io/lakefs"
 )
 
 // Run statuses of a RunReport.
@@ -64,8 +59,7 @@ type Totals struct {
 	Warnings        []Count `json:"warnings,omitempty"`
 }
 
-// RunReport is the JSON report of one run, written to
-// OUTPUT/_vendorlake/runs/RUN_ID.json.
+// RunReport is the JSON report of one run, stored at lakestate.ReportPath.
 type RunReport struct {
 	RunID          string            `json:"run_id"`
 	Pipeline       string            `json:"pipeline"`
@@ -131,33 +125,6 @@ func (r RunReport) HeldBackPartitions() []string {
 		out = append(out, h.Partition)
 	}
 	return out
-}
-
-// ReportPath is where the report of runID is stored.
-func ReportPath(output, runID string) string {
-	return lakefs.Join(output, "_vendorlake", "runs", runID+".json")
-}
-
-// ReadReport reads the report of runID.
-func ReadReport(ctx context.Context, fsys lakefs.FS, output, runID string) (RunReport, error) {
-	var r RunReport
-	data, err := lakefs.ReadFile(ctx, fsys, ReportPath(output, runID))
-	if err != nil {
-		return r, err
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return r, fmt.Errorf("read run report: %w", err)
-	}
-	return r, nil
-}
-
-// WriteReport writes r to its place under output.
-func WriteReport(ctx context.Context, fsys lakefs.FS, r RunReport) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return lakefs.WriteFile(ctx, fsys, ReportPath(r.Output, r.RunID), data)
 }
 
 // RejectRatio is the share of what was read that was rejected: (rejected

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 func TestTablesWithData(t *testing.T) {
@@ -26,7 +27,7 @@ func TestTablesWithData(t *testing.T) {
 		"hidden_part/.date=2024-01-01/part-0.parquet",
 		"not_parquet/date=2024-01-01/PROOF.pdf",
 		"flat/part-0.parquet",
-		"_vendorlake/tmp/run/missing/part-0.parquet",
+		inLake(lakefs.Join(lakestate.TempDir(inLakeRoot, "run"), "missing/part-0.parquet")),
 	} {
 		p := filepath.Join(lake, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 // Raw-file tables (Files mode): files keep their names, and a claim
@@ -22,7 +23,7 @@ func TestCommitFilesMode(t *testing.T) {
 		"raw/p=2/kept.pdf", // not claimed: kept
 		"raw/p=3/gone.pdf", // claimed without files: emptied
 	)
-	tmp := TempDir(out, "r1")
+	tmp := lakestate.TempDir(out, "r1")
 	touch(t, tmp, "raw/p=1/same.pdf", "raw/p=1/new.pdf")
 	os.WriteFile(filepath.Join(tmp, "raw/p=1/same.pdf"), []byte("from run r1"), 0o644)
 	files := []FileDesc{
@@ -33,7 +34,7 @@ func TestCommitFilesMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(ctx, fsys, log); err != nil {
+	if err := lakestate.Apply(ctx, fsys, log); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"raw/_SUCCESS", "raw/p=1/new.pdf", "raw/p=1/same.pdf", "raw/p=2/kept.pdf"}

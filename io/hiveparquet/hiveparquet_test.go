@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 func TestPartitionPath(t *testing.T) {
@@ -104,7 +105,7 @@ func TestCommitOverwriteAndIdempotentAppend(t *testing.T) {
 		"ia/d=1/"+FinalName(IdempotentAppend, "old", "b.csv", 1),
 		"all/k=x/part-old-00001.parquet",
 	)
-	tmp := TempDir(out, "r2")
+	tmp := lakestate.TempDir(out, "r2")
 	touch(t, tmp, "ow/p=1/b-1.parquet", "ow/p=1/b-2.parquet", "ia/d=1/b-1.parquet", "all/k=y/b-1.parquet")
 	files := []FileDesc{
 		{Table: "ow", Partition: "p=1", TempPath: filepath.Join(tmp, "ow/p=1/b-2.parquet"), Rows: 2},
@@ -117,7 +118,7 @@ func TestCommitOverwriteAndIdempotentAppend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(ctx, fsys, log); err != nil {
+	if err := lakestate.Apply(ctx, fsys, log); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -141,7 +142,7 @@ func TestCommitOverwriteAndIdempotentAppend(t *testing.T) {
 		t.Errorf("final names are not in temp-path order: %s", data)
 	}
 	// Applying the same log again (a retried commit) is harmless.
-	if err := Apply(ctx, fsys, log); err != nil {
+	if err := lakestate.Apply(ctx, fsys, log); err != nil {
 		t.Fatalf("second apply: %v", err)
 	}
 	if got := listTree(t, out); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -154,7 +155,7 @@ func TestRecoverFinishesAnInterruptedCommit(t *testing.T) {
 	out := t.TempDir()
 	fsys := lakefs.Local{}
 	touch(t, out, "t/p=1/part-old-00001.parquet")
-	tmp := TempDir(out, "r3")
+	tmp := lakestate.TempDir(out, "r3")
 	touch(t, tmp, "t/p=1/b-1.parquet", "t/p=1/b-2.parquet")
 	log, err := Plan(ctx, fsys, out, "r3", []TableSpec{{Name: "t", Mode: Overwrite}},
 		[]FileDesc{{Table: "t", Partition: "p=1", TempPath: filepath.Join(tmp, "t/p=1/b-1.parquet")}, {Table: "t", Partition: "p=1", TempPath: filepath.Join(tmp, "t/p=1/b-2.parquet")}}, nil)
@@ -162,24 +163,24 @@ func TestRecoverFinishesAnInterruptedCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Simulate a crash after the log was recorded and one file was moved.
-	log.Writes = []SideWrite{{Path: filepath.Join(out, "_vendorlake/ledger/x.json"), Data: []byte(`{}`)}}
+	log.Writes = []lakestate.SideWrite{{Path: lakestate.LedgerPath(out, "p", "x"), Data: []byte(`{}`)}}
 	data := mustJSON(t, log)
 	touch(t, out)
-	if err := lakefs.WriteFile(ctx, fsys, filepath.Join(out, "_vendorlake/commits/r3.json"), data); err != nil {
+	if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(out, "r3"), data); err != nil {
 		t.Fatal(err)
 	}
 	if err := fsys.Rename(ctx, log.Moves[0].From, log.Moves[0].To); err != nil {
 		t.Fatal(err)
 	}
-	done, err := Recover(ctx, fsys, out)
+	done, err := lakestate.Recover(ctx, fsys, out)
 	if err != nil || len(done) != 1 || done[0] != "r3" {
 		t.Fatalf("Recover = %v, %v", done, err)
 	}
-	want := []string{"_vendorlake/ledger/x.json", "t/_SUCCESS", "t/p=1/part-r3-00001.parquet", "t/p=1/part-r3-00002.parquet"}
+	want := []string{inLake(lakestate.LedgerPath(inLakeRoot, "p", "x")), "t/_SUCCESS", "t/p=1/part-r3-00001.parquet", "t/p=1/part-r3-00002.parquet"}
 	if got := listTree(t, out); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("after recovery: %v, want %v", got, want)
 	}
-	if done, err := Recover(ctx, fsys, out); err != nil || len(done) != 0 {
+	if done, err := lakestate.Recover(ctx, fsys, out); err != nil || len(done) != 0 {
 		t.Fatalf("second Recover = %v, %v", done, err)
 	}
 }
@@ -194,13 +195,22 @@ func TestCommitRefusesMissingFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Apply(ctx, fsys, log); err == nil {
+	if err := lakestate.Apply(ctx, fsys, log); err == nil {
 		t.Fatal("Apply with a missing temp file: no error")
 	}
 	// The old data was not removed, since moves come before deletes.
 	if got := listTree(t, out); !strings.Contains(strings.Join(got, ","), "t/p=1/part-old-00001.parquet") {
 		t.Fatalf("old data removed: %v", got)
 	}
+}
+
+// inLakeRoot is an output root for paths made relative by inLake.
+const inLakeRoot = "/lake"
+
+// inLake returns p, a path below inLakeRoot, relative to it.
+func inLake(p string) string {
+	rel, _ := lakefs.Rel(inLakeRoot, p)
+	return rel
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -7,14 +7,15 @@ import (
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 // A commit log records paths as its run spelled --output. A crash found by
 // the fault-injection tests (e2e_crash_test.go): a run started with a
 // relative --output crashed mid-commit, and every later run given the same
 // lake by another spelling (an absolute path, another working directory)
-// failed in Recover ("publish: rename lake/_vendorlake/tmp/...: no such file
-// or directory"), so the commit could never be finished. Recover now
+// failed in Recover ("publish: rename lake/TEMP_DIR/...: no such file or
+// directory"), so the commit could never be finished. Recover now
 // re-roots a log's paths onto the lake it found the log in.
 func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 	for _, rel := range []string{"lake", "./lake/", "."} {
@@ -31,16 +32,16 @@ func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 			if rel == "." {
 				t.Chdir(abs)
 			}
-			tmp := TempDir(rel, "r5")
+			tmp := lakestate.TempDir(rel, "r5")
 			touch(t, tmp, "t/p=1/b-1.parquet", "t/p=1/b-2.parquet")
 			log, err := Plan(ctx, fsys, rel, "r5", []TableSpec{{Name: "t", Mode: Overwrite}},
 				[]FileDesc{{Table: "t", Partition: "p=1", TempPath: lakefs.Join(tmp, "t/p=1/b-1.parquet")}, {Table: "t", Partition: "p=1", TempPath: lakefs.Join(tmp, "t/p=1/b-2.parquet")}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			log.Writes = []SideWrite{{Path: lakefs.Join(rel, "_vendorlake/ledger/x.json"), Data: []byte(`{}`)}}
+			log.Writes = []lakestate.SideWrite{{Path: lakestate.LedgerPath(rel, "p", "x"), Data: []byte(`{}`)}}
 			// The crash: the log recorded, one file moved.
-			if err := lakefs.WriteFile(ctx, fsys, lakefs.Join(rel, "_vendorlake/commits/r5.json"), mustJSON(t, log)); err != nil {
+			if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(rel, "r5"), mustJSON(t, log)); err != nil {
 				t.Fatal(err)
 			}
 			if err := fsys.Rename(ctx, log.Moves[0].From, log.Moves[0].To); err != nil {
@@ -52,11 +53,11 @@ func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 			// The rerun: another working directory, the absolute path.
 			elsewhere := t.TempDir()
 			t.Chdir(elsewhere)
-			done, err := Recover(ctx, fsys, abs)
+			done, err := lakestate.Recover(ctx, fsys, abs)
 			if err != nil || len(done) != 1 || done[0] != "r5" {
 				t.Fatalf("Recover = %v, %v", done, err)
 			}
-			want := []string{"_vendorlake/ledger/x.json", "t/_SUCCESS", "t/p=1/part-r5-00001.parquet", "t/p=1/part-r5-00002.parquet"}
+			want := []string{inLake(lakestate.LedgerPath(inLakeRoot, "p", "x")), "t/_SUCCESS", "t/p=1/part-r5-00001.parquet", "t/p=1/part-r5-00002.parquet"}
 			if got := listTree(t, abs); strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Fatalf("after recovery: %v, want %v", got, want)
 			}
@@ -74,11 +75,11 @@ func TestRecoverRefusesLogPathsOutsideItsOutput(t *testing.T) {
 	// Recover deletes what the log names).
 	victim := filepath.Join(t.TempDir(), "victim.parquet")
 	touch(t, filepath.Dir(victim), filepath.Base(victim))
-	log := CommitLog{RunID: "r6", Output: "elsewhere", Deletes: []string{victim}}
-	if err := lakefs.WriteFile(ctx, lakefs.Local{}, filepath.Join(out, "_vendorlake/commits/r6.json"), mustJSON(t, log)); err != nil {
+	log := lakestate.CommitLog{RunID: "r6", Output: "elsewhere", Deletes: []string{victim}}
+	if err := lakefs.WriteFile(ctx, lakefs.Local{}, lakestate.CommitLogPath(out, "r6"), mustJSON(t, log)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Recover(ctx, lakefs.Local{}, out); err == nil || !strings.Contains(err.Error(), "outside") {
+	if _, err := lakestate.Recover(ctx, lakefs.Local{}, out); err == nil || !strings.Contains(err.Error(), "outside") {
 		t.Fatalf("Recover of a log with a path outside its output: %v", err)
 	}
 	if got := listTree(t, filepath.Dir(victim)); len(got) != 1 {

@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
-	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 // The lake's own files cannot be turned against the machine. Reported: a
 // symbolic link planted inside the output plus a crafted commit log in
-// _vendorlake/commits/ made the next run delete a file outside the lake.
+// the lake's commits folder made the next run delete a file outside the lake.
 // Each case plants a link (or a crafted log) in a fresh lake that leads to
 // a separate "outside" folder holding a canary; the operation must fail
 // with an error that says the path leads outside the lake (or do its job
@@ -38,7 +38,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete through a linked partition",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(out, "t/p=1/canary.parquet")}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(out, "t/p=1/canary.parquet")}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -47,7 +47,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete through a linked table folder, lake spelled relative",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: "lake", Deletes: []string{"lake/t/canary.parquet"}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: "lake", Deletes: []string{"lake/t/canary.parquet"}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -56,7 +56,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete of a ../ path",
 			plant: func(t *testing.T, out, outside string) {
 				rel, _ := filepath.Rel(out, filepath.Join(outside, "canary.parquet"))
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Deletes: []string{out + "/" + rel}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{out + "/" + rel}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -66,7 +66,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
 				touch(t, out, "t/p=2/part-r0-00001.parquet")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Moves: []Move{{From: filepath.Join(out, "t/p=2/part-r0-00001.parquet"), To: filepath.Join(out, "t/p=1/canary.parquet")}}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=2/part-r0-00001.parquet"), To: filepath.Join(out, "t/p=1/canary.parquet")}}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -75,7 +75,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered move of an outside file into the lake through a link",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				writeLog(t, out, CommitLog{RunID: "r1", Output: out, Moves: []Move{{From: filepath.Join(out, "t/p=1/canary.parquet"), To: filepath.Join(out, "t/p=2/x.parquet")}}})
+				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=1/canary.parquet"), To: filepath.Join(out, "t/p=2/x.parquet")}}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -85,7 +85,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// folder above the lake.
 			name: "recovered temp cleanup of a crafted run ID",
 			plant: func(t *testing.T, out, outside string) {
-				writeLog(t, out, CommitLog{RunID: "../../..", Output: out})
+				writeLog(t, out, lakestate.CommitLog{RunID: "../../..", Output: out})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -94,7 +94,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit move into a linked partition",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -106,9 +106,9 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name:  "commit of a log naming a path outside the lake",
 			plant: func(t *testing.T, out, outside string) {},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				log := &CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
-				err := Apply(ctx, fsys, log)
-				if _, serr := os.Stat(filepath.Join(out, "_vendorlake/commits/r1.json")); serr == nil {
+				log := &lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
+				err := lakestate.Apply(ctx, fsys, log)
+				if _, serr := os.Stat(lakestate.CommitLogPath(out, "r1")); serr == nil {
 					return errors.New("the log was recorded")
 				}
 				return err
@@ -121,19 +121,19 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 				link(t, outside, out, "t")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				log := &CommitLog{RunID: "r1", Output: out, Tables: []string{"t"}}
-				return Apply(ctx, fsys, log)
+				log := &lakestate.CommitLog{RunID: "r1", Output: out, Tables: []string{"t"}}
+				return lakestate.Apply(ctx, fsys, log)
 			},
 			refused: true,
 		},
 		{
 			name: "commit ledger entry into a linked ledger folder",
 			plant: func(t *testing.T, out, outside string) {
-				link(t, outside, out, "_vendorlake/ledger")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				link(t, outside, lakestate.LedgerDir(out, "p"), "")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return commit(ctx, fsys, out, "r1", []SideWrite{{Path: ledger.Path(out, "p", "u"), Data: []byte(`{}`)}})
+				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: lakestate.LedgerPath(out, "p", "u"), Data: []byte(`{}`)}})
 			},
 			refused: true,
 		},
@@ -142,19 +142,19 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// there must not be written through.
 			name: "commit run report through a linked temporary name",
 			plant: func(t *testing.T, out, outside string) {
-				link(t, filepath.Join(outside, "canary.parquet"), out, "_vendorlake/runs/.r1.json.tmp")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				link(t, filepath.Join(outside, "canary.parquet"), lakestate.RunsDir(out), ".r1.json.tmp")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return commit(ctx, fsys, out, "r1", []SideWrite{{Path: filepath.Join(out, "_vendorlake/runs/r1.json"), Data: []byte(`{}`)}})
+				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: lakestate.ReportPath(out, "r1"), Data: []byte(`{}`)}})
 			},
 			refused: true,
 		},
 		{
 			name: "commit log recorded into a linked commits folder",
 			plant: func(t *testing.T, out, outside string) {
-				link(t, outside, out, "_vendorlake/commits")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				link(t, outside, lakestate.CommitsDir(out), "")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -166,20 +166,20 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit replaces a published name that is a link",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, filepath.Join(outside, "canary.parquet"), out, "t/p=1/part-r1-00001.parquet")
-				touch(t, TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
 			},
 		},
 		{
-			name: "temp cleanup through a linked _vendorlake",
+			name: "temp cleanup through a linked lake folder",
 			plant: func(t *testing.T, out, outside string) {
 				touch(t, outside, "tmp/r0/x.parquet")
-				link(t, outside, out, "_vendorlake")
+				link(t, outside, lakestate.Dir(out), "")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return CleanTemp(ctx, fsys, out, "r1")
+				return lakestate.CleanTemp(ctx, fsys, out, "r1")
 			},
 			refused: true,
 		},
@@ -187,14 +187,14 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// RemoveAll removes the link, never what it points to.
 			name: "temp cleanup of a run folder holding a link",
 			plant: func(t *testing.T, out, outside string) {
-				touch(t, TempDir(out, "r0"), "x.parquet")
-				link(t, outside, TempDir(out, "r0"), "out")
+				touch(t, lakestate.TempDir(out, "r0"), "x.parquet")
+				link(t, outside, lakestate.TempDir(out, "r0"), "out")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				if err := CleanTemp(ctx, fsys, out, "r1"); err != nil {
+				if err := lakestate.CleanTemp(ctx, fsys, out, "r1"); err != nil {
 					return err
 				}
-				if _, err := os.Lstat(TempDir(out, "r0")); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Lstat(lakestate.TempDir(out, "r0")); !errors.Is(err, os.ErrNotExist) {
 					return errors.New("the run's temporary folder is still there")
 				}
 				return nil
@@ -236,13 +236,13 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 }
 
 func recoverRun(ctx context.Context, fsys lakefs.FS, out string) error {
-	_, err := Recover(ctx, fsys, out)
+	_, err := lakestate.Recover(ctx, fsys, out)
 	return err
 }
 
 // commit plans and applies run runID's temporary files of table t.
-func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []SideWrite) error {
-	tmp := TempDir(out, runID)
+func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []lakestate.SideWrite) error {
+	tmp := lakestate.TempDir(out, runID)
 	files, err := filepath.Glob(filepath.Join(tmp, "t", "*", "*.parquet"))
 	if err != nil {
 		return err
@@ -256,7 +256,7 @@ func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []Sid
 		return err
 	}
 	log.Writes = writes
-	return Apply(ctx, fsys, log)
+	return lakestate.Apply(ctx, fsys, log)
 }
 
 // link plants a symbolic link at root/rel that points to target.
@@ -271,9 +271,9 @@ func link(t *testing.T, target, root, rel string) {
 	}
 }
 
-func writeLog(t *testing.T, out string, log CommitLog) {
+func writeLog(t *testing.T, out string, log lakestate.CommitLog) {
 	t.Helper()
-	p := filepath.Join(out, "_vendorlake/commits", "crafted.json")
+	p := filepath.Join(lakestate.CommitsDir(out), "crafted.json")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 // FileDesc describes one Parquet file that a bundle finished in the
@@ -41,13 +42,8 @@ func init() {
 	register.Emitter1[FileDesc]()
 }
 
-// TempDir returns the temporary area of a run under the output root.
-func TempDir(output, runID string) string {
-	return lakefs.Join(output, "_vendorlake", "tmp", runID)
-}
-
 // Write writes batches into Parquet files in the run's temporary area
-// (OUTPUT/_vendorlake/tmp/RUN_ID/...), outside every table folder, and
+// (lakestate.TempDir), outside every table folder, and
 // returns a PCollection<FileDesc> of the finished files for Commit.
 //
 // One writer is kept per (table, partition, source) per bundle, at most
@@ -312,7 +308,7 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 	}
 	fn.seq++
 	name := fmt.Sprintf("%s-%05d.parquet", fn.bundle, fn.seq)
-	p := lakefs.Join(TempDir(fn.Output, fn.RunID), key.table, key.partition, name)
+	p := lakefs.Join(lakestate.TempDir(fn.Output, fn.RunID), key.table, key.partition, name)
 	wc, err := fn.fs.Create(ctx, p)
 	if err != nil {
 		return nil, err

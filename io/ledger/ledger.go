@@ -1,23 +1,15 @@
-// Package ledger records which input files a pipeline has committed, so that
-// scheduled runs process only new or changed inputs.
+// Package ledger defines the records of which input files a pipeline has
+// committed, so that scheduled runs process only new or changed inputs.
 //
-// The ledger lives under OUTPUT/_vendorlake/ledger/PIPELINE/, one small JSON
-// file per unit (the set of inputs that is committed together, e.g. one
-// vendor partition or one input file). Entries are written as part of the
-// commit that published their outputs, never before.
+// There is one entry per unit (the set of inputs that is committed together,
+// e.g. one vendor partition or one input file). io/lakestate stores them in
+// the lake (LoadLedger, LedgerWrite), as part of the commit that published
+// their outputs, never before.
 package ledger
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/vendorlake/vendorlake/io/lakefs"
 )
 
 // Input identifies one input file by what changes when the vendor rewrites it.
@@ -39,41 +31,6 @@ type Entry struct {
 	Inputs      []Input   `json:"inputs"`
 	RunID       string    `json:"run_id"`
 	CommittedAt time.Time `json:"committed_at"`
-}
-
-// Dir is the ledger folder of a pipeline.
-func Dir(output, pipeline string) string {
-	return lakefs.Join(output, "_vendorlake", "ledger", pipeline)
-}
-
-// Path is where the entry of unit is stored.
-func Path(output, pipeline, unit string) string {
-	h := sha256.Sum256([]byte(unit))
-	return lakefs.Join(Dir(output, pipeline), hex.EncodeToString(h[:16])+".json")
-}
-
-// Load reads every entry of a pipeline, keyed by unit.
-func Load(ctx context.Context, fsys lakefs.FS, output, pipeline string) (map[string]Entry, error) {
-	files, err := fsys.List(ctx, Dir(output, pipeline))
-	if err != nil {
-		return nil, fmt.Errorf("load ledger: %w", err)
-	}
-	out := make(map[string]Entry, len(files))
-	for _, f := range files {
-		if !strings.HasSuffix(f.Path, ".json") || strings.Contains(f.Path, "/.") {
-			continue
-		}
-		data, err := lakefs.ReadFile(ctx, fsys, f.Path)
-		if err != nil {
-			return nil, fmt.Errorf("load ledger: %w", err)
-		}
-		var e Entry
-		if err := json.Unmarshal(data, &e); err != nil {
-			return nil, fmt.Errorf("load ledger %s: %w", f.Path, err)
-		}
-		out[e.Unit] = e
-	}
-	return out, nil
 }
 
 // Same reports whether the entry recorded exactly these inputs (same paths,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/splittar"
 	"github.com/vendorlake/vendorlake/transforms"
 )
@@ -164,7 +165,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 		rej.Flush(emit)
 	}
 	seen := map[string]bool{}
-	tmp := lakefs.Join(hiveparquet.TempDir(output, runID), ProofFilesTable, f.Partition)
+	tmp := lakefs.Join(lakestate.TempDir(output, runID), ProofFilesTable, f.Partition)
 	buf := make([]byte, 256<<10)
 	var dirs int64
 	for {

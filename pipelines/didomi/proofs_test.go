@@ -15,6 +15,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/io/splittar"
 	"github.com/vendorlake/vendorlake/transforms"
@@ -180,7 +181,7 @@ func TestReadProofs(t *testing.T) {
 		if err != nil || !bytes.Equal(got, body[fd.Name]) {
 			t.Errorf("%s: %q %v", fd.Name, got, err)
 		}
-		if !strings.HasPrefix(fd.TempPath, hiveparquet.TempDir(out, "r1")) {
+		if !strings.HasPrefix(fd.TempPath, lakestate.TempDir(out, "r1")) {
 			t.Errorf("%s written outside the run's temporary area: %s", fd.Name, fd.TempPath)
 		}
 	}

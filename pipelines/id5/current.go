@@ -16,6 +16,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
@@ -82,7 +83,7 @@ func (e ExtractRef) after(o ExtractRef) bool {
 //  4. The input files' counters reach the commit only once every shard
 //     was merged, so a lost shard can never commit a partial table.
 //
-// Spill files live in the run's temporary area (hiveparquet.TempDir), so
+// Spill files live in the run's temporary area (lakestate.TempDir), so
 // the commit removes them, and a crashed run's are removed by the next
 // run's CleanTemp. Discover keeps the view and the number of shards in the
 // Current value for Read, so run.Execute must be given a *Current.
@@ -129,7 +130,7 @@ func (c *Current) ForRun(output, runID string, _ lakefs.Options) run.Pipeline {
 
 // spillDir is the folder of the run's spill files.
 func (c *Current) spillDir() string {
-	return lakefs.Join(hiveparquet.TempDir(c.Lake, c.RunID), spillDirName)
+	return lakefs.Join(lakestate.TempDir(c.Lake, c.RunID), spillDirName)
 }
 
 // tableFiles lists the published Parquet files of a table of the lake.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
@@ -238,8 +239,8 @@ func equalCounts(a, b map[string]int64) bool {
 func TestCurrentCatchesUp(t *testing.T) {
 	out := t.TempDir()
 	execute(t, fixtures, out, false)
-	for _, d := range []string{CurrentTable, filepath.Join("_vendorlake", "ledger", CurrentName)} {
-		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
+	for _, d := range []string{filepath.Join(out, CurrentTable), lakestate.LedgerDir(out, CurrentName)} {
+		if err := os.RemoveAll(d); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
@@ -272,7 +273,7 @@ func TestShardedRebuild(t *testing.T) {
 			if !slices.EqualFunc(got, want, func(a, b CurrentRow) bool { return a.UpdatedAt.Equal(b.UpdatedAt) && sameButTime(a, b) }) {
 				checkCurrentTable(t, in, out) // reports the differences
 			}
-			tmp, err := lakefs.Local{}.List(ctx, filepath.Join(out, "_vendorlake", "tmp"))
+			tmp, err := lakefs.Local{}.List(ctx, lakestate.TempRoot(out))
 			if err != nil || len(tmp) != 0 {
 				t.Errorf("left in the temporary area: %v %v", tmp, err)
 			}
@@ -288,7 +289,7 @@ func TestCurrentNeedsRunID(t *testing.T) {
 		t.Fatal("Discover without a run ID: no error")
 	}
 	c := (&Current{Lake: "/lake"}).ForRun("/lake", "R1", lakefs.Options{}).(*Current)
-	if c.RunID != "R1" || c.spillDir() != filepath.Join("/lake", "_vendorlake", "tmp", "R1", spillDirName) {
+	if c.RunID != "R1" || c.spillDir() != filepath.Join(lakestate.TempDir("/lake", "R1"), spillDirName) {
 		t.Errorf("ForRun: %+v, spill folder %s", c, c.spillDir())
 	}
 }

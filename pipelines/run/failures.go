@@ -23,15 +23,6 @@ func checkInputFound(ctx context.Context, fsys lakefs.FS, input string) error {
 	return nil
 }
 
-// commitPending reports whether the commit log of runID is recorded under
-// output (or cannot be ruled out): a commit that failed half way is finished
-// by the next run from the run's temporary files, which must then be kept.
-// The path is hiveparquet's: OUTPUT/_vendorlake/commits/RUN_ID.json.
-func commitPending(ctx context.Context, fsys lakefs.FS, output, runID string) bool {
-	ok, err := lakefs.Exists(ctx, fsys, lakefs.Join(output, "_vendorlake", "commits", runID+".json"))
-	return ok || err != nil
-}
-
 // pipelineError shortens the error of a failed Beam job to its cause: the
 // direct runner puts a dump of the execution plan before the DoFn's error
 // ("...\n\tcaused by:\nDoFn[...] failed:\nERROR"). The result is one line

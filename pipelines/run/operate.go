@@ -5,15 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"reflect"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -21,91 +16,14 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
-// ErrLocked is returned (wrapped) when another run holds the output's lock.
-var ErrLocked = errors.New("output is locked by another run")
-
-// lockInfo is the content of OUTPUT/_vendorlake/lock.
-type lockInfo struct {
-	RunID     string    `json:"run_id"`
-	Pipeline  string    `json:"pipeline"`
-	Host      string    `json:"host"`
-	PID       int       `json:"pid"`
-	StartedAt time.Time `json:"started_at"`
-}
-
-func lockPath(output string) string { return lakefs.Join(output, "_vendorlake", "lock") }
-
-// acquireLock takes the output's lock so that two runs never write the same
-// tables at once: an exclusive create (O_EXCL locally, a conditional PUT on
-// S3). A lock left by a crashed run on this host (its process is gone) is
-// taken over; one held elsewhere is waited for up to wait, then refused with
-// a message that says how to recover if its holder is known to be dead.
-func acquireLock(ctx context.Context, fsys lakefs.FS, output, runID, pipeline string, wait time.Duration, breakLock bool) (release func(), err error) {
-	host, _ := os.Hostname()
-	me := lockInfo{RunID: runID, Pipeline: pipeline, Host: host, PID: os.Getpid(), StartedAt: time.Now().UTC()}
-	data, _ := json.Marshal(me)
-	p := lockPath(output)
-	deadline := time.Now().Add(wait)
-	for {
-		err := lakefs.CreateExclusive(ctx, fsys, p, data)
-		if err == nil {
-			locksHeld.Store(runID, true)
-			return func() {
-				locksHeld.Delete(runID)
-				_ = fsys.Delete(context.WithoutCancel(ctx), p)
-			}, nil
-		}
-		if !errors.Is(err, lakefs.ErrExist) {
-			return nil, fmt.Errorf("take the lock %s: %w", p, err)
-		}
-		var held lockInfo
-		raw, rerr := lakefs.ReadFile(ctx, fsys, p)
-		if rerr == nil {
-			_ = json.Unmarshal(raw, &held)
-		}
-		stale := held.Host == host && held.PID > 0 && (!processAlive(held.PID) ||
-			(held.PID == me.PID && !heldHere(held.RunID)))
-		if stale || breakLock {
-			if err := fsys.Delete(ctx, p); err != nil {
-				return nil, fmt.Errorf("remove the stale lock %s: %w", p, err)
-			}
-			breakLock = false
-			continue
-		}
-		if time.Now().After(deadline) {
-			age := time.Since(held.StartedAt).Round(time.Second)
-			return nil, fmt.Errorf("%w: run %s (%s, pid %d on %s) has held %s for %s. Wait for it, or pass --lock-wait=DURATION; "+
-				"if that run is known to be dead (e.g. a crashed machine), rerun with --break-lock (its half-done commit, if any, is finished by the next run)",
-				ErrLocked, held.RunID, held.Pipeline, held.PID, held.Host, p, age)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(min(time.Second, time.Until(deadline)+time.Millisecond)):
-		}
-	}
-}
-
-// locksHeld records the runs of this process that hold a lock, so that a
-// lock this process failed to remove (e.g. S3 was down when its run ended)
-// is known to be stale to this process's next run. It is launcher
-// bookkeeping, never touched by DoFns.
-var locksHeld sync.Map
-
-func heldHere(runID string) bool {
-	_, ok := locksHeld.Load(runID)
-	return ok
-}
-
-// processAlive reports whether a process of this host exists.
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
+// ErrLocked is returned (wrapped) when another run holds the output's lock
+// (see lakestate.AcquireLock).
+var ErrLocked = lakestate.ErrLocked
 
 // waitForComplete rediscovers until no selected input is incomplete (its
 // vendor's _SUCCESS marker missing) or the wait is over.
@@ -135,19 +53,6 @@ func incomplete(plan transforms.Plan) int {
 	return n
 }
 
-// pendingCommits lists the run IDs whose commit logs wait for recovery.
-func pendingCommits(ctx context.Context, fsys lakefs.FS, output string) []string {
-	files, _ := fsys.List(ctx, lakefs.Join(output, "_vendorlake", "commits"))
-	var out []string
-	for _, f := range files {
-		name := f.Path[strings.LastIndex(f.Path, "/")+1:]
-		if strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, ".") {
-			out = append(out, strings.TrimSuffix(name, ".json"))
-		}
-	}
-	return out
-}
-
 // ---- progress: each finished input file leaves a small marker in the
 // run's temporary area; the launching process lists them. This works the
 // same whether workers are goroutines of this process or hosts of a cluster.
@@ -158,7 +63,7 @@ func init() {
 }
 
 func progressDir(output, runID string) string {
-	return lakefs.Join(hiveparquet.TempDir(output, runID), "_progress")
+	return lakefs.Join(lakestate.TempDir(output, runID), "_progress")
 }
 
 type progressFn struct {
@@ -246,11 +151,11 @@ func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, f
 // dryRun discovers what a run would do and reports it without changing
 // anything: no recovery, no temporary files, no report written.
 func dryRun(ctx context.Context, p Pipeline, o Options, inFS, outFS lakefs.FS, rep transforms.RunReport) (transforms.RunReport, error) {
-	rep.PendingCommits = pendingCommits(ctx, outFS, o.Output)
+	rep.PendingCommits = lakestate.PendingCommits(ctx, outFS, o.Output)
 	led := map[string]ledger.Entry{}
 	if !o.Reprocess {
 		var err error
-		if led, err = ledger.Load(ctx, outFS, o.Output, p.Name()); err != nil {
+		if led, err = lakestate.LoadLedger(ctx, outFS, o.Output, p.Name()); err != nil {
 			return rep, err
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/transforms"
 )
@@ -114,7 +115,7 @@ func NewRunID() string {
 }
 
 // ForRunner is implemented by a pipeline that writes files of its own into
-// the run's temporary area (hiveparquet.TempDir: removed by the commit, by a
+// the run's temporary area (lakestate.TempDir: removed by the commit, by a
 // failed run, and by the next run's CleanTemp after a crash), so it needs
 // the output and run ID before Discover. Execute calls ForRun on every
 // pipeline it runs, chained ones included, and uses the pipeline returned.
@@ -132,8 +133,8 @@ type Chained interface {
 	Then(o Options) Pipeline
 }
 
-// Execute runs p and returns its report. The report is also stored under
-// OUTPUT/_vendorlake/runs/. A run that committed nothing because the reject
+// Execute runs p and returns its report. The report is also stored in the
+// lake (lakestate.ReportPath). A run that committed nothing because the reject
 // ratio was exceeded returns its report and an error wrapping ErrRejectRatio.
 //
 // When p is Chained and committed or had nothing to do, Execute then runs
@@ -142,7 +143,7 @@ type Chained interface {
 // partitions (and replaced files) of the chained run added. An error of the
 // chained run is returned (wrapped) with p's report.
 //
-// A run holds OUTPUT/_vendorlake/lock while it works (see acquireLock);
+// A run holds the output's lock while it works (lakestate.AcquireLock);
 // another run on the same output waits up to LockWait, then fails with an
 // error wrapping ErrLocked. A dry run takes no lock and changes nothing.
 func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
@@ -157,7 +158,11 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 		if err != nil {
 			return transforms.RunReport{}, err
 		}
-		release, err := acquireLock(ctx, outFS, o.Output, o.RunID, p.Name(), o.LockWait, o.BreakLock)
+		release, err := lakestate.AcquireLock(ctx, outFS, o.Output, o.RunID, p.Name(), o.LockWait, o.BreakLock)
+		if errors.Is(err, ErrLocked) {
+			err = fmt.Errorf("%w. Wait for it, or pass --lock-wait=DURATION; "+
+				"if that run is known to be dead (e.g. a crashed machine), rerun with --break-lock (its half-done commit, if any, is finished by the next run)", err)
+		}
 		if err != nil {
 			return transforms.RunReport{}, err
 		}
@@ -239,10 +244,10 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
 		// Best effort: the files of a failed run are garbage, unless its
 		// commit log was recorded: the next run's Recover needs them.
-		if !commitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID) {
-			_ = outFS.DeleteAll(context.WithoutCancel(ctx), hiveparquet.TempDir(o.Output, o.RunID))
+		if !lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID) {
+			_ = outFS.DeleteAll(context.WithoutCancel(ctx), lakestate.TempDir(o.Output, o.RunID))
 		}
-		_ = transforms.WriteReport(context.WithoutCancel(ctx), outFS, rep)
+		_ = lakestate.WriteReport(context.WithoutCancel(ctx), outFS, rep.Output, rep.RunID, rep)
 		return rep, err
 	}
 
@@ -252,18 +257,18 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 
 	// Finish what a crashed run left half committed, then drop the
 	// temporary files of runs that never reached their commit.
-	recovered, err := hiveparquet.Recover(ctx, outFS, o.Output)
+	recovered, err := lakestate.Recover(ctx, outFS, o.Output)
 	if err != nil {
 		return fail(err)
 	}
 	rep.Recovered = recovered
-	if err := hiveparquet.CleanTemp(ctx, outFS, o.Output, o.RunID); err != nil {
+	if err := lakestate.CleanTemp(ctx, outFS, o.Output, o.RunID); err != nil {
 		return fail(err)
 	}
 
 	led := map[string]ledger.Entry{}
 	if !o.Reprocess {
-		if led, err = ledger.Load(ctx, outFS, o.Output, p.Name()); err != nil {
+		if led, err = lakestate.LoadLedger(ctx, outFS, o.Output, p.Name()); err != nil {
 			return fail(err)
 		}
 	}
@@ -287,7 +292,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		rep.Status = transforms.StatusNothingToDo
 		rep.FinishedAt = time.Now().UTC()
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
-		return rep, transforms.WriteReport(ctx, outFS, rep)
+		return rep, lakestate.WriteReport(ctx, outFS, rep.Output, rep.RunID, rep)
 	}
 
 	specs := make([]hiveparquet.TableSpec, 0, len(p.Tables()))
@@ -328,8 +333,8 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			return fail(pipelineError(err))
 		}
 	}
-	final, err := transforms.ReadReport(ctx, outFS, o.Output, o.RunID)
-	if err != nil {
+	var final transforms.RunReport
+	if err := lakestate.ReadReport(ctx, outFS, o.Output, o.RunID, &final); err != nil {
 		return fail(fmt.Errorf("the pipeline finished but left no run report: %w", err))
 	}
 	if final.Status == transforms.StatusRejectRatioExceeded {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -127,7 +128,7 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 		fmt.Fprintf(w, "  recovered interrupted commits of runs %s\n", strings.Join(r.Recovered, ", "))
 	}
 	if r.Status != transforms.StatusDryRun {
-		fmt.Fprintf(w, "  report    %s\n", transforms.ReportPath(r.Output, r.RunID))
+		fmt.Fprintf(w, "  report    %s\n", lakestate.ReportPath(r.Output, r.RunID))
 	}
 }
 

@@ -3,7 +3,9 @@
 // fastest decoders the project uses, over every core. scripts/bench runs it
 // right after each pipeline run and reports pipeline_time / floor_time.
 //
-//	go run ./scripts/floor --report=OUTPUT/_vendorlake/runs/RUN.json --input=ROOT --format=json
+//	go run ./scripts/floor --report=REPORT --input=ROOT --format=json
+//
+// REPORT is the run's report in the lake (io/lakestate.ReportPath).
 //
 // The files are those listed in the run report's inputs (deduplicated: the
 // splits of one lzop file are read once, whole). Decompression uses
@@ -43,6 +45,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/vendorlake/vendorlake/io/decompress"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/lzop"
 )
 
@@ -75,7 +78,7 @@ type stats struct {
 }
 
 func main() {
-	reportPath := flag.String("report", "", "run report (OUTPUT/_vendorlake/runs/RUN_ID.json) listing the inputs (required)")
+	reportPath := flag.String("report", "", "run report ("+lakestate.ReportPath("OUTPUT", "RUN_ID")+") listing the inputs (required)")
 	root := flag.String("input", "", "input root the report's paths are relative to (required)")
 	format := flag.String("format", "json", "record tokenizer: json, caret or pipe")
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "parse goroutines")

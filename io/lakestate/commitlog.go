@@ -1,0 +1,242 @@
+package lakestate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/vendorlake/vendorlake/io/faults"
+	"github.com/vendorlake/vendorlake/io/lakefs"
+)
+
+// Move is one temporary file published under its final name.
+type Move struct {
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Table     string `json:"table"`
+	Partition string `json:"partition"`
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+}
+
+// SideWrite is a small file written as part of a commit (ledger entries, run
+// reports, manifests), so that it lands if and only if the commit does.
+type SideWrite struct {
+	Path string          `json:"path"`
+	Data json.RawMessage `json:"data"`
+}
+
+// CommitLog is the redo log of one commit. It is written before the first
+// change and removed after the last; a run that finds one left by a crashed
+// run applies it again (every step is idempotent), so a commit is never left
+// half done. The sink plans the moves and deletes (io/hiveparquet.Plan); the
+// committer adds the run's small files (ledger entries, run report).
+type CommitLog struct {
+	RunID     string      `json:"run_id"`
+	Output    string      `json:"output"`
+	CreatedAt time.Time   `json:"created_at"`
+	Moves     []Move      `json:"moves"`
+	Deletes   []string    `json:"deletes"`
+	Tables    []string    `json:"tables"`
+	Writes    []SideWrite `json:"writes,omitempty"`
+}
+
+// Apply carries out a commit log: it records the log, publishes every file,
+// then removes the replaced files, writes the log's small files and each
+// table's _SUCCESS marker, and finally removes the log and the run's
+// temporary area. Applying a log twice is harmless.
+//
+// Every path of the log must lie below log.Output, and on local disk no
+// symbolic link may lead a write, rename or delete out of it: such a log is
+// refused (lakefs.ErrOutsideLake).
+func Apply(ctx context.Context, fsys lakefs.FS, log *CommitLog) error {
+	if err := log.rebase(log.Output); err != nil {
+		return fmt.Errorf("commit %s: %w", log.RunID, err)
+	}
+	fsys = lakefs.Within(fsys, log.Output)
+	data, err := json.Marshal(log)
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", log.RunID, err)
+	}
+	logPath := CommitLogPath(log.Output, log.RunID)
+	if err := lakefs.WriteFile(ctx, fsys, logPath, data); err != nil {
+		return fmt.Errorf("commit %s: record log: %w", log.RunID, err)
+	}
+	return applyLogged(ctx, fsys, log, logPath)
+}
+
+func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath string) error {
+	faults.Hit(ctx, "commit.after-log")
+	for _, m := range log.Moves {
+		faults.Hit(ctx, "commit.move")
+		if err := fsys.Rename(ctx, m.From, m.To); err != nil {
+			// A retried commit finds the file already moved.
+			if ok, _ := lakefs.Exists(ctx, fsys, m.To); ok && errors.Is(err, lakefs.ErrNotExist) {
+				continue
+			}
+			return fmt.Errorf("commit %s: publish: %w", log.RunID, err)
+		}
+	}
+	for _, d := range log.Deletes {
+		faults.Hit(ctx, "commit.delete")
+		if err := fsys.Delete(ctx, d); err != nil {
+			return fmt.Errorf("commit %s: remove replaced file: %w", log.RunID, err)
+		}
+		lakefs.PruneEmptyDirs(path.Dir(d), log.Output)
+	}
+	for _, w := range log.Writes {
+		faults.Hit(ctx, "commit.side-write")
+		if err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data); err != nil {
+			return fmt.Errorf("commit %s: %w", log.RunID, err)
+		}
+	}
+	marker, _ := json.Marshal(map[string]any{"run_id": log.RunID, "committed_at": log.CreatedAt})
+	for _, t := range log.Tables {
+		if err := lakefs.WriteFile(ctx, fsys, lakefs.Join(log.Output, t, "_SUCCESS"), marker); err != nil {
+			return fmt.Errorf("commit %s: %w", log.RunID, err)
+		}
+	}
+	faults.Hit(ctx, "commit.before-log-removal")
+	if err := fsys.Delete(ctx, logPath); err != nil {
+		return fmt.Errorf("commit %s: %w", log.RunID, err)
+	}
+	if err := fsys.DeleteAll(ctx, TempDir(log.Output, log.RunID)); err != nil {
+		return fmt.Errorf("commit %s: clean temporary files: %w", log.RunID, err)
+	}
+	return nil
+}
+
+// Recover finishes the commits that crashed runs left half done under
+// output, and returns their run IDs. A log that names a path outside the
+// lake, or one that a symbolic link leads out of it, is refused
+// (lakefs.ErrOutsideLake) and left in place.
+func Recover(ctx context.Context, fsys lakefs.FS, output string) ([]string, error) {
+	fsys = lakefs.Within(fsys, output)
+	logs, err := fsys.List(ctx, CommitsDir(output))
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, f := range logs {
+		if !strings.HasSuffix(f.Path, ".json") || strings.HasPrefix(path.Base(f.Path), ".") {
+			continue
+		}
+		data, err := lakefs.ReadFile(ctx, fsys, f.Path)
+		if err != nil {
+			return done, err
+		}
+		var log CommitLog
+		if err := json.Unmarshal(data, &log); err != nil {
+			return done, fmt.Errorf("recover commit %s: %w", f.Path, err)
+		}
+		if err := log.rebase(output); err != nil {
+			return done, fmt.Errorf("recover commit %s: %w", f.Path, err)
+		}
+		if err := applyLogged(ctx, fsys, &log, f.Path); err != nil {
+			return done, fmt.Errorf("recover: %w", err)
+		}
+		done = append(done, log.RunID)
+	}
+	return done, nil
+}
+
+// rebase re-roots the log's paths onto output, where Recover found it. A log
+// records paths as its run spelled --output (e.g. relative to that run's
+// working directory); a rerun may spell the same lake differently (an
+// absolute path, another working directory), and the log's paths are only
+// meaningful relative to the lake that holds it.
+//
+// Every path must lie below the log's output, even when the spelling is the
+// same, and the run ID must be a plain name (its temporary folder is
+// removed): recovery never touches anything outside the lake.
+func (log *CommitLog) rebase(output string) error {
+	tmpRoot := TempRoot(log.Output)
+	if rel, ok := lakefs.Rel(tmpRoot, TempDir(log.Output, log.RunID)); !ok || rel == "" || strings.Contains(rel, "/") || strings.ContainsAny(log.RunID, "/\\") {
+		return fmt.Errorf("run ID %q: its temporary folder %s lies %w's temporary area %s", log.RunID, TempDir(log.Output, log.RunID), lakefs.ErrOutsideLake, tmpRoot)
+	}
+	re := func(p *string) error {
+		rel, ok := lakefs.Rel(log.Output, *p)
+		if !ok && lakefs.Clean(log.Output) == "." && lakefs.Scheme(*p) == "" && !path.IsAbs(*p) && !strings.HasPrefix(lakefs.Clean(*p), "..") {
+			rel, ok = lakefs.Clean(*p), true // --output=.
+		}
+		if !ok {
+			return fmt.Errorf("path %s lies %w (the log's output %s)", *p, lakefs.ErrOutsideLake, log.Output)
+		}
+		*p = lakefs.Join(output, rel)
+		return nil
+	}
+	for i := range log.Moves {
+		if err := re(&log.Moves[i].From); err != nil {
+			return err
+		}
+		if err := re(&log.Moves[i].To); err != nil {
+			return err
+		}
+	}
+	for i := range log.Deletes {
+		if err := re(&log.Deletes[i]); err != nil {
+			return err
+		}
+	}
+	for i := range log.Writes {
+		if err := re(&log.Writes[i].Path); err != nil {
+			return err
+		}
+	}
+	log.Output = output
+	return nil
+}
+
+// CleanTemp removes the temporary areas of runs other than keepRunID that
+// have no pending commit log: files of runs that failed or crashed before
+// their commit. Call it after Recover, while no other run writes to output.
+func CleanTemp(ctx context.Context, fsys lakefs.FS, output, keepRunID string) error {
+	fsys = lakefs.Within(fsys, output)
+	tmpRoot := TempRoot(output)
+	files, err := fsys.List(ctx, tmpRoot)
+	if err != nil {
+		return err
+	}
+	runs := map[string]bool{}
+	for _, f := range files {
+		rel, ok := lakefs.Rel(tmpRoot, f.Path)
+		if !ok {
+			continue
+		}
+		run, _, _ := strings.Cut(rel, "/")
+		if run != keepRunID {
+			runs[run] = true
+		}
+	}
+	for run := range runs {
+		if err := fsys.DeleteAll(ctx, lakefs.Join(tmpRoot, run)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingCommits lists the run IDs whose commit logs wait for Recover.
+func PendingCommits(ctx context.Context, fsys lakefs.FS, output string) []string {
+	files, _ := fsys.List(ctx, CommitsDir(output))
+	var out []string
+	for _, f := range files {
+		name := f.Path[strings.LastIndex(f.Path, "/")+1:]
+		if strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, ".") {
+			out = append(out, strings.TrimSuffix(name, ".json"))
+		}
+	}
+	return out
+}
+
+// CommitPending reports whether the commit log of runID is recorded under
+// output (or cannot be ruled out): a commit that failed half way is finished
+// by the next run from the run's temporary files, which must then be kept.
+func CommitPending(ctx context.Context, fsys lakefs.FS, output, runID string) bool {
+	ok, err := lakefs.Exists(ctx, fsys, CommitLogPath(output, runID))
+	return ok || err != nil
+}

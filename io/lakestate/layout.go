@@ -1,0 +1,72 @@
+// Package lakestate owns the lake's own folder, OUTPUT/_vendorlake/, and the
+// run-level protocol kept in it: the temporary area of each run, the commit
+// log that publishes a run's files all or nothing, the ledger of committed
+// inputs, the run reports and the lock that keeps two runs off one output.
+//
+// The layout, relative to the output root:
+//
+//	_vendorlake/tmp/RUN_ID/...         a run's temporary files (TempDir)
+//	_vendorlake/commits/RUN_ID.json    a commit log while it is applied (CommitLogPath)
+//	_vendorlake/runs/RUN_ID.json       a run's report (ReportPath)
+//	_vendorlake/ledger/PIPELINE/H.json a ledger entry (LedgerPath)
+//	_vendorlake/lock                   the lock of the running run (LockPath)
+//
+// Every other package spells these paths through the functions here; given
+// an empty output, each function returns its path relative to the output
+// root (e.g. to compare with the keys of a listing of the lake). The
+// package knows tables only as folders; which files a commit publishes and
+// replaces is decided by the sink (io/hiveparquet.Plan).
+package lakestate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/vendorlake/vendorlake/io/lakefs"
+)
+
+// Folder is the name of the lake's own folder directly under the output
+// root. No table may be named so.
+const Folder = "_vendorlake"
+
+// Dir is the lake's own folder under output.
+func Dir(output string) string { return lakefs.Join(output, Folder) }
+
+// TempRoot is the folder that holds the temporary area of every run.
+func TempRoot(output string) string { return lakefs.Join(Dir(output), "tmp") }
+
+// TempDir is the temporary area of run runID: outside every table folder,
+// so readers never see its files; removed by the run's commit, by the run
+// when it fails, or by a later run's CleanTemp.
+func TempDir(output, runID string) string { return lakefs.Join(TempRoot(output), runID) }
+
+// CommitsDir is the folder of the commit logs not yet fully applied.
+func CommitsDir(output string) string { return lakefs.Join(Dir(output), "commits") }
+
+// CommitLogPath is where the commit log of run runID is recorded.
+func CommitLogPath(output, runID string) string {
+	return lakefs.Join(CommitsDir(output), runID+".json")
+}
+
+// RunsDir is the folder of the run reports.
+func RunsDir(output string) string { return lakefs.Join(Dir(output), "runs") }
+
+// ReportPath is where the report of run runID is stored.
+func ReportPath(output, runID string) string {
+	return lakefs.Join(RunsDir(output), runID+".json")
+}
+
+// LedgerDir is the ledger folder of a pipeline.
+func LedgerDir(output, pipeline string) string {
+	return lakefs.Join(Dir(output), "ledger", pipeline)
+}
+
+// LedgerPath is where the ledger entry of unit is stored: a file named by a
+// hash of the unit, so that any unit key is a safe file name.
+func LedgerPath(output, pipeline, unit string) string {
+	h := sha256.Sum256([]byte(unit))
+	return lakefs.Join(LedgerDir(output, pipeline), hex.EncodeToString(h[:16])+".json")
+}
+
+// LockPath is the lock file of output.
+func LockPath(output string) string { return lakefs.Join(Dir(output), "lock") }
