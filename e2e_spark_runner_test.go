@@ -45,3 +45,10 @@ func TestSparkRunnerEqualsDirect(t *testing.T) {
 		})
 	}
 }
+
+// TestSparkRunnerProcessWorkersS3 runs the Didomi pipeline on Spark with
+// workers that the runner starts (PROCESS, Beam's Go boot program), input
+// and output on MinIO; see processWorkersS3.
+func TestSparkRunnerProcessWorkersS3(t *testing.T) {
+	processWorkersS3(t, "spark", sparkRunnerEndpoint(t))
+}
