@@ -69,6 +69,24 @@ flink_install() {
   FLINK_CMD=(-cp "$(cat "$dir/cp.txt")" org.apache.beam.runners.flink.FlinkJobServerDriver)
 }
 
+# beam_boot_install builds Beam's Go boot program (the worker entry point of
+# --environment_type=PROCESS: it fetches the staged vendorlake binary from
+# the job server and runs it) from the Go module proxy at the Beam version in
+# go.mod, cached in ~/.cache/vendorlake/bin, and exports VENDORLAKE_BEAM_BOOT.
+beam_boot_install() {
+  local version bin tmp
+  version=$(go list -m -f '{{.Version}}' github.com/apache/beam/sdks/v2) || return 1
+  bin="$flink_cache/bin/beam-boot-$version"
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$flink_cache/bin"
+    tmp=$(mktemp -d)
+    GOBIN="$tmp" go install "github.com/apache/beam/sdks/v2/go/container@$version" || { rm -rf "$tmp"; return 1; }
+    mv "$tmp/container" "$bin"
+    rm -rf "$tmp"
+  fi
+  export VENDORLAKE_BEAM_BOOT="$bin"
+}
+
 flink_free_port() {
   local p
   while :; do

@@ -57,14 +57,18 @@ source scripts/flink.sh
 source scripts/spark-runner.sh
 prism_start
 export VENDORLAKE_REQUIRE_PRISM=1
-flink_start
-export VENDORLAKE_REQUIRE_FLINK=1
-spark_runner_start
-export VENDORLAKE_REQUIRE_SPARK_RUNNER=1
 minio_env=$(scripts/minio.sh start) # for the S3 tests; a test that stops MinIO starts its own with VENDORLAKE_MINIO_SH
 eval "$minio_env"
 export VENDORLAKE_REQUIRE_S3=1 VENDORLAKE_MINIO_SH="$root/scripts/minio.sh"
 echo "minio: $VENDORLAKE_S3_ENDPOINT"
+# The job servers start after MinIO: their PROCESS workers inherit its AWS_*
+# credentials from them (never from pipeline options).
+beam_boot_install
+echo "beam boot: $VENDORLAKE_BEAM_BOOT"
+flink_start
+export VENDORLAKE_REQUIRE_FLINK=1
+spark_runner_start
+export VENDORLAKE_REQUIRE_SPARK_RUNNER=1
 
 step "go vet"
 go vet ./...
