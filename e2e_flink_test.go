@@ -52,18 +52,45 @@ func TestFlinkEqualsDirect(t *testing.T) {
 // VENDORLAKE_BEAM_BOOT, runs the staged vendorlake binary), input and output
 // on MinIO, and compares the tables with the direct runner's local run.
 func TestFlinkProcessWorkersS3(t *testing.T) {
-	processWorkersS3(t, "flink", flinkEndpoint(t))
+	processWorkersS3(t, "flink", flinkEndpoint(t), "PROCESS")
 }
 
-// processWorkersS3 runs the Didomi sample s3→s3 on a job server with PROCESS
-// workers and compares its tables with a local direct run.
-func processWorkersS3(t *testing.T, runner, endpoint string) {
-	boot := os.Getenv("VENDORLAKE_BEAM_BOOT")
-	if boot == "" {
-		if os.Getenv("VENDORLAKE_REQUIRE_FLINK") != "" {
-			t.Fatal("VENDORLAKE_BEAM_BOOT is not set: scripts/test.sh builds Beam's Go boot program")
+// TestFlinkExternalWorkersS3 is TestFlinkProcessWorkersS3 with an EXTERNAL
+// worker pool (Beam's Go boot program with --worker_pool, which serves on
+// port 50000 of every interface; VENDORLAKE_BEAM_WORKER_POOL names it).
+func TestFlinkExternalWorkersS3(t *testing.T) {
+	processWorkersS3(t, "flink", flinkEndpoint(t), "EXTERNAL")
+}
+
+// processWorkersS3 runs the Didomi sample s3→s3 on a job server with
+// workers that the runner starts (environment PROCESS or EXTERNAL) and
+// compares its tables with a local direct run.
+func processWorkersS3(t *testing.T, runner, endpoint, environment string) {
+	var config []byte
+	switch environment {
+	case "PROCESS":
+		boot := os.Getenv("VENDORLAKE_BEAM_BOOT")
+		if boot == "" {
+			if os.Getenv("VENDORLAKE_REQUIRE_FLINK") != "" {
+				t.Fatal("VENDORLAKE_BEAM_BOOT is not set: scripts/test.sh builds Beam's Go boot program")
+			}
+			t.Skip("no Beam Go boot program (VENDORLAKE_BEAM_BOOT)")
 		}
-		t.Skip("no Beam Go boot program (VENDORLAKE_BEAM_BOOT)")
+		// The workers' S3 credentials come from their own environment: the
+		// job server's, which scripts/test.sh starts with MinIO's AWS_*
+		// variables and whose PROCESS workers inherit it; never from
+		// pipeline options.
+		var err error
+		if config, err = json.Marshal(map[string]any{"command": boot}); err != nil {
+			t.Fatal(err)
+		}
+	case "EXTERNAL":
+		// The pool's workers inherit the pool's environment.
+		pool := os.Getenv("VENDORLAKE_BEAM_WORKER_POOL")
+		if pool == "" {
+			t.Skip("no Beam Go worker pool (VENDORLAKE_BEAM_WORKER_POOL)")
+		}
+		config = []byte(pool)
 	}
 	ep := s3Endpoint(t)
 	fsys := s3FS(t, ep)
@@ -88,15 +115,8 @@ func processWorkersS3(t *testing.T, runner, endpoint string) {
 	if out, err := exec.Command("go", "build", "-o", worker, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	// The workers' S3 credentials come from their own environment: the job
-	// server's, which scripts/test.sh starts with MinIO's AWS_* variables
-	// and whose PROCESS workers inherit it; never from pipeline options.
-	config, err := json.Marshal(map[string]any{"command": boot})
-	if err != nil {
-		t.Fatal(err)
-	}
 	args := append(append(rest, "--input="+s3In, "--output="+s3Out, "--runner="+runner, "--endpoint="+endpoint,
-		"--environment_type=PROCESS", "--environment_config="+string(config), "--worker_binary="+worker), s3Flags(ep)...)
+		"--environment_type="+environment, "--environment_config="+string(config), "--worker_binary="+worker), s3Flags(ep)...)
 	mustRun(t, args...)
 	sameTables(t, reference, downloadTree(t, fsys, s3Out), r.tables...)
 }
