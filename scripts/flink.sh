@@ -55,7 +55,7 @@ flink_classpath() {
 </project>
 POM
   echo "fetching $gav and its dependencies from Maven Central (once)..." >&2
-  if ! (cd "$dir" && mvn -q -B dependency:build-classpath -Dmaven.repo.local="$flink_cache/m2" \
+  if ! (cd "$dir" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmaven.repo.local="$flink_cache/m2" \
       -Dmdep.outputFile=cp.txt.tmp >&2 && mv cp.txt.tmp cp.txt); then
     echo "cannot fetch $gav from Maven Central" >&2
     return 1

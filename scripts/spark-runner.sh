@@ -39,7 +39,7 @@ spark_runner_install() {
 </project>
 POM
     echo "spark-runner.sh: fetching beam-runners-spark-3:$SPARK_RUNNER_BEAM_VERSION and its dependencies from Maven Central (once)..." >&2
-    if ! (cd "$dir" && mvn -q -B dependency:build-classpath -Dmaven.repo.local="$spark_runner_cache/m2" \
+    if ! (cd "$dir" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmaven.repo.local="$spark_runner_cache/m2" \
         -Dmdep.outputFile=cp.txt.tmp >&2 && mv cp.txt.tmp cp.txt); then
       echo "spark-runner.sh: cannot fetch org.apache.beam:beam-runners-spark-3:$SPARK_RUNNER_BEAM_VERSION from Maven Central" >&2
       return 1
