@@ -63,7 +63,7 @@ POM
 }
 
 flink_install() {
-  if [ -n "${VENDORLAKE_FLINK_JAR:-}" ]; then FLINK_CMD=(-jar "$VENDORLAKE_FLINK_JAR"); return; fi
+  if [ -n "${VENDORLAKE_FLINK_JAR:-}" ]; then FLINK_CMD=(-jar "$(realpath "$VENDORLAKE_FLINK_JAR")"); return; fi
   local dir="$flink_cache/flink-jobserver-$FLINK_VERSION-$FLINK_BEAM_VERSION"
   flink_classpath "org.apache.beam:beam-runners-flink-$FLINK_VERSION:$FLINK_BEAM_VERSION" "$dir" || return 1
   FLINK_CMD=(-cp "$(cat "$dir/cp.txt")" org.apache.beam.runners.flink.FlinkJobServerDriver)
@@ -103,11 +103,13 @@ flink_start() {
   FLINK_STATE=$(mktemp -d)
   printf 'parallelism.default: 2\ntaskmanager.numberOfTaskSlots: 2\nrest.bind-address: 127.0.0.1\nrest.address: 127.0.0.1\njobmanager.rpc.address: 127.0.0.1\ntaskmanager.host: 127.0.0.1\n' >"$FLINK_STATE/flink-conf.yaml"
   cp "$FLINK_STATE/flink-conf.yaml" "$FLINK_STATE/config.yaml" # Flink 1.19+ reads config.yaml
+  # In its state folder: PROCESS workers start there and write files
+  # (pipeline_options.json) into their working directory.
   # shellcheck disable=SC2046
-  java -Xmx1g $(flink_java_opens) -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  (cd "$FLINK_STATE" && exec java -Xmx1g $(flink_java_opens) -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     "${FLINK_CMD[@]}" --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" \
     --expansion-port="$expansion" --artifacts-dir="$FLINK_STATE/artifacts" \
-    --flink-master='[local]' --flink-conf-dir="$FLINK_STATE" >"$FLINK_STATE/log" 2>&1 &
+    --flink-master='[local]' --flink-conf-dir="$FLINK_STATE") >"$FLINK_STATE/log" 2>&1 &
   FLINK_PID=$!
   until (exec 3<>"/dev/tcp/127.0.0.1/$job") 2>/dev/null; do
     tries=$((tries + 1))

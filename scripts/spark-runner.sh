@@ -70,11 +70,14 @@ spark_runner_start() {
     'appender.console.type = Console' 'appender.console.name = stderr' 'appender.console.target = SYSTEM_ERR' \
     'appender.console.layout.type = PatternLayout' 'appender.console.layout.pattern = %d{HH:mm:ss.SSS} %p %c{1}: %m%n%ex' \
     >"$SPARK_RUNNER_STATE/log4j2.properties"
-  SPARK_LOCAL_IP=127.0.0.1 java -Xmx1g "${opens[@]}" -Dlog4j2.configurationFile="$SPARK_RUNNER_STATE/log4j2.properties" \
+  # In its state folder: PROCESS workers start there and write files
+  # (pipeline_options.json) into their working directory.
+  (cd "$SPARK_RUNNER_STATE" && SPARK_LOCAL_IP=127.0.0.1 exec java -Xmx1g "${opens[@]}" \
+    -Dlog4j2.configurationFile="$SPARK_RUNNER_STATE/log4j2.properties" \
     -Dspark.ui.enabled=false -Dspark.driver.host=127.0.0.1 -Dspark.driver.bindAddress=127.0.0.1 \
     -Djava.io.tmpdir="$SPARK_RUNNER_STATE" -cp "$SPARK_RUNNER_CP" org.apache.beam.runners.spark.SparkJobServerDriver \
     --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" --expansion-port="$expansion" \
-    --artifacts-dir="$SPARK_RUNNER_STATE/artifacts" --spark-master-url='local[2]' >"$SPARK_RUNNER_STATE/log" 2>&1 &
+    --artifacts-dir="$SPARK_RUNNER_STATE/artifacts" --spark-master-url='local[2]') >"$SPARK_RUNNER_STATE/log" 2>&1 &
   SPARK_RUNNER_PID=$!
   until (exec 3<>"/dev/tcp/127.0.0.1/$job") 2>/dev/null; do
     tries=$((tries + 1))
