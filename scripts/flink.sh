@@ -16,9 +16,13 @@
 # flink_start runs the driver from it on Java 17, with its job, artifact and
 # expansion ports on free loopback ports, and exports
 # VENDORLAKE_FLINK_ENDPOINT=127.0.0.1:PORT. Tried and refused ("Could not
-# find artifact ... in central"): the job server jars for Flink 1.16-2.0 at
-# 2.56.0, 2.61.0, 2.73.0-2.77.0; beam-runners-flink-1.17..1.20 at 2.56.0,
-# 2.61.0, 2.73.0, 2.75.0, 2.77.0; beam-runners-flink-1.16 at 2.57.0.
+# find artifact ... in central"): the job server jars for Flink 1.17-2.0 at
+# 2.77.0, 1.19 at 2.61.0 and 2.73.0-2.76.0, 1.16 at 2.50.0, 1.18 at 2.56.0;
+# the runner libraries for Flink 1.15 and 1.17 at 2.56.0, 1.16 and 1.18 at
+# 2.57.0, 1.18 at 2.60.0/2.61.0, 1.19 at 2.73.0/2.75.0/2.77.0, 1.20 at
+# 2.73.0/2.75.0, 2.0 at 2.75.0. With Go SDK v2.77.0 against this 2.56.0
+# runner, the element types with slice fields must not use Beam's row coder
+# (see transforms.RowCoder).
 #
 # VENDORLAKE_FLINK_JAR=/path/to/a/job-server.jar runs that jar instead
 # (java -jar), e.g. beam-runners-flink-1.19-job-server-2.77.0.jar.
