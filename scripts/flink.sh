@@ -99,42 +99,109 @@ flink_free_port() {
   done
 }
 
-flink_start() {
-  command -v java >/dev/null || { echo "flink.sh: Java 17 is required" >&2; return 1; }
-  flink_install || return 1
-  local job artifact expansion tries=0
-  job=$(flink_free_port); artifact=$(flink_free_port); expansion=$(flink_free_port)
-  FLINK_STATE=$(mktemp -d)
-  printf 'parallelism.default: 2\ntaskmanager.numberOfTaskSlots: 2\nrest.bind-address: 127.0.0.1\nrest.address: 127.0.0.1\njobmanager.rpc.address: 127.0.0.1\ntaskmanager.host: 127.0.0.1\n' >"$FLINK_STATE/flink-conf.yaml"
-  cp "$FLINK_STATE/flink-conf.yaml" "$FLINK_STATE/config.yaml" # Flink 1.19+ reads config.yaml
-  # In its state folder: PROCESS workers start there and write files
-  # (pipeline_options.json) into their working directory.
-  # shellcheck disable=SC2046
-  (cd "$FLINK_STATE" && exec java -Xmx1g $(flink_java_opens) -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-    "${FLINK_CMD[@]}" --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" \
-    --expansion-port="$expansion" --artifacts-dir="$FLINK_STATE/artifacts" \
-    --flink-master='[local]' --flink-conf-dir="$FLINK_STATE") >"$FLINK_STATE/log" 2>&1 &
-  FLINK_PID=$!
-  until (exec 3<>"/dev/tcp/127.0.0.1/$job") 2>/dev/null; do
+# flink_wait_port PORT PID LOG WHAT: wait until PORT on 127.0.0.1 accepts
+# connections, failing when PID exits or after 60 s.
+flink_wait_port() {
+  local port=$1 pid=$2 log=$3 what=$4 tries=0
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
     tries=$((tries + 1))
-    if [ "$tries" -gt 600 ] || ! kill -0 "$FLINK_PID" 2>/dev/null; then
-      echo "Flink job server did not start:" >&2
-      cat "$FLINK_STATE/log" >&2
-      flink_stop
+    if [ "$tries" -gt 600 ] || ! kill -0 "$pid" 2>/dev/null; then
+      echo "$what did not start:" >&2
+      cat "$log" >&2
       return 1
     fi
     sleep 0.1
   done
+}
+
+# flink_start starts, with FLINK_MODE=session (the default), a Flink session
+# cluster of separate processes, a JobManager
+# (StandaloneSessionClusterEntrypoint) and a TaskManager (TaskManagerRunner)
+# with 2 slots, from the same Flink 1.16.0 jars, and the job server pointed at
+# it (--flink-master=127.0.0.1:REST_PORT); with FLINK_MODE=embedded (or
+# VENDORLAKE_FLINK_JAR), only the job server, with its embedded Flink cluster
+# (--flink-master=[local]). Everything on 127.0.0.1, parallelism 2.
+flink_start() {
+  command -v java >/dev/null || { echo "flink.sh: Java 17 is required" >&2; return 1; }
+  flink_install || return 1
+  local job artifact expansion master='[local]' mode=${FLINK_MODE:-session} p
+  [ -n "${VENDORLAKE_FLINK_JAR:-}" ] && mode=embedded
+  job=$(flink_free_port); artifact=$(flink_free_port); expansion=$(flink_free_port)
+  FLINK_STATE=$(mktemp -d)
+  FLINK_PIDS=()
+  {
+    printf '%s\n' 'parallelism.default: 2' 'taskmanager.numberOfTaskSlots: 2' \
+      'jobmanager.rpc.address: 127.0.0.1' 'jobmanager.bind-host: 127.0.0.1' \
+      'rest.address: 127.0.0.1' 'rest.bind-address: 127.0.0.1' \
+      'taskmanager.host: 127.0.0.1' 'taskmanager.bind-host: 127.0.0.1' \
+      'jobmanager.memory.process.size: 1024m' 'classloader.resolve-order: parent-first'
+    for p in jobmanager.rpc.port rest.port blob.server.port taskmanager.rpc.port taskmanager.data.port; do
+      echo "$p: $(flink_free_port)"
+    done
+  } >"$FLINK_STATE/flink-conf.yaml"
+  cp "$FLINK_STATE/flink-conf.yaml" "$FLINK_STATE/config.yaml" # Flink 1.19+ reads config.yaml
+  local opens
+  opens="$(flink_java_opens) --add-exports=java.base/sun.net.util=ALL-UNNAMED"
+  if [ "$mode" = session ]; then
+    local rest
+    rest=$(sed -n 's/^rest.port: //p' "$FLINK_STATE/flink-conf.yaml")
+    # shellcheck disable=SC2086
+    (cd "$FLINK_STATE" && exec java -Xmx512m $opens "${FLINK_CMD[@]:0:2}" \
+      org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$FLINK_STATE") \
+      >"$FLINK_STATE/jobmanager.log" 2>&1 &
+    FLINK_PIDS+=($!)
+    flink_wait_port "$rest" "$!" "$FLINK_STATE/jobmanager.log" "Flink JobManager" || { flink_stop; return 1; }
+    # The TaskManager's memory, as Flink's start scripts would compute it for
+    # a 1.5 GB process (network buffers enough for every stage at once).
+    # shellcheck disable=SC2086
+    (cd "$FLINK_STATE" && exec java -Xmx640m -Xms640m -XX:MaxDirectMemorySize=400m -XX:MaxMetaspaceSize=256m $opens \
+      "${FLINK_CMD[@]:0:2}" org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$FLINK_STATE" \
+      -D taskmanager.cpu.cores=2.0 -D taskmanager.memory.framework.heap.size=128m \
+      -D taskmanager.memory.framework.off-heap.size=128m -D taskmanager.memory.task.heap.size=512m \
+      -D taskmanager.memory.task.off-heap.size=0m -D taskmanager.memory.managed.size=256m \
+      -D taskmanager.memory.network.min=256m -D taskmanager.memory.network.max=256m \
+      -D taskmanager.memory.jvm-metaspace.size=256m -D taskmanager.memory.jvm-overhead.min=192m \
+      -D taskmanager.memory.jvm-overhead.max=192m) >"$FLINK_STATE/taskmanager.log" 2>&1 &
+    FLINK_PIDS+=($!)
+    local tries=0
+    until curl -sf "http://127.0.0.1:$rest/overview" 2>/dev/null | grep -q '"slots-total":2'; do
+      tries=$((tries + 1))
+      if [ "$tries" -gt 600 ] || ! kill -0 "${FLINK_PIDS[1]}" 2>/dev/null; then
+        echo "Flink TaskManager did not register:" >&2
+        cat "$FLINK_STATE/taskmanager.log" >&2
+        flink_stop
+        return 1
+      fi
+      sleep 0.1
+    done
+    master="127.0.0.1:$rest"
+  fi
+  # In its state folder: PROCESS workers start there and write files
+  # (pipeline_options.json) into their working directory.
+  # shellcheck disable=SC2086
+  (cd "$FLINK_STATE" && exec java -Xmx1g $opens -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    "${FLINK_CMD[@]}" --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" \
+    --expansion-port="$expansion" --artifacts-dir="$FLINK_STATE/artifacts" \
+    --flink-master="$master" --flink-conf-dir="$FLINK_STATE") >"$FLINK_STATE/log" 2>&1 &
+  FLINK_PID=$!
+  FLINK_PIDS+=($!)
+  flink_wait_port "$job" "$FLINK_PID" "$FLINK_STATE/log" "Flink job server" || { flink_stop; return 1; }
   export VENDORLAKE_FLINK_ENDPOINT="127.0.0.1:$job"
-  echo "Flink job server (Beam ${VENDORLAKE_FLINK_JAR:-$FLINK_BEAM_VERSION, Flink $FLINK_VERSION}) on $VENDORLAKE_FLINK_ENDPOINT, embedded Flink, parallelism 2 (pid $FLINK_PID)"
+  if [ "$mode" = session ]; then
+    echo "Flink job server (Beam $FLINK_BEAM_VERSION) on $VENDORLAKE_FLINK_ENDPOINT, Flink $FLINK_VERSION session cluster at $master: JobManager pid ${FLINK_PIDS[0]}, TaskManager pid ${FLINK_PIDS[1]} (2 slots), parallelism 2"
+  else
+    echo "Flink job server (Beam ${VENDORLAKE_FLINK_JAR:-$FLINK_BEAM_VERSION, Flink $FLINK_VERSION}) on $VENDORLAKE_FLINK_ENDPOINT, embedded Flink, parallelism 2 (pid $FLINK_PID)"
+  fi
 }
 
 flink_stop() {
-  if [ -n "${FLINK_PID:-}" ]; then
-    kill "$FLINK_PID" 2>/dev/null || true
-    wait "$FLINK_PID" 2>/dev/null || true
-    FLINK_PID=
-  fi
+  local pid
+  for pid in ${FLINK_PIDS[@]+"${FLINK_PIDS[@]}"}; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  FLINK_PIDS=()
+  FLINK_PID=
   [ -n "${FLINK_STATE:-}" ] && rm -rf "$FLINK_STATE"
   FLINK_STATE=
   return 0
