@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# scripts/flink.sh — Beam's Flink job server on loopback, with its embedded
-# Flink cluster (--flink-master=[local], parallelism 2), for running the
-# pipelines on Flink (e2e_flink_test.go).
+# scripts/flink.sh — a Flink 1.16 session cluster (JobManager and
+# TaskManager processes) and Beam's Flink job server on loopback, parallelism
+# 2, for running the pipelines on Flink (e2e_flink_test.go); FLINK_MODE=embedded
+# runs only the job server, with its embedded Flink cluster.
 #
 #   source scripts/flink.sh; flink_start; ...; flink_stop
 #
@@ -13,8 +14,8 @@
 # The job server's main class, FlinkJobServerDriver, is in that library:
 # flink_install resolves its Maven classpath once (mvn dependency:build-classpath,
 # local repository and classpath cached under ~/.cache/vendorlake) and
-# flink_start runs the driver from it on Java 17, with its job, artifact and
-# expansion ports on free loopback ports, and exports
+# flink_start runs Flink's entry points and the driver from it on Java 17,
+# every port a free loopback one, and exports
 # VENDORLAKE_FLINK_ENDPOINT=127.0.0.1:PORT. Tried and refused ("Could not
 # find artifact ... in central"): the job server jars for Flink 1.17-2.0 at
 # 2.77.0, 1.19 at 2.61.0 and 2.73.0-2.76.0, 1.16 at 2.50.0, 1.18 at 2.56.0;
