@@ -76,10 +76,10 @@ func processWorkersS3(t *testing.T, runner, endpoint, environment string) {
 			}
 			t.Skip("no Beam Go boot program (VENDORLAKE_BEAM_BOOT)")
 		}
-		// The workers' S3 credentials come from their own environment: the
-		// job server's, which scripts/test.sh starts with MinIO's AWS_*
-		// variables and whose PROCESS workers inherit it; never from
-		// pipeline options.
+		// The workers' S3 credentials come from their own environment,
+		// inherited from the process that starts them (Flink's TaskManager,
+		// Spark's job server), which scripts/test.sh starts with MinIO's
+		// AWS_* variables; never from pipeline options.
 		var err error
 		if config, err = json.Marshal(map[string]any{"command": boot}); err != nil {
 			t.Fatal(err)

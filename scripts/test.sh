@@ -7,8 +7,8 @@
 # the README's first command on a scratch copy of the repo; the services are
 # stopped on exit. Beam's Flink and Spark job servers (scripts/flink.sh,
 # scripts/spark-runner.sh) are built from Beam 2.56.0's runner libraries on
-# Maven Central (their job server jars are not served here) and run every
-# pipeline on embedded Flink 1.16 and on Spark 3.5 local[2].
+# Maven Central (their job server jars are not served here) and run the
+# pipelines on a Flink 1.16 session cluster and on Spark 3.5 local[2].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
