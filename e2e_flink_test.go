@@ -5,7 +5,10 @@ package main
 // the direct runner's.
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,4 +45,78 @@ func TestFlinkEqualsDirect(t *testing.T) {
 			sameTables(t, direct, flink, r.tables...)
 		})
 	}
+}
+
+// TestFlinkProcessWorkersS3 runs the Didomi pipeline on Flink with workers
+// that the runner starts (--environment_type=PROCESS: Beam's Go boot program,
+// VENDORLAKE_BEAM_BOOT, runs the staged vendorlake binary), input and output
+// on MinIO, and compares the tables with the direct runner's local run.
+func TestFlinkProcessWorkersS3(t *testing.T) {
+	processWorkersS3(t, "flink", flinkEndpoint(t), "PROCESS")
+}
+
+// TestFlinkExternalWorkersS3 is TestFlinkProcessWorkersS3 with an EXTERNAL
+// worker pool (Beam's Go boot program with --worker_pool, which serves on
+// port 50000 of every interface; VENDORLAKE_BEAM_WORKER_POOL names it).
+func TestFlinkExternalWorkersS3(t *testing.T) {
+	processWorkersS3(t, "flink", flinkEndpoint(t), "EXTERNAL")
+}
+
+// processWorkersS3 runs the Didomi sample s3→s3 on a job server with
+// workers that the runner starts (environment PROCESS or EXTERNAL) and
+// compares its tables with a local direct run.
+func processWorkersS3(t *testing.T, runner, endpoint, environment string) {
+	var config []byte
+	switch environment {
+	case "PROCESS":
+		boot := os.Getenv("VENDORLAKE_BEAM_BOOT")
+		if boot == "" {
+			if os.Getenv("VENDORLAKE_REQUIRE_FLINK") != "" {
+				t.Fatal("VENDORLAKE_BEAM_BOOT is not set: scripts/test.sh builds Beam's Go boot program")
+			}
+			t.Skip("no Beam Go boot program (VENDORLAKE_BEAM_BOOT)")
+		}
+		// The workers' S3 credentials come from their own environment,
+		// inherited from the process that starts them (Flink's TaskManager,
+		// Spark's job server), which scripts/test.sh starts with MinIO's
+		// AWS_* variables; never from pipeline options.
+		var err error
+		if config, err = json.Marshal(map[string]any{"command": boot}); err != nil {
+			t.Fatal(err)
+		}
+	case "EXTERNAL":
+		// The pool's workers inherit the pool's environment.
+		pool := os.Getenv("VENDORLAKE_BEAM_WORKER_POOL")
+		if pool == "" {
+			t.Skip("no Beam Go worker pool (VENDORLAKE_BEAM_WORKER_POOL)")
+		}
+		config = []byte(pool)
+	}
+	ep := s3Endpoint(t)
+	fsys := s3FS(t, ep)
+	bucket := newBucket(t, ep)
+	r := portableRun(t, "didomi")
+	var localIn string
+	var rest []string
+	for _, a := range r.args {
+		if v, ok := strings.CutPrefix(a, "--input="); ok {
+			localIn = v
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	s3In, s3Out := "s3://"+bucket+"/vendor/didomi", "s3://"+bucket+"/lake/"+runner
+	uploadTree(t, fsys, localIn, s3In)
+	reference := t.TempDir()
+	mustRun(t, append(rest, "--input="+localIn, "--output="+reference)...)
+
+	// The worker binary the SDK stages: this program, built for the workers.
+	worker := filepath.Join(t.TempDir(), "vendorlake")
+	if out, err := exec.Command("go", "build", "-o", worker, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	args := append(append(rest, "--input="+s3In, "--output="+s3Out, "--runner="+runner, "--endpoint="+endpoint,
+		"--environment_type="+environment, "--environment_config="+string(config), "--worker_binary="+worker), s3Flags(ep)...)
+	mustRun(t, args...)
+	sameTables(t, reference, downloadTree(t, fsys, s3Out), r.tables...)
 }

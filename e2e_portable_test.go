@@ -43,6 +43,18 @@ func portableRuns() []sampleRun {
 	return runs
 }
 
+// portableRun is the run of portableRuns named name.
+func portableRun(t *testing.T, name string) sampleRun {
+	t.Helper()
+	for _, r := range portableRuns() {
+		if r.name == name {
+			return r
+		}
+	}
+	t.Fatalf("no registered pipeline %q with a sample", name)
+	return sampleRun{}
+}
+
 // TestPortableJobServerEqualsDirect runs every pipeline through Beam's
 // portable Job API against the standalone prism job server that
 // scripts/test.sh starts on loopback (VENDORLAKE_PRISM_ENDPOINT), with

@@ -48,7 +48,7 @@ type common struct {
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.input, "input", "", "input root: a local folder or s3://bucket/prefix (required)")
 	fs.StringVar(&c.output, "output", "", "output root of the lake: a local folder or s3://bucket/prefix (required)")
-	fs.StringVar(&c.runner, "runner", "direct", "Beam runner: direct, prism, universal (with --endpoint) or flink")
+	fs.StringVar(&c.runner, "runner", "direct", "Beam runner: direct, prism, universal (with --endpoint), flink or spark")
 	fs.Float64Var(&c.maxRejectRatio, "max-reject-ratio", 0.01, "largest share of rejected records that still commits (0..1)")
 	fs.BoolVar(&c.reprocess, "reprocess", false, "ignore the ledger: read selected inputs even if already committed")
 	fs.BoolVar(&c.allowEmpty, "allow-empty-partitions", false, "commit a complete partition that yields no record empty (default: skip it with a warning, keeping its previous contents)")

@@ -1,42 +1,95 @@
 #!/usr/bin/env bash
-# scripts/flink.sh — Beam's Flink job server on loopback, with its embedded
-# Flink cluster (--flink-master=[local], parallelism 2), for running the
-# pipelines on Flink (e2e_flink_test.go).
+# scripts/flink.sh — a Flink 1.16 session cluster (JobManager and
+# TaskManager processes) and Beam's Flink job server on loopback, parallelism
+# 2, for running the pipelines on Flink (e2e_flink_test.go); FLINK_MODE=embedded
+# runs only the job server, with its embedded Flink cluster.
 #
 #   source scripts/flink.sh; flink_start; ...; flink_stop
 #
-# flink_install fetches org.apache.beam:beam-runners-flink-$FLINK_VERSION-job-server
-# at the Beam version pinned in go.mod from Maven Central (mvn dependency:copy,
-# local repository and jar cached under ~/.cache/vendorlake). flink_start
-# starts it with its job, artifact and expansion ports on free loopback ports
-# and exports VENDORLAKE_FLINK_ENDPOINT=127.0.0.1:PORT.
+# Maven Central, as these machines reach it, serves no Beam Flink job server
+# jar (beam-runners-flink-<v>-job-server, any version tried) and no
+# flink-dist, but it does serve Beam's Flink runner library
+# org.apache.beam:beam-runners-flink-1.16:2.56.0 with its dependencies
+# (Flink 1.16.0's flink-runtime, flink-clients, flink-streaming-java, ...).
+# The job server's main class, FlinkJobServerDriver, is in that library:
+# flink_install resolves its Maven classpath once (mvn dependency:build-classpath,
+# local repository and classpath cached under ~/.cache/vendorlake) and
+# flink_start runs Flink's entry points and the driver from it on Java 17,
+# every port a free loopback one, and exports
+# VENDORLAKE_FLINK_ENDPOINT=127.0.0.1:PORT. Tried and refused ("Could not
+# find artifact ... in central"): the job server jars for Flink 1.17-2.0 at
+# 2.77.0, 1.19 at 2.61.0 and 2.73.0-2.76.0, 1.16 at 2.50.0, 1.18 at 2.56.0;
+# the runner libraries for Flink 1.15 and 1.17 at 2.56.0, 1.16 and 1.18 at
+# 2.57.0, 1.18 at 2.60.0/2.61.0, 1.19 at 2.73.0/2.75.0/2.77.0, 1.20 at
+# 2.73.0/2.75.0, 2.0 at 2.75.0. With Go SDK v2.77.0 against this 2.56.0
+# runner, the element types with slice fields must not use Beam's row coder
+# (see transforms.RowCoder).
 #
-# Status: Maven Central, as these machines reach it, serves no Beam Flink job
-# server jar (nor beam-runners-flink-*) at any version tried (2.77.0 for Flink
-# 1.17, 1.18, 1.19, 1.20 and 2.0; 2.73.0-2.76.0 and 2.61.0 for 1.19; older for
-# 1.16-1.18): "Could not find artifact ... in central". flink_install fails
-# with that error; scripts/test.sh therefore does not run Flink (see the
-# README's "Run on Flink"). Set VENDORLAKE_FLINK_JAR to a job server jar
-# obtained elsewhere to use it.
+# VENDORLAKE_FLINK_JAR=/path/to/a/job-server.jar runs that jar instead
+# (java -jar), e.g. beam-runners-flink-1.19-job-server-2.77.0.jar.
 
-FLINK_VERSION=${FLINK_VERSION:-1.19}
+FLINK_BEAM_VERSION=${FLINK_BEAM_VERSION:-2.56.0}
+FLINK_VERSION=${FLINK_VERSION:-1.16}
 flink_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
 
-flink_install() {
-  if [ -n "${VENDORLAKE_FLINK_JAR:-}" ]; then FLINK_JAR=$VENDORLAKE_FLINK_JAR; return; fi
-  local beam artifact
-  beam=$(go list -m -f '{{.Version}}' github.com/apache/beam/sdks/v2) || return 1
-  beam=${beam#v}
-  artifact="org.apache.beam:beam-runners-flink-$FLINK_VERSION-job-server:$beam:jar"
-  FLINK_JAR="$flink_cache/jars/beam-runners-flink-$FLINK_VERSION-job-server-$beam.jar"
-  [ -s "$FLINK_JAR" ] && return 0
-  command -v mvn >/dev/null || { echo "flink.sh: Maven is required (apt-get install maven)" >&2; return 1; }
-  mkdir -p "$flink_cache/jars"
-  if ! mvn -q -B dependency:copy -Dmaven.repo.local="$flink_cache/m2" -Dartifact="$artifact" \
-      -DoutputDirectory="$flink_cache/jars" -Dmdep.overWriteIfNewer=true >&2; then
-    echo "flink.sh: cannot fetch $artifact from Maven Central" >&2
+# flink_java_opens are the --add-opens Flink 1.16 and Beam need on Java 17.
+flink_java_opens() {
+  local p
+  for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.text \
+    java.time java.math java.util java.util.concurrent java.util.concurrent.atomic sun.nio.ch sun.security.action; do
+    printf -- '--add-opens=java.base/%s=ALL-UNNAMED ' "$p"
+  done
+}
+
+# flink_classpath resolves (once) the Maven classpath of $1 (group:artifact:version)
+# into $2/cp.txt, with a local repository under the cache.
+flink_classpath() {
+  local gav=$1 dir=$2 g a v
+  IFS=: read -r g a v <<<"$gav"
+  [ -s "$dir/cp.txt" ] && grep -q "/$a-$v.jar" "$dir/cp.txt" && return 0
+  command -v mvn >/dev/null || { echo "Maven is required (apt-get install maven)" >&2; return 1; }
+  mkdir -p "$dir"
+  cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>vendorlake</groupId><artifactId>$a-classpath</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>1.7.30</version></dependency>
+  </dependencies>
+</project>
+POM
+  echo "fetching $gav and its dependencies from Maven Central (once)..." >&2
+  if ! (cd "$dir" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmaven.repo.local="$flink_cache/m2" \
+      -Dmdep.outputFile=cp.txt.tmp >&2 && mv cp.txt.tmp cp.txt); then
+    echo "cannot fetch $gav from Maven Central" >&2
     return 1
   fi
+}
+
+flink_install() {
+  if [ -n "${VENDORLAKE_FLINK_JAR:-}" ]; then FLINK_CMD=(-jar "$(realpath "$VENDORLAKE_FLINK_JAR")"); return; fi
+  local dir="$flink_cache/flink-jobserver-$FLINK_VERSION-$FLINK_BEAM_VERSION"
+  flink_classpath "org.apache.beam:beam-runners-flink-$FLINK_VERSION:$FLINK_BEAM_VERSION" "$dir" || return 1
+  FLINK_CMD=(-cp "$(cat "$dir/cp.txt")" org.apache.beam.runners.flink.FlinkJobServerDriver)
+}
+
+# beam_boot_install builds Beam's Go boot program (the worker entry point of
+# --environment_type=PROCESS: it fetches the staged vendorlake binary from
+# the job server and runs it) from the Go module proxy at the Beam version in
+# go.mod, cached in ~/.cache/vendorlake/bin, and exports VENDORLAKE_BEAM_BOOT.
+beam_boot_install() {
+  local version bin tmp
+  version=$(go list -m -f '{{.Version}}' github.com/apache/beam/sdks/v2) || return 1
+  bin="$flink_cache/bin/beam-boot-$version"
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$flink_cache/bin"
+    tmp=$(mktemp -d)
+    GOBIN="$tmp" go install "github.com/apache/beam/sdks/v2/go/container@$version" || { rm -rf "$tmp"; return 1; }
+    mv "$tmp/container" "$bin"
+    rm -rf "$tmp"
+  fi
+  export VENDORLAKE_BEAM_BOOT="$bin"
 }
 
 flink_free_port() {
@@ -47,38 +100,109 @@ flink_free_port() {
   done
 }
 
-flink_start() {
-  flink_install || return 1
-  command -v java >/dev/null || { echo "flink.sh: Java 11 or 17 is required" >&2; return 1; }
-  local job artifact expansion tries=0
-  job=$(flink_free_port); artifact=$(flink_free_port); expansion=$(flink_free_port)
-  FLINK_STATE=$(mktemp -d)
-  printf 'parallelism.default: 2\ntaskmanager.numberOfTaskSlots: 2\nrest.bind-address: 127.0.0.1\nrest.address: 127.0.0.1\njobmanager.rpc.address: 127.0.0.1\ntaskmanager.host: 127.0.0.1\n' >"$FLINK_STATE/flink-conf.yaml"
-  cp "$FLINK_STATE/flink-conf.yaml" "$FLINK_STATE/config.yaml" # Flink 1.19+ reads config.yaml
-  java -Xmx1g -jar "$FLINK_JAR" --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" \
-    --expansion-port="$expansion" --artifacts-dir="$FLINK_STATE/artifacts" \
-    --flink-master='[local]' --flink-conf-dir="$FLINK_STATE" >"$FLINK_STATE/log" 2>&1 &
-  FLINK_PID=$!
-  until (exec 3<>"/dev/tcp/127.0.0.1/$job") 2>/dev/null; do
+# flink_wait_port PORT PID LOG WHAT: wait until PORT on 127.0.0.1 accepts
+# connections, failing when PID exits or after 60 s.
+flink_wait_port() {
+  local port=$1 pid=$2 log=$3 what=$4 tries=0
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
     tries=$((tries + 1))
-    if [ "$tries" -gt 600 ] || ! kill -0 "$FLINK_PID" 2>/dev/null; then
-      echo "Flink job server did not start:" >&2
-      cat "$FLINK_STATE/log" >&2
-      flink_stop
+    if [ "$tries" -gt 600 ] || ! kill -0 "$pid" 2>/dev/null; then
+      echo "$what did not start:" >&2
+      cat "$log" >&2
       return 1
     fi
     sleep 0.1
   done
+}
+
+# flink_start starts, with FLINK_MODE=session (the default), a Flink session
+# cluster of separate processes, a JobManager
+# (StandaloneSessionClusterEntrypoint) and a TaskManager (TaskManagerRunner)
+# with 2 slots, from the same Flink 1.16.0 jars, and the job server pointed at
+# it (--flink-master=127.0.0.1:REST_PORT); with FLINK_MODE=embedded (or
+# VENDORLAKE_FLINK_JAR), only the job server, with its embedded Flink cluster
+# (--flink-master=[local]). Everything on 127.0.0.1, parallelism 2.
+flink_start() {
+  command -v java >/dev/null || { echo "flink.sh: Java 17 is required" >&2; return 1; }
+  flink_install || return 1
+  local job artifact expansion master='[local]' mode=${FLINK_MODE:-session} p
+  [ -n "${VENDORLAKE_FLINK_JAR:-}" ] && mode=embedded
+  job=$(flink_free_port); artifact=$(flink_free_port); expansion=$(flink_free_port)
+  FLINK_STATE=$(mktemp -d)
+  FLINK_PIDS=()
+  {
+    printf '%s\n' 'parallelism.default: 2' 'taskmanager.numberOfTaskSlots: 2' \
+      'jobmanager.rpc.address: 127.0.0.1' 'jobmanager.bind-host: 127.0.0.1' \
+      'rest.address: 127.0.0.1' 'rest.bind-address: 127.0.0.1' \
+      'taskmanager.host: 127.0.0.1' 'taskmanager.bind-host: 127.0.0.1' \
+      'jobmanager.memory.process.size: 1024m' 'classloader.resolve-order: parent-first'
+    for p in jobmanager.rpc.port rest.port blob.server.port taskmanager.rpc.port taskmanager.data.port; do
+      echo "$p: $(flink_free_port)"
+    done
+  } >"$FLINK_STATE/flink-conf.yaml"
+  cp "$FLINK_STATE/flink-conf.yaml" "$FLINK_STATE/config.yaml" # Flink 1.19+ reads config.yaml
+  local opens
+  opens="$(flink_java_opens) --add-exports=java.base/sun.net.util=ALL-UNNAMED"
+  if [ "$mode" = session ]; then
+    local rest
+    rest=$(sed -n 's/^rest.port: //p' "$FLINK_STATE/flink-conf.yaml")
+    # shellcheck disable=SC2086
+    (cd "$FLINK_STATE" && exec java -Xmx512m $opens "${FLINK_CMD[@]:0:2}" \
+      org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$FLINK_STATE") \
+      >"$FLINK_STATE/jobmanager.log" 2>&1 &
+    FLINK_PIDS+=($!)
+    flink_wait_port "$rest" "$!" "$FLINK_STATE/jobmanager.log" "Flink JobManager" || { flink_stop; return 1; }
+    # The TaskManager's memory, as Flink's start scripts would compute it for
+    # a 1.5 GB process (network buffers enough for every stage at once).
+    # shellcheck disable=SC2086
+    (cd "$FLINK_STATE" && exec java -Xmx640m -Xms640m -XX:MaxDirectMemorySize=400m -XX:MaxMetaspaceSize=256m $opens \
+      "${FLINK_CMD[@]:0:2}" org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$FLINK_STATE" \
+      -D taskmanager.cpu.cores=2.0 -D taskmanager.memory.framework.heap.size=128m \
+      -D taskmanager.memory.framework.off-heap.size=128m -D taskmanager.memory.task.heap.size=512m \
+      -D taskmanager.memory.task.off-heap.size=0m -D taskmanager.memory.managed.size=256m \
+      -D taskmanager.memory.network.min=256m -D taskmanager.memory.network.max=256m \
+      -D taskmanager.memory.jvm-metaspace.size=256m -D taskmanager.memory.jvm-overhead.min=192m \
+      -D taskmanager.memory.jvm-overhead.max=192m) >"$FLINK_STATE/taskmanager.log" 2>&1 &
+    FLINK_PIDS+=($!)
+    local tries=0
+    until curl -sf "http://127.0.0.1:$rest/overview" 2>/dev/null | grep -q '"slots-total":2'; do
+      tries=$((tries + 1))
+      if [ "$tries" -gt 600 ] || ! kill -0 "${FLINK_PIDS[1]}" 2>/dev/null; then
+        echo "Flink TaskManager did not register:" >&2
+        cat "$FLINK_STATE/taskmanager.log" >&2
+        flink_stop
+        return 1
+      fi
+      sleep 0.1
+    done
+    master="127.0.0.1:$rest"
+  fi
+  # In its state folder: PROCESS workers start there and write files
+  # (pipeline_options.json) into their working directory.
+  # shellcheck disable=SC2086
+  (cd "$FLINK_STATE" && exec java -Xmx1g $opens -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    "${FLINK_CMD[@]}" --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" \
+    --expansion-port="$expansion" --artifacts-dir="$FLINK_STATE/artifacts" \
+    --flink-master="$master" --flink-conf-dir="$FLINK_STATE") >"$FLINK_STATE/log" 2>&1 &
+  FLINK_PID=$!
+  FLINK_PIDS+=($!)
+  flink_wait_port "$job" "$FLINK_PID" "$FLINK_STATE/log" "Flink job server" || { flink_stop; return 1; }
   export VENDORLAKE_FLINK_ENDPOINT="127.0.0.1:$job"
-  echo "Flink job server $(basename "$FLINK_JAR") on $VENDORLAKE_FLINK_ENDPOINT, embedded Flink, parallelism 2 (pid $FLINK_PID)"
+  if [ "$mode" = session ]; then
+    echo "Flink job server (Beam $FLINK_BEAM_VERSION) on $VENDORLAKE_FLINK_ENDPOINT, Flink $FLINK_VERSION session cluster at $master: JobManager pid ${FLINK_PIDS[0]}, TaskManager pid ${FLINK_PIDS[1]} (2 slots), parallelism 2"
+  else
+    echo "Flink job server (Beam ${VENDORLAKE_FLINK_JAR:-$FLINK_BEAM_VERSION, Flink $FLINK_VERSION}) on $VENDORLAKE_FLINK_ENDPOINT, embedded Flink, parallelism 2 (pid $FLINK_PID)"
+  fi
 }
 
 flink_stop() {
-  if [ -n "${FLINK_PID:-}" ]; then
-    kill "$FLINK_PID" 2>/dev/null || true
-    wait "$FLINK_PID" 2>/dev/null || true
-    FLINK_PID=
-  fi
+  local pid
+  for pid in ${FLINK_PIDS[@]+"${FLINK_PIDS[@]}"}; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  FLINK_PIDS=()
+  FLINK_PID=
   [ -n "${FLINK_STATE:-}" ] && rm -rf "$FLINK_STATE"
   FLINK_STATE=
   return 0

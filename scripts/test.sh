@@ -5,9 +5,10 @@
 # loopback, runs vet, every Go test (unit, end-to-end on the direct and prism
 # runners and through the job server, DuckDB and Spark reading the lake), and
 # the README's first command on a scratch copy of the repo; the services are
-# stopped on exit. Beam's Flink job server runs only when VENDORLAKE_FLINK_JAR
-# names its jar: Maven Central, as these machines reach it, does not serve it
-# (scripts/flink.sh).
+# stopped on exit. Beam's Flink and Spark job servers (scripts/flink.sh,
+# scripts/spark-runner.sh) are built from Beam 2.56.0's runner libraries on
+# Maven Central (their job server jars are not served here) and run the
+# pipelines on a Flink 1.16 session cluster and on Spark 3.5 local[2].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -46,24 +47,28 @@ export VENDORLAKE_MINIO_STATE
 cleanup() {
   prism_stop
   flink_stop
+  spark_runner_stop
   "$root/scripts/minio.sh" clean || true
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 source scripts/prism.sh
 source scripts/flink.sh
+source scripts/spark-runner.sh
 prism_start
 export VENDORLAKE_REQUIRE_PRISM=1
-if [ -n "${VENDORLAKE_FLINK_JAR:-}" ]; then
-  flink_start
-  export VENDORLAKE_REQUIRE_FLINK=1
-else
-  echo "flink: not run (Maven Central serves no Beam Flink job server jar here; set VENDORLAKE_FLINK_JAR, see scripts/flink.sh)"
-fi
 minio_env=$(scripts/minio.sh start) # for the S3 tests; a test that stops MinIO starts its own with VENDORLAKE_MINIO_SH
 eval "$minio_env"
 export VENDORLAKE_REQUIRE_S3=1 VENDORLAKE_MINIO_SH="$root/scripts/minio.sh"
 echo "minio: $VENDORLAKE_S3_ENDPOINT"
+# The job servers start after MinIO: their PROCESS workers inherit its AWS_*
+# credentials from them (never from pipeline options).
+beam_boot_install
+echo "beam boot: $VENDORLAKE_BEAM_BOOT"
+flink_start
+export VENDORLAKE_REQUIRE_FLINK=1
+spark_runner_start
+export VENDORLAKE_REQUIRE_SPARK_RUNNER=1
 
 step "go vet"
 go vet ./...

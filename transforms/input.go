@@ -132,9 +132,21 @@ type ReplaceCheck struct {
 	Refused string `json:"refused,omitempty"`
 }
 
+// The types with slice fields that cross stage boundaries get opaque row
+// coders (see RowCoder); the others keep Beam's row coder.
+var (
+	inputFileCoder = NewRowCoder[InputFile]()
+	fileStatsCoder = NewRowCoder[FileStats]()
+)
+
+func encodeInputFile(f InputFile) ([]byte, error)  { return inputFileCoder.Encode(f) }
+func decodeInputFile(b []byte) (InputFile, error)  { return inputFileCoder.Decode(b) }
+func encodeFileStats(st FileStats) ([]byte, error) { return fileStatsCoder.Encode(st) }
+func decodeFileStats(b []byte) (FileStats, error)  { return fileStatsCoder.Decode(b) }
+
 func init() {
-	beam.RegisterType(reflect.TypeOf((*InputFile)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*FileStats)(nil)).Elem())
+	beam.RegisterCoder(reflect.TypeOf((*InputFile)(nil)).Elem(), encodeInputFile, decodeInputFile)
+	beam.RegisterCoder(reflect.TypeOf((*FileStats)(nil)).Elem(), encodeFileStats, decodeFileStats)
 	beam.RegisterType(reflect.TypeOf((*Count)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*FilePart)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*ReplaceCheck)(nil)).Elem())

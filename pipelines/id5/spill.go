@@ -89,8 +89,15 @@ const (
 	footerReaders = 8
 )
 
+// spillRefCoder keeps spillRef (slice fields) opaque to Java runners; see
+// transforms.RowCoder.
+var spillRefCoder = transforms.NewRowCoder[spillRef]()
+
+func encodeSpillRef(r spillRef) ([]byte, error) { return spillRefCoder.Encode(r) }
+func decodeSpillRef(b []byte) (spillRef, error) { return spillRefCoder.Decode(b) }
+
 func init() {
-	beam.RegisterType(reflect.TypeOf((*spillRef)(nil)).Elem())
+	beam.RegisterCoder(reflect.TypeOf((*spillRef)(nil)).Elem(), encodeSpillRef, decodeSpillRef)
 	register.DoFn4x1[context.Context, transforms.InputFile, func(int, spillRef), func(transforms.FileStats), error](&spillFn{})
 	register.Emitter2[int, spillRef]()
 	register.Function1x2[int, int, spillRef](groupMarker)

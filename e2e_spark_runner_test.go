@@ -1,0 +1,54 @@
+package main
+
+// Every pipeline on Spark through Beam's Spark job server
+// (scripts/spark-runner.sh: Beam 2.56.0's Spark 3 runner, Spark 3.5 in
+// local[2] mode), LOOPBACK workers, local paths: the tables must equal the
+// direct runner's.
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// sparkRunnerEndpoint returns the Spark job server's endpoint, or skips
+// (fails when VENDORLAKE_REQUIRE_SPARK_RUNNER is set).
+func sparkRunnerEndpoint(t *testing.T) string {
+	t.Helper()
+	endpoint := os.Getenv("VENDORLAKE_SPARK_RUNNER_ENDPOINT")
+	if endpoint == "" {
+		if os.Getenv("VENDORLAKE_REQUIRE_SPARK_RUNNER") != "" {
+			t.Fatal("VENDORLAKE_SPARK_RUNNER_ENDPOINT is not set: scripts/spark-runner.sh's spark_runner_start starts a Spark job server")
+		}
+		t.Skip("no Spark job server; see scripts/spark-runner.sh")
+	}
+	return endpoint
+}
+
+func TestSparkRunnerEqualsDirect(t *testing.T) {
+	endpoint := sparkRunnerEndpoint(t)
+	for _, r := range portableRuns() {
+		t.Run(r.name, func(t *testing.T) {
+			direct, spark := t.TempDir(), t.TempDir()
+			if code, out, errs := vendorlake(t, append(r.args, "--output="+direct, "--runner=direct")...); code != 0 {
+				t.Fatalf("direct: exit %d\n%s\n%s", code, out, errs)
+			}
+			code, out, errs := vendorlake(t, append(r.args, "--output="+spark, "--runner=spark", "--endpoint="+endpoint, "--environment_type=LOOPBACK")...)
+			if code != 0 {
+				t.Fatalf("spark: exit %d\n%s\n%s", code, out, errs)
+			}
+			if !strings.Contains(out, "runner spark") {
+				t.Errorf("summary does not name the runner:\n%s", out)
+			}
+			sameTables(t, direct, spark, r.tables...)
+			assertLakeUTF8(t, spark)
+		})
+	}
+}
+
+// TestSparkRunnerProcessWorkersS3 runs the Didomi pipeline on Spark with
+// workers that the runner starts (PROCESS, Beam's Go boot program), input
+// and output on MinIO; see processWorkersS3.
+func TestSparkRunnerProcessWorkersS3(t *testing.T) {
+	processWorkersS3(t, "spark", sparkRunnerEndpoint(t), "PROCESS")
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# scripts/spark-runner.sh — Beam's Spark job server on loopback, running
+# pipelines on Spark 3.5 in local[2] mode (e2e_spark_runner_test.go).
+#
+#   source scripts/spark-runner.sh; spark_runner_start; ...; spark_runner_stop
+#
+# Maven Central, as these machines reach it, serves no Beam Spark job server
+# jar (beam-runners-spark-3-job-server, any version tried) but does serve
+# Beam's Spark 3 runner library org.apache.beam:beam-runners-spark-3:2.56.0
+# (and no later one), whose SparkJobServerDriver is the job server. Its Spark
+# dependencies are "provided": they come from PySpark 3.5.9's jars
+# (scripts/spark.sh install, PyPI, cached venv). spark_runner_install
+# resolves the runner's Maven classpath once (local repository and classpath
+# cached under ~/.cache/vendorlake) and drops its Jackson and SLF4J jars in
+# favour of Spark's (Spark's jackson-module-scala refuses Beam's older
+# jackson-databind). spark_runner_start runs the driver on Java 17 with
+# --spark-master-url=local[2], its job, artifact and expansion ports on free
+# loopback ports and Spark bound to 127.0.0.1, and exports
+# VENDORLAKE_SPARK_RUNNER_ENDPOINT=127.0.0.1:PORT.
+
+SPARK_RUNNER_BEAM_VERSION=${SPARK_RUNNER_BEAM_VERSION:-2.56.0}
+spark_runner_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
+spark_runner_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+spark_runner_install() {
+  local dir="$spark_runner_cache/spark-jobserver-$SPARK_RUNNER_BEAM_VERSION" py jars
+  py=$("$spark_runner_root/scripts/spark.sh" install) || return 1
+  jars=$("$py" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))') || return 1
+  if [ ! -s "$dir/cp.txt" ]; then
+    command -v mvn >/dev/null || { echo "spark-runner.sh: Maven is required (apt-get install maven)" >&2; return 1; }
+    mkdir -p "$dir"
+    cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>vendorlake</groupId><artifactId>spark-jobserver</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.beam</groupId><artifactId>beam-runners-spark-3</artifactId><version>$SPARK_RUNNER_BEAM_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+    echo "spark-runner.sh: fetching beam-runners-spark-3:$SPARK_RUNNER_BEAM_VERSION and its dependencies from Maven Central (once)..." >&2
+    if ! (cd "$dir" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmaven.repo.local="$spark_runner_cache/m2" \
+        -Dmdep.outputFile=cp.txt.tmp >&2 && mv cp.txt.tmp cp.txt); then
+      echo "spark-runner.sh: cannot fetch org.apache.beam:beam-runners-spark-3:$SPARK_RUNNER_BEAM_VERSION from Maven Central" >&2
+      return 1
+    fi
+  fi
+  SPARK_RUNNER_CP="$(tr ':' '\n' <"$dir/cp.txt" | grep -v -E '/com/fasterxml/jackson/|/org/slf4j/' | paste -sd:):$jars/*"
+}
+
+spark_runner_free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+spark_runner_start() {
+  command -v java >/dev/null || { echo "spark-runner.sh: Java 17 is required" >&2; return 1; }
+  spark_runner_install || return 1
+  local job artifact expansion tries=0 p opens=()
+  job=$(spark_runner_free_port); artifact=$(spark_runner_free_port); expansion=$(spark_runner_free_port)
+  SPARK_RUNNER_STATE=$(mktemp -d)
+  for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util \
+    java.util.concurrent java.util.concurrent.atomic sun.nio.ch sun.nio.cs sun.security.action sun.util.calendar; do
+    opens+=("--add-opens=java.base/$p=ALL-UNNAMED")
+  done
+  printf '%s\n' 'rootLogger.level = warn' 'rootLogger.appenderRef.stderr.ref = stderr' \
+    'appender.console.type = Console' 'appender.console.name = stderr' 'appender.console.target = SYSTEM_ERR' \
+    'appender.console.layout.type = PatternLayout' 'appender.console.layout.pattern = %d{HH:mm:ss.SSS} %p %c{1}: %m%n%ex' \
+    >"$SPARK_RUNNER_STATE/log4j2.properties"
+  # In its state folder: PROCESS workers start there and write files
+  # (pipeline_options.json) into their working directory.
+  (cd "$SPARK_RUNNER_STATE" && SPARK_LOCAL_IP=127.0.0.1 exec java -Xmx1g "${opens[@]}" \
+    -Dlog4j2.configurationFile="$SPARK_RUNNER_STATE/log4j2.properties" \
+    -Dspark.ui.enabled=false -Dspark.driver.host=127.0.0.1 -Dspark.driver.bindAddress=127.0.0.1 \
+    -Djava.io.tmpdir="$SPARK_RUNNER_STATE" -cp "$SPARK_RUNNER_CP" org.apache.beam.runners.spark.SparkJobServerDriver \
+    --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" --expansion-port="$expansion" \
+    --artifacts-dir="$SPARK_RUNNER_STATE/artifacts" --spark-master-url='local[2]') >"$SPARK_RUNNER_STATE/log" 2>&1 &
+  SPARK_RUNNER_PID=$!
+  until (exec 3<>"/dev/tcp/127.0.0.1/$job") 2>/dev/null; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 600 ] || ! kill -0 "$SPARK_RUNNER_PID" 2>/dev/null; then
+      echo "Spark job server did not start:" >&2
+      cat "$SPARK_RUNNER_STATE/log" >&2
+      spark_runner_stop
+      return 1
+    fi
+    sleep 0.1
+  done
+  export VENDORLAKE_SPARK_RUNNER_ENDPOINT="127.0.0.1:$job"
+  echo "Spark job server (Beam $SPARK_RUNNER_BEAM_VERSION, Spark local[2]) on $VENDORLAKE_SPARK_RUNNER_ENDPOINT (pid $SPARK_RUNNER_PID)"
+}
+
+spark_runner_stop() {
+  if [ -n "${SPARK_RUNNER_PID:-}" ]; then
+    kill "$SPARK_RUNNER_PID" 2>/dev/null || true
+    wait "$SPARK_RUNNER_PID" 2>/dev/null || true
+    SPARK_RUNNER_PID=
+  fi
+  [ -n "${SPARK_RUNNER_STATE:-}" ] && rm -rf "$SPARK_RUNNER_STATE"
+  SPARK_RUNNER_STATE=
+  return 0
+}
