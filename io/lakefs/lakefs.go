@@ -84,7 +84,7 @@ func New(ctx context.Context, uri string, opts Options) (FS, error) {
 		if root == "" {
 			root = "."
 		}
-		return Local{Root: root}, nil
+		return local(root), nil
 	case "s3":
 		return NewS3(ctx, opts)
 	default:
