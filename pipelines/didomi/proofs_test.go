@@ -125,7 +125,7 @@ func TestProofGroups(t *testing.T) {
 	}
 }
 
-func tarGz(t *testing.T, entries map[string][]byte, order []string) []byte {
+func tarGz(_ testing.TB, entries map[string][]byte, order []string) []byte {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
