@@ -91,15 +91,16 @@ func local(root string) Local { return Local{Root: root, h: &rootCache{}} }
 var ErrOutsideLake = errors.New("outside the lake")
 
 // Within returns fsys with its local writes, renames and deletes confined to
-// dir (see Local). A Local already confined elsewhere, and other stores, are
-// returned as they are.
+// dir (see Local). A Local already confined to dir (with the folders it
+// keeps open) or elsewhere, and other stores, are returned as they are.
 func Within(fsys FS, dir string) FS {
 	l, ok := fsys.(Local)
 	if !ok || (Scheme(dir) != "" && Scheme(dir) != "file") {
 		return fsys
 	}
 	if l.Root != "" {
-		if _, err := l.rel(dir); err != nil {
+		// A Local of dir itself stays as it is, with what it keeps open.
+		if rel, err := l.rel(dir); err != nil || rel == "." {
 			return fsys
 		}
 	}

@@ -440,3 +440,20 @@ func mustDo(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// Within keeps a lake's Local confined to the same folder as it is, with
+// the folders it keeps open: the commit's renames go through it.
+func TestWithinSameLake(t *testing.T) {
+	ctx := context.Background()
+	lake := filepath.Join(t.TempDir(), "lake")
+	fsys, err := New(ctx, lake, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{lake, lake + "/", "file://" + lake} {
+		got, ok := Within(fsys, dir).(Local)
+		if !ok || got.h != fsys.(Local).h {
+			t.Errorf("Within(New(%q), %q) = %#v, want the same Local", lake, dir, got)
+		}
+	}
+}
