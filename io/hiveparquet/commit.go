@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vendorlake/vendorlake/io/faults"
@@ -248,11 +249,8 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 		}
 		lakefs.PruneEmptyDirs(path.Dir(d), log.Output)
 	}
-	for _, w := range log.Writes {
-		faults.Hit(ctx, "commit.side-write")
-		if err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data); err != nil {
-			return fmt.Errorf("commit %s: %w", log.RunID, err)
-		}
+	if err := sideWrites(ctx, fsys, log.Writes); err != nil {
+		return fmt.Errorf("commit %s: %w", log.RunID, err)
 	}
 	marker, _ := json.Marshal(map[string]any{"run_id": log.RunID, "committed_at": log.CreatedAt})
 	for _, t := range log.Tables {
@@ -268,6 +266,62 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 		return fmt.Errorf("commit %s: clean temporary files: %w", log.RunID, err)
 	}
 	return nil
+}
+
+// sideWritesAtOnce bounds the side writes of a commit under way at once.
+const sideWritesAtOnce = 16
+
+// sideWrites writes the log's small files (ledger entries, the run report),
+// each atomically, several at once: each one is made durable (an fsync on
+// local disk), which takes milliseconds, and a run writes one ledger entry
+// per input file, so one at a time they made the commit of many small
+// inputs slow. Writes to the same path keep their order (one after the
+// other); it returns once every write is done, with the first error.
+func sideWrites(ctx context.Context, fsys lakefs.FS, writes []SideWrite) error {
+	seen := make(map[string]bool, len(writes))
+	for _, w := range writes {
+		if seen[w.Path] {
+			// Never two atomic writes of one path at once (they share
+			// their hidden temporary file).
+			for _, w := range writes {
+				faults.Hit(ctx, "commit.side-write")
+				if err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		seen[w.Path] = true
+	}
+	sem := make(chan struct{}, sideWritesAtOnce)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, w := range writes {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		faults.Hit(ctx, "commit.side-write")
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data)
+			<-sem
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // Recover finishes the commits that crashed runs left half done under
