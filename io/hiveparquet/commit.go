@@ -249,7 +249,7 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 		}
 		lakefs.PruneEmptyDirs(path.Dir(d), log.Output)
 	}
-	if err := sideWrites(ctx, fsys, log.Writes); err != nil {
+	if err := sideWrites(ctx, fsys, log.Writes, lakefs.SmallWritesAtOnce(log.Output)); err != nil {
 		return fmt.Errorf("commit %s: %w", log.RunID, err)
 	}
 	marker, _ := json.Marshal(map[string]any{"run_id": log.RunID, "committed_at": log.CreatedAt})
@@ -268,16 +268,14 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 	return nil
 }
 
-// sideWritesAtOnce bounds the side writes of a commit under way at once.
-const sideWritesAtOnce = 16
-
 // sideWrites writes the log's small files (ledger entries, the run report),
-// each atomically, several at once: each one is made durable (an fsync on
-// local disk), which takes milliseconds, and a run writes one ledger entry
-// per input file, so one at a time they made the commit of many small
-// inputs slow. Writes to the same path keep their order (one after the
-// other); it returns once every write is done, with the first error.
-func sideWrites(ctx context.Context, fsys lakefs.FS, writes []SideWrite) error {
+// each atomically, atOnce at a time (lakefs.SmallWritesAtOnce): on local
+// disk each one is made durable by an fsync, which takes milliseconds, and
+// a run writes one ledger entry per input file, so one at a time they made
+// the commit of many small inputs slow. Writes to the same path keep their
+// order (one after the other); it returns once every write is done, with
+// the first error.
+func sideWrites(ctx context.Context, fsys lakefs.FS, writes []SideWrite, atOnce int) error {
 	seen := make(map[string]bool, len(writes))
 	for _, w := range writes {
 		if seen[w.Path] {
@@ -293,7 +291,7 @@ func sideWrites(ctx context.Context, fsys lakefs.FS, writes []SideWrite) error {
 		}
 		seen[w.Path] = true
 	}
-	sem := make(chan struct{}, sideWritesAtOnce)
+	sem := make(chan struct{}, max(atOnce, 1))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error

@@ -92,6 +92,20 @@ func New(ctx context.Context, uri string, opts Options) (FS, error) {
 	}
 }
 
+// SmallWritesAtOnce is how many small files a caller may have being
+// written and closed at once under uri. On local disk a Close waits for its
+// fsync, and the file system commits concurrent ones together, so several
+// at once cost little more than one; on object stores an upload holds a
+// part buffer (Options.S3PartSizeMiB) until it completes, so they go one
+// after the other.
+func SmallWritesAtOnce(uri string) int {
+	switch Scheme(uri) {
+	case "", "file":
+		return 16
+	}
+	return 1
+}
+
 // Scheme returns the URI scheme of p ("s3", "file"), or "" for a plain path.
 func Scheme(p string) string {
 	i := strings.Index(p, "://")

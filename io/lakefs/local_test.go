@@ -457,3 +457,19 @@ func TestWithinSameLake(t *testing.T) {
 		}
 	}
 }
+
+func TestSmallWritesAtOnce(t *testing.T) {
+	for _, tt := range []struct {
+		uri  string
+		want int
+	}{
+		{"/lake", 16},
+		{"lake", 16},
+		{"file:///lake", 16},
+		{"s3://bucket/lake", 1},
+	} {
+		if got := SmallWritesAtOnce(tt.uri); got != tt.want {
+			t.Errorf("SmallWritesAtOnce(%q) = %d, want %d", tt.uri, got, tt.want)
+		}
+	}
+}

@@ -166,7 +166,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	}
 	// Every file is closed (durable) before ReadProofs returns, error or
 	// not, so none is reported or left being written.
-	closers := newProofClosers()
+	closers := newProofClosers(lakefs.SmallWritesAtOnce(output))
 	defer closers.wait()
 	seen := map[string]bool{}
 	tmp := lakefs.Join(hiveparquet.TempDir(output, runID), ProofFilesTable, f.Partition)
@@ -239,14 +239,11 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	return st, st.Check()
 }
 
-// proofClosesAtOnce bounds the proof files being closed at once.
-const proofClosesAtOnce = 16
-
-// proofClosers closes written proof files in the background, at most
-// proofClosesAtOnce at once. Closing a file makes it durable (an fsync on
-// local disk, the end of the upload on S3), which takes milliseconds; with
-// several under way the store batches them (ext4 commits concurrent fsyncs
-// together) instead of the archive's reader waiting for each in turn.
+// proofClosers closes written proof files in the background, a bounded
+// number at once (lakefs.SmallWritesAtOnce). Closing a file makes it
+// durable (an fsync on local disk), which takes milliseconds; with several
+// under way the file system commits them together (ext4 batches concurrent
+// fsyncs) instead of the archive's reader waiting for each in turn.
 type proofClosers struct {
 	sem chan struct{}
 	wg  sync.WaitGroup
@@ -254,8 +251,8 @@ type proofClosers struct {
 	err error
 }
 
-func newProofClosers() *proofClosers {
-	return &proofClosers{sem: make(chan struct{}, proofClosesAtOnce)}
+func newProofClosers(atOnce int) *proofClosers {
+	return &proofClosers{sem: make(chan struct{}, max(atOnce, 1))}
 }
 
 // close closes w in the background; what names it in an error.
