@@ -84,12 +84,26 @@ func New(ctx context.Context, uri string, opts Options) (FS, error) {
 		if root == "" {
 			root = "."
 		}
-		return Local{Root: root}, nil
+		return local(root), nil
 	case "s3":
 		return NewS3(ctx, opts)
 	default:
 		return nil, fmt.Errorf("open %s: unsupported scheme %q (use a local path or s3://)", uri, Scheme(uri))
 	}
+}
+
+// SmallWritesAtOnce is how many small files a caller may have being
+// written and closed at once under uri. On local disk a Close waits for its
+// fsync, and the file system commits concurrent ones together, so several
+// at once cost little more than one; on object stores an upload holds a
+// part buffer (Options.S3PartSizeMiB) until it completes, so they go one
+// after the other.
+func SmallWritesAtOnce(uri string) int {
+	switch Scheme(uri) {
+	case "", "file":
+		return 16
+	}
+	return 1
 }
 
 // Scheme returns the URI scheme of p ("s3", "file"), or "" for a plain path.

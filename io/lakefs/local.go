@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Local is the FS of the local disk.
@@ -25,15 +27,63 @@ import (
 // lake with cannot be turned against the rest of the machine by links or
 // commit logs planted in the lake. The zero Local is not confined.
 //
-// The os.Root is opened for each operation and closed after it (one
-// directory open), so a Local holds no handle: it stays a plain value that
-// DoFns rebuild on every worker, and it always sees the lake folder as it
-// is now.
+// A Local made by New opens its os.Root once, at its first write, rename
+// or delete, and shares it with its copies (os.Root is safe for concurrent
+// use); it also keeps open, through that root, the folders it created
+// files in, so that writing many files into one folder costs a stat and an
+// open each instead of a walk of the whole path, folder by folder. Before
+// each use, the open lake (and a kept folder) is checked to still be what
+// its path names (one stat): a lake folder removed or replaced is opened
+// again, a kept folder that moved or went is walked to again, so a Local
+// always sees the lake as it is now. What a kept folder's own root allows
+// stays inside that folder, hence inside the lake; anything it refuses (a
+// link to a sibling folder) takes the walk through the lake's root. Nothing
+// is opened before the first operation, so such a value may be made on the
+// driver and used on a worker; a Local without the handle (a literal, or a
+// copy that went through a serialisation) opens an os.Root for each
+// operation instead.
 type Local struct {
 	// Root confines every write, rename and delete to the tree below it;
 	// empty means no confinement.
 	Root string
+
+	// h holds the open lake, shared by copies; nil opens an os.Root per
+	// operation.
+	h *rootCache
 }
+
+// rootCache is the open lake of a confined Local and of its copies.
+type rootCache struct {
+	mu sync.Mutex
+	// root is the lake folder, nil until an operation needs it.
+	root openDir
+	// dirs are folders of the lake that files were created in (or moved
+	// to), by path relative to the lake, opened through root.
+	dirs map[string]openDir
+	// walks counts the creations that walked the path from the lake's
+	// root (tests check that a kept folder spares it).
+	walks atomic.Int64
+}
+
+// openDir is an open folder and what it was when opened.
+type openDir struct {
+	r    *os.Root
+	info fs.FileInfo
+}
+
+// is reports whether the folder is still what path names.
+func (d openDir) is(path string) bool {
+	now, err := os.Stat(path)
+	return err == nil && os.SameFile(now, d.info)
+}
+
+// maxOpenDirs bounds rootCache.dirs; beyond it the kept folders are closed
+// and the next creations open theirs again.
+const maxOpenDirs = 64
+
+// local returns the confined Local of root with its cache (nothing is
+// opened yet).
+func local(root string) Local { return Local{Root: root, h: &rootCache{}} }
 
 // ErrOutsideLake is returned (wrapped) when a confined Local is asked to
 // write, rename or delete a path outside its root, or one that a symbolic
@@ -41,15 +91,16 @@ type Local struct {
 var ErrOutsideLake = errors.New("outside the lake")
 
 // Within returns fsys with its local writes, renames and deletes confined to
-// dir (see Local). A Local already confined elsewhere, and other stores, are
-// returned as they are.
+// dir (see Local). A Local already confined to dir (with the folders it
+// keeps open) or elsewhere, and other stores, are returned as they are.
 func Within(fsys FS, dir string) FS {
 	l, ok := fsys.(Local)
 	if !ok || (Scheme(dir) != "" && Scheme(dir) != "file") {
 		return fsys
 	}
 	if l.Root != "" {
-		if _, err := l.rel(dir); err != nil {
+		// A Local of dir itself stays as it is, with what it keeps open.
+		if rel, err := l.rel(dir); err != nil || rel == "." {
 			return fsys
 		}
 	}
@@ -96,12 +147,123 @@ func (l Local) inRoot(p string, create bool, fn func(r *os.Root, rel string) err
 	if err != nil {
 		return err
 	}
-	r, err := l.openRoot(create)
+	var r *os.Root
+	if l.h == nil {
+		if r, err = l.openRoot(create); err == nil {
+			defer r.Close()
+		}
+	} else {
+		r, err = l.lake(create)
+	}
 	if err != nil {
 		return fmt.Errorf("open the lake %s: %w", l.Root, unwrapPathErr(err))
 	}
-	defer r.Close()
 	return l.rootErr(fn(r, rel))
+}
+
+// lake returns the kept os.Root of the lake, opening it on first use and
+// again when the lake folder was removed or replaced since.
+func (l Local) lake(create bool) (*os.Root, error) {
+	l.h.mu.Lock()
+	defer l.h.mu.Unlock()
+	if l.h.root.r != nil {
+		if l.h.root.is(localPath(l.Root)) {
+			return l.h.root.r, nil
+		}
+		// An operation may still use the old root: the finalizer of
+		// os.Root closes it afterwards.
+		l.h.root = openDir{}
+		l.closeDirs()
+	}
+	r, err := l.openRoot(create)
+	if err != nil {
+		return nil, err
+	}
+	info, err := r.Stat(".")
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	l.h.root = openDir{r: r, info: info}
+	return r, nil
+}
+
+// closeDirs closes the kept folders; l.h.mu is held. An operation that
+// still uses one fails with os.ErrClosed and takes the lake's root instead.
+func (l Local) closeDirs() {
+	for _, d := range l.h.dirs {
+		d.r.Close()
+	}
+	l.h.dirs = nil
+}
+
+// dir returns the kept folder dir (relative to the lake) if it is still
+// what its path names.
+func (l Local) dir(dir string) (*os.Root, bool) {
+	l.h.mu.Lock()
+	d, ok := l.h.dirs[dir]
+	l.h.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	if !d.is(filepath.Join(localPath(l.Root), dir)) {
+		l.forgetDir(dir, d.r)
+		return nil, false
+	}
+	return d.r, true
+}
+
+// keepDir opens dir (relative to the lake, known to exist) through r, the
+// lake's root, and keeps it for the next creations of files in it.
+func (l Local) keepDir(r *os.Root, dir string) {
+	l.h.mu.Lock()
+	_, kept := l.h.dirs[dir]
+	l.h.mu.Unlock()
+	if kept {
+		return
+	}
+	d, err := r.OpenRoot(dir)
+	if err != nil {
+		return
+	}
+	info, err := d.Stat(".")
+	if err != nil {
+		d.Close()
+		return
+	}
+	l.h.mu.Lock()
+	defer l.h.mu.Unlock()
+	if _, kept := l.h.dirs[dir]; kept || l.h.root.r != r {
+		d.Close()
+		return
+	}
+	if len(l.h.dirs) >= maxOpenDirs {
+		l.closeDirs()
+	}
+	if l.h.dirs == nil {
+		l.h.dirs = map[string]openDir{}
+	}
+	l.h.dirs[dir] = openDir{r: d, info: info}
+}
+
+// keptDir reports whether dir (relative to the lake) is a kept folder that
+// its path still names.
+func (l Local) keptDir(dir string) bool {
+	if l.h == nil {
+		return false
+	}
+	_, ok := l.dir(dir)
+	return ok
+}
+
+// forgetDir closes and drops the kept folder dir if it is still d.
+func (l Local) forgetDir(dir string, d *os.Root) {
+	l.h.mu.Lock()
+	defer l.h.mu.Unlock()
+	if k, ok := l.h.dirs[dir]; ok && k.r == d {
+		delete(l.h.dirs, dir)
+		d.Close()
+	}
 }
 
 // rootErr explains an os.Root refusal: a path that a symbolic link (or a
@@ -185,15 +347,7 @@ func (Local) OpenRange(ctx context.Context, p string, offset, length int64) (io.
 // Create implements FS.
 func (l Local) Create(ctx context.Context, p string) (io.WriteCloser, error) {
 	if l.Root != "" {
-		var f *os.File
-		err := l.inRoot(p, true, func(r *os.Root, rel string) error {
-			if err := r.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
-				return err
-			}
-			var err error
-			f, err = r.OpenFile(rel, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
-			return err
-		})
+		f, err := l.create(p)
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", p, err)
 		}
@@ -208,6 +362,42 @@ func (l Local) Create(ctx context.Context, p string) (io.WriteCloser, error) {
 		return nil, fmt.Errorf("create %s: %w", p, unwrapPathErr(err))
 	}
 	return &localWriter{f: f, w: bufio.NewWriterSize(f, 1<<20), path: p}, nil
+}
+
+// create creates (or truncates) p in the lake, creating its folders.
+func (l Local) create(p string) (*os.File, error) {
+	const flags = os.O_RDWR | os.O_CREATE | os.O_TRUNC
+	var dir string
+	if l.h != nil {
+		rel, err := l.rel(p)
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Dir(rel)
+		if d, ok := l.dir(dir); ok {
+			// What the folder's own root allows is inside the folder,
+			// hence inside the lake; anything else (a link to a
+			// sibling folder) takes the walk through the lake's root.
+			if f, err := d.OpenFile(filepath.Base(rel), flags, 0o666); err == nil {
+				return f, nil
+			}
+		}
+	}
+	if l.h != nil {
+		l.h.walks.Add(1)
+	}
+	var f *os.File
+	err := l.inRoot(p, true, func(r *os.Root, rel string) error {
+		if err := r.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+			return err
+		}
+		var err error
+		if f, err = r.OpenFile(rel, flags, 0o666); err == nil && l.h != nil {
+			l.keepDir(r, dir)
+		}
+		return err
+	})
+	return f, err
 }
 
 type localWriter struct {
@@ -246,10 +436,21 @@ func (l Local) Rename(ctx context.Context, src, dst string) error {
 			return fmt.Errorf("rename %s to %s: %w", src, dst, err)
 		}
 		err = l.inRoot(dst, true, func(r *os.Root, drel string) error {
-			if err := r.MkdirAll(filepath.Dir(drel), 0o755); err != nil {
-				return err
+			ddir := filepath.Dir(drel)
+			// A kept folder existed a moment ago: try without making it
+			// first (a folder removed since fails with ErrNotExist).
+			if !l.keptDir(ddir) || r.Rename(srel, drel) != nil {
+				if err := r.MkdirAll(ddir, 0o755); err != nil {
+					return err
+				}
+				if err := r.Rename(srel, drel); err != nil {
+					return err
+				}
 			}
-			return r.Rename(srel, drel)
+			if l.h != nil {
+				l.keepDir(r, ddir)
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("rename %s to %s: %w", src, dst, err)

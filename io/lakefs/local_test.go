@@ -3,6 +3,7 @@ package lakefs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -321,6 +322,154 @@ func TestWithin(t *testing.T) {
 	for _, tt := range tests {
 		if got := Within(tt.fsys, tt.dir); got != tt.want {
 			t.Errorf("Within(%#v, %q) = %#v, want %#v", tt.fsys, tt.dir, got, tt.want)
+		}
+	}
+}
+
+// A lake's Local keeps the folders it created files in open: the next
+// files of a folder are created without walking the path from the lake's
+// root again, while each one still lands where its path says now, and
+// never outside the lake, whatever happened to the folders meanwhile.
+func TestLocalKeptFolders(t *testing.T) {
+	write := func(ctx context.Context, fsys FS, p, data string) error {
+		w, err := fsys.Create(ctx, p)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, data); err != nil {
+			w.Close()
+			return err
+		}
+		return w.Close()
+	}
+	tests := []struct {
+		name string
+		// between runs after the first file, lake/t/p=1/f0, is written.
+		between func(t *testing.T, lake, outside string)
+		// want is where lake/t/p=1/f1 must be found (relative to the
+		// lake), or "" when its creation must be refused.
+		want string
+		// walks is the number of creations that walked from the root.
+		walks int64
+	}{
+		{name: "nothing happened", want: "t/p=1/f1", walks: 1},
+		{
+			name: "folder moved away",
+			between: func(t *testing.T, lake, _ string) {
+				mustDo(t, os.Rename(filepath.Join(lake, "t/p=1"), filepath.Join(lake, "t/moved")))
+			},
+			want: "t/p=1/f1", walks: 2,
+		},
+		{
+			name: "folder removed",
+			between: func(t *testing.T, lake, _ string) {
+				mustDo(t, os.RemoveAll(filepath.Join(lake, "t")))
+			},
+			want: "t/p=1/f1", walks: 2,
+		},
+		{
+			name: "lake folder replaced",
+			between: func(t *testing.T, lake, _ string) {
+				mustDo(t, os.Rename(lake, lake+".old"))
+				mustDo(t, os.Mkdir(lake, 0o755))
+			},
+			want: "t/p=1/f1", walks: 2,
+		},
+		{
+			name: "folder replaced by a link out of the lake",
+			between: func(t *testing.T, lake, outside string) {
+				mustDo(t, os.Rename(filepath.Join(lake, "t/p=1"), filepath.Join(lake, "t/moved")))
+				mustDo(t, os.Symlink(outside, filepath.Join(lake, "t/p=1")))
+			},
+			want: "", walks: 2,
+		},
+		{
+			name: "file that is a link to a sibling folder",
+			between: func(t *testing.T, lake, _ string) {
+				mustDo(t, os.MkdirAll(filepath.Join(lake, "t/p=2"), 0o755))
+				mustDo(t, os.Symlink("../p=2/f1", filepath.Join(lake, "t/p=1/f1")))
+			},
+			want: "t/p=2/f1", walks: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			base := t.TempDir()
+			lake, outside := filepath.Join(base, "lake"), filepath.Join(base, "outside")
+			mustDo(t, os.MkdirAll(outside, 0o755))
+			fsys, err := New(ctx, lake, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := write(ctx, fsys, filepath.Join(lake, "t/p=1/f0"), "f0"); err != nil {
+				t.Fatal(err)
+			}
+			if tt.between != nil {
+				tt.between(t, lake, outside)
+			}
+			err = write(ctx, fsys, filepath.Join(lake, "t/p=1/f1"), "f1")
+			if tt.want == "" {
+				if !errors.Is(err, ErrOutsideLake) {
+					t.Errorf("error = %v, want one wrapping %v", err, ErrOutsideLake)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if b, err := os.ReadFile(filepath.Join(lake, tt.want)); err != nil || string(b) != "f1" {
+				t.Errorf("%s holds %q, %v; want f1", tt.want, b, err)
+			}
+			if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+				t.Errorf("written outside the lake: %v", entries)
+			}
+			for i := 2; i < 10; i++ {
+				if err := write(ctx, fsys, filepath.Join(lake, fmt.Sprintf("t/p=3/f%d", i)), "f"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// One more walk for t/p=3's first file, none for the others.
+			if got := fsys.(Local).h.walks.Load(); got != tt.walks+1 {
+				t.Errorf("%d creations walked from the lake's root, want %d", got, tt.walks+1)
+			}
+		})
+	}
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Within keeps a lake's Local confined to the same folder as it is, with
+// the folders it keeps open: the commit's renames go through it.
+func TestWithinSameLake(t *testing.T) {
+	ctx := context.Background()
+	lake := filepath.Join(t.TempDir(), "lake")
+	fsys, err := New(ctx, lake, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{lake, lake + "/", "file://" + lake} {
+		got, ok := Within(fsys, dir).(Local)
+		if !ok || got.h != fsys.(Local).h {
+			t.Errorf("Within(New(%q), %q) = %#v, want the same Local", lake, dir, got)
+		}
+	}
+}
+
+func TestSmallWritesAtOnce(t *testing.T) {
+	for _, tt := range []struct {
+		uri  string
+		want int
+	}{
+		{"/lake", 16},
+		{"lake", 16},
+		{"file:///lake", 16},
+		{"s3://bucket/lake", 1},
+	} {
+		if got := SmallWritesAtOnce(tt.uri); got != tt.want {
+			t.Errorf("SmallWritesAtOnce(%q) = %d, want %d", tt.uri, got, tt.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vendorlake/vendorlake/io/faults"
@@ -88,11 +89,8 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 		}
 		lakefs.PruneEmptyDirs(path.Dir(d), log.Output)
 	}
-	for _, w := range log.Writes {
-		faults.Hit(ctx, "commit.side-write")
-		if err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data); err != nil {
-			return fmt.Errorf("commit %s: %w", log.RunID, err)
-		}
+	if err := sideWrites(ctx, fsys, log.Writes, lakefs.SmallWritesAtOnce(log.Output)); err != nil {
+		return fmt.Errorf("commit %s: %w", log.RunID, err)
 	}
 	marker, _ := json.Marshal(map[string]any{"run_id": log.RunID, "committed_at": log.CreatedAt})
 	for _, t := range log.Tables {
@@ -239,4 +237,58 @@ func PendingCommits(ctx context.Context, fsys lakefs.FS, output string) []string
 func CommitPending(ctx context.Context, fsys lakefs.FS, output, runID string) bool {
 	ok, err := lakefs.Exists(ctx, fsys, CommitLogPath(output, runID))
 	return ok || err != nil
+}
+
+// sideWrites writes the log's small files (ledger entries, the run report),
+// each atomically, atOnce at a time (lakefs.SmallWritesAtOnce): on local
+// disk each one is made durable by an fsync, which takes milliseconds, and
+// a run writes one ledger entry per input file, so one at a time they made
+// the commit of many small inputs slow. Writes to the same path keep their
+// order (one after the other); it returns once every write is done, with
+// the first error.
+func sideWrites(ctx context.Context, fsys lakefs.FS, writes []SideWrite, atOnce int) error {
+	seen := make(map[string]bool, len(writes))
+	for _, w := range writes {
+		if seen[w.Path] {
+			// Never two atomic writes of one path at once (they share
+			// their hidden temporary file).
+			for _, w := range writes {
+				faults.Hit(ctx, "commit.side-write")
+				if err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		seen[w.Path] = true
+	}
+	sem := make(chan struct{}, max(atOnce, 1))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, w := range writes {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		faults.Hit(ctx, "commit.side-write")
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data)
+			<-sem
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }

@@ -4,11 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/klauspost/compress/gzip"
@@ -122,7 +126,7 @@ func TestProofGroups(t *testing.T) {
 	}
 }
 
-func tarGz(t *testing.T, entries map[string][]byte, order []string) []byte {
+func tarGz(_ testing.TB, entries map[string][]byte, order []string) []byte {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
@@ -309,5 +313,118 @@ func TestReadProofsCaseAndDirectories(t *testing.T) {
 	}
 	if st.AttachmentKind != "proofs" || len(st.AttachmentTables) != 3 {
 		t.Errorf("the archive's counters must carry their own bound: %q %v", st.AttachmentKind, st.AttachmentTables)
+	}
+}
+
+// closeFS is a store whose files report their Close to closes and, when
+// failClose names a file, fail it; held makes each Close wait until
+// another one is under way (or a second went by).
+type closeFS struct {
+	lakefs.Local
+	failClose string
+	held      bool
+	mu        sync.Mutex
+	busy      int
+	overlap   bool
+	others    chan struct{}
+}
+
+type closeFile struct {
+	io.WriteCloser
+	fs   *closeFS
+	path string
+}
+
+func (c *closeFS) Create(ctx context.Context, p string) (io.WriteCloser, error) {
+	w, err := c.Local.Create(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &closeFile{w, c, p}, nil
+}
+
+func (f *closeFile) Close() error {
+	c := f.fs
+	c.mu.Lock()
+	c.busy++
+	if c.busy > 1 {
+		c.overlap = true
+		select {
+		case c.others <- struct{}{}:
+		default:
+		}
+	}
+	c.mu.Unlock()
+	if c.held {
+		select {
+		case <-c.others:
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	err := f.WriteCloser.Close()
+	c.mu.Lock()
+	c.busy--
+	c.mu.Unlock()
+	if c.failClose != "" && strings.HasSuffix(f.path, c.failClose) {
+		return errors.New("disk full")
+	}
+	return err
+}
+
+// Proof files are closed (made durable) several at once, and ReadProofs
+// returns only once every one is closed: a failed close fails the archive
+// with the entry's name, and no file is reported before it is durable.
+func TestReadProofsClosesFilesTogether(t *testing.T) {
+	ctx := context.Background()
+	ids := []string{idA, idB, strings.Repeat("c", 64) + ".pdf", strings.Repeat("d", 64) + ".pdf"}
+	body := map[string][]byte{}
+	for _, id := range ids {
+		body[id] = []byte("%PDF " + id)
+	}
+	for _, tt := range []struct {
+		name      string
+		failClose string
+		wantErr   string
+	}{
+		{"every close succeeds", "", ""},
+		{"a close fails", ids[2], "entry " + ids[2] + ": disk full"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			p := filepath.Join(root, "proofs.tar.gz")
+			data := tarGz(t, body, ids)
+			os.WriteFile(p, data, 0o644)
+			f := transforms.InputFile{Path: p, Rel: "proofs.tar.gz", Partition: "export_id=e/date=2024-03-01", Unit: "u",
+				Parts: []transforms.FilePart{{Path: p, Rel: "proofs.tar.gz", Size: int64(len(data))}}}
+			out := &closeFS{failClose: tt.failClose, held: true, others: make(chan struct{}, len(ids))}
+			st, err := ReadProofs(ctx, lakefs.Local{}, out, filepath.Join(root, "out"), "r1", f, 0,
+				func(b hiveparquet.Batch) { b.Record.Release() }, func(string) {})
+			out.mu.Lock()
+			busy, overlap := out.busy, out.overlap
+			out.mu.Unlock()
+			if busy != 0 {
+				t.Errorf("ReadProofs returned with %d files still being closed", busy)
+			}
+			if !overlap {
+				t.Errorf("the proof files were closed one at a time")
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Files) != len(ids) {
+				t.Fatalf("%d files, want %d", len(st.Files), len(ids))
+			}
+			for _, fd := range st.Files {
+				if got, err := os.ReadFile(fd.TempPath); err != nil || !bytes.Equal(got, body[fd.Name]) {
+					t.Errorf("%s: %q %v", fd.Name, got, err)
+				}
+			}
+		})
 	}
 }
