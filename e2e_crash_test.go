@@ -1,6 +1,6 @@
 package main
 
-// Crash safety proven by fault injection (issue 9): every pipeline is killed
+// Crash safety proven by fault injection: every pipeline is killed
 // with SIGKILL at ten moments of a run (reads, Parquet writes, each phase of
 // the commit), through the fault points of io/faults, and a plain rerun must
 // leave exactly the tables of a run that never crashed.

@@ -1,6 +1,6 @@
 package main
 
-// The lake cannot be used to touch files outside it (issue 16, item 13):
+// The lake cannot be used to touch files outside it:
 // links and commit logs planted in the output by anyone who can write there
 // never make a run create, replace or remove a file elsewhere.
 

@@ -23,13 +23,13 @@ func TimestampUTC() arrow.DataType {
 // Parquet dictionary encoding off for one top-level column.
 const dictionaryKey = "vendorlake.parquet.dictionary"
 
-// Unique marks a column whose values are (nearly) all distinct, such as
+// NoDictionary marks a column whose values are (nearly) all distinct, such as
 // ids, offsets and microsecond timestamps: it is written without a
 // dictionary. Dictionary encoding is on for every other column; on a
 // unique column it only costs time: every value is hashed into a
 // dictionary that grows to the page limit, is compressed and written, and
 // then the writer falls back to plain encoding anyway.
-func Unique(f arrow.Field) arrow.Field {
+func NoDictionary(f arrow.Field) arrow.Field {
 	md := map[string]string{dictionaryKey: "false"}
 	for i, k := range f.Metadata.Keys() {
 		md[k] = f.Metadata.Values()[i]
@@ -38,7 +38,7 @@ func Unique(f arrow.Field) arrow.Field {
 	return f
 }
 
-// noDictionary lists the top-level columns of schema marked Unique.
+// noDictionary lists the top-level columns of schema marked NoDictionary.
 func noDictionary(schema *arrow.Schema) []string {
 	var cols []string
 	for _, f := range schema.Fields() {
@@ -49,6 +49,8 @@ func noDictionary(schema *arrow.Schema) []string {
 	return cols
 }
 
-// UniqueColumn is Unique(Column(name, t)): a nullable column of (nearly)
-// distinct values, written without a dictionary.
-func UniqueColumn(name string, t arrow.DataType) arrow.Field { return Unique(Column(name, t)) }
+// NoDictionaryColumn is NoDictionary(Column(name, t)): a nullable column of
+// (nearly) distinct values, written without a dictionary.
+func NoDictionaryColumn(name string, t arrow.DataType) arrow.Field {
+	return NoDictionary(Column(name, t))
+}

@@ -120,7 +120,7 @@ func ParseCompression(name string) (compress.Compression, error) {
 }
 
 // writerProps sets every Parquet property in one place: the codec,
-// dictionary encoding (but for the columns of schema marked Unique) and
+// dictionary encoding (but for the columns of schema marked NoDictionary) and
 // column statistics on, Parquet 2.6 logical types (so timestamps are
 // TIMESTAMP(MICROS, isAdjustedToUTC=true), never INT96). A nil schema
 // checks the options only.

@@ -204,11 +204,11 @@ func TestWriteFnReportsEncoderErrors(t *testing.T) {
 	}
 }
 
-// TestUniqueColumnsHaveNoDictionary checks that a column marked Unique is
+// TestNoDictionaryColumnsHaveNoDictionary checks that a column marked NoDictionary is
 // written without a dictionary page and the others with one.
-func TestUniqueColumnsHaveNoDictionary(t *testing.T) {
+func TestNoDictionaryColumnsHaveNoDictionary(t *testing.T) {
 	schema := arrow.NewSchema([]arrow.Field{
-		Unique(Column("id", arrow.BinaryTypes.String)),
+		NoDictionary(Column("id", arrow.BinaryTypes.String)),
 		Column("country", arrow.BinaryTypes.String),
 	}, nil)
 	if got := noDictionary(schema); len(got) != 1 || got[0] != "id" {

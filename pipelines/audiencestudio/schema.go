@@ -21,11 +21,11 @@ var (
 	i32   = arrow.PrimitiveTypes.Int32
 	boolT = arrow.FixedWidthTypes.Boolean
 	tsUTC = hiveparquet.TimestampUTC()
-	// f declares a (nullable) column.
-	f = hiveparquet.Column
-	// unique declares a column of (nearly) distinct values, written
+	// column declares a (nullable) column.
+	column = hiveparquet.Column
+	// noDictionary declares a column of (nearly) distinct values, written
 	// without a Parquet dictionary.
-	unique = hiveparquet.UniqueColumn
+	noDictionary = hiveparquet.NoDictionaryColumn
 )
 
 // RequestsSchema is the schema of audiencestudio_requests: one row per
@@ -38,17 +38,17 @@ var (
 // is the same whether the file is read whole or in any number of splits.
 func RequestsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("id_kind", str),
-		f("id_type", str),
-		unique("id_value", str),
-		f("action", str),
-		f("policy_regime", str),
-		f("flags_raw", str),
+		column("id_kind", str),
+		column("id_type", str),
+		noDictionary("id_value", str),
+		column("action", str),
+		column("policy_regime", str),
+		column("flags_raw", str),
 		// flags is null when flags_raw is null or cannot be parsed.
-		f("flags", arrow.MapOf(str, i32)),
-		unique("requested_at", tsUTC),
-		f("source_file", str),
-		unique("source_offset", i64),
+		column("flags", arrow.MapOf(str, i32)),
+		noDictionary("requested_at", tsUTC),
+		column("source_file", str),
+		noDictionary("source_offset", i64),
 	}, nil)
 }
 
@@ -63,31 +63,31 @@ func RequestsSchema() *arrow.Schema {
 // the file name {kuid}.
 func PortabilityEventsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		unique("ts", tsUTC),
-		f("xff", str),
-		f("xff_chain", hiveparquet.ListOf(str)),
-		f("ip", str),
-		f("kuid", str),
-		f("dnt", str),
-		f("user_agent", str),
-		f("referrer", str),
-		f("host", str),
-		f("path", str),
-		unique("query_string", str),
-		f("query_params", arrow.MapOf(str, str)),
-		f("resp", i32),
-		f("rt", i32),
-		f("new_user", boolT),
-		f("node", str),
-		f("v", str),
-		f("kct", arrow.MapOf(str, str)),
-		f("extra", str),
-		f("bridge_key", str),
-		f("bk_raw", str),
-		f("kuid_path", str),
-		f("kuid_file", str),
-		f("source_file", str),
-		unique("source_line", i64),
+		noDictionary("ts", tsUTC),
+		column("xff", str),
+		column("xff_chain", hiveparquet.ListOf(str)),
+		column("ip", str),
+		column("kuid", str),
+		column("dnt", str),
+		column("user_agent", str),
+		column("referrer", str),
+		column("host", str),
+		column("path", str),
+		noDictionary("query_string", str),
+		column("query_params", arrow.MapOf(str, str)),
+		column("resp", i32),
+		column("rt", i32),
+		column("new_user", boolT),
+		column("node", str),
+		column("v", str),
+		column("kct", arrow.MapOf(str, str)),
+		column("extra", str),
+		column("bridge_key", str),
+		column("bk_raw", str),
+		column("kuid_path", str),
+		column("kuid_file", str),
+		column("source_file", str),
+		noDictionary("source_line", i64),
 	}, nil)
 }
 

@@ -37,7 +37,7 @@ const WarnTimestampWithoutZone = "timestamp_without_zone"
 // batch export associates historical consent with GDPR.
 const DefaultRegulation = "gdpr"
 
-// How a line is parsed (issue 10: the parser is most of the pipeline's CPU).
+// How a line is parsed (the parser is most of the pipeline's CPU).
 //
 // fastjson parses the line into a tree; then one walk visits every object of
 // the tree once (Object.Visit, dispatching on the key), in the order the
@@ -52,9 +52,8 @@ const DefaultRegulation = "gdpr"
 // Key lookup follows fastjson's Object.Get: the first of duplicate keys wins.
 // One difference, for keys written with escapes: Get matches the raw key
 // text first, Visit the unescaped key, so an object where a modelled key is
-// written twice, once with a \u escape (e.g. "\u0069d" and "id"), now uses
-// the first of the two where the former code could check one and store the
-// other.
+// written twice, once with a \u escape (e.g. "\u0069d" and "id"), uses the
+// first of the two for both the check and the stored value.
 
 // parser turns Didomi export lines into didomi_users and didomi_events rows.
 // One parser serves one goroutine; it reuses its JSON parser, column

@@ -26,11 +26,11 @@ var (
 	i32   = arrow.PrimitiveTypes.Int32
 	boolT = arrow.FixedWidthTypes.Boolean
 	tsUTC = hiveparquet.TimestampUTC()
-	// f declares a (nullable) column.
-	f = hiveparquet.Column
-	// unique declares a column of (nearly) distinct values, written
+	// column declares a (nullable) column.
+	column = hiveparquet.Column
+	// noDictionary declares a column of (nearly) distinct values, written
 	// without a Parquet dictionary.
-	unique = hiveparquet.UniqueColumn
+	noDictionary = hiveparquet.NoDictionaryColumn
 )
 
 // listOf is a LIST whose element is named "element" (hiveparquet.ListOf).
@@ -42,47 +42,47 @@ var listOf = hiveparquet.ListOf
 // the extra fields, so nothing is lost.
 func consentsType() arrow.DataType {
 	purpose := arrow.StructOf(
-		f("id", str),
-		f("enabled", boolT),
-		f("enabled_li", boolT),
-		f("metadata", str),
+		column("id", str),
+		column("enabled", boolT),
+		column("enabled_li", boolT),
+		column("metadata", str),
 		arrow.Field{Name: "values", Type: arrow.MapOf(str, str), Nullable: true},
-		f("extra", str),
+		column("extra", str),
 	)
-	channel := arrow.StructOf(f("id", str), f("enabled", boolT), f("metadata", str), f("extra", str))
+	channel := arrow.StructOf(column("id", str), column("enabled", boolT), column("metadata", str), column("extra", str))
 	vendors := arrow.StructOf(
-		f("enabled", listOf(str)),
-		f("disabled", listOf(str)),
-		f("enabled_li", listOf(str)),
-		f("disabled_li", listOf(str)),
-		f("extra", str),
+		column("enabled", listOf(str)),
+		column("disabled", listOf(str)),
+		column("enabled_li", listOf(str)),
+		column("disabled_li", listOf(str)),
+		column("extra", str),
 	)
 	return arrow.StructOf(
-		f("purposes", listOf(purpose)),
-		f("vendors", vendors),
-		f("channels", listOf(channel)),
-		f("tcfcs", str),
-		f("extra", str),
+		column("purposes", listOf(purpose)),
+		column("vendors", vendors),
+		column("channels", listOf(channel)),
+		column("tcfcs", str),
+		column("extra", str),
 	)
 }
 
 // UsersSchema is the schema of didomi_users: one row per exported line.
 func UsersSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		unique("id", str),
-		f("organization_id", str),
-		unique("organization_user_id", str),
-		f("version", i64),
-		unique("created_at", tsUTC),
-		unique("updated_at", tsUTC),
-		f("country", str),
-		f("last_seen_country", str),
-		f("metadata", str),
-		f("consents", consentsType()),
-		f("event_count", i32),
-		f("extra", str),
-		f("source_file", str),
-		unique("source_line", i64),
+		noDictionary("id", str),
+		column("organization_id", str),
+		noDictionary("organization_user_id", str),
+		column("version", i64),
+		noDictionary("created_at", tsUTC),
+		noDictionary("updated_at", tsUTC),
+		column("country", str),
+		column("last_seen_country", str),
+		column("metadata", str),
+		column("consents", consentsType()),
+		column("event_count", i32),
+		column("extra", str),
+		column("source_file", str),
+		noDictionary("source_line", i64),
 	}, nil)
 }
 
@@ -90,24 +90,24 @@ func UsersSchema() *arrow.Schema {
 // line's events array.
 func EventsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		unique("id", str),
-		f("user_id", str),
-		f("organization_id", str),
-		unique("created_at", tsUTC),
-		unique("updated_at", tsUTC),
-		f("status", str),
-		f("regulation", str),
-		f("metadata", str),
-		f("user", arrow.StructOf(
-			f("id", str), f("organization_user_id", str), f("metadata", str),
-			f("country", str), f("last_seen_country", str), f("extra", str))),
-		f("consents", consentsType()),
-		f("proofs_id", listOf(str)),
-		f("delegate", arrow.StructOf(f("id", str), f("name", str), f("metadata", str), f("extra", str))),
-		f("extra", str),
-		f("source_file", str),
-		unique("source_line", i64),
-		f("event_index", i32),
+		noDictionary("id", str),
+		column("user_id", str),
+		column("organization_id", str),
+		noDictionary("created_at", tsUTC),
+		noDictionary("updated_at", tsUTC),
+		column("status", str),
+		column("regulation", str),
+		column("metadata", str),
+		column("user", arrow.StructOf(
+			column("id", str), column("organization_user_id", str), column("metadata", str),
+			column("country", str), column("last_seen_country", str), column("extra", str))),
+		column("consents", consentsType()),
+		column("proofs_id", listOf(str)),
+		column("delegate", arrow.StructOf(column("id", str), column("name", str), column("metadata", str), column("extra", str))),
+		column("extra", str),
+		column("source_file", str),
+		noDictionary("source_line", i64),
+		column("event_index", i32),
 	}, nil)
 }
 
@@ -115,33 +115,33 @@ func EventsSchema() *arrow.Schema {
 // partition's proof archive.
 func ProofsSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("proof_id", str),
-		f("file_name", str),
-		f("size_bytes", i64),
-		f("sha256", str),
-		f("content_type", str),
-		f("tar_modified_at", tsUTC),
-		f("object_path", str),
-		f("source_file", str),
-		f("source_part", str),
-		f("source_offset", i64),
+		column("proof_id", str),
+		column("file_name", str),
+		column("size_bytes", i64),
+		column("sha256", str),
+		column("content_type", str),
+		column("tar_modified_at", tsUTC),
+		column("object_path", str),
+		column("source_file", str),
+		column("source_part", str),
+		column("source_offset", i64),
 	}, nil)
 }
 
 // ProofFilesSchema describes didomi_proof_files, a folder of raw files (not
 // Parquet): the schema only documents it.
 func ProofFilesSchema() *arrow.Schema {
-	return arrow.NewSchema([]arrow.Field{f("proof_file", arrow.BinaryTypes.Binary)}, nil)
+	return arrow.NewSchema([]arrow.Field{column("proof_file", arrow.BinaryTypes.Binary)}, nil)
 }
 
 // ProofCheckSchema is the schema of didomi_proof_check: one row per problem
 // between the events' proof references and the proof archive.
 func ProofCheckSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("problem", str),
-		f("proof_id", str),
-		f("event_id", str),
-		f("user_id", str),
+		column("problem", str),
+		column("proof_id", str),
+		column("event_id", str),
+		column("user_id", str),
 	}, nil)
 }
 

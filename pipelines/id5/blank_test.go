@@ -32,9 +32,9 @@ func TestReadFileBlankLines(t *testing.T) {
 			lines: []int64{4, 4, 6}, in: 2, blank: 4},
 		{name: "single, only blank lines", rel: single, content: "\n\r\n  \n\t", blank: 4, warn: WarnEmptyFile},
 		{name: "single, bad header after a blank line", rel: single, content: "\n35|x\n\"u1\"|\"a\"\n", in: 1, blank: 1,
-			rejects: map[string]int64{CodeBadHeader: 1}},
+			rejects: map[string]int64{ReasonBadHeader: 1}},
 		{name: "per-partner", rel: perPartner, content: "\nu1|45|p1\r\n \r\nbad\nu2|45|p2\n\n", lines: []int64{2, 5}, in: 3, blank: 3,
-			rejects: map[string]int64{CodeFieldCount: 1}},
+			rejects: map[string]int64{ReasonFieldCount: 1}},
 		{name: "per-partner, only blank lines", rel: perPartner, content: "\n\n\n", blank: 3},
 	}
 	for _, tt := range tests {

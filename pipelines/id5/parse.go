@@ -34,38 +34,38 @@ func (r Reject) String() string { return r.Code + ": " + r.Reason }
 
 // Reject codes.
 const (
-	// CodeEmptyLine: the line is empty after removing the line terminator,
+	// ReasonEmptyLine: the line is empty after removing the line terminator,
 	// or holds only white space.
-	CodeEmptyLine = "empty_line"
-	// CodeFieldCount: the number of |-separated fields is not 3 (per-partner)
+	ReasonEmptyLine = "empty_line"
+	// ReasonFieldCount: the number of |-separated fields is not 3 (per-partner)
 	// or 1 + the number of partners in the header (single-file).
-	CodeFieldCount = "field_count"
-	// CodeUnbalancedQuotes: a field starts with a double quote but does not
+	ReasonFieldCount = "field_count"
+	// ReasonUnbalancedQuotes: a field starts with a double quote but does not
 	// end with one, or ends with one but does not start with one.
-	CodeUnbalancedQuotes = "unbalanced_quotes"
-	// CodeInnerQuote: a double quote inside a field value. Quotes may only
+	ReasonUnbalancedQuotes = "unbalanced_quotes"
+	// ReasonInnerQuote: a double quote inside a field value. Quotes may only
 	// wrap a whole field; there is no escaping ("" inside a value).
-	CodeInnerQuote = "inner_quote"
-	// CodeEmptyUID: the UID field is empty or "".
-	CodeEmptyUID = "empty_uid"
-	// CodeEmptyPartnerUID: the MatchPartnerUID of a per-partner row is empty.
-	CodeEmptyPartnerUID = "empty_partner_uid"
-	// CodeBadGVLID: the MatchPartnerGVLID of a per-partner row is not a
+	ReasonInnerQuote = "inner_quote"
+	// ReasonEmptyUID: the UID field is empty or "".
+	ReasonEmptyUID = "empty_uid"
+	// ReasonEmptyPartnerUID: the MatchPartnerUID of a per-partner row is empty.
+	ReasonEmptyPartnerUID = "empty_partner_uid"
+	// ReasonBadGVLID: the MatchPartnerGVLID of a per-partner row is not a
 	// positive decimal integer that fits int32.
-	CodeBadGVLID = "bad_gvlid"
-	// CodeGVLIDMismatch: the MatchPartnerGVLID of a per-partner row differs
+	ReasonBadGVLID = "bad_gvlid"
+	// ReasonGVLIDMismatch: the MatchPartnerGVLID of a per-partner row differs
 	// from the partner folder the file was delivered in.
-	CodeGVLIDMismatch = "gvlid_mismatch"
-	// CodeInvalidUTF8: the line is not valid UTF-8 (Parquet strings must be).
-	CodeInvalidUTF8 = "invalid_utf8"
+	ReasonGVLIDMismatch = "gvlid_mismatch"
+	// ReasonInvalidUTF8: the line is not valid UTF-8 (Parquet strings must be).
+	ReasonInvalidUTF8 = "invalid_utf8"
 )
 
 // Codes lists every reject code, for reports and tests.
 func Codes() []string {
 	return []string{
-		CodeEmptyLine, CodeFieldCount, CodeUnbalancedQuotes, CodeInnerQuote,
-		CodeEmptyUID, CodeEmptyPartnerUID, CodeBadGVLID, CodeGVLIDMismatch,
-		CodeInvalidUTF8,
+		ReasonEmptyLine, ReasonFieldCount, ReasonUnbalancedQuotes, ReasonInnerQuote,
+		ReasonEmptyUID, ReasonEmptyPartnerUID, ReasonBadGVLID, ReasonGVLIDMismatch,
+		ReasonInvalidUTF8,
 	}
 }
 
@@ -111,18 +111,18 @@ func nextField(line []byte, start int) (vs, ve, end int, code string) {
 	}
 	if len(f) >= 2 && f[0] == '"' && f[len(f)-1] == '"' {
 		if bytes.IndexByte(f[1:len(f)-1], '"') >= 0 {
-			return 0, 0, end, CodeInnerQuote
+			return 0, 0, end, ReasonInnerQuote
 		}
 		return start + 1, end - 1, end, ""
 	}
 	if q == 0 || f[len(f)-1] == '"' {
-		return 0, 0, end, CodeUnbalancedQuotes
+		return 0, 0, end, ReasonUnbalancedQuotes
 	}
-	return 0, 0, end, CodeInnerQuote
+	return 0, 0, end, ReasonInnerQuote
 }
 
 func quoteReject(code string, field int) *Reject {
-	if code == CodeInnerQuote {
+	if code == ReasonInnerQuote {
 		return &Reject{code, fmt.Sprintf("field %d has a double quote inside its value", field)}
 	}
 	return &Reject{code, fmt.Sprintf("field %d has an opening or closing double quote without its pair", field)}
@@ -154,7 +154,7 @@ func quoteReject(code string, field int) *Reject {
 func ParsePerPartnerRow(line []byte, folderGVLID int32) (Mapping, *Reject) {
 	line = trimLine(line)
 	if len(line) == 0 {
-		return Mapping{}, &Reject{CodeEmptyLine, "empty line"}
+		return Mapping{}, &Reject{ReasonEmptyLine, "empty line"}
 	}
 	var span [3][2]int
 	n := 0
@@ -174,25 +174,25 @@ func ParsePerPartnerRow(line []byte, folderGVLID int32) (Mapping, *Reject) {
 	}
 	if n != 3 {
 		if isBlank(line) {
-			return Mapping{}, &Reject{CodeEmptyLine, "blank line"}
+			return Mapping{}, &Reject{ReasonEmptyLine, "blank line"}
 		}
-		return Mapping{}, &Reject{CodeFieldCount, fmt.Sprintf("got %d fields, want 3 (UID|MatchPartnerGVLID|MatchPartnerUID)", n)}
+		return Mapping{}, &Reject{ReasonFieldCount, fmt.Sprintf("got %d fields, want 3 (UID|MatchPartnerGVLID|MatchPartnerUID)", n)}
 	}
 	gvlid, ok := parseGVLID(line[span[1][0]:span[1][1]])
 	if !ok {
-		return Mapping{}, &Reject{CodeBadGVLID, "MatchPartnerGVLID is not a positive integer that fits int32"}
+		return Mapping{}, &Reject{ReasonBadGVLID, "MatchPartnerGVLID is not a positive integer that fits int32"}
 	}
 	if gvlid != folderGVLID {
-		return Mapping{}, &Reject{CodeGVLIDMismatch, fmt.Sprintf("MatchPartnerGVLID %d differs from the partner folder %d", gvlid, folderGVLID)}
+		return Mapping{}, &Reject{ReasonGVLIDMismatch, fmt.Sprintf("MatchPartnerGVLID %d differs from the partner folder %d", gvlid, folderGVLID)}
 	}
 	if span[0][0] == span[0][1] {
-		return Mapping{}, &Reject{CodeEmptyUID, "UID is empty"}
+		return Mapping{}, &Reject{ReasonEmptyUID, "UID is empty"}
 	}
 	if span[2][0] == span[2][1] {
-		return Mapping{}, &Reject{CodeEmptyPartnerUID, "MatchPartnerUID is empty"}
+		return Mapping{}, &Reject{ReasonEmptyPartnerUID, "MatchPartnerUID is empty"}
 	}
 	if !utf8.Valid(line) {
-		return Mapping{}, &Reject{CodeInvalidUTF8, "line is not valid UTF-8"}
+		return Mapping{}, &Reject{ReasonInvalidUTF8, "line is not valid UTF-8"}
 	}
 	s := string(line)
 	return Mapping{
@@ -270,7 +270,7 @@ func ParseSingleHeader(line []byte) (Header, error) {
 func ParseSingleRow(line []byte, h Header, out []Mapping) ([]Mapping, *Reject) {
 	line = trimLine(line)
 	if len(line) == 0 {
-		return out, &Reject{CodeEmptyLine, "empty line"}
+		return out, &Reject{ReasonEmptyLine, "empty line"}
 	}
 	// Pass 1 validates without allocating, pass 2 emits.
 	n, hasValue := 0, false
@@ -293,15 +293,15 @@ func ParseSingleRow(line []byte, h Header, out []Mapping) ([]Mapping, *Reject) {
 	}
 	if want := 1 + len(h.Partners); n != want {
 		if isBlank(line) {
-			return out, &Reject{CodeEmptyLine, "blank line"}
+			return out, &Reject{ReasonEmptyLine, "blank line"}
 		}
-		return out, &Reject{CodeFieldCount, fmt.Sprintf("got %d fields, want %d (UID and %d partners in the header)", n, want, len(h.Partners))}
+		return out, &Reject{ReasonFieldCount, fmt.Sprintf("got %d fields, want %d (UID and %d partners in the header)", n, want, len(h.Partners))}
 	}
 	if uidEmpty {
-		return out, &Reject{CodeEmptyUID, "UID is empty"}
+		return out, &Reject{ReasonEmptyUID, "UID is empty"}
 	}
 	if !utf8.Valid(line) {
-		return out, &Reject{CodeInvalidUTF8, "line is not valid UTF-8"}
+		return out, &Reject{ReasonInvalidUTF8, "line is not valid UTF-8"}
 	}
 	if !hasValue {
 		return out, nil

@@ -49,50 +49,50 @@ func TestParsePerPartnerRowRejects(t *testing.T) {
 		line string
 		code string
 	}{
-		{"", CodeEmptyLine},
-		{"\n", CodeEmptyLine},
-		{"\r\n", CodeEmptyLine},
-		{"\xEF\xBB\xBF", CodeEmptyLine},
-		{"u|45", CodeFieldCount},
-		{"u", CodeFieldCount},
-		{" ", CodeEmptyLine},
-		{" \t \r", CodeEmptyLine},
-		{"u|45|p|x", CodeFieldCount},
-		{"u|45|p|", CodeFieldCount},
-		{"|||", CodeFieldCount},
-		{`"u|v"|45|p`, CodeUnbalancedQuotes}, // quotes do not protect a pipe
-		{`"u|45|p`, CodeUnbalancedQuotes},
-		{`u"|45|p`, CodeUnbalancedQuotes},
-		{`u|45|"p`, CodeUnbalancedQuotes},
-		{`u|45|p"`, CodeUnbalancedQuotes},
-		{`"|45|p`, CodeUnbalancedQuotes},
-		{`"u" |45|p`, CodeUnbalancedQuotes},
-		{`u|"45|p`, CodeUnbalancedQuotes},
-		{`u"v|45|p`, CodeInnerQuote},
-		{`"u"v"|45|p`, CodeInnerQuote},
-		{`"u""v"|45|p`, CodeInnerQuote}, // no CSV-style escaping
-		{`"""|45|p`, CodeInnerQuote},
-		{`u|4"5|p`, CodeInnerQuote},
-		{"u||p", CodeBadGVLID},
-		{`u|""|p`, CodeBadGVLID},
-		{"u|abc|p", CodeBadGVLID},
-		{"u|045|p", CodeBadGVLID},
-		{"u|0|p", CodeBadGVLID},
-		{"u|-45|p", CodeBadGVLID},
-		{"u|+45|p", CodeBadGVLID},
-		{"u| 45|p", CodeBadGVLID},
-		{"u|4.5|p", CodeBadGVLID},
-		{"u|2147483648|p", CodeBadGVLID},
-		{"u|99999999999|p", CodeBadGVLID},
-		{"u|matchpartner1GVLID|p", CodeBadGVLID},
-		{"u|46|p", CodeGVLIDMismatch},
-		{"u|2147483647|p", CodeGVLIDMismatch},
-		{"|45|p", CodeEmptyUID},
-		{`""|45|p`, CodeEmptyUID},
-		{"u|45|", CodeEmptyPartnerUID},
-		{`u|45|""`, CodeEmptyPartnerUID},
-		{"\xff|45|p", CodeInvalidUTF8},
-		{"u|45|p\xc3", CodeInvalidUTF8},
+		{"", ReasonEmptyLine},
+		{"\n", ReasonEmptyLine},
+		{"\r\n", ReasonEmptyLine},
+		{"\xEF\xBB\xBF", ReasonEmptyLine},
+		{"u|45", ReasonFieldCount},
+		{"u", ReasonFieldCount},
+		{" ", ReasonEmptyLine},
+		{" \t \r", ReasonEmptyLine},
+		{"u|45|p|x", ReasonFieldCount},
+		{"u|45|p|", ReasonFieldCount},
+		{"|||", ReasonFieldCount},
+		{`"u|v"|45|p`, ReasonUnbalancedQuotes}, // quotes do not protect a pipe
+		{`"u|45|p`, ReasonUnbalancedQuotes},
+		{`u"|45|p`, ReasonUnbalancedQuotes},
+		{`u|45|"p`, ReasonUnbalancedQuotes},
+		{`u|45|p"`, ReasonUnbalancedQuotes},
+		{`"|45|p`, ReasonUnbalancedQuotes},
+		{`"u" |45|p`, ReasonUnbalancedQuotes},
+		{`u|"45|p`, ReasonUnbalancedQuotes},
+		{`u"v|45|p`, ReasonInnerQuote},
+		{`"u"v"|45|p`, ReasonInnerQuote},
+		{`"u""v"|45|p`, ReasonInnerQuote}, // no CSV-style escaping
+		{`"""|45|p`, ReasonInnerQuote},
+		{`u|4"5|p`, ReasonInnerQuote},
+		{"u||p", ReasonBadGVLID},
+		{`u|""|p`, ReasonBadGVLID},
+		{"u|abc|p", ReasonBadGVLID},
+		{"u|045|p", ReasonBadGVLID},
+		{"u|0|p", ReasonBadGVLID},
+		{"u|-45|p", ReasonBadGVLID},
+		{"u|+45|p", ReasonBadGVLID},
+		{"u| 45|p", ReasonBadGVLID},
+		{"u|4.5|p", ReasonBadGVLID},
+		{"u|2147483648|p", ReasonBadGVLID},
+		{"u|99999999999|p", ReasonBadGVLID},
+		{"u|matchpartner1GVLID|p", ReasonBadGVLID},
+		{"u|46|p", ReasonGVLIDMismatch},
+		{"u|2147483647|p", ReasonGVLIDMismatch},
+		{"|45|p", ReasonEmptyUID},
+		{`""|45|p`, ReasonEmptyUID},
+		{"u|45|", ReasonEmptyPartnerUID},
+		{`u|45|""`, ReasonEmptyPartnerUID},
+		{"\xff|45|p", ReasonInvalidUTF8},
+		{"u|45|p\xc3", ReasonInvalidUTF8},
 	}
 	for _, tt := range tests {
 		m, rej := ParsePerPartnerRow([]byte(tt.line), 45)
@@ -200,26 +200,26 @@ func TestParseSingleRow(t *testing.T) {
 func TestParseSingleRowRejects(t *testing.T) {
 	h := Header{SourceGVLID: 35, Partners: []int32{20, 45, 109}}
 	tests := []struct{ line, code string }{
-		{"", CodeEmptyLine},
-		{"\r\n", CodeEmptyLine},
-		{"  \t", CodeEmptyLine},
-		{`"AAAAAA"|"111111"|"222222"`, CodeFieldCount},
-		{`"AAAAAA"|"111111"|"222222"|"333333"|"444444"`, CodeFieldCount},
-		{`"AAAAAA"|"111111"|"222222"|"333333"|`, CodeFieldCount},
-		{`"AAAAAA"`, CodeFieldCount},
-		{`"AAAAAA"|"111|111"|"222222"`, CodeUnbalancedQuotes}, // would be 4 fields if quotes protected pipes
-		{`"AAAAAA|"111111"|"222222"|"333333"`, CodeUnbalancedQuotes},
-		{`"AAAAAA"|"111111|"222222"|"333333"`, CodeUnbalancedQuotes},
-		{`"AAAAAA"|"111111"|"222222"|"333333`, CodeUnbalancedQuotes},
-		{`"AAAAAA"|"111111"|"222222"|"`, CodeUnbalancedQuotes},
-		{`"AAAAAA"|"111111" |"222222"|"333333"`, CodeUnbalancedQuotes},
-		{`"AA"AA"|"111111"|"222222"|"333333"`, CodeInnerQuote},
-		{`"AAAAAA"|"11""11"|"222222"|"333333"`, CodeInnerQuote},
-		{`""|"111111"|"222222"|"333333"`, CodeEmptyUID},
-		{`|"111111"|"222222"|"333333"`, CodeEmptyUID},
-		{`""|""|""|""`, CodeEmptyUID},
-		{"\"A\xff\"|\"1\"|\"2\"|\"3\"", CodeInvalidUTF8},
-		{"\"A\"|\"1\"|\"\xe2\x82\"|\"3\"", CodeInvalidUTF8},
+		{"", ReasonEmptyLine},
+		{"\r\n", ReasonEmptyLine},
+		{"  \t", ReasonEmptyLine},
+		{`"AAAAAA"|"111111"|"222222"`, ReasonFieldCount},
+		{`"AAAAAA"|"111111"|"222222"|"333333"|"444444"`, ReasonFieldCount},
+		{`"AAAAAA"|"111111"|"222222"|"333333"|`, ReasonFieldCount},
+		{`"AAAAAA"`, ReasonFieldCount},
+		{`"AAAAAA"|"111|111"|"222222"`, ReasonUnbalancedQuotes}, // would be 4 fields if quotes protected pipes
+		{`"AAAAAA|"111111"|"222222"|"333333"`, ReasonUnbalancedQuotes},
+		{`"AAAAAA"|"111111|"222222"|"333333"`, ReasonUnbalancedQuotes},
+		{`"AAAAAA"|"111111"|"222222"|"333333`, ReasonUnbalancedQuotes},
+		{`"AAAAAA"|"111111"|"222222"|"`, ReasonUnbalancedQuotes},
+		{`"AAAAAA"|"111111" |"222222"|"333333"`, ReasonUnbalancedQuotes},
+		{`"AA"AA"|"111111"|"222222"|"333333"`, ReasonInnerQuote},
+		{`"AAAAAA"|"11""11"|"222222"|"333333"`, ReasonInnerQuote},
+		{`""|"111111"|"222222"|"333333"`, ReasonEmptyUID},
+		{`|"111111"|"222222"|"333333"`, ReasonEmptyUID},
+		{`""|""|""|""`, ReasonEmptyUID},
+		{"\"A\xff\"|\"1\"|\"2\"|\"3\"", ReasonInvalidUTF8},
+		{"\"A\"|\"1\"|\"\xe2\x82\"|\"3\"", ReasonInvalidUTF8},
 	}
 	for _, tt := range tests {
 		prefix := []Mapping{{UID: "keep"}}
@@ -259,7 +259,7 @@ func TestEveryCodeTested(t *testing.T) {
 }
 
 func TestRejectString(t *testing.T) {
-	if got := (Reject{CodeEmptyUID, "UID is empty"}).String(); got != "empty_uid: UID is empty" {
+	if got := (Reject{ReasonEmptyUID, "UID is empty"}).String(); got != "empty_uid: UID is empty" {
 		t.Errorf("Reject.String() = %q", got)
 	}
 }
@@ -335,8 +335,8 @@ func TestFixturePerPartner(t *testing.T) {
 		t.Errorf("per-partner example = %+v, want %+v", got, want)
 	}
 	// The same rows in another partner's folder are mismatches.
-	if _, rej := ParsePerPartnerRow(readFixture(t, rel)[0], 46); rej == nil || rej.Code != CodeGVLIDMismatch {
-		t.Errorf("row in folder 46: reject %v, want %s", rej, CodeGVLIDMismatch)
+	if _, rej := ParsePerPartnerRow(readFixture(t, rel)[0], 46); rej == nil || rej.Code != ReasonGVLIDMismatch {
+		t.Errorf("row in folder 46: reject %v, want %s", rej, ReasonGVLIDMismatch)
 	}
 }
 

@@ -125,7 +125,7 @@ func TestSample(t *testing.T) {
 	for _, c := range rep.Totals.RejectsByReason {
 		reasons[c.Name] = c.N
 	}
-	if !equalCounts(reasons, map[string]int64{CodeFieldCount: 1, CodeGVLIDMismatch: 1, CodeEmptyUID: 1}) {
+	if !equalCounts(reasons, map[string]int64{ReasonFieldCount: 1, ReasonGVLIDMismatch: 1, ReasonEmptyUID: 1}) {
 		t.Errorf("rejects by reason: %v", reasons)
 	}
 	if len(rep.Skipped) != 1 || rep.Skipped[0].What != "full-extracts/109/latest.csv" {

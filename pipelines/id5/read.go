@@ -22,10 +22,10 @@ import (
 // File-level reject and warning codes (line-level codes are those of
 // parse.go plus the shared line_too_long).
 const (
-	// CodeBadHeader: the first line of a single-file delivery is not a
+	// ReasonBadHeader: the first line of a single-file delivery is not a
 	// valid header; the file is rejected whole (its FileStats.Error says why)
 	// and the header line is the file's only reject.
-	CodeBadHeader = "bad_header"
+	ReasonBadHeader = "bad_header"
 	// WarnEmptyFile: a single-file delivery without even a header.
 	WarnEmptyFile = "empty_file"
 )
@@ -184,7 +184,7 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 		if err != nil {
 			rej := transforms.NewRejects(RejectsTable, f.Partition, f.Source, f.Rel, opts.RawBytes)
 			defer rej.Release()
-			rej.Add(blank+1, CodeBadHeader, err.Error(), bytes.TrimRight(line, "\r\n"))
+			rej.Add(blank+1, ReasonBadHeader, err.Error(), bytes.TrimRight(line, "\r\n"))
 			rej.Flush(emit)
 			st := transforms.StatsFrom(f, kind, transforms.LineCounts{Lines: blank + 1, Rejected: 1, Blank: blank, Bytes: headerBytes,
 				RejectsByReason: rej.ByReason()})

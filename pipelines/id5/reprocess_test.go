@@ -171,13 +171,13 @@ func TestRejects(t *testing.T) {
 	}
 	// Every reason, where it was planted.
 	wantPP := map[string]int64{}
-	for _, c := range []string{CodeFieldCount, CodeUnbalancedQuotes, CodeInnerQuote, CodeEmptyUID,
-		CodeEmptyPartnerUID, CodeBadGVLID, CodeGVLIDMismatch, CodeInvalidUTF8, transforms.ReasonLineTooLong} {
+	for _, c := range []string{ReasonFieldCount, ReasonUnbalancedQuotes, ReasonInnerQuote, ReasonEmptyUID,
+		ReasonEmptyPartnerUID, ReasonBadGVLID, ReasonGVLIDMismatch, ReasonInvalidUTF8, transforms.ReasonLineTooLong} {
 		wantPP[c] = 1
 	}
-	wantSF := map[string]int64{CodeFieldCount: 1, CodeEmptyUID: 1} // blank lines are not rejects
-	for file, want := range map[string]map[string]int64{pp: wantPP, sf: wantSF, badHeader: {CodeBadHeader: 1},
-		"full-extracts/45/20221106T000000Z.csv": {CodeGVLIDMismatch: 1}} {
+	wantSF := map[string]int64{ReasonFieldCount: 1, ReasonEmptyUID: 1} // blank lines are not rejects
+	for file, want := range map[string]map[string]int64{pp: wantPP, sf: wantSF, badHeader: {ReasonBadHeader: 1},
+		"full-extracts/45/20221106T000000Z.csv": {ReasonGVLIDMismatch: 1}} {
 		if !equalCounts(byFile[file], want) {
 			t.Errorf("%s: rejects %v, want %v", file, byFile[file], want)
 		}

@@ -28,11 +28,11 @@ var (
 	i64   = arrow.PrimitiveTypes.Int64
 	i32   = arrow.PrimitiveTypes.Int32
 	tsUTC = hiveparquet.TimestampUTC()
-	// f declares a (nullable) column.
-	f = hiveparquet.Column
-	// unique declares a column of (nearly) distinct values, written
+	// column declares a (nullable) column.
+	column = hiveparquet.Column
+	// noDictionary declares a column of (nearly) distinct values, written
 	// without a Parquet dictionary.
-	unique = hiveparquet.UniqueColumn
+	noDictionary = hiveparquet.NoDictionaryColumn
 )
 
 // Column positions shared by UpdatesSchema and ExtractsSchema (the parser
@@ -52,14 +52,14 @@ const (
 // the time the path gives it (delivered_at or extracted_at).
 func rowSchema(timeCol string) *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		unique("uid", str),
-		f("source_gvlid", i32),
-		f("partner_gvlid", i32),
-		unique("partner_uid", str),
-		f(timeCol, tsUTC),
-		f("delivery", str),
-		f("source_file", str),
-		unique("source_line", i64),
+		noDictionary("uid", str),
+		column("source_gvlid", i32),
+		column("partner_gvlid", i32),
+		noDictionary("partner_uid", str),
+		column(timeCol, tsUTC),
+		column("delivery", str),
+		column("source_file", str),
+		noDictionary("source_line", i64),
 	}, nil)
 }
 
@@ -75,12 +75,12 @@ func ExtractsSchema() *arrow.Schema { return rowSchema("extracted_at") }
 // ExtractPartnersSchema is the schema of id5_extract_partners.
 func ExtractPartnersSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		f("partner_gvlid", i32),
-		f("source_gvlid", i32),
-		f("extracted_at", tsUTC),
-		f("delivery", str),
-		f("source_file", str),
-		f("rows", i64),
+		column("partner_gvlid", i32),
+		column("source_gvlid", i32),
+		column("extracted_at", tsUTC),
+		column("delivery", str),
+		column("source_file", str),
+		column("rows", i64),
 	}, nil)
 }
 
@@ -88,12 +88,12 @@ func ExtractPartnersSchema() *arrow.Schema {
 // partition column, not repeated inside the files).
 func CurrentSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		unique("uid", str),
-		unique("partner_uid", str),
-		f("source_gvlid", i32),
-		f("updated_at", tsUTC),
-		f("source_file", str),
-		unique("source_line", i64),
+		noDictionary("uid", str),
+		noDictionary("partner_uid", str),
+		column("source_gvlid", i32),
+		column("updated_at", tsUTC),
+		column("source_file", str),
+		noDictionary("source_line", i64),
 	}, nil)
 }
 

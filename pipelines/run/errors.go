@@ -6,7 +6,12 @@ import (
 	"strings"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
+
+// ErrLocked is returned (wrapped) when another run holds the output's lock
+// (see lakestate.AcquireLock).
+var ErrLocked = lakestate.ErrLocked
 
 // checkInputFound fails a run whose input root holds no file at all: a
 // mistyped folder or S3 prefix (S3 cannot tell a missing prefix from an

@@ -1,0 +1,115 @@
+// Progress of a run: each finished input file leaves a small marker in the
+// run's temporary area; the launching process lists them. This works the
+// same whether workers are goroutines of this process or hosts of a cluster.
+
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+func init() {
+	register.DoFn2x1[context.Context, transforms.FileStats, error](&progressFn{})
+	beam.RegisterType(reflect.TypeOf((*progressFn)(nil)).Elem())
+}
+
+func progressDir(output, runID string) string {
+	return lakefs.Join(lakestate.TempDir(output, runID), "_progress")
+}
+
+type progressFn struct {
+	Output string         `json:"output"`
+	RunID  string         `json:"run_id"`
+	FS     lakefs.Options `json:"fs"`
+
+	fs lakefs.FS
+}
+
+func (fn *progressFn) Setup(ctx context.Context) error {
+	var err error
+	fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS)
+	return err
+}
+
+func (fn *progressFn) ProcessElement(ctx context.Context, st transforms.FileStats) error {
+	data, err := json.Marshal(progressMark{Rel: st.Rel, Bytes: st.Bytes, Records: st.RecordsIn})
+	if err != nil {
+		return err
+	}
+	h := sha256.Sum256(data)
+	return lakefs.WriteFile(ctx, fn.fs, lakefs.Join(progressDir(fn.Output, fn.RunID), hex.EncodeToString(h[:12])+".json"), data)
+}
+
+type progressMark struct {
+	Rel     string `json:"rel"`
+	Bytes   int64  `json:"bytes"`
+	Records int64  `json:"records"`
+}
+
+// reportProgress prints, every interval until stop is closed, how many
+// input files are done, bytes and records, the rate and an ETA. On a
+// terminal it redraws one line; otherwise it writes log lines.
+func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, files int, totalBytes int64, interval time.Duration, w io.Writer, terminal bool, log *slog.Logger, stop <-chan struct{}) {
+	start := time.Now()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	last := ""
+	for {
+		select {
+		case <-stop:
+			if terminal && last != "" {
+				fmt.Fprintln(w)
+			}
+			return
+		case <-tick.C:
+		}
+		marks, err := fsys.List(ctx, progressDir(output, runID))
+		if err != nil {
+			continue
+		}
+		var done, records int64
+		for _, m := range marks {
+			raw, err := lakefs.ReadFile(ctx, fsys, m.Path)
+			if err != nil {
+				continue
+			}
+			var pm progressMark
+			if json.Unmarshal(raw, &pm) == nil {
+				done += pm.Bytes
+				records += pm.Records
+			}
+		}
+		el := time.Since(start).Seconds()
+		rate := float64(done) / el
+		eta := "?"
+		if rate > 0 && totalBytes > done {
+			eta = (time.Duration(float64(totalBytes-done)/rate) * time.Second).Round(time.Second).String()
+		} else if totalBytes <= done && len(marks) > 0 {
+			eta = "committing"
+		}
+		line := fmt.Sprintf("progress: %d/%d files, %s/%s, %d records, %s/s, ETA %s",
+			len(marks), files, human(done), human(totalBytes), records, human(int64(rate)), eta)
+		if terminal {
+			fmt.Fprintf(w, "\r%-100s", line)
+		} else if line != last {
+			log.Info("progress", "run_id", runID, "files_done", len(marks), "files", files, "bytes_done", done, "bytes", totalBytes,
+				"records", records, "bytes_per_s", int64(rate), "eta", eta)
+		}
+		last = line
+	}
+}
