@@ -118,18 +118,76 @@ func IsBlankLine(line []byte) bool {
 	return true
 }
 
+// Positions says what the position of a line is, as LineParser.Parse gets
+// it and the rejects table stores it in source_line.
+type Positions uint8
+
+const (
+	// LineNumbers: 1-based line numbers.
+	LineNumbers Positions = iota
+	// ByteOffsets: the offset of the line's first byte in the input's
+	// decompressed content, 0-based (Audience Studio request files, which
+	// are read in splits that cannot count the lines before them).
+	ByteOffsets
+)
+
+// LineSource is what ParseSource reads: the lines of one input, in blocks
+// of whole lines, each block with the position of its first line; the
+// positions of the others follow from Positions. A source hands out blocks
+// rather than single lines so that the lines are cut on the parse workers,
+// not on the goroutine that also decompresses the input. ReaderSource is
+// the source over any io.Reader.
+type LineSource interface {
+	// NextBlock returns the next block, filling buf (a free buffer, nil at
+	// first) or a larger one; it returns io.EOF after the last block.
+	NextBlock(buf []byte) (LineBlock, error)
+	// Positions says what the positions of the blocks' lines are.
+	Positions() Positions
+}
+
+// LineBlock is a block of whole lines from a LineSource.
+type LineBlock struct {
+	// Buf is the block's backing buffer, handed back to NextBlock later.
+	Buf []byte
+	// Data holds whole lines, each ended by '\n' but possibly the last one
+	// of the input.
+	Data []byte
+	// First is the position of the first line.
+	First int64
+	// Lead counts bytes of the input that precede Data but belong to its
+	// first line (a byte-order mark that is not content): they count in the
+	// first line's length, and so in the byte offset of the next line.
+	Lead int64
+	// TooLong marks a block that stands for one line longer than
+	// LineOptions.MaxLineBytes: Data holds its first RawBytes bytes, Size
+	// is its length without terminator and N the bytes it took in the
+	// input, terminator included.
+	TooLong bool
+	Size, N int64
+}
+
 // ParseLines reads newline-delimited records from r and parses them on
-// parallel workers, each with a LineParser from newParser and a Rejects
-// collector for rejectsTable; it emits the resulting batches on the
-// caller's goroutine (as Beam emitters require), in input order, chunk by
-// chunk. Memory stays bounded by (Workers+2) chunks whatever the input size,
-// and the process parses at most AcquireParseSlot's bound of files at once.
-//
-// firstLine is the number of lines already consumed before r (e.g. a
-// header), so that line numbers match the file. Blank lines (IsBlankLine)
-// are counted and skipped here, never passed to the parser; lines over the
-// length bound are rejected here, with the shared reason code.
+// parallel workers (see ParseSource), with 1-based line numbers as
+// positions. firstLine is the number of lines already consumed before r
+// (e.g. a header), so that line numbers match the file.
 func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable string, firstLine int64, opts LineOptions,
+	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
+	src := NewReaderSource(r, SourceOptions{Positions: LineNumbers, First: firstLine + 1}, opts)
+	return ParseSource(ctx, src, file, rejectsTable, opts, newParser, emit)
+}
+
+// ParseSource parses the lines of src on parallel workers, each with a
+// LineParser from newParser and a Rejects collector for rejectsTable; it
+// emits the resulting batches on the caller's goroutine (as Beam emitters
+// require), in input order, block by block. Memory stays bounded by
+// (Workers+2) blocks whatever the input size, and the process parses at
+// most AcquireParseSlot's bound of files at once.
+//
+// Blank lines (IsBlankLine) are counted and skipped here, never passed to
+// the parser; a trailing '\r' is removed before a line is parsed; lines over
+// the length bound are rejected here, with the shared reason code and the
+// raw_truncated flag.
+func ParseSource(ctx context.Context, src LineSource, file InputFile, rejectsTable string, opts LineOptions,
 	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
 	opts = opts.withDefaults()
 	release, err := AcquireParseSlot(ctx)
@@ -150,7 +208,7 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		readErr <- splitChunks(ctx, r, firstLine, opts, free, chunks)
+		readErr <- readBlocks(ctx, src, free, chunks)
 	}()
 
 	done := make(chan struct{})
@@ -168,7 +226,7 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 			defer rej.Release()
 			var prevRows []Count
 			for c := range chunks {
-				res := parseChunk(c, p, rej, opts)
+				res := parseChunk(c, src.Positions(), p, rej, opts)
 				rows := p.Rows()
 				res.Rows = DiffCounts(rows, prevRows)
 				prevRows = cloneCounts(rows)
@@ -178,7 +236,7 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 					releaseBatches(res.Batches)
 				}
 				select {
-				case free <- c.buf:
+				case free <- c.Buf:
 				default:
 				}
 			}
@@ -208,6 +266,30 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 		return counts, fmt.Errorf("parse %s: internal error: %d chunks out of order", file.Rel, len(pending))
 	}
 	return counts, nil
+}
+
+// readBlocks hands the blocks of src to the workers, numbered in order.
+func readBlocks(ctx context.Context, src LineSource, free chan []byte, out chan<- chunk) error {
+	for seq := 0; ; seq++ {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b, err := src.NextBlock(buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case out <- chunk{LineBlock: b, seq: seq}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // ChunkResult is what a parse worker made of one chunk of lines: its
@@ -272,17 +354,13 @@ func ReleaseChunks(rs []ChunkResult) {
 	}
 }
 
+// chunk is a block on its way to a parse worker.
 type chunk struct {
-	seq       int
-	buf       []byte // backing buffer, returned to the pool
-	data      []byte // whole lines, the last one possibly without '\n' at EOF
-	firstLine int64  // number of the first line in data
-	// tooLong marks a chunk that stands for one over-long line whose prefix is data.
-	tooLong     bool
-	tooLongSize int64
+	LineBlock
+	seq int
 }
 
-func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResult {
+func parseChunk(c chunk, positions Positions, p LineParser, rej *Rejects, opts LineOptions) ChunkResult {
 	res := ChunkResult{Seq: c.seq}
 	before := cloneCounts(rej.ByReason())
 	n0, e0 := rej.Count(), rej.EventCount()
@@ -296,15 +374,16 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResu
 	if wp != nil {
 		warn0 = cloneCounts(wp.Warnings())
 	}
-	if c.tooLong {
+	if c.TooLong {
 		res.Lines = 1
-		res.Bytes = c.tooLongSize
-		rej.AddTruncated(c.firstLine, ReasonLineTooLong,
-			fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", c.tooLongSize, opts.MaxLineBytes), c.data)
+		res.Bytes = c.N
+		rej.AddTruncated(c.First, ReasonLineTooLong,
+			fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", c.Size, opts.MaxLineBytes), c.Data)
 	} else {
-		res.Bytes = int64(len(c.data))
-		data := c.data
-		lineNo := c.firstLine
+		res.Bytes = c.Lead + int64(len(c.Data))
+		data := c.Data
+		pos := c.First
+		next := c.Lead // bytes of the line before its content (ByteOffsets)
 		for len(data) > 0 {
 			i := bytes.IndexByte(data, '\n')
 			var line []byte
@@ -313,6 +392,7 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResu
 			} else {
 				line, data = data[:i], data[i+1:]
 			}
+			next += int64(len(line)) + 1
 			res.Lines++
 			if n := len(line); n > 0 && line[n-1] == '\r' {
 				line = line[:n-1]
@@ -320,14 +400,19 @@ func parseChunk(c chunk, p LineParser, rej *Rejects, opts LineOptions) ChunkResu
 			if len(line) > opts.MaxLineBytes {
 				// A line that began in the carried-over tail of the previous
 				// read and ended in this chunk.
-				rej.AddTruncated(lineNo, ReasonLineTooLong,
+				rej.AddTruncated(pos, ReasonLineTooLong,
 					fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", len(line), opts.MaxLineBytes), line[:min(len(line), opts.RawBytes)])
 			} else if IsBlankLine(line) {
 				res.Blank++
-			} else if p.Parse(line, lineNo, rej) {
+			} else if p.Parse(line, pos, rej) {
 				res.Out++
 			}
-			lineNo++
+			if positions == ByteOffsets {
+				pos += next
+				next = 0
+			} else {
+				pos++
+			}
 		}
 	}
 	res.Rejected = rej.Count() - n0
@@ -361,85 +446,123 @@ func chunkBuffer(n int) []byte {
 	return make([]byte, n)
 }
 
-// splitChunks cuts r into chunks of whole lines.
-func splitChunks(ctx context.Context, r io.Reader, firstLine int64, opts LineOptions, free chan []byte, out chan<- chunk) error {
-	seq := 0
-	line := firstLine + 1
-	var carry []byte // partial line carried into the next chunk
-	eof := false
-	for !eof {
-		var buf []byte
-		select {
-		case buf = <-free:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if cap(buf) < opts.ChunkBytes || cap(buf) < len(carry)+opts.ChunkBytes/2 {
-			buf = chunkBuffer(max(opts.ChunkBytes, len(carry)+opts.ChunkBytes))
+// SourceOptions describe a ReaderSource's input.
+type SourceOptions struct {
+	// Positions is what a line's position is.
+	Positions Positions
+	// First is the position of the input's first line: 1 (or 1 + the
+	// lines already consumed) for LineNumbers, its decompressed byte
+	// offset for ByteOffsets.
+	First int64
+	// DropBOM drops a UTF-8 byte-order mark at the start of the input from
+	// the first line's content (its position and length still count it).
+	DropBOM bool
+}
+
+// ReaderSource is the LineSource over an io.Reader: it reads blocks of about
+// LineOptions.ChunkBytes and cuts them after their last newline; a line
+// longer than MaxLineBytes becomes a block of its own, read to its end
+// without being held in memory.
+type ReaderSource struct {
+	r     io.Reader
+	so    SourceOptions
+	opts  LineOptions
+	pos   int64  // position of the next line
+	carry []byte // partial line carried into the next block
+	eof   bool
+	begun bool
+}
+
+// NewReaderSource returns a LineSource over r. Of opts it uses ChunkBytes,
+// MaxLineBytes and RawBytes (zero means the default).
+func NewReaderSource(r io.Reader, so SourceOptions, opts LineOptions) *ReaderSource {
+	return &ReaderSource{r: r, so: so, opts: opts.withDefaults(), pos: so.First}
+}
+
+// Positions implements LineSource.
+func (s *ReaderSource) Positions() Positions { return s.so.Positions }
+
+// utf8BOM is the UTF-8 byte-order mark.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// NextBlock implements LineSource.
+func (s *ReaderSource) NextBlock(buf []byte) (LineBlock, error) {
+	for !s.eof {
+		opts := s.opts
+		if cap(buf) < opts.ChunkBytes || cap(buf) < len(s.carry)+opts.ChunkBytes/2 {
+			buf = chunkBuffer(max(opts.ChunkBytes, len(s.carry)+opts.ChunkBytes))
 		}
 		buf = buf[:cap(buf)]
-		n := copy(buf, carry)
-		carry = nil
-		for n < len(buf) && !eof {
-			m, err := r.Read(buf[n:])
+		n := copy(buf, s.carry)
+		s.carry = nil
+		for n < len(buf) && !s.eof {
+			m, err := s.r.Read(buf[n:])
 			n += m
 			if err == io.EOF {
-				eof = true
+				s.eof = true
 			} else if err != nil {
-				return err
+				return LineBlock{}, err
 			}
 		}
 		data := buf[:n]
-		if !eof {
+		var lead int64
+		if !s.begun {
+			s.begun = true
+			if s.so.DropBOM && bytes.HasPrefix(data, utf8BOM) {
+				// Mark and line are read whole unless the chunk is tiny.
+				data, lead = data[len(utf8BOM):], int64(len(utf8BOM))
+			}
+		}
+		if !s.eof {
 			cut := bytes.LastIndexByte(data, '\n')
 			if cut < 0 {
 				// One line fills the whole chunk: read on to its end or
 				// to the length bound, whichever comes first.
-				ll, err := longLine(r, data, opts)
+				ll, err := longLine(s.r, data, opts)
 				if err != nil {
-					return err
+					return LineBlock{}, err
 				}
 				if ll.over {
-					c := chunk{seq: seq, buf: buf, data: ll.prefix, firstLine: line, tooLong: true, tooLongSize: ll.size}
-					if !send(ctx, out, c) {
-						return ctx.Err()
-					}
-					seq++
-					line++
-					carry = ll.rest
-					eof = ll.atEOF
-					continue
+					b := LineBlock{Buf: buf, Data: ll.prefix, First: s.pos, TooLong: true, Size: ll.size, N: lead + ll.n}
+					s.advance(1, lead+ll.n)
+					s.carry = ll.rest
+					s.eof = ll.atEOF
+					return b, nil
 				}
 				// The line fits: ll.rest holds it and whatever followed.
-				data, buf, eof = ll.rest, ll.rest, ll.atEOF
+				data, buf, s.eof = ll.rest, ll.rest, ll.atEOF
 				cut = bytes.LastIndexByte(data, '\n')
-				if eof {
+				if s.eof {
 					cut = len(data) - 1
 				}
-				carry = append([]byte(nil), data[cut+1:]...)
-				data = data[:cut+1]
-			} else {
-				carry = append([]byte(nil), data[cut+1:]...)
-				data = data[:cut+1]
 			}
+			s.carry = append([]byte(nil), data[cut+1:]...)
+			data = data[:cut+1]
 		}
-		if len(data) == 0 {
+		if len(data) == 0 && lead == 0 {
 			continue
 		}
-		c := chunk{seq: seq, buf: buf, data: data, firstLine: line}
-		line += int64(bytes.Count(data, []byte{'\n'}))
-		if data[len(data)-1] != '\n' {
-			line++
+		b := LineBlock{Buf: buf, Data: data, First: s.pos, Lead: lead}
+		lines := int64(bytes.Count(data, []byte{'\n'}))
+		if len(data) == 0 || data[len(data)-1] != '\n' {
+			lines++
 		}
-		if !send(ctx, out, c) {
-			return ctx.Err()
-		}
-		seq++
+		s.advance(lines, lead+int64(len(data)))
+		return b, nil
 	}
-	if len(carry) > 0 {
-		return errors.New("internal error: data left after end of input")
+	if len(s.carry) > 0 {
+		return LineBlock{}, errors.New("internal error: data left after end of input")
 	}
-	return nil
+	return LineBlock{}, io.EOF
+}
+
+// advance moves the position past lines lines of n bytes.
+func (s *ReaderSource) advance(lines, n int64) {
+	if s.so.Positions == ByteOffsets {
+		s.pos += n
+	} else {
+		s.pos += lines
+	}
 }
 
 // longLineResult is what longLine found.
@@ -447,6 +570,7 @@ type longLineResult struct {
 	over   bool   // the line is longer than MaxLineBytes
 	prefix []byte // its first RawBytes bytes, when over
 	size   int64  // its length, when over
+	n      int64  // when over: the bytes it took, terminator included
 	rest   []byte // when over: the bytes after it; else the line and what followed
 	atEOF  bool
 }
@@ -458,8 +582,12 @@ func longLine(r io.Reader, data []byte, opts LineOptions) (longLineResult, error
 	grown := append([]byte(nil), data...)
 	tmp := make([]byte, 64<<10)
 	over := func(size int64, rest []byte, atEOF bool) longLineResult {
+		n := size
+		if !atEOF {
+			n++ // the '\n'
+		}
 		return longLineResult{over: true, prefix: append([]byte(nil), grown[:min(len(grown), opts.RawBytes)]...),
-			size: size, rest: append([]byte(nil), rest...), atEOF: atEOF}
+			size: size, n: n, rest: append([]byte(nil), rest...), atEOF: atEOF}
 	}
 	for {
 		if i := bytes.IndexByte(grown, '\n'); i >= 0 {
@@ -496,15 +624,6 @@ func longLine(r io.Reader, data []byte, opts LineOptions) (longLineResult, error
 		if err != nil {
 			return longLineResult{}, err
 		}
-	}
-}
-
-func send(ctx context.Context, out chan<- chunk, c chunk) bool {
-	select {
-	case out <- c:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 

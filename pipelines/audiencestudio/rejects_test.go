@@ -218,3 +218,57 @@ func TestFeedUnknownSourceWarns(t *testing.T) {
 		t.Errorf("rows %d, warnings %v", rows, st.Warnings)
 	}
 }
+
+// TestLineTooLongIsTruncated: an over-long line's reject keeps a prefix of
+// the line with raw_truncated set, in the request and the feed reader alike
+// (one line engine), whether the line ends in a newline or at end of file.
+func TestLineTooLongIsTruncated(t *testing.T) {
+	long := "device^kxcookie^" + strings.Repeat("x", 400) + "^portability^^^"
+	for _, tt := range []struct{ name, content string }{
+		{"terminated", goodRequest + "\n" + long + "\n" + goodRequest + "\n"},
+		{"at end of file", goodRequest + "\n" + long},
+	} {
+		for _, table := range []string{RequestsRejectsTable, PortabilityRejectsTable} {
+			t.Run(table+"/"+tt.name, func(t *testing.T) {
+				opts := transforms.LineOptions{MaxLineBytes: 300, RawBytes: 64, ChunkBytes: 128}
+				type rej struct {
+					code, raw string
+					truncated bool
+				}
+				var got []rej
+				emit := func(b hiveparquet.Batch) {
+					defer b.Record.Release()
+					if b.Table != table {
+						return
+					}
+					for i := 0; i < int(b.Record.NumRows()); i++ {
+						got = append(got, rej{b.Record.Column(2).(*array.String).Value(i), b.Record.Column(4).(*array.String).Value(i),
+							b.Record.Column(5).(*array.Boolean).Value(i)})
+					}
+				}
+				dir := t.TempDir()
+				var err error
+				if table == RequestsRejectsTable {
+					p := filepath.Join(dir, "r.txt")
+					os.WriteFile(p, []byte(tt.content), 0o644)
+					_, err = readRequests(context.Background(), lakefs.Local{}, inputFile(t, p), opts, emit)
+				} else {
+					content := strings.ReplaceAll(tt.content, goodRequest, goodFeed)
+					rel := "portability/R1/2024-03-02/pixel.gif/LIDa_CtQ/LIDa_CtQ"
+					p := filepath.Join(dir, filepath.FromSlash(rel))
+					os.MkdirAll(filepath.Dir(p), 0o755)
+					os.WriteFile(p, []byte(content), 0o644)
+					f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(content)), Partition: "x=1"}
+					_, err = readPortability(context.Background(), lakefs.Local{}, f, opts, emit)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []rej{{transforms.ReasonLineTooLong, long[:64], true}}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("rejects %+v, want %+v", got, want)
+				}
+			})
+		}
+	}
+}
