@@ -2,7 +2,6 @@ package audiencestudio
 
 import (
 	"bytes"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -54,72 +53,102 @@ type Request struct {
 // FlagsValid false, not rejected: the vendor documents their format only by
 // reference, and the raw text loses nothing.
 func ParseRequestLine(line []byte) (Request, *Reject) {
+	f, bad := cutRequestLine(line)
+	if bad != nil {
+		return Request{}, bad
+	}
+	// One allocation for every string of the line.
+	all := string(line)
+	str := func(b []byte) string {
+		off := cap(line) - cap(b) // b is a subslice of line
+		return all[off : off+len(b)]
+	}
+	r := Request{IDKind: f.kind, IDType: str(f.idType), IDValue: str(f.idValue), Action: str(f.action)}
+	if len(f.pr) > 0 {
+		r.PolicyRegime = NullString{str(f.pr), true}
+	}
+	if len(f.flags) > 0 {
+		raw := str(f.flags)
+		r.FlagsRaw = NullString{raw, true}
+		r.Flags, r.FlagsValid = ParseFlags(raw)
+	}
+	if f.atValid {
+		r.RequestedAt = NullInt64{f.at, true}
+	}
+	return r, nil
+}
+
+// requestFields is a request line cut into its fields and checked by the
+// rules of ParseRequestLine; the slices point into the line, and an empty
+// optional field is an empty slice. The request reader appends them to its
+// Arrow builders as they are: a line that becomes a row allocates nothing.
+type requestFields struct {
+	kind                               string // IDKindDevice or IDKindBridgeKey
+	idType, idValue, action, pr, flags []byte
+	at                                 int64 // TS in microseconds, when atValid
+	atValid                            bool
+}
+
+// cutRequestLine cuts and checks one request line (see ParseRequestLine).
+func cutRequestLine(line []byte) (requestFields, *Reject) {
+	var r requestFields
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) == 0 {
-		return Request{}, reject(RejectEmptyLine, "empty line")
+		return r, reject(RejectEmptyLine, "empty line")
 	}
 	if !utf8.Valid(line) {
-		return Request{}, reject(RejectInvalidUTF8, "line is not valid UTF-8")
+		return r, reject(RejectInvalidUTF8, "line is not valid UTF-8")
 	}
 	if n := bytes.Count(line, []byte{'^'}); n != 6 {
-		return Request{}, reject(RejectFieldCount, "found "+itoa(int64(n))+" '^' delimiters, want 6")
+		return r, reject(RejectFieldCount, "found "+itoa(int64(n))+" '^' delimiters, want 6")
 	}
-	s := string(line)
-	var f [7]string
+	var f [7][]byte
+	s := line
 	for i := 0; i < 6; i++ {
-		j := strings.IndexByte(s, '^')
+		j := bytes.IndexByte(s, '^')
 		f[i], s = s[:j], s[j+1:]
 	}
 	f[6] = s
-
-	var r Request
 	switch {
-	case strings.EqualFold(f[0], IDKindDevice):
-		r.IDKind = IDKindDevice
-	case strings.EqualFold(f[0], IDKindBridgeKey):
-		r.IDKind = IDKindBridgeKey
+	case string(f[0]) == IDKindDevice || bytes.EqualFold(f[0], []byte(IDKindDevice)):
+		r.kind = IDKindDevice
+	case string(f[0]) == IDKindBridgeKey || bytes.EqualFold(f[0], []byte(IDKindBridgeKey)):
+		r.kind = IDKindBridgeKey
 	default:
-		return Request{}, reject(RejectBadIDKind, "idt "+quote(f[0])+" is neither device nor bk")
+		return r, reject(RejectBadIDKind, "idt "+quote(string(f[0]))+" is neither device nor bk")
 	}
-	r.IDType, r.IDValue, r.Action = f[1], f[2], f[3]
-	if r.IDType == "" {
-		return Request{}, reject(RejectEmptyIDType, "ID type is empty")
+	r.idType, r.idValue, r.action, r.pr, r.flags = f[1], f[2], f[3], f[4], f[5]
+	if len(r.idType) == 0 {
+		return r, reject(RejectEmptyIDType, "ID type is empty")
 	}
-	if r.IDValue == "" {
-		return Request{}, reject(RejectEmptyIDValue, "ID value is empty")
+	if len(r.idValue) == 0 {
+		return r, reject(RejectEmptyIDValue, "ID value is empty")
 	}
-	if n := hashHexLen(r.IDType); n > 0 && (len(r.IDValue) != n || !isHex(r.IDValue)) {
-		return Request{}, reject(RejectBadHash, "ID type "+r.IDType+" wants "+itoa(int64(n))+" hex digits, got "+quote(r.IDValue))
+	if n := hashHexLen(r.idType); n > 0 && (len(r.idValue) != n || !isHex(r.idValue)) {
+		return r, reject(RejectBadHash, "ID type "+string(r.idType)+" wants "+itoa(int64(n))+" hex digits, got "+quote(string(r.idValue)))
 	}
-	if r.Action == "" {
-		return Request{}, reject(RejectEmptyAction, "action is empty")
+	if len(r.action) == 0 {
+		return r, reject(RejectEmptyAction, "action is empty")
 	}
-	if f[4] != "" {
-		r.PolicyRegime = NullString{f[4], true}
-	}
-	if f[5] != "" {
-		r.FlagsRaw = NullString{f[5], true}
-		r.Flags, r.FlagsValid = ParseFlags(f[5])
-	}
-	if f[6] != "" {
-		v, ok := parseUint(f[6])
+	if ts := f[6]; len(ts) > 0 {
+		v, ok := parseUint(ts)
 		if !ok {
-			return Request{}, reject(RejectBadTimestamp, "TS "+quote(f[6])+" is not an unsigned decimal integer")
+			return r, reject(RejectBadTimestamp, "TS "+quote(string(ts))+" is not an unsigned decimal integer")
 		}
 		if v < MinMicros || v >= MaxMicros {
-			return Request{}, reject(RejectTimestampOutRange, "TS "+f[6]+" µs is outside 2000-01-01..2100-01-01")
+			return r, reject(RejectTimestampOutRange, "TS "+string(ts)+" µs is outside 2000-01-01..2100-01-01")
 		}
-		r.RequestedAt = NullInt64{v, true}
+		r.at, r.atValid = v, true
 	}
-	if !strings.EqualFold(r.Action, ActionPortability) {
+	if string(r.action) != ActionPortability && !bytes.EqualFold(r.action, []byte(ActionPortability)) {
 		switch {
-		case !r.PolicyRegime.Valid:
-			return Request{}, reject(RejectMissingPolicyRegime, "action "+quote(r.Action)+" requires a policy regime")
-		case !r.FlagsRaw.Valid:
-			return Request{}, reject(RejectMissingFlags, "action "+quote(r.Action)+" requires flags")
-		case !r.RequestedAt.Valid:
-			return Request{}, reject(RejectMissingTimestamp, "action "+quote(r.Action)+" requires a timestamp")
+		case len(r.pr) == 0:
+			return r, reject(RejectMissingPolicyRegime, "action "+quote(string(r.action))+" requires a policy regime")
+		case len(r.flags) == 0:
+			return r, reject(RejectMissingFlags, "action "+quote(string(r.action))+" requires flags")
+		case !r.atValid:
+			return r, reject(RejectMissingTimestamp, "action "+quote(string(r.action))+" requires a timestamp")
 		}
 	}
 	return r, nil
@@ -127,19 +156,19 @@ func ParseRequestLine(line []byte) (Request, *Reject) {
 
 // hashHexLen returns the number of hex digits an ID of type t must have, or
 // 0 when t is not a hashed type.
-func hashHexLen(t string) int {
+func hashHexLen(t []byte) int {
 	for _, h := range [...]struct {
 		suffix string
 		n      int
 	}{{"_sha256", 64}, {"_sha1", 40}, {"_md5", 32}} {
-		if len(t) > len(h.suffix) && strings.EqualFold(t[len(t)-len(h.suffix):], h.suffix) {
+		if len(t) > len(h.suffix) && bytes.EqualFold(t[len(t)-len(h.suffix):], []byte(h.suffix)) {
 			return h.n
 		}
 	}
 	return 0
 }
 
-func isHex(s string) bool {
+func isHex(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {

@@ -25,6 +25,11 @@ type requestParser struct {
 	at                                            *array.TimestampBuilder
 	srcFile                                       *array.StringBuilder
 	srcOff                                        *array.Int64Builder
+
+	flagBuf   [maxFlags]flagOf[[]byte] // parseFlags' result, reused
+	reserve   int                      // rows of the last batch, to reserve before the next row
+	flagItems int                      // flags of the last batch
+	dataLen   [8]int                   // bytes of the last batch per string builder (strs)
 }
 
 func newRequestParser(file, partition string) *requestParser {
@@ -47,28 +52,35 @@ func newRequestParser(file, partition string) *requestParser {
 
 // Parse implements transforms.LineParser.
 func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) bool {
-	r, bad := ParseRequestLine(line)
+	r, bad := cutRequestLine(line)
 	if bad != nil {
 		rej.Add(pos, bad.Code, bad.Reason, line)
 		return false
 	}
-	p.idKind.Append(r.IDKind)
-	p.idType.Append(r.IDType)
-	p.idValue.Append(r.IDValue)
-	p.action.Append(r.Action)
-	appendNullString(p.pr, r.PolicyRegime)
-	appendNullString(p.flagsRaw, r.FlagsRaw)
-	if r.FlagsValid {
+	if p.reserve > 0 {
+		p.reserveRows()
+	}
+	p.idKind.Append(r.kind)
+	p.idType.BinaryBuilder.Append(r.idType)
+	p.idValue.BinaryBuilder.Append(r.idValue)
+	p.action.BinaryBuilder.Append(r.action)
+	appendBytesOrNull(p.pr, r.pr)
+	appendBytesOrNull(p.flagsRaw, r.flags)
+	flags, ok := p.flagBuf[:0], false
+	if len(r.flags) > 0 {
+		flags, ok = parseFlags(r.flags, flags)
+	}
+	if ok {
 		p.flags.Append(true)
-		for _, fl := range r.Flags {
-			p.flagKeys.Append(fl.Key)
-			p.flagVals.Append(fl.Value)
+		for _, fl := range flags {
+			p.flagKeys.BinaryBuilder.Append(fl.key)
+			p.flagVals.Append(fl.val)
 		}
 	} else {
 		p.flags.AppendNull()
 	}
-	if r.RequestedAt.Valid {
-		p.at.Append(arrowTS(r.RequestedAt.Int64))
+	if r.atValid {
+		p.at.Append(arrowTS(r.at))
 	} else {
 		p.at.AppendNull()
 	}
@@ -78,9 +90,40 @@ func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) b
 	return true
 }
 
+// reserveRows sizes the builders for a batch like the last one, so that
+// they do not grow (and copy) step by step while a chunk is parsed.
+func (p *requestParser) reserveRows() {
+	n := p.reserve
+	p.reserve = 0
+	p.b.Reserve(n)
+	for i, sb := range p.strs() {
+		sb.ReserveData(p.dataLen[i])
+	}
+	p.flagVals.Reserve(p.flagItems)
+	p.flagKeys.Reserve(p.flagItems)
+}
+
+// strs lists the string builders whose data sizes reserveRows keeps.
+func (p *requestParser) strs() [8]*array.StringBuilder {
+	return [8]*array.StringBuilder{p.idKind, p.idType, p.idValue, p.action, p.pr, p.flagsRaw, p.srcFile, p.flagKeys}
+}
+
+// appendBytesOrNull appends b, or null when b is empty.
+func appendBytesOrNull(sb *array.StringBuilder, b []byte) {
+	if len(b) > 0 {
+		sb.BinaryBuilder.Append(b)
+	} else {
+		sb.AppendNull()
+	}
+}
+
 // Flush implements transforms.LineParser.
 func (p *requestParser) Flush(emit func(hiveparquet.Batch)) {
-	if p.srcFile.Len() > 0 {
+	if n := p.srcFile.Len(); n > 0 {
+		p.reserve, p.flagItems = n, p.flagVals.Len()
+		for i, sb := range p.strs() {
+			p.dataLen[i] = sb.DataLen()
+		}
 		emit(hiveparquet.Batch{Table: RequestsTable, Partition: p.partition, Record: p.b.NewRecord()})
 	}
 }
