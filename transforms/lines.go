@@ -11,7 +11,12 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 )
 
-// Defaults of LineOptions.
+// Defaults of LineOptions. DefaultChunkBytes is the one chunk size of every
+// line reader, the request reader's included (it had 4 MiB of its own): on
+// the bench's request files, 4 MiB chunks cost 8% more CPU and 20% more
+// peak memory than 16 MiB ones (more and smaller batches for the writer to
+// coalesce into row groups), and a ramp from 1 MiB up to 16 MiB, tried so
+// that small files spread over the workers, cost 6% more CPU too.
 const (
 	DefaultMaxLineBytes = 64 << 20
 	DefaultChunkBytes   = 16 << 20

@@ -26,10 +26,7 @@ type requestParser struct {
 	srcFile                                       *array.StringBuilder
 	srcOff                                        *array.Int64Builder
 
-	flagBuf   [maxFlags]flagOf[[]byte] // parseFlags' result, reused
-	reserve   int                      // rows of the last batch, to reserve before the next row
-	flagItems int                      // flags of the last batch
-	dataLen   [8]int                   // bytes of the last batch per string builder (strs)
+	flagBuf [maxFlags]flagOf[[]byte] // parseFlags' result, reused
 }
 
 func newRequestParser(file, partition string) *requestParser {
@@ -56,9 +53,6 @@ func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) b
 	if bad != nil {
 		rej.Add(pos, bad.Code, bad.Reason, line)
 		return false
-	}
-	if p.reserve > 0 {
-		p.reserveRows()
 	}
 	p.idKind.Append(r.kind)
 	p.idType.BinaryBuilder.Append(r.idType)
@@ -90,24 +84,6 @@ func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) b
 	return true
 }
 
-// reserveRows sizes the builders for a batch like the last one, so that
-// they do not grow (and copy) step by step while a chunk is parsed.
-func (p *requestParser) reserveRows() {
-	n := p.reserve
-	p.reserve = 0
-	p.b.Reserve(n)
-	for i, sb := range p.strs() {
-		sb.ReserveData(p.dataLen[i])
-	}
-	p.flagVals.Reserve(p.flagItems)
-	p.flagKeys.Reserve(p.flagItems)
-}
-
-// strs lists the string builders whose data sizes reserveRows keeps.
-func (p *requestParser) strs() [8]*array.StringBuilder {
-	return [8]*array.StringBuilder{p.idKind, p.idType, p.idValue, p.action, p.pr, p.flagsRaw, p.srcFile, p.flagKeys}
-}
-
 // appendBytesOrNull appends b, or null when b is empty.
 func appendBytesOrNull(sb *array.StringBuilder, b []byte) {
 	if len(b) > 0 {
@@ -119,11 +95,7 @@ func appendBytesOrNull(sb *array.StringBuilder, b []byte) {
 
 // Flush implements transforms.LineParser.
 func (p *requestParser) Flush(emit func(hiveparquet.Batch)) {
-	if n := p.srcFile.Len(); n > 0 {
-		p.reserve, p.flagItems = n, p.flagVals.Len()
-		for i, sb := range p.strs() {
-			p.dataLen[i] = sb.DataLen()
-		}
+	if p.srcFile.Len() > 0 {
 		emit(hiveparquet.Batch{Table: RequestsTable, Partition: p.partition, Record: p.b.NewRecord()})
 	}
 }
