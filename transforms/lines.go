@@ -161,6 +161,7 @@ func ParseSource(ctx context.Context, src LineSource, file InputFile, rejectsTab
 		free <- nil // allocated lazily
 	}
 
+	positions := src.Positions()
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
@@ -182,7 +183,7 @@ func ParseSource(ctx context.Context, src LineSource, file InputFile, rejectsTab
 			defer rej.Release()
 			var prevRows []Count
 			for c := range chunks {
-				res := parseChunk(c, src.Positions(), p, rej, opts)
+				res := parseChunk(c, positions, p, rej, opts)
 				rows := p.Rows()
 				res.Rows = DiffCounts(rows, prevRows)
 				prevRows = cloneCounts(rows)
