@@ -19,9 +19,8 @@ type requestParser struct {
 	n               int64
 
 	idKind, idType, idValue, action, pr, flagsRaw *array.StringBuilder
-	flags                                         *array.MapBuilder
-	flagKeys                                      *array.StringBuilder
-	flagVals                                      *array.Int32Builder
+	flags                                         *array.StructBuilder
+	flagVals                                      [len(FlagNames)]*array.Int32Builder
 	at                                            *array.TimestampBuilder
 	srcFile                                       *array.StringBuilder
 	srcOff                                        *array.Int64Builder
@@ -38,9 +37,10 @@ func newRequestParser(file, partition string) *requestParser {
 	p.action = b.Field(3).(*array.StringBuilder)
 	p.pr = b.Field(4).(*array.StringBuilder)
 	p.flagsRaw = b.Field(5).(*array.StringBuilder)
-	p.flags = b.Field(6).(*array.MapBuilder)
-	p.flagKeys = p.flags.KeyBuilder().(*array.StringBuilder)
-	p.flagVals = p.flags.ItemBuilder().(*array.Int32Builder)
+	p.flags = b.Field(6).(*array.StructBuilder)
+	for i := range p.flagVals {
+		p.flagVals[i] = p.flags.FieldBuilder(i).(*array.Int32Builder)
+	}
 	p.at = b.Field(7).(*array.TimestampBuilder)
 	p.srcFile = b.Field(8).(*array.StringBuilder)
 	p.srcOff = b.Field(9).(*array.Int64Builder)
@@ -66,9 +66,21 @@ func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) b
 	}
 	if ok {
 		p.flags.Append(true)
+		var vals [len(FlagNames)]int32
+		var given [len(FlagNames)]bool
 		for _, fl := range flags {
-			p.flagKeys.BinaryBuilder.Append(fl.key)
-			p.flagVals.Append(fl.val)
+			for i, name := range FlagNames {
+				if string(fl.key) == name {
+					vals[i], given[i] = fl.val, true
+				}
+			}
+		}
+		for i, vb := range p.flagVals {
+			if given[i] {
+				vb.Append(vals[i])
+			} else {
+				vb.AppendNull()
+			}
 		}
 	} else {
 		p.flags.AppendNull()
