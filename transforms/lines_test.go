@@ -193,3 +193,68 @@ func sortRows(rows []row) {
 		}
 	}
 }
+
+// TestParseSourceByteOffsets checks, over random inputs (blank, CRLF and
+// over-long lines, a byte-order mark, no final newline) and chunk sizes,
+// that a ReaderSource with ByteOffsets gives every line the offset of its
+// first byte (the mark counts in the first line), and that every byte is
+// counted once.
+func TestParseSourceByteOffsets(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for iter := 0; iter < 300; iter++ {
+		var b strings.Builder
+		var want []row
+		bom := r.IntN(3) == 0
+		if bom {
+			b.WriteString("\uFEFF")
+		}
+		n := r.IntN(60)
+		for i := 0; i < n; i++ {
+			off := int64(b.Len())
+			if i == 0 {
+				off = 0
+			}
+			switch k := r.IntN(10); {
+			case k == 0:
+				b.WriteString(" \r")
+			case k == 1:
+				s := strings.Repeat("L", 101+r.IntN(200))
+				b.WriteString(s)
+				want = append(want, row{"rej:" + ReasonLineTooLong, off, s[:16]})
+			default:
+				s := strings.Repeat(string(rune('a'+r.IntN(26))), 1+r.IntN(40))
+				b.WriteString(s)
+				if k == 2 {
+					b.WriteString("\r")
+				}
+				want = append(want, row{"echo", off, s})
+			}
+			if i < n-1 || r.IntN(2) == 0 {
+				b.WriteString("\n")
+			}
+		}
+		opts := LineOptions{MaxLineBytes: 100, RawBytes: 16, ChunkBytes: 1 + r.IntN(300), Workers: 1 + r.IntN(4)}
+		src := NewReaderSource(strings.NewReader(b.String()), SourceOptions{Positions: ByteOffsets, DropBOM: true}, opts)
+		var rows []row
+		counts, err := ParseSource(context.Background(), src, InputFile{Rel: "f"}, "rej", opts, newEcho, func(bt hiveparquet.Batch) {
+			defer bt.Record.Release()
+			for i := 0; i < int(bt.Record.NumRows()); i++ {
+				if bt.Table == "echo" {
+					rows = append(rows, row{"echo", bt.Record.Column(0).(*array.Int64).Value(i), bt.Record.Column(1).(*array.String).Value(i)})
+				} else {
+					rows = append(rows, row{"rej:" + bt.Record.Column(2).(*array.String).Value(i), bt.Record.Column(1).(*array.Int64).Value(i), bt.Record.Column(4).(*array.String).Value(i)})
+				}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sortRows(rows)
+		if fmt.Sprint(rows) != fmt.Sprint(want) {
+			t.Fatalf("iter %d (bom %v, %+v): rows differ:\n%v\nwant\n%v", iter, bom, opts, rows, want)
+		}
+		if counts.Lines != int64(n) || counts.Bytes != int64(b.Len()) {
+			t.Fatalf("iter %d: counts %+v, want %d lines %d bytes", iter, counts, n, b.Len())
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 //   - any other {bk} is a bridge key in Base64 (standard or URL-safe
 //     alphabet, with or without '=' padding). It is kept as the decoded text
 //     when that is text (see bridgeKeyText), and otherwise only raw, with a
-//     warning (WarningBridgeKeyNotText).
+//     warning (WarnBridgeKeyNotText).
 
 // BKFolder is what the {bk} part of a portability path says.
 type BKFolder struct {

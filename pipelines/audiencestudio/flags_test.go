@@ -23,6 +23,7 @@ func TestParseFlags(t *testing.T) {
 		{`{"xx":1,"dc":0}`, []Flag{{"xx", 1}, {"dc", 0}}, true},
 		{`{}`, []Flag{}, true},
 		{`{ }`, []Flag{}, true},
+		{"\u00a0{\"dc\":falſe}\u0085", []Flag{{"dc", 0}}, true}, // Unicode spaces and case folding, as the strings package
 
 		{``, nil, false},
 		{`   `, nil, false},
@@ -48,6 +49,16 @@ func TestParseFlags(t *testing.T) {
 		got, ok := ParseFlags(tt.in)
 		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("ParseFlags(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+		// The request reader parses the line's bytes, into a reused array.
+		var buf [maxFlags]flagOf[[]byte]
+		fs, ok := parseFlags([]byte(tt.in), buf[:0])
+		var gotBytes []Flag
+		for _, f := range fs {
+			gotBytes = append(gotBytes, Flag{string(f.key), f.val})
+		}
+		if ok != tt.ok || len(gotBytes) != len(tt.want) || (len(gotBytes) > 0 && !reflect.DeepEqual(gotBytes, tt.want)) {
+			t.Errorf("parseFlags(%q bytes) = %v, %v; want %v, %v", tt.in, gotBytes, ok, tt.want, tt.ok)
 		}
 	}
 }

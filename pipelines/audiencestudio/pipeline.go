@@ -20,14 +20,14 @@ const (
 	PortabilityName = "audiencestudio-portability"
 )
 
-// WarningUnknownDataSource counts feed files whose data source folder is not
+// WarnUnknownDataSource counts feed files whose data source folder is not
 // one of DataSources; they are read all the same.
-const WarningUnknownDataSource = "unknown_data_source"
+const WarnUnknownDataSource = "unknown_data_source"
 
-// WarningBridgeKeyNotText counts feed files whose {bk} folder is a bridge key
+// WarnBridgeKeyNotText counts feed files whose {bk} folder is a bridge key
 // (it differs from the kuid) that does not decode from Base64 to text; their
 // records are read with bridge_key null and bk_raw set.
-const WarningBridgeKeyNotText = "bridge_key_not_text"
+const WarnBridgeKeyNotText = "bridge_key_not_text"
 
 // The pipelines' readers, for the generic read DoFn (transforms.Read).
 func init() {
@@ -96,10 +96,10 @@ func readPortability(ctx context.Context, fsys lakefs.FS, f transforms.InputFile
 		return st, err
 	}
 	if !KnownDataSource(meta.DataSource) {
-		st.Warnings = append(st.Warnings, transforms.Count{Name: WarningUnknownDataSource, N: 1})
+		st.Warnings = append(st.Warnings, transforms.Count{Name: WarnUnknownDataSource, N: 1})
 	}
 	if meta.BK.Undecoded() {
-		st.Warnings = append(st.Warnings, transforms.Count{Name: WarningBridgeKeyNotText, N: 1})
+		st.Warnings = append(st.Warnings, transforms.Count{Name: WarnBridgeKeyNotText, N: 1})
 	}
 	return st, nil
 }

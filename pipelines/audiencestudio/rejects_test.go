@@ -20,34 +20,34 @@ const hex64 = "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a"
 
 // requestRejects holds one request line per reject reason.
 var requestRejects = map[string]string{
-	RejectInvalidUTF8:            "device^kxcookie^ab\xffcd^portability^^^",
-	RejectBadTimestamp:           "device^kxcookie^abc^portability^^^12x4",
-	RejectTimestampOutRange:      "device^kxcookie^abc^portability^^^12345",
-	RejectFieldCount:             "device^kxcookie^abc^portability^^",
-	RejectBadIDKind:              "cookie^kxcookie^abc^portability^^^",
-	RejectEmptyIDType:            "device^^abc^portability^^^",
-	RejectEmptyIDValue:           "device^kxcookie^^portability^^^",
-	RejectBadHash:                "bk^email_sha256^abc^portability^^^",
-	RejectEmptyAction:            "device^kxcookie^abc^^global^^",
-	RejectMissingPolicyRegime:    "device^kxcookie^abc^set^^{\"dc\":1}^1515471711277000",
-	RejectMissingFlags:           "device^kxcookie^abc^set^gdpr^^1515471711277000",
-	RejectMissingTimestamp:       "device^kxcookie^abc^set^gdpr^{\"dc\":1}^",
+	ReasonInvalidUTF8:            "device^kxcookie^ab\xffcd^portability^^^",
+	ReasonBadTimestamp:           "device^kxcookie^abc^portability^^^12x4",
+	ReasonTimestampOutRange:      "device^kxcookie^abc^portability^^^12345",
+	ReasonFieldCount:             "device^kxcookie^abc^portability^^",
+	ReasonBadIDKind:              "cookie^kxcookie^abc^portability^^^",
+	ReasonEmptyIDType:            "device^^abc^portability^^^",
+	ReasonEmptyIDValue:           "device^kxcookie^^portability^^^",
+	ReasonBadHash:                "bk^email_sha256^abc^portability^^^",
+	ReasonEmptyAction:            "device^kxcookie^abc^^global^^",
+	ReasonMissingPolicyRegime:    "device^kxcookie^abc^set^^{\"dc\":1}^1515471711277000",
+	ReasonMissingFlags:           "device^kxcookie^abc^set^gdpr^^1515471711277000",
+	ReasonMissingTimestamp:       "device^kxcookie^abc^set^gdpr^{\"dc\":1}^",
 	transforms.ReasonLineTooLong: "device^kxcookie^" + strings.Repeat("x", 400) + "^portability^^^",
 }
 
 // feedRejects holds one feed record per reject reason.
 var feedRejects = map[string]string{
-	RejectInvalidUTF8:            `{"TS":"1518036361","UA":"` + "\xff" + `"}`,
-	RejectBadTimestamp:           `{"TS":"15180x6361"}`,
-	RejectTimestampOutRange:      `{"TS":"12345"}`,
-	RejectNotJSON:                `{"TS":"1518036361",`,
-	RejectNotObject:              `["TS","1518036361"]`,
-	RejectMissingTS:              `{"TS":"-","IP":"10.0.0.1"}`,
-	RejectDuplicateField:         `{"TS":"1518036361","IP":"10.0.0.1","IP":"10.0.0.2"}`,
-	RejectBadFieldType:           `{"TS":"1518036361","UA":{"name":"x"}}`,
-	RejectBadResp:                `{"TS":"1518036361","RESP":"two hundred"}`,
-	RejectBadRT:                  `{"TS":"1518036361","RT":"-5"}`,
-	RejectBadNewUser:             `{"TS":"1518036361","NEWUSER":"maybe"}`,
+	ReasonInvalidUTF8:            `{"TS":"1518036361","UA":"` + "\xff" + `"}`,
+	ReasonBadTimestamp:           `{"TS":"15180x6361"}`,
+	ReasonTimestampOutRange:      `{"TS":"12345"}`,
+	ReasonNotJSON:                `{"TS":"1518036361",`,
+	ReasonNotObject:              `["TS","1518036361"]`,
+	ReasonMissingTS:              `{"TS":"-","IP":"10.0.0.1"}`,
+	ReasonDuplicateField:         `{"TS":"1518036361","IP":"10.0.0.1","IP":"10.0.0.2"}`,
+	ReasonBadFieldType:           `{"TS":"1518036361","UA":{"name":"x"}}`,
+	ReasonBadResp:                `{"TS":"1518036361","RESP":"two hundred"}`,
+	ReasonBadRT:                  `{"TS":"1518036361","RT":"-5"}`,
+	ReasonBadNewUser:             `{"TS":"1518036361","NEWUSER":"maybe"}`,
 	transforms.ReasonLineTooLong: `{"TS":"1518036361","UA":"` + strings.Repeat("x", 400) + `"}`,
 }
 
@@ -171,7 +171,7 @@ func TestBlankLinesAreNotRecords(t *testing.T) {
 			var pos []int64
 			for _, r := range rows {
 				pos = append(pos, r.pos)
-				if r.table == RequestsRejectsTable && r.text == RejectEmptyLine {
+				if r.table == RequestsRejectsTable && r.text == ReasonEmptyLine {
 					t.Errorf("blank line at %d rejected", r.pos)
 				}
 			}
@@ -191,7 +191,7 @@ func TestBlankLinesAreNotRecords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.RecordsOut != tt.rows || st.Rejected != tt.rejected || st.BlankLines != tt.blank || seen[RejectEmptyLine] != 0 {
+			if st.RecordsOut != tt.rows || st.Rejected != tt.rejected || st.BlankLines != tt.blank || seen[ReasonEmptyLine] != 0 {
 				t.Errorf("counters: %d in, %d out, %d rejected, %d blank (rejects %v); want %d out, %d rejected, %d blank",
 					st.RecordsIn, st.RecordsOut, st.Rejected, st.BlankLines, seen, tt.rows, tt.rejected, tt.blank)
 			}
@@ -214,7 +214,61 @@ func TestFeedUnknownSourceWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 || len(st.Warnings) != 1 || st.Warnings[0] != (transforms.Count{Name: WarningUnknownDataSource, N: 1}) {
+	if rows != 1 || len(st.Warnings) != 1 || st.Warnings[0] != (transforms.Count{Name: WarnUnknownDataSource, N: 1}) {
 		t.Errorf("rows %d, warnings %v", rows, st.Warnings)
+	}
+}
+
+// TestLineTooLongIsTruncated: an over-long line's reject keeps a prefix of
+// the line with raw_truncated set, in the request and the feed reader alike
+// (one line engine), whether the line ends in a newline or at end of file.
+func TestLineTooLongIsTruncated(t *testing.T) {
+	long := "device^kxcookie^" + strings.Repeat("x", 400) + "^portability^^^"
+	for _, tt := range []struct{ name, content string }{
+		{"terminated", goodRequest + "\n" + long + "\n" + goodRequest + "\n"},
+		{"at end of file", goodRequest + "\n" + long},
+	} {
+		for _, table := range []string{RequestsRejectsTable, PortabilityRejectsTable} {
+			t.Run(table+"/"+tt.name, func(t *testing.T) {
+				opts := transforms.LineOptions{MaxLineBytes: 300, RawBytes: 64, ChunkBytes: 128}
+				type rej struct {
+					code, raw string
+					truncated bool
+				}
+				var got []rej
+				emit := func(b hiveparquet.Batch) {
+					defer b.Record.Release()
+					if b.Table != table {
+						return
+					}
+					for i := 0; i < int(b.Record.NumRows()); i++ {
+						got = append(got, rej{b.Record.Column(2).(*array.String).Value(i), b.Record.Column(4).(*array.String).Value(i),
+							b.Record.Column(5).(*array.Boolean).Value(i)})
+					}
+				}
+				dir := t.TempDir()
+				var err error
+				if table == RequestsRejectsTable {
+					p := filepath.Join(dir, "r.txt")
+					os.WriteFile(p, []byte(tt.content), 0o644)
+					_, err = readRequests(context.Background(), lakefs.Local{}, inputFile(t, p), opts, emit)
+				} else {
+					content := strings.ReplaceAll(tt.content, goodRequest, goodFeed)
+					rel := "portability/R1/2024-03-02/pixel.gif/LIDa_CtQ/LIDa_CtQ"
+					p := filepath.Join(dir, filepath.FromSlash(rel))
+					os.MkdirAll(filepath.Dir(p), 0o755)
+					os.WriteFile(p, []byte(content), 0o644)
+					f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(content)), Partition: "x=1"}
+					_, err = readPortability(context.Background(), lakefs.Local{}, f, opts, emit)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []rej{{transforms.ReasonLineTooLong, long[:64], true}}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("rejects %+v, want %+v", got, want)
+				}
+			})
+		}
 	}
 }

@@ -19,12 +19,13 @@ type requestParser struct {
 	n               int64
 
 	idKind, idType, idValue, action, pr, flagsRaw *array.StringBuilder
-	flags                                         *array.MapBuilder
-	flagKeys                                      *array.StringBuilder
-	flagVals                                      *array.Int32Builder
+	flags                                         *array.StructBuilder
+	flagVals                                      [len(FlagNames)]*array.Int32Builder
 	at                                            *array.TimestampBuilder
 	srcFile                                       *array.StringBuilder
 	srcOff                                        *array.Int64Builder
+
+	flagBuf [maxFlags]flagOf[[]byte] // parseFlags' result, reused
 }
 
 func newRequestParser(file, partition string) *requestParser {
@@ -36,9 +37,10 @@ func newRequestParser(file, partition string) *requestParser {
 	p.action = b.Field(3).(*array.StringBuilder)
 	p.pr = b.Field(4).(*array.StringBuilder)
 	p.flagsRaw = b.Field(5).(*array.StringBuilder)
-	p.flags = b.Field(6).(*array.MapBuilder)
-	p.flagKeys = p.flags.KeyBuilder().(*array.StringBuilder)
-	p.flagVals = p.flags.ItemBuilder().(*array.Int32Builder)
+	p.flags = b.Field(6).(*array.StructBuilder)
+	for i := range p.flagVals {
+		p.flagVals[i] = p.flags.FieldBuilder(i).(*array.Int32Builder)
+	}
 	p.at = b.Field(7).(*array.TimestampBuilder)
 	p.srcFile = b.Field(8).(*array.StringBuilder)
 	p.srcOff = b.Field(9).(*array.Int64Builder)
@@ -47,28 +49,44 @@ func newRequestParser(file, partition string) *requestParser {
 
 // Parse implements transforms.LineParser.
 func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) bool {
-	r, bad := ParseRequestLine(line)
+	r, bad := cutRequestLine(line)
 	if bad != nil {
 		rej.Add(pos, bad.Code, bad.Reason, line)
 		return false
 	}
-	p.idKind.Append(r.IDKind)
-	p.idType.Append(r.IDType)
-	p.idValue.Append(r.IDValue)
-	p.action.Append(r.Action)
-	appendNullString(p.pr, r.PolicyRegime)
-	appendNullString(p.flagsRaw, r.FlagsRaw)
-	if r.FlagsValid {
+	p.idKind.Append(r.kind)
+	p.idType.BinaryBuilder.Append(r.idType)
+	p.idValue.BinaryBuilder.Append(r.idValue)
+	p.action.BinaryBuilder.Append(r.action)
+	appendBytesOrNull(p.pr, r.pr)
+	appendBytesOrNull(p.flagsRaw, r.flags)
+	flags, ok := p.flagBuf[:0], false
+	if len(r.flags) > 0 {
+		flags, ok = parseFlags(r.flags, flags)
+	}
+	if ok {
 		p.flags.Append(true)
-		for _, fl := range r.Flags {
-			p.flagKeys.Append(fl.Key)
-			p.flagVals.Append(fl.Value)
+		var vals [len(FlagNames)]int32
+		var given [len(FlagNames)]bool
+		for _, fl := range flags {
+			for i, name := range FlagNames {
+				if string(fl.key) == name {
+					vals[i], given[i] = fl.val, true
+				}
+			}
+		}
+		for i, vb := range p.flagVals {
+			if given[i] {
+				vb.Append(vals[i])
+			} else {
+				vb.AppendNull()
+			}
 		}
 	} else {
 		p.flags.AppendNull()
 	}
-	if r.RequestedAt.Valid {
-		p.at.Append(arrowTS(r.RequestedAt.Int64))
+	if r.atValid {
+		p.at.Append(arrowTS(r.at))
 	} else {
 		p.at.AppendNull()
 	}
@@ -76,6 +94,15 @@ func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) b
 	p.srcOff.Append(pos)
 	p.n++
 	return true
+}
+
+// appendBytesOrNull appends b, or null when b is empty.
+func appendBytesOrNull(sb *array.StringBuilder, b []byte) {
+	if len(b) > 0 {
+		sb.BinaryBuilder.Append(b)
+	} else {
+		sb.AppendNull()
+	}
 }
 
 // Flush implements transforms.LineParser.

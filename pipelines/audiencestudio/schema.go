@@ -45,11 +45,27 @@ func RequestsSchema() *arrow.Schema {
 		column("policy_regime", str),
 		column("flags_raw", str),
 		// flags is null when flags_raw is null or cannot be parsed.
-		column("flags", arrow.MapOf(str, i32)),
+		column("flags", FlagsType()),
 		noDictionary("requested_at", tsUTC),
 		column("source_file", str),
 		noDictionary("source_offset", i64),
 	}, nil)
+}
+
+// FlagNames are the documented consent flags, the fields of the flags
+// column, in their order.
+var FlagNames = [...]string{FlagDataCollection, FlagAnalytics, FlagTargeting, FlagCrossDevice, FlagDataSharing, FlagReidentification}
+
+// FlagsType is the type of the flags column: a struct of the six documented
+// flags (1 consent given, 0 refused), each null when the line does not give
+// it. A query on one flag (flags.tg = 1) reads that flag's column only;
+// keys outside the six are kept in flags_raw.
+func FlagsType() arrow.DataType {
+	fields := make([]arrow.Field, len(FlagNames))
+	for i, n := range FlagNames {
+		fields[i] = column(n, i32)
+	}
+	return arrow.StructOf(fields...)
 }
 
 // PortabilityEventsSchema is the schema of audiencestudio_portability_events:
@@ -106,7 +122,7 @@ func RequestsTables() []hiveparquet.Table {
 	rej := transforms.RejectTable(RequestsRejectsTable, RequestsPartitions())
 	rej.Doc = "One row per rejected consent request line; source_line holds the line's decompressed byte offset (as source_offset in audiencestudio_requests)."
 	return []hiveparquet.Table{
-		{Name: RequestsTable, Doc: "One row per consent request line (uploads/consent-data/YYYY-MM-DD/*).", Schema: RequestsSchema(), Partitions: RequestsPartitions(), Mode: hiveparquet.Overwrite},
+		{Name: RequestsTable, Doc: "One row per consent request line (uploads/consent-data/YYYY-MM-DD/*). flags holds the six documented consent flags (flags.tg = 1: consent to targeting), each null when the line does not give it; other keys stay in flags_raw.", Schema: RequestsSchema(), Partitions: RequestsPartitions(), Mode: hiveparquet.Overwrite},
 		rej,
 	}
 }

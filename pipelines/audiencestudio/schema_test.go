@@ -8,7 +8,7 @@ import (
 )
 
 // TestTablesHaveDDL: every table's schema maps to Athena, Spark and DuckDB
-// DDL (so "vendorlake ddl" can list them), with the MAP and TIMESTAMP types
+// DDL (so "vendorlake ddl" can list them), with the STRUCT, MAP and TIMESTAMP types
 // analysts query.
 func TestTablesHaveDDL(t *testing.T) {
 	tables := append(RequestsTables(), PortabilityTables()...)
@@ -23,7 +23,7 @@ func TestTablesHaveDDL(t *testing.T) {
 			}
 		}
 		if d == hiveparquet.Athena {
-			for _, want := range []string{"map<string,int>", "map<string,string>", "array<string>", "timestamp"} {
+			for _, want := range []string{"struct<`dc`:int,`al`:int,`tg`:int,`cd`:int,`sh`:int,`re`:int>", "map<string,string>", "array<string>", "timestamp"} {
 				if !strings.Contains(strings.ToLower(out), want) {
 					t.Errorf("athena DDL lacks %s:\n%s", want, out)
 				}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
 
 	"github.com/vendorlake/vendorlake/io/decompress"
@@ -39,111 +38,22 @@ func LzopOpener(r io.Reader) (io.Reader, error) { return lzop.NewReader(r) }
 // IndexSuffix names the hadoop-lzo block index of FILE.lzo: FILE.lzo.index.
 const IndexSuffix = ".index"
 
-// lineSource yields the lines of one file or split with their absolute
-// decompressed offsets.
-type lineSource struct {
-	br        *bufio.Reader
-	pos       int64        // offset of the next unread byte, relative to base
-	base      int64        // decompressed offset of the stream's first byte
-	split     *lzop.Reader // set for split reads: line ownership via InRange
-	skipFirst bool         // a split not at offset 0 skips its first (partial) line
-	begun     bool
-	max, raw  int
-	buf       []byte
+// requestSourceOptions are the SourceOptions of request content whose
+// first owned line starts at decompressed offset first: positions are byte
+// offsets, and a UTF-8 byte-order mark (spreadsheet exports) at the start
+// of a file is not part of its first line.
+func requestSourceOptions(first int64) transforms.SourceOptions {
+	return transforms.SourceOptions{Positions: transforms.ByteOffsets, First: first, DropBOM: first == 0}
 }
 
-// srcLine is one line from a lineSource. data is valid until the next call.
-type srcLine struct {
-	data    []byte
-	off     int64 // absolute decompressed offset of the line's first byte
-	n       int64 // bytes consumed, terminator included
-	tooLong bool  // the line exceeded max: data holds its first raw bytes
-	size    int64 // length of the line, without terminator
-}
-
-func newLineSource(r io.Reader, opts transforms.LineOptions) *lineSource {
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = transforms.DefaultMaxLineBytes
-	}
-	if opts.RawBytes <= 0 {
-		opts.RawBytes = transforms.DefaultRawBytes
-	}
-	return &lineSource{br: bufio.NewReaderSize(r, 256<<10), max: opts.MaxLineBytes, raw: min(opts.RawBytes, opts.MaxLineBytes)}
-}
-
-// next returns the next owned line, or io.EOF.
-func (s *lineSource) next() (srcLine, error) {
-	if !s.begun {
-		s.begun = true
-		if s.skipFirst {
-			for {
-				frag, err := s.br.ReadSlice('\n')
-				s.pos += int64(len(frag))
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, bufio.ErrBufferFull) {
-					return srcLine{}, err
-				}
-			}
-		}
-	}
-	if s.split != nil {
-		if n, final := s.split.InRange(); final && s.pos > n {
-			return srcLine{}, io.EOF
-		}
-	}
-	start := s.pos
-	s.buf = s.buf[:0]
-	var size int64
-	for {
-		frag, err := s.br.ReadSlice('\n')
-		s.pos += int64(len(frag))
-		content := frag
-		if err == nil {
-			content = frag[:len(frag)-1]
-		}
-		size += int64(len(content))
-		if size <= int64(s.max) {
-			s.buf = append(s.buf, content...)
-		} else if len(s.buf) > s.raw {
-			s.buf = s.buf[:s.raw]
-		} else if len(s.buf) < s.raw {
-			s.buf = append(s.buf, content[:min(len(content), s.raw-len(s.buf))]...)
-		}
-		switch {
-		case err == nil:
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err == io.EOF:
-			if s.pos == start {
-				return srcLine{}, io.EOF
-			}
-		default:
-			return srcLine{}, err
-		}
-		l := srcLine{data: s.buf, off: s.base + start, n: s.pos - start, tooLong: size > int64(s.max), size: size}
-		if l.off == 0 && bytes.HasPrefix(l.data, utf8BOM) {
-			// A UTF-8 byte-order mark (spreadsheet exports) is not part of
-			// the first line; the line keeps offset 0 and n counts the mark.
-			l.data, l.size = l.data[len(utf8BOM):], l.size-int64(len(utf8BOM))
-		}
-		return l, nil
-	}
-}
-
-// utf8BOM is the UTF-8 byte-order mark, dropped from the start of a request
-// file's decompressed content.
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// openRequestSource opens f (a whole file or one split) as a lineSource.
-func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions) (*lineSource, decompress.Kind, io.Closer, error) {
+// openRequestSource opens f (a whole file or one split) as a line source.
+func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions) (transforms.LineSource, decompress.Kind, io.Closer, error) {
 	if f.SplitEnd <= 0 {
 		r, kind, closer, err := transforms.OpenDecompressed(ctx, fsys, f, LzopOpener)
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return newLineSource(r, opts), kind, closer, nil
+		return transforms.NewReaderSource(r, requestSourceOptions(0), opts), kind, closer, nil
 	}
 	faults.Hit(ctx, "read.file") // a split (whole files: transforms.OpenDecompressed)
 	index, err := readIndex(ctx, fsys, f.Path+IndexSuffix)
@@ -172,9 +82,73 @@ func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFi
 		closer.Close()
 		return nil, "", nil, fmt.Errorf("read %s: %w", f.Path, err)
 	}
-	s := newLineSource(&namedErrReader{r: z, name: f.Path}, opts)
-	s.split, s.base, s.skipFirst = z, base, f.SplitStart != 0
-	return s, decompress.Lzop, closer, nil
+	sr := &splitReader{z: z, r: bufio.NewReaderSize(&namedErrReader{r: z, name: f.Path}, 64<<10)}
+	if f.SplitStart != 0 {
+		if err := sr.skipLine(); err != nil {
+			closer.Close()
+			return nil, "", nil, err
+		}
+	}
+	return transforms.NewReaderSource(sr, requestSourceOptions(base+sr.pos), opts), decompress.Lzop, closer, nil
+}
+
+// splitReader is the decompressed content of the lines that one split of an
+// indexed lzop file owns, by hadoop-lzo's rule (see lzop.LineReader): a
+// split not at offset 0 skips its first, partial, line (skipLine), and the
+// content ends with the line that holds the last byte of the split's own
+// blocks, or that starts just after it.
+type splitReader struct {
+	z    *lzop.Reader
+	r    *bufio.Reader // z's content, its errors naming the file
+	pos  int64         // bytes of r consumed, relative to the split's first block
+	mid  bool          // the bytes returned so far end inside a line
+	done bool
+}
+
+// skipLine skips everything up to and including the first newline.
+func (s *splitReader) skipLine() error {
+	for {
+		frag, err := s.r.ReadSlice('\n')
+		s.pos += int64(len(frag))
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, bufio.ErrBufferFull):
+		case err == io.EOF:
+			s.done = true
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+// Read implements io.Reader. The split owns the lines starting at relative
+// offsets p <= n, where n is the final lzop.Reader.InRange count; the
+// Reader only returns bytes of a block past the range once it has set n
+// final, so a Read that leaves InRange not final returned owned bytes only.
+func (s *splitReader) Read(p []byte) (int, error) {
+	if s.done {
+		return 0, io.EOF
+	}
+	if n, final := s.z.InRange(); final && s.pos > n && !s.mid {
+		s.done = true // the next line starts past n
+		return 0, io.EOF
+	}
+	m, err := s.r.Read(p)
+	if n, final := s.z.InRange(); final && m > 0 {
+		// The last owned line ends at the first newline at or after n.
+		if from := max(n-s.pos, 0); from < int64(m) {
+			if i := bytes.IndexByte(p[from:m], '\n'); i >= 0 {
+				m, err, s.done = int(from)+i+1, nil, true
+			}
+		}
+	}
+	if m > 0 {
+		s.mid = p[m-1] != '\n'
+	}
+	s.pos += int64(m)
+	return m, err
 }
 
 // blocksBefore returns the decompressed size of the blocks whose header lies
@@ -288,150 +262,6 @@ func (n *namedErrReader) Read(p []byte) (int, error) {
 	return c, err
 }
 
-// ---- parallel parsing of offset-addressed lines
-
-type lineChunk struct {
-	seq   int
-	data  []byte
-	lines []chunkLine
-}
-
-type chunkLine struct {
-	start, end int
-	off        int64
-	n          int64
-	tooLong    bool
-	size       int64
-}
-
-// parseSource parses every line of src on parallel workers, each with its
-// own LineParser (called with the line's absolute offset as its position),
-// skips and counts blank lines as transforms.ParseLines does, and emits the batches on the caller's goroutine in input order. Memory is
-// bounded by a few chunks of opts.ChunkBytes.
-func parseSource(ctx context.Context, src *lineSource, file transforms.InputFile, rejectsTable string, opts transforms.LineOptions,
-	newParser func() transforms.LineParser, emit func(hiveparquet.Batch)) (transforms.LineCounts, error) {
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	chunkBytes := opts.ChunkBytes
-	if chunkBytes <= 0 {
-		chunkBytes = 4 << 20
-	}
-	release, err := transforms.AcquireParseSlot(ctx)
-	if err != nil {
-		return transforms.LineCounts{}, err
-	}
-	defer release()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan lineChunk, workers)
-	results := make(chan transforms.ChunkResult, workers)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(chunks)
-		readErr <- func() error {
-			seq := 0
-			c := lineChunk{}
-			send := func() bool {
-				if len(c.lines) == 0 {
-					return true
-				}
-				c.seq = seq
-				seq++
-				select {
-				case chunks <- c:
-				case <-ctx.Done():
-					return false
-				}
-				c = lineChunk{data: make([]byte, 0, chunkBytes)}
-				return true
-			}
-			c.data = make([]byte, 0, chunkBytes)
-			for {
-				l, err := src.next()
-				if err == io.EOF {
-					if !send() {
-						return ctx.Err()
-					}
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				start := len(c.data)
-				c.data = append(c.data, l.data...)
-				c.lines = append(c.lines, chunkLine{start: start, end: len(c.data), off: l.off, n: l.n, tooLong: l.tooLong, size: l.size})
-				if len(c.data) >= chunkBytes || len(c.lines) >= 1<<16 {
-					if !send() {
-						return ctx.Err()
-					}
-				}
-			}
-		}()
-	}()
-	done := make(chan struct{})
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			p := newParser()
-			defer p.Release()
-			rej := transforms.NewRejects(rejectsTable, file.Partition, file.Source, file.Rel, opts.RawBytes)
-			defer rej.Release()
-			var prevRows []transforms.Count
-			for c := range chunks {
-				res := transforms.ChunkResult{Seq: c.seq}
-				before := append([]transforms.Count(nil), rej.ByReason()...)
-				n0 := rej.Count()
-				for _, l := range c.lines {
-					line := c.data[l.start:l.end]
-					res.Lines++
-					res.Bytes += l.n
-					switch {
-					case l.tooLong:
-						rej.Add(l.off, transforms.ReasonLineTooLong, fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", l.size, src.max), line)
-					case transforms.IsBlankLine(line):
-						res.Blank++ // not a record: counted, not rejected
-					default:
-						if p.Parse(line, l.off, rej) {
-							res.Out++
-						}
-					}
-				}
-				res.Rejected = rej.Count() - n0
-				res.RejectsByReason = transforms.DiffCounts(rej.ByReason(), before)
-				rows := p.Rows()
-				res.Rows = transforms.DiffCounts(rows, prevRows)
-				prevRows = append([]transforms.Count(nil), rows...)
-				collect := func(b hiveparquet.Batch) { res.Batches = append(res.Batches, b) }
-				p.Flush(collect)
-				rej.Flush(collect)
-				select {
-				case results <- res:
-				case <-ctx.Done():
-					transforms.ReleaseChunks([]transforms.ChunkResult{res})
-				}
-			}
-		}()
-	}
-	go func() {
-		for w := 0; w < workers; w++ {
-			<-done
-		}
-		close(results)
-	}()
-	counts, pending := transforms.CollectInOrder(results, emit)
-	if err := <-readErr; err != nil {
-		transforms.ReleaseChunks(pending)
-		return counts, err
-	}
-	if len(pending) != 0 {
-		transforms.ReleaseChunks(pending)
-		return counts, fmt.Errorf("parse %s: internal error: %d chunks out of order", file.Rel, len(pending))
-	}
-	return counts, nil
-}
-
 // readRequests is the read step of one request file or split: open,
 // decompress, parse in parallel, check the counters.
 func readRequests(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
@@ -440,7 +270,7 @@ func readRequests(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, o
 		return transforms.FileStats{}, err
 	}
 	defer closer.Close()
-	counts, err := parseSource(ctx, src, f, RequestsRejectsTable, opts,
+	counts, err := transforms.ParseSource(ctx, src, f, RequestsRejectsTable, opts,
 		func() transforms.LineParser { return newRequestParser(f.Rel, f.Partition) }, emit)
 	if err != nil {
 		return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
