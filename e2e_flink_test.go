@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,7 +48,7 @@ func TestFlinkEqualsDirect(t *testing.T) {
 	}
 }
 
-// TestFlinkProcessWorkersS3 runs the Didomi pipeline on Flink with workers
+// TestFlinkProcessWorkersS3 runs every pipeline on Flink with workers
 // that the runner starts (--environment_type=PROCESS: Beam's Go boot program,
 // VENDORLAKE_BEAM_BOOT, runs the staged vendorlake binary), input and output
 // on MinIO, and compares the tables with the direct runner's local run.
@@ -59,13 +60,14 @@ func TestFlinkProcessWorkersS3(t *testing.T) {
 // worker pool (Beam's Go boot program with --worker_pool, which serves on
 // port 50000 of every interface; VENDORLAKE_BEAM_WORKER_POOL names it).
 func TestFlinkExternalWorkersS3(t *testing.T) {
-	processWorkersS3(t, "flink", flinkEndpoint(t), "EXTERNAL")
+	processWorkersS3(t, "flink", flinkEndpoint(t), "EXTERNAL", "didomi")
 }
 
-// processWorkersS3 runs the Didomi sample s3→s3 on a job server with
-// workers that the runner starts (environment PROCESS or EXTERNAL) and
-// compares its tables with a local direct run.
-func processWorkersS3(t *testing.T, runner, endpoint, environment string) {
+// processWorkersS3 runs the samples of the pipelines named only (every
+// registered pipeline when none is named) s3→s3 on a job server with workers
+// that the runner starts (environment PROCESS or EXTERNAL) and compares
+// their tables with a local direct run.
+func processWorkersS3(t *testing.T, runner, endpoint, environment string, only ...string) {
 	var config []byte
 	switch environment {
 	case "PROCESS":
@@ -95,28 +97,38 @@ func processWorkersS3(t *testing.T, runner, endpoint, environment string) {
 	ep := s3Endpoint(t)
 	fsys := s3FS(t, ep)
 	bucket := newBucket(t, ep)
-	r := portableRun(t, "didomi")
-	var localIn string
-	var rest []string
-	for _, a := range r.args {
-		if v, ok := strings.CutPrefix(a, "--input="); ok {
-			localIn = v
-		} else {
-			rest = append(rest, a)
-		}
-	}
-	s3In, s3Out := "s3://"+bucket+"/vendor/didomi", "s3://"+bucket+"/lake/"+runner
-	uploadTree(t, fsys, localIn, s3In)
-	reference := t.TempDir()
-	mustRun(t, append(rest, "--input="+localIn, "--output="+reference)...)
-
 	// The worker binary the SDK stages: this program, built for the workers.
 	worker := filepath.Join(t.TempDir(), "vendorlake")
 	if out, err := exec.Command("go", "build", "-o", worker, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	args := append(append(rest, "--input="+s3In, "--output="+s3Out, "--runner="+runner, "--endpoint="+endpoint,
-		"--environment_type="+environment, "--environment_config="+string(config), "--worker_binary="+worker), s3Flags(ep)...)
-	mustRun(t, args...)
-	sameTables(t, reference, downloadTree(t, fsys, s3Out), r.tables...)
+	runs := portableRuns()
+	if len(only) > 0 {
+		runs = nil
+		for _, name := range only {
+			runs = append(runs, portableRun(t, name))
+		}
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			var localIn string
+			var rest []string
+			for _, a := range r.args {
+				if v, ok := strings.CutPrefix(a, "--input="); ok {
+					localIn = v
+				} else {
+					rest = append(rest, a)
+				}
+			}
+			dir := strings.ReplaceAll(r.name, " ", "-")
+			s3In, s3Out := "s3://"+bucket+"/vendor/"+dir, "s3://"+bucket+"/lake/"+runner+"/"+dir
+			uploadTree(t, fsys, localIn, s3In)
+			reference := t.TempDir()
+			mustRun(t, append(slices.Clone(rest), "--input="+localIn, "--output="+reference)...)
+			args := append(append(slices.Clone(rest), "--input="+s3In, "--output="+s3Out, "--runner="+runner, "--endpoint="+endpoint,
+				"--environment_type="+environment, "--environment_config="+string(config), "--worker_binary="+worker), s3Flags(ep)...)
+			mustRun(t, args...)
+			sameTables(t, reference, downloadTree(t, fsys, s3Out), r.tables...)
+		})
+	}
 }

@@ -50,5 +50,5 @@ func TestSparkRunnerEqualsDirect(t *testing.T) {
 // workers that the runner starts (PROCESS, Beam's Go boot program), input
 // and output on MinIO; see processWorkersS3.
 func TestSparkRunnerProcessWorkersS3(t *testing.T) {
-	processWorkersS3(t, "spark", sparkRunnerEndpoint(t), "PROCESS")
+	processWorkersS3(t, "spark", sparkRunnerEndpoint(t), "PROCESS", "didomi")
 }

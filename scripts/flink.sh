@@ -92,11 +92,19 @@ beam_boot_install() {
   export VENDORLAKE_BEAM_BOOT="$bin"
 }
 
+# flink_free_port prints a loopback port that nothing listens on and that no
+# earlier call of this shell handed out (a port chosen for a process that has
+# not bound it yet would otherwise be chosen twice; the list is shared by
+# flink.sh and spark-runner.sh).
 flink_free_port() {
-  local p
+  local p used="${TMPDIR:-/tmp}/vendorlake-ports.$$"
   while :; do
     p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    grep -qx "$p" "$used" 2>/dev/null && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+    echo "$p" >>"$used"
+    echo "$p"
+    return
   done
 }
 
@@ -153,12 +161,17 @@ flink_start() {
     FLINK_PIDS+=($!)
     flink_wait_port "$rest" "$!" "$FLINK_STATE/jobmanager.log" "Flink JobManager" || { flink_stop; return 1; }
     # The TaskManager's memory, as Flink's start scripts would compute it for
-    # a 1.5 GB process (network buffers enough for every stage at once).
+    # a 2.3 GB process (network buffers enough for every stage at once).
+    # Direct memory: 256 MB of network buffers, and 896 MB of framework
+    # off-heap for Beam's gRPC channels, which hold the staged worker
+    # binary (about 180 MB) in direct buffers while PROCESS workers fetch
+    # it; with 128 MB the TaskManager failed with "OutOfMemoryError: Cannot
+    # reserve 2097152 bytes of direct buffer memory".
     # shellcheck disable=SC2086
-    (cd "$FLINK_STATE" && exec java -Xmx640m -Xms640m -XX:MaxDirectMemorySize=400m -XX:MaxMetaspaceSize=256m $opens \
+    (cd "$FLINK_STATE" && exec java -Xmx640m -Xms640m -XX:MaxDirectMemorySize=1152m -XX:MaxMetaspaceSize=256m $opens \
       "${FLINK_CMD[@]:0:2}" org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$FLINK_STATE" \
       -D taskmanager.cpu.cores=2.0 -D taskmanager.memory.framework.heap.size=128m \
-      -D taskmanager.memory.framework.off-heap.size=128m -D taskmanager.memory.task.heap.size=512m \
+      -D taskmanager.memory.framework.off-heap.size=896m -D taskmanager.memory.task.heap.size=512m \
       -D taskmanager.memory.task.off-heap.size=0m -D taskmanager.memory.managed.size=256m \
       -D taskmanager.memory.network.min=256m -D taskmanager.memory.network.max=256m \
       -D taskmanager.memory.jvm-metaspace.size=256m -D taskmanager.memory.jvm-overhead.min=192m \
@@ -204,6 +217,7 @@ flink_stop() {
   FLINK_PIDS=()
   FLINK_PID=
   [ -n "${FLINK_STATE:-}" ] && rm -rf "$FLINK_STATE"
+  rm -f "${TMPDIR:-/tmp}/vendorlake-ports.$$"
   FLINK_STATE=
   return 0
 }

@@ -48,11 +48,19 @@ POM
   SPARK_RUNNER_CP="$(tr ':' '\n' <"$dir/cp.txt" | grep -v -E '/com/fasterxml/jackson/|/org/slf4j/' | paste -sd:):$jars/*"
 }
 
+# spark_runner_free_port prints a loopback port that nothing listens on and that no
+# earlier call of this shell handed out (a port chosen for a process that has
+# not bound it yet would otherwise be chosen twice; the list is shared by
+# flink.sh and spark-runner.sh).
 spark_runner_free_port() {
-  local p
+  local p used="${TMPDIR:-/tmp}/vendorlake-ports.$$"
   while :; do
     p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    grep -qx "$p" "$used" 2>/dev/null && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+    echo "$p" >>"$used"
+    echo "$p"
+    return
   done
 }
 
@@ -100,6 +108,7 @@ spark_runner_stop() {
     SPARK_RUNNER_PID=
   fi
   [ -n "${SPARK_RUNNER_STATE:-}" ] && rm -rf "$SPARK_RUNNER_STATE"
+  rm -f "${TMPDIR:-/tmp}/vendorlake-ports.$$"
   SPARK_RUNNER_STATE=
   return 0
 }
