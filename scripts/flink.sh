@@ -28,6 +28,9 @@
 # VENDORLAKE_FLINK_JAR=/path/to/a/job-server.jar runs that jar instead
 # (java -jar), e.g. beam-runners-flink-1.19-job-server-2.77.0.jar.
 
+# shellcheck source=scripts/freeport.sh
+source "$(dirname "${BASH_SOURCE[0]}")/freeport.sh"
+
 FLINK_BEAM_VERSION=${FLINK_BEAM_VERSION:-2.56.0}
 FLINK_VERSION=${FLINK_VERSION:-1.16}
 flink_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
@@ -92,21 +95,8 @@ beam_boot_install() {
   export VENDORLAKE_BEAM_BOOT="$bin"
 }
 
-# flink_free_port prints a loopback port that nothing listens on and that no
-# earlier call of this shell handed out (a port chosen for a process that has
-# not bound it yet would otherwise be chosen twice; the list is shared by
-# flink.sh and spark-runner.sh).
-flink_free_port() {
-  local p used="${TMPDIR:-/tmp}/vendorlake-ports.$$"
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    grep -qx "$p" "$used" 2>/dev/null && continue
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-    echo "$p" >>"$used"
-    echo "$p"
-    return
-  done
-}
+# flink_free_port is free_port (scripts/freeport.sh).
+flink_free_port() { free_port; }
 
 # flink_wait_port PORT PID LOG WHAT: wait until PORT on 127.0.0.1 accepts
 # connections, failing when PID exits or after 60 s.
@@ -217,7 +207,7 @@ flink_stop() {
   FLINK_PIDS=()
   FLINK_PID=
   [ -n "${FLINK_STATE:-}" ] && rm -rf "$FLINK_STATE"
-  rm -f "${TMPDIR:-/tmp}/vendorlake-ports.$$"
+  free_ports_forget
   FLINK_STATE=
   return 0
 }

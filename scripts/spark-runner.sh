@@ -18,6 +18,9 @@
 # loopback ports and Spark bound to 127.0.0.1, and exports
 # VENDORLAKE_SPARK_RUNNER_ENDPOINT=127.0.0.1:PORT.
 
+# shellcheck source=scripts/freeport.sh
+source "$(dirname "${BASH_SOURCE[0]}")/freeport.sh"
+
 SPARK_RUNNER_BEAM_VERSION=${SPARK_RUNNER_BEAM_VERSION:-2.56.0}
 spark_runner_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
 spark_runner_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,21 +51,8 @@ POM
   SPARK_RUNNER_CP="$(tr ':' '\n' <"$dir/cp.txt" | grep -v -E '/com/fasterxml/jackson/|/org/slf4j/' | paste -sd:):$jars/*"
 }
 
-# spark_runner_free_port prints a loopback port that nothing listens on and that no
-# earlier call of this shell handed out (a port chosen for a process that has
-# not bound it yet would otherwise be chosen twice; the list is shared by
-# flink.sh and spark-runner.sh).
-spark_runner_free_port() {
-  local p used="${TMPDIR:-/tmp}/vendorlake-ports.$$"
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    grep -qx "$p" "$used" 2>/dev/null && continue
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-    echo "$p" >>"$used"
-    echo "$p"
-    return
-  done
-}
+# spark_runner_free_port is free_port (scripts/freeport.sh).
+spark_runner_free_port() { free_port; }
 
 spark_runner_start() {
   command -v java >/dev/null || { echo "spark-runner.sh: Java 17 is required" >&2; return 1; }
@@ -108,7 +98,7 @@ spark_runner_stop() {
     SPARK_RUNNER_PID=
   fi
   [ -n "${SPARK_RUNNER_STATE:-}" ] && rm -rf "$SPARK_RUNNER_STATE"
-  rm -f "${TMPDIR:-/tmp}/vendorlake-ports.$$"
+  free_ports_forget
   SPARK_RUNNER_STATE=
   return 0
 }
