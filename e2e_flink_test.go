@@ -111,15 +111,7 @@ func processWorkersS3(t *testing.T, runner, endpoint, environment string, only .
 	}
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
-			var localIn string
-			var rest []string
-			for _, a := range r.args {
-				if v, ok := strings.CutPrefix(a, "--input="); ok {
-					localIn = v
-				} else {
-					rest = append(rest, a)
-				}
-			}
+			localIn, rest := r.splitInput()
 			dir := strings.ReplaceAll(r.name, " ", "-")
 			s3In, s3Out := "s3://"+bucket+"/vendor/"+dir, "s3://"+bucket+"/lake/"+runner+"/"+dir
 			uploadTree(t, fsys, localIn, s3In)

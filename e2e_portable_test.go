@@ -43,6 +43,18 @@ func portableRuns() []sampleRun {
 	return runs
 }
 
+// splitInput returns the run's --input= value and its other arguments.
+func (r sampleRun) splitInput() (input string, rest []string) {
+	for _, a := range r.args {
+		if v, ok := strings.CutPrefix(a, "--input="); ok {
+			input = v
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return input, rest
+}
+
 // portableRun is the run of portableRuns named name.
 func portableRun(t *testing.T, name string) sampleRun {
 	t.Helper()

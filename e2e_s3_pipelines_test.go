@@ -16,15 +16,7 @@ func TestS3EveryPipelineMatchesLocalRun(t *testing.T) {
 	bucket := newBucket(t, ep)
 	for _, r := range portableRuns() {
 		t.Run(r.name, func(t *testing.T) {
-			var localIn string
-			var rest []string
-			for _, a := range r.args {
-				if v, ok := strings.CutPrefix(a, "--input="); ok {
-					localIn = v
-				} else {
-					rest = append(rest, a)
-				}
-			}
+			localIn, rest := r.splitInput()
 			key := strings.ReplaceAll(r.name, " ", "-")
 			s3In := "s3://" + bucket + "/vendor/" + key
 			uploadTree(t, fsys, localIn, s3In)
