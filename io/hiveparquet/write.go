@@ -177,7 +177,7 @@ func (f *openFile) flush(n int64) error {
 		}
 	}
 	tbl := array.NewTableFromRecords(f.schema, take)
-	err := f.w.WriteTable(tbl, f.rowGroupRows)
+	err := writeRowGroups(f.w, tbl, f.rowGroupRows)
 	tbl.Release()
 	for _, r := range take {
 		r.Release()

@@ -1,0 +1,238 @@
+package hiveparquet
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+)
+
+// maxEncodeWorkers bounds the goroutines that encode the columns of one row
+// group. Every open file already encodes on its own goroutine, so a few
+// more per file are enough to keep the cores busy when one file (one
+// table, one partition) gets most of the rows.
+const maxEncodeWorkers = 4
+
+// writeRowGroups writes tbl as row groups of at most chunkSize rows, like
+// pqarrow's FileWriter.WriteTable, but encodes the columns of each row
+// group in parallel, on up to min(GOMAXPROCS, maxEncodeWorkers) goroutines.
+// WriteTable encodes column after column on one goroutine: encoding
+// (levels, dictionaries, statistics, zstd) is most of a pipeline's CPU, and
+// a file's row groups were then bound to one core.
+//
+// Each row group is a buffered one (file.Writer.AppendBufferedRowGroup):
+// every column chunk is encoded into its own memory buffer and the chunks
+// are written to the file in schema order when the row group closes, so
+// the file holds the same pages, in the same order, as WriteTable's. The
+// price is memory: one row group's compressed pages per file being
+// flushed, which the row group is closed right after its columns are
+// encoded to release.
+func writeRowGroups(fw *pqarrow.FileWriter, tbl arrow.Table, chunkSize int64) error {
+	return writeRowGroupsN(fw, tbl, chunkSize, min(runtime.GOMAXPROCS(0), maxEncodeWorkers))
+}
+
+// writeRowGroupsN is writeRowGroups on at most workers goroutines; with one
+// worker, one column, or an Arrow whose FileWriter does not have the
+// fields this relies on, it is WriteTable.
+func writeRowGroupsN(fw *pqarrow.FileWriter, tbl arrow.Table, chunkSize int64, workers int) error {
+	in := fileWriterLayout()
+	if workers < 2 || tbl.NumCols() < 2 || tbl.NumRows() == 0 || in.err != nil {
+		return fw.WriteTable(tbl, chunkSize)
+	}
+	if chunkSize <= 0 {
+		return fmt.Errorf("chunk size per row group must be greater than 0")
+	}
+	if !tbl.Schema().Equal(in.schema(fw)) {
+		return fmt.Errorf("table schema does not match writer's. \nTable: %s\n writer: %s", tbl.Schema(), in.schema(fw))
+	}
+	if max := in.wr(fw).Properties().MaxRowGroupLength(); chunkSize > max {
+		chunkSize = max
+	}
+
+	// The columns' first leaf (Parquet column) index, and the order they
+	// are handed out in: largest first, so that the biggest column starts
+	// at once and the small ones fill in around it.
+	ncols := int(tbl.NumCols())
+	first := make([]int, ncols)
+	leaves := 0
+	for i := 0; i < ncols; i++ {
+		first[i] = leaves
+		leaves += leafCount(tbl.Schema().Field(i).Type)
+	}
+	order := make([]int, ncols)
+	size := make([]int64, ncols)
+	for i := range order {
+		order[i] = i
+		for _, c := range tbl.Column(i).Data().Chunks() {
+			size[i] += arrayBytes(c.Data())
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size[order[a]] > size[order[b]] })
+	workers = min(workers, ncols)
+
+	for offset := int64(0); offset < tbl.NumRows(); offset += chunkSize {
+		n := min(chunkSize, tbl.NumRows()-offset)
+		if err := writeRowGroup(fw, in, tbl, offset, n, first, order, leaves, workers); err != nil {
+			fw.Close() // as WriteTable does after an error
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRowGroup writes rows [offset, offset+n) of tbl as one buffered row
+// group, its columns encoded on workers goroutines, and closes it.
+func writeRowGroup(fw *pqarrow.FileWriter, in fwLayout, tbl arrow.Table, offset, n int64, first, order []int, leaves, workers int) error {
+	fw.NewBufferedRowGroup()
+	rgw := in.rgw(fw)
+	if rgw.NumColumns() != leaves {
+		return fmt.Errorf("row group has %d columns, the table's schema %d", rgw.NumColumns(), leaves)
+	}
+	errs := make([]error, len(order))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A copy of the FileWriter per worker: the same file writer,
+			// schema manifest and row group, its own column index and its
+			// own Arrow write context (scratch buffers for levels and
+			// values, which must not be shared between goroutines).
+			cw := *fw
+			*in.ctxOf(&cw) = pqarrow.NewArrowWriteContext(context.Background(), in.arrowProps(fw))
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(order) {
+					return
+				}
+				i := order[k]
+				*in.colIdxOf(&cw) = first[i]
+				errs[i] = writeColumn(&cw, tbl, i, offset, n)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			// Mark the row group closed (its columns disagree on their row
+			// counts, so this fails) for FileWriter.Close to still write
+			// the footer and close the file.
+			rgw.Close()
+			return fmt.Errorf("column %s: %w", tbl.Schema().Field(i).Name, err)
+		}
+	}
+	// Close the row group now, which writes its column chunks to the file
+	// and frees their buffers, instead of at the next row group or at
+	// Close. Arrow would also drop this error (NewBufferedRowGroup ignores
+	// the one of the row group it closes).
+	return rgw.Close()
+}
+
+// writeColumn writes rows [offset, offset+n) of column i of tbl through cw,
+// turning a panic of the encoder into an error, so that one bad column
+// fails its file instead of the process.
+func writeColumn(cw *pqarrow.FileWriter, tbl arrow.Table, i int, offset, n int64) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("encoder panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return cw.WriteColumnChunked(tbl.Column(i).Data(), offset, n)
+}
+
+// leafCount is the number of Parquet (leaf) columns of an Arrow type, as
+// pqarrow counts them (calcLeafCount in pqarrow/encode_arrow.go).
+func leafCount(dt arrow.DataType) int {
+	switch dt := dt.(type) {
+	case arrow.ExtensionType:
+		return leafCount(dt.StorageType())
+	case arrow.NestedType:
+		n := 0
+		for _, f := range dt.Fields() {
+			n += leafCount(f.Type)
+		}
+		return n
+	case *arrow.DictionaryType:
+		return leafCount(dt.ValueType)
+	default:
+		return 1
+	}
+}
+
+// fwLayout locates the unexported fields of pqarrow.FileWriter (Arrow Go
+// v15.0.2) that writeRowGroups reads or sets on its per-worker copies: the
+// underlying file.Writer, the schema, the current row group, the Arrow
+// write properties, the write context and the current column index. The
+// public API writes one column after the other on the FileWriter's own
+// row group, index and context, so a parallel writer has to give each
+// goroutine its own index and context over the shared row group. Every
+// field is looked up by name and type when the package is first used; if
+// Arrow renamed or retyped one, err is set and writeRowGroups falls back to
+// WriteTable (TestFileWriterLayout fails, so it is noticed).
+type fwLayout struct {
+	wrOff, schemaOff, rgwOff, propsOff, ctxOff, colIdxOff uintptr
+	err                                                   error
+}
+
+var fileWriterLayout = sync.OnceValue(func() fwLayout {
+	var l fwLayout
+	t := reflect.TypeOf(pqarrow.FileWriter{})
+	for _, f := range []struct {
+		name string
+		typ  reflect.Type
+		off  *uintptr
+	}{
+		{"wr", reflect.TypeOf((*file.Writer)(nil)), &l.wrOff},
+		{"schema", reflect.TypeOf((*arrow.Schema)(nil)), &l.schemaOff},
+		{"rgw", reflect.TypeOf((*file.RowGroupWriter)(nil)).Elem(), &l.rgwOff},
+		{"arrowProps", reflect.TypeOf(pqarrow.ArrowWriterProperties{}), &l.propsOff},
+		{"ctx", reflect.TypeOf((*context.Context)(nil)).Elem(), &l.ctxOff},
+		{"colIdx", reflect.TypeOf(0), &l.colIdxOff},
+	} {
+		sf, ok := t.FieldByName(f.name)
+		if !ok || sf.Type != f.typ {
+			l.err = fmt.Errorf("pqarrow.FileWriter has no field %s of type %s (Arrow version changed?)", f.name, f.typ)
+			return l
+		}
+		*f.off = sf.Offset
+	}
+	return l
+})
+
+func fieldAt[T any](fw *pqarrow.FileWriter, off uintptr) *T {
+	return (*T)(unsafe.Add(unsafe.Pointer(fw), off))
+}
+
+func (l fwLayout) wr(fw *pqarrow.FileWriter) *file.Writer {
+	return *fieldAt[*file.Writer](fw, l.wrOff)
+}
+
+func (l fwLayout) schema(fw *pqarrow.FileWriter) *arrow.Schema {
+	return *fieldAt[*arrow.Schema](fw, l.schemaOff)
+}
+
+func (l fwLayout) rgw(fw *pqarrow.FileWriter) file.BufferedRowGroupWriter {
+	return (*fieldAt[file.RowGroupWriter](fw, l.rgwOff)).(file.BufferedRowGroupWriter)
+}
+
+func (l fwLayout) arrowProps(fw *pqarrow.FileWriter) *pqarrow.ArrowWriterProperties {
+	return fieldAt[pqarrow.ArrowWriterProperties](fw, l.propsOff)
+}
+
+func (l fwLayout) ctxOf(fw *pqarrow.FileWriter) *context.Context {
+	return fieldAt[context.Context](fw, l.ctxOff)
+}
+
+func (l fwLayout) colIdxOf(fw *pqarrow.FileWriter) *int {
+	return fieldAt[int](fw, l.colIdxOff)
+}
