@@ -91,6 +91,14 @@ func writeRowGroupsN(fw *pqarrow.FileWriter, tbl arrow.Table, chunkSize int64, w
 
 // writeRowGroup writes rows [offset, offset+n) of tbl as one buffered row
 // group, its columns encoded on workers goroutines, and closes it.
+//
+// Closing a column chunk still does work (for a dictionary-encoded column
+// most of it: the dictionary page and the one data page of indices are
+// built and compressed there) and then appends the chunk to the file, so
+// chunks must close in schema order. A worker that finishes a column closes
+// every column from the first one not closed yet up to the first one still
+// being encoded (closer), so the closing overlaps the encoding of the
+// columns that are left instead of following it.
 func writeRowGroup(fw *pqarrow.FileWriter, in fwLayout, tbl arrow.Table, offset, n int64, first, order []int, leaves, workers int) error {
 	fw.NewBufferedRowGroup()
 	rgw := in.rgw(fw)
@@ -98,6 +106,7 @@ func writeRowGroup(fw *pqarrow.FileWriter, in fwLayout, tbl arrow.Table, offset,
 		return fmt.Errorf("row group has %d columns, the table's schema %d", rgw.NumColumns(), leaves)
 	}
 	errs := make([]error, len(order))
+	c := &closer{rgw: rgw, first: first, leaves: leaves, done: make([]atomic.Bool, len(order)), errs: errs}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -118,6 +127,7 @@ func writeRowGroup(fw *pqarrow.FileWriter, in fwLayout, tbl arrow.Table, offset,
 				i := order[k]
 				*in.colIdxOf(&cw) = first[i]
 				errs[i] = writeColumn(&cw, tbl, i, offset, n)
+				c.encoded(i)
 			}
 		}()
 	}
@@ -131,11 +141,70 @@ func writeRowGroup(fw *pqarrow.FileWriter, in fwLayout, tbl arrow.Table, offset,
 			return fmt.Errorf("column %s: %w", tbl.Schema().Field(i).Name, err)
 		}
 	}
-	// Close the row group now, which writes its column chunks to the file
-	// and frees their buffers, instead of at the next row group or at
-	// Close. Arrow would also drop this error (NewBufferedRowGroup ignores
-	// the one of the row group it closes).
+	// Close the row group now (its column chunks are all written), which
+	// finishes its metadata, instead of at the next row group or at Close.
+	// Arrow would also drop this error (NewBufferedRowGroup ignores the one
+	// of the row group it closes).
 	return rgw.Close()
+}
+
+// closer closes the column chunks of a buffered row group in schema order,
+// each as soon as it and all before it are encoded, on whichever worker
+// finds it so. At most one worker closes at a time (mu); done is set before
+// mu is tried and checked again after mu is released, so no column is left
+// open when its encoder's TryLock fails.
+type closer struct {
+	rgw    file.BufferedRowGroupWriter
+	first  []int // the columns' first leaf index
+	leaves int
+	done   []atomic.Bool // column encoded
+	errs   []error       // per column; an encoder's, or then its Close's
+	mu     sync.Mutex
+	next   atomic.Int64 // the first column not closed yet
+}
+
+// encoded records that column i is encoded and closes what can be closed.
+func (c *closer) encoded(i int) {
+	c.done[i].Store(true)
+	for c.ready() && c.mu.TryLock() {
+		for c.ready() {
+			j := int(c.next.Load())
+			if c.errs[j] == nil {
+				c.errs[j] = c.closeColumn(j)
+			}
+			c.next.Add(1)
+			if c.errs[j] != nil {
+				// Leave the rest open: the row group fails anyway.
+				c.next.Store(int64(len(c.done)))
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// ready reports whether the next column to close is encoded.
+func (c *closer) ready() bool {
+	j := int(c.next.Load())
+	return j < len(c.done) && c.done[j].Load()
+}
+
+// closeColumn closes the leaf column chunks of column j, which writes them
+// to the file.
+func (c *closer) closeColumn(j int) error {
+	end := c.leaves
+	if j+1 < len(c.first) {
+		end = c.first[j+1]
+	}
+	for leaf := c.first[j]; leaf < end; leaf++ {
+		cw, err := c.rgw.Column(leaf)
+		if err != nil {
+			return err
+		}
+		if err := cw.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeColumn writes rows [offset, offset+n) of column i of tbl through cw,
