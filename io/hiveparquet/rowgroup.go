@@ -189,8 +189,13 @@ func (c *closer) ready() bool {
 }
 
 // closeColumn closes the leaf column chunks of column j, which writes them
-// to the file.
-func (c *closer) closeColumn(j int) error {
+// to the file; like writeColumn, it turns a panic into an error.
+func (c *closer) closeColumn(j int) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("encoder panic: %v\n%s", p, debug.Stack())
+		}
+	}()
 	end := c.leaves
 	if j+1 < len(c.first) {
 		end = c.first[j+1]
