@@ -31,11 +31,11 @@ const maxEncodeWorkers = 4
 //
 // Each row group is a buffered one (file.Writer.AppendBufferedRowGroup):
 // every column chunk is encoded into its own memory buffer and the chunks
-// are written to the file in schema order when the row group closes, so
-// the file holds the same pages, in the same order, as WriteTable's. The
-// price is memory: one row group's compressed pages per file being
-// flushed, which the row group is closed right after its columns are
-// encoded to release.
+// are appended to the file in schema order, each once it and the columns
+// before it are encoded, so the file has the same bytes as WriteTable's
+// (TestParallelRowGroupsMatchSequential). The price is memory: at most one
+// row group's compressed pages per file being flushed, held until the
+// column chunks before them are written.
 func writeRowGroups(fw *pqarrow.FileWriter, tbl arrow.Table, chunkSize int64) error {
 	return writeRowGroupsN(fw, tbl, chunkSize, min(runtime.GOMAXPROCS(0), maxEncodeWorkers))
 }
