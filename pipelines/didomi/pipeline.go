@@ -28,7 +28,7 @@ const Name = "didomi"
 
 func init() {
 	transforms.RegisterReader(Name, func(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
-		return transforms.FileReaderFunc(readUsers), nil
+		return &usersReader{}, nil
 	})
 	register.DoFn7x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats),
 		func(string, proofRef), func(string, proofIndex), func(string, transforms.FileStats), error](&readWithProofsFn{})
@@ -112,11 +112,17 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 	return run.Outputs{Batches: []beam.PCollection{batches, checkOuts[0]}, Stats: beam.Flatten(s, stats, checkOuts[1])}
 }
 
-// readUsers is the read step of one users file (the pipeline's registered
-// transforms.FileReader).
-func readUsers(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+// usersReader is the read step of users files (the pipeline's registered
+// transforms.FileReader). Its parsers pass their column buffers on from
+// file to file (colsCache).
+type usersReader struct {
+	cols colsCache
+}
+
+// ReadFile implements transforms.FileReader.
+func (r *usersReader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	return transforms.ReadLines(ctx, fsys, f, RejectsTable, lines, nil,
-		func() transforms.LineParser { return newParser(f.Rel, f.Partition) }, emit)
+		func() transforms.LineParser { return newCachedParser(f.Rel, f.Partition, &r.cols) }, emit)
 }
 
 // readWithProofsFn reads users files (emitting the events' proof
@@ -124,7 +130,7 @@ func readUsers(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, line
 // that is not transforms.Read: the proof check needs three more outputs
 // (references, archive index, archive counters), taken from the batches in
 // the same stage since batches never cross one; its users files go through
-// the same reader (readUsers).
+// the same reader (usersReader).
 type readWithProofsFn struct {
 	Input  string                 `json:"input"`
 	FS     lakefs.Options         `json:"fs"`
@@ -138,6 +144,7 @@ type readWithProofsFn struct {
 	// archive: only those partitions are checked, so only their events'
 	// references are emitted (and grouped).
 	archived map[string]bool
+	users    usersReader
 }
 
 func (fn *readWithProofsFn) Setup(ctx context.Context) error {
@@ -165,7 +172,7 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 	if err != nil {
 		return err
 	}
-	st, err := readUsers(ctx, fn.fs, f, fn.Lines, func(b hiveparquet.Batch) {
+	st, err := fn.users.ReadFile(ctx, fn.fs, f, fn.Lines, func(b hiveparquet.Batch) {
 		if check && b.Table == EventsTable {
 			emitProofRefs(b, emitRef) // before emit: the receiver releases the record
 		}
