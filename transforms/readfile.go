@@ -31,7 +31,7 @@ func OpenDecompressed(ctx context.Context, fsys lakefs.FS, f InputFile, lzop dec
 	if err != nil {
 		return nil, "", nil, err
 	}
-	r, kind, err := decompress.NewReader(rc, f.Path, lzop)
+	r, kind, err := decompress.NewReaderSize(rc, f.Path, lzop, f.Size)
 	if err != nil {
 		rc.Close()
 		return nil, "", nil, err

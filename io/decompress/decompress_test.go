@@ -2,7 +2,9 @@ package decompress
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -37,24 +39,71 @@ func TestNewReader(t *testing.T) {
 		{name: "lzop without opener", in: append(append([]byte{}, lzopMagic...), 0, 0), kind: Lzop, wantErr: "not supported"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, kind, err := NewReader(bytes.NewReader(tt.in), "f.gz", nil)
-			if err == nil {
-				var got []byte
-				got, err = io.ReadAll(r)
-				if err == nil && string(got) != tt.want {
-					t.Fatalf("content = %q, want %q", got, tt.want)
+		// The size hint sizes the read-ahead buffer only: unknown, too
+		// small, exact and too large must all read the same content.
+		for _, size := range []int64{0, 1, int64(len(tt.in)), 1 << 30} {
+			t.Run(fmt.Sprintf("%s/size=%d", tt.name, size), func(t *testing.T) {
+				r, kind, err := NewReaderSize(bytes.NewReader(tt.in), "f.gz", nil, size)
+				if err == nil {
+					var got []byte
+					got, err = io.ReadAll(r)
+					if err == nil && string(got) != tt.want {
+						t.Fatalf("content = %q, want %q", got, tt.want)
+					}
 				}
-			}
-			if kind != tt.kind {
-				t.Errorf("kind = %s, want %s", kind, tt.kind)
-			}
-			if tt.wantErr == "" && err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
-			}
-		})
+				if kind != tt.kind {
+					t.Errorf("kind = %s, want %s", kind, tt.kind)
+				}
+				if tt.wantErr == "" && err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+			})
+		}
+	}
+}
+
+func TestReadAhead(t *testing.T) {
+	tests := []struct {
+		size int64
+		want int
+	}{
+		{size: -1, want: maxReadAhead},
+		{size: 0, want: maxReadAhead},
+		{size: 1, want: minReadAhead},
+		{size: 100 << 10, want: 100 << 10},
+		{size: maxReadAhead, want: maxReadAhead},
+		{size: 1 << 40, want: maxReadAhead},
+	}
+	for _, tt := range tests {
+		if got := readAhead(tt.size); got != tt.want {
+			t.Errorf("readAhead(%d) = %d, want %d", tt.size, got, tt.want)
+		}
+	}
+}
+
+// TestSmallFilesAllocateLittle opens many small streams with their sizes
+// known, as the read step does for a drop of thousands of small files: the
+// bytes allocated per stream must stay near the file's size, not the 1 MiB
+// read-ahead a large file gets.
+func TestSmallFilesAllocateLittle(t *testing.T) {
+	in := []byte(strings.Repeat("x", 200) + "\n")
+	const n = 200
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i++ {
+		r, _, err := NewReaderSize(bytes.NewReader(in), "small.json", nil, int64(len(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(r); err != nil || len(got) != len(in) {
+			t.Fatalf("read %d bytes, %v", len(got), err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 64<<10 {
+		t.Errorf("%d bytes allocated per small stream, want at most 64 KiB", per)
 	}
 }
