@@ -12,8 +12,9 @@
 # org.apache.beam:beam-runners-flink-1.16:2.56.0 with its dependencies
 # (Flink 1.16.0's flink-runtime, flink-clients, flink-streaming-java, ...).
 # The job server's main class, FlinkJobServerDriver, is in that library:
-# flink_install resolves its Maven classpath once (mvn dependency:build-classpath,
-# local repository and classpath cached under ~/.cache/vendorlake) and
+# flink_install resolves its Maven classpath once (scripts/mavencp.sh:
+# mvn dependency:build-classpath, local repository and classpath cached under
+# ~/.cache/vendorlake) and
 # flink_start runs Flink's entry points and the driver from it on Java 17,
 # every port a free loopback one, and exports
 # VENDORLAKE_FLINK_ENDPOINT=127.0.0.1:PORT. Tried and refused ("Could not
@@ -30,6 +31,8 @@
 
 # shellcheck source=scripts/freeport.sh
 source "$(dirname "${BASH_SOURCE[0]}")/freeport.sh"
+# shellcheck source=scripts/mavencp.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mavencp.sh"
 
 FLINK_BEAM_VERSION=${FLINK_BEAM_VERSION:-2.56.0}
 FLINK_VERSION=${FLINK_VERSION:-1.16}
@@ -44,36 +47,11 @@ flink_java_opens() {
   done
 }
 
-# flink_classpath resolves (once) the Maven classpath of $1 (group:artifact:version)
-# into $2/cp.txt, with a local repository under the cache.
-flink_classpath() {
-  local gav=$1 dir=$2 g a v
-  IFS=: read -r g a v <<<"$gav"
-  [ -s "$dir/cp.txt" ] && grep -q "/$a-$v.jar" "$dir/cp.txt" && return 0
-  command -v mvn >/dev/null || { echo "Maven is required (apt-get install maven)" >&2; return 1; }
-  mkdir -p "$dir"
-  cat >"$dir/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>vendorlake</groupId><artifactId>$a-classpath</artifactId><version>1</version>
-  <dependencies>
-    <dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>1.7.30</version></dependency>
-  </dependencies>
-</project>
-POM
-  echo "fetching $gav and its dependencies from Maven Central (once)..." >&2
-  if ! (cd "$dir" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmaven.repo.local="$flink_cache/m2" \
-      -Dmdep.outputFile=cp.txt.tmp >&2 && mv cp.txt.tmp cp.txt); then
-    echo "cannot fetch $gav from Maven Central" >&2
-    return 1
-  fi
-}
-
 flink_install() {
   if [ -n "${VENDORLAKE_FLINK_JAR:-}" ]; then FLINK_CMD=(-jar "$(realpath "$VENDORLAKE_FLINK_JAR")"); return; fi
   local dir="$flink_cache/flink-jobserver-$FLINK_VERSION-$FLINK_BEAM_VERSION"
-  flink_classpath "org.apache.beam:beam-runners-flink-$FLINK_VERSION:$FLINK_BEAM_VERSION" "$dir" || return 1
+  maven_classpath "" "$dir" "org.apache.beam:beam-runners-flink-$FLINK_VERSION:$FLINK_BEAM_VERSION" \
+    org.slf4j:slf4j-simple:1.7.30 || return 1
   FLINK_CMD=(-cp "$(cat "$dir/cp.txt")" org.apache.beam.runners.flink.FlinkJobServerDriver)
 }
 

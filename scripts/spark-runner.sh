@@ -10,16 +10,19 @@
 # (and no later one), whose SparkJobServerDriver is the job server. Its Spark
 # dependencies are "provided": they come from PySpark 3.5.9's jars
 # (scripts/spark.sh install, PyPI, cached venv). spark_runner_install
-# resolves the runner's Maven classpath once (local repository and classpath
-# cached under ~/.cache/vendorlake) and drops its Jackson and SLF4J jars in
-# favour of Spark's (Spark's jackson-module-scala refuses Beam's older
-# jackson-databind). spark_runner_start runs the driver on Java 17 with
-# --spark-master-url=local[2], its job, artifact and expansion ports on free
-# loopback ports and Spark bound to 127.0.0.1, and exports
+# resolves the runner's Maven classpath once (scripts/mavencp.sh: local
+# repository and classpath cached under ~/.cache/vendorlake) and drops its
+# Jackson and SLF4J jars in favour of Spark's (Spark's jackson-module-scala
+# refuses Beam's older jackson-databind). spark_runner_start runs the driver
+# on Java 17 with --spark-master-url=local[2], its job, artifact and
+# expansion ports on free loopback ports and Spark bound to 127.0.0.1, and
+# exports
 # VENDORLAKE_SPARK_RUNNER_ENDPOINT=127.0.0.1:PORT.
 
 # shellcheck source=scripts/freeport.sh
 source "$(dirname "${BASH_SOURCE[0]}")/freeport.sh"
+# shellcheck source=scripts/mavencp.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mavencp.sh"
 
 SPARK_RUNNER_BEAM_VERSION=${SPARK_RUNNER_BEAM_VERSION:-2.56.0}
 spark_runner_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
@@ -29,25 +32,7 @@ spark_runner_install() {
   local dir="$spark_runner_cache/spark-jobserver-$SPARK_RUNNER_BEAM_VERSION" py jars
   py=$("$spark_runner_root/scripts/spark.sh" install) || return 1
   jars=$("$py" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))') || return 1
-  if [ ! -s "$dir/cp.txt" ]; then
-    command -v mvn >/dev/null || { echo "spark-runner.sh: Maven is required (apt-get install maven)" >&2; return 1; }
-    mkdir -p "$dir"
-    cat >"$dir/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>vendorlake</groupId><artifactId>spark-jobserver</artifactId><version>1</version>
-  <dependencies>
-    <dependency><groupId>org.apache.beam</groupId><artifactId>beam-runners-spark-3</artifactId><version>$SPARK_RUNNER_BEAM_VERSION</version></dependency>
-  </dependencies>
-</project>
-POM
-    echo "spark-runner.sh: fetching beam-runners-spark-3:$SPARK_RUNNER_BEAM_VERSION and its dependencies from Maven Central (once)..." >&2
-    if ! (cd "$dir" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmaven.repo.local="$spark_runner_cache/m2" \
-        -Dmdep.outputFile=cp.txt.tmp >&2 && mv cp.txt.tmp cp.txt); then
-      echo "spark-runner.sh: cannot fetch org.apache.beam:beam-runners-spark-3:$SPARK_RUNNER_BEAM_VERSION from Maven Central" >&2
-      return 1
-    fi
-  fi
+  maven_classpath spark-runner.sh "$dir" "org.apache.beam:beam-runners-spark-3:$SPARK_RUNNER_BEAM_VERSION" || return 1
   SPARK_RUNNER_CP="$(tr ':' '\n' <"$dir/cp.txt" | grep -v -E '/com/fasterxml/jackson/|/org/slf4j/' | paste -sd:):$jars/*"
 }
 

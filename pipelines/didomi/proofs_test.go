@@ -4,21 +4,18 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakefs/lakefstest"
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/io/splittar"
@@ -316,61 +313,6 @@ func TestReadProofsCaseAndDirectories(t *testing.T) {
 	}
 }
 
-// closeFS is a store whose files report their Close to closes and, when
-// failClose names a file, fail it; held makes each Close wait until
-// another one is under way (or a second went by).
-type closeFS struct {
-	lakefs.Local
-	failClose string
-	held      bool
-	mu        sync.Mutex
-	busy      int
-	overlap   bool
-	others    chan struct{}
-}
-
-type closeFile struct {
-	io.WriteCloser
-	fs   *closeFS
-	path string
-}
-
-func (c *closeFS) Create(ctx context.Context, p string) (io.WriteCloser, error) {
-	w, err := c.Local.Create(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return &closeFile{w, c, p}, nil
-}
-
-func (f *closeFile) Close() error {
-	c := f.fs
-	c.mu.Lock()
-	c.busy++
-	if c.busy > 1 {
-		c.overlap = true
-		select {
-		case c.others <- struct{}{}:
-		default:
-		}
-	}
-	c.mu.Unlock()
-	if c.held {
-		select {
-		case <-c.others:
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
-	err := f.WriteCloser.Close()
-	c.mu.Lock()
-	c.busy--
-	c.mu.Unlock()
-	if c.failClose != "" && strings.HasSuffix(f.path, c.failClose) {
-		return errors.New("disk full")
-	}
-	return err
-}
-
 // Proof files are closed (made durable) several at once, and ReadProofs
 // returns only once every one is closed: a failed close fails the archive
 // with the entry's name, and no file is reported before it is durable.
@@ -396,12 +338,10 @@ func TestReadProofsClosesFilesTogether(t *testing.T) {
 			os.WriteFile(p, data, 0o644)
 			f := transforms.InputFile{Path: p, Rel: "proofs.tar.gz", Partition: "export_id=e/date=2024-03-01", Unit: "u",
 				Parts: []transforms.FilePart{{Path: p, Rel: "proofs.tar.gz", Size: int64(len(data))}}}
-			out := &closeFS{failClose: tt.failClose, held: true, others: make(chan struct{}, len(ids))}
+			out := &lakefstest.HeldFS{Fail: tt.failClose}
 			st, err := ReadProofs(ctx, lakefs.Local{}, out, filepath.Join(root, "out"), "r1", f, 0,
 				func(b hiveparquet.Batch) { b.Record.Release() }, func(string) {})
-			out.mu.Lock()
-			busy, overlap := out.busy, out.overlap
-			out.mu.Unlock()
+			busy, overlap := out.Closes()
 			if busy != 0 {
 				t.Errorf("ReadProofs returned with %d files still being closed", busy)
 			}
