@@ -2,14 +2,20 @@ package hiveparquet
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/vendorlake/vendorlake/io/lakefs"
 )
 
 // peakAllocator counts the bytes it has handed out and not had back, and
@@ -136,5 +142,74 @@ func TestWriteBoundsHeldBatches(t *testing.T) {
 				t.Errorf("%d row groups for %d batches: want at most %d (batches coalesced)", groups, files*batches, max)
 			}
 		})
+	}
+}
+
+// failingPartitionFS is a local lakefs whose files of one partition fail to
+// write after limit bytes.
+type failingPartitionFS struct {
+	lakefs.FS
+	partition string
+	limit     int
+}
+
+func (f failingPartitionFS) Create(ctx context.Context, path string) (io.WriteCloser, error) {
+	w, err := f.FS.Create(ctx, path)
+	if err != nil || !strings.Contains(path, "/"+f.partition+"/") {
+		return w, err
+	}
+	return &failingWriter{w: w, left: f.limit}, nil
+}
+
+// TestWriteBudgetSurvivesAFailedFile checks that a file whose write failed
+// while it held the most of the bundle's budget gives it back: the other
+// files go on (not wait for it forever), and the bundle fails with the
+// file's error.
+func TestWriteBudgetSurvivesAFailedFile(t *testing.T) {
+	ctx := context.Background()
+	alloc := &peakAllocator{}
+	fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{RowGroupRows: 1000}.withDefaults()}
+	if err := fn.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fn.fs = failingPartitionFS{FS: fn.fs, partition: "p=00", limit: 100}
+	emit := func(FileDesc) {}
+	fn.StartBundle(ctx, emit)
+	fn.queued = newByteBudget(2 << 20)
+	done := make(chan error, 1)
+	go func() {
+		// The failing file's first row group fails; the tail of its batch
+		// (and its 1 MiB buffer) stays pending.
+		if err := fn.ProcessElement(ctx, spareBatch(alloc, "t", "p=00", 0, 1500, 1<<20), emit); err != nil {
+			done <- err
+			return
+		}
+		for i := int64(0); i < 30; i++ {
+			for f := 1; f < 8; f++ {
+				if err := fn.ProcessElement(ctx, spareBatch(alloc, "t", fmt.Sprintf("p=%02d", f), i*100, 100, 64<<10), emit); err != nil {
+					done <- err
+					return
+				}
+			}
+		}
+		if err := fn.ProcessElement(ctx, spareBatch(alloc, "t", "p=00", 1500, 10, 0), emit); err != nil {
+			done <- err
+			return
+		}
+		done <- fn.FinishBundle(ctx, emit)
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errDiskFull) || !strings.Contains(err.Error(), "p=00") {
+			t.Fatalf("error = %v, want the failed file's disk-full error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the bundle waits forever for the failed file's budget")
+	}
+	fn.Teardown()
+	// Arrow keeps a reference to some arrays of a failed write (the small
+	// tag buffers here); the failed file's 1 MiB buffer must be back.
+	if alloc.cur >= 1<<20 {
+		t.Errorf("%d bytes of batches never released", alloc.cur)
 	}
 }

@@ -132,6 +132,9 @@ func (f *openFile) encode() {
 					f.failed.Store(true)
 				}
 			}
+			if f.err != nil {
+				f.release() // a failed file never writes what it holds: give it back
+			}
 			f.flushAsked.Store(false)
 			f.unhold(0) // wakes ProcessElement even when nothing was pending
 			continue
