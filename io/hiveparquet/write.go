@@ -277,7 +277,6 @@ type byteBudget struct {
 	cond  sync.Cond
 	limit int64
 	used  int64
-	peak  int64 // the most used at once (tests)
 }
 
 func newByteBudget(limit int64) *byteBudget {
@@ -313,9 +312,6 @@ func (fn *writeFn) hold(n int64) {
 		b.mu.Lock()
 	}
 	b.used += n
-	if b.used > b.peak {
-		b.peak = b.used
-	}
 	b.mu.Unlock()
 }
 
