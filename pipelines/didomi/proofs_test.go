@@ -368,3 +368,37 @@ func TestReadProofsClosesFilesTogether(t *testing.T) {
 		})
 	}
 }
+
+// TestProofRefsOwnTheirStrings checks that a proof reference does not alias
+// its batch's buffers: the direct runner keeps the references until the
+// read is over, and an aliasing string would keep the batch's id and user_id
+// buffers (the memory of a whole batch per reference) alive with it.
+func TestProofRefsOwnTheirStrings(t *testing.T) {
+	_, events, _, ok := parseOne(t, goodLine)
+	if !ok || events == nil {
+		t.Fatal("good line rejected")
+	}
+	defer events.Release()
+	var refs []proofRef
+	emitProofRefs(hiveparquet.Batch{Table: EventsTable, Partition: "p", Record: events}, func(key string, r proofRef) {
+		refs = append(refs, r)
+	})
+	if len(refs) != 1 || refs[0].EventID != "e1" || refs[0].UserID != "u1" {
+		t.Fatalf("refs = %+v, want one of event e1, user u1", refs)
+	}
+	// Overwrite the batch's string data, as a reused buffer would be: the
+	// references must not change.
+	for _, c := range []int{0, 1} {
+		for _, b := range events.Column(c).Data().Buffers() {
+			if b != nil {
+				bs := b.Bytes()
+				for i := range bs {
+					bs[i] = 'X'
+				}
+			}
+		}
+	}
+	if refs[0].EventID != "e1" || refs[0].UserID != "u1" {
+		t.Errorf("refs changed with the batch's buffers: %+v (they alias the batch)", refs)
+	}
+}
