@@ -164,10 +164,10 @@ func (f *openFile) encode() {
 
 // write adds rec to the rows pending for the file's next row group and
 // writes whole row groups once RowGroupRows rows or RowGroupBytes
-// uncompressed bytes are pending; finish writes the rest. A row group is
-// written column by column (pqarrow's WriteTable over the pending records),
-// so only one column's pages are being encoded at a time, and the pending
-// rows are the Arrow batches already in memory, not a copy.
+// uncompressed bytes are pending; finish writes the rest. The pending rows
+// are the Arrow batches already in memory, not a copy, unless they are many
+// small batches (coalesce); a row group's columns are encoded in parallel
+// (writeRowGroups).
 func (f *openFile) write(rec arrow.Record, bytes int64) error {
 	rec.Retain()
 	f.pending = append(f.pending, rec)
@@ -209,9 +209,12 @@ func (f *openFile) flush(n int64) error {
 			left = 0
 		}
 	}
-	tbl := array.NewTableFromRecords(f.schema, take)
-	err := writeRowGroups(f.w, tbl, f.rowGroupRows)
-	tbl.Release()
+	take, err := coalesce(f.schema, take)
+	if err == nil {
+		tbl := array.NewTableFromRecords(f.schema, take)
+		err = writeRowGroups(f.w, tbl, f.rowGroupRows)
+		tbl.Release()
+	}
 	for _, r := range take {
 		r.Release()
 	}
