@@ -5,9 +5,6 @@ import (
 	"compress/gzip"
 	"os"
 	"testing"
-
-	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
 )
 
 // BenchmarkParseFile measures Parse and Flush over the first 16 MiB of the
@@ -34,18 +31,5 @@ func BenchmarkParseFile(b *testing.B) {
 		lines = append(lines, append([]byte(nil), sc.Bytes()...))
 		size += int64(len(sc.Bytes())) + 1
 	}
-	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
-	defer p.Release()
-	rej := transforms.NewEventRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
-	defer rej.Release()
-	release := func(bt hiveparquet.Batch) { bt.Record.Release() }
-	b.SetBytes(size)
-	b.ReportAllocs()
-	for b.Loop() {
-		for i, l := range lines {
-			p.Parse(l, int64(i+1), rej)
-		}
-		p.Flush(release)
-		rej.Flush(release)
-	}
+	benchParseChunk(b, lines, size)
 }
