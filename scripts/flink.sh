@@ -73,24 +73,6 @@ beam_boot_install() {
   export VENDORLAKE_BEAM_BOOT="$bin"
 }
 
-# flink_free_port is free_port (scripts/freeport.sh).
-flink_free_port() { free_port; }
-
-# flink_wait_port PORT PID LOG WHAT: wait until PORT on 127.0.0.1 accepts
-# connections, failing when PID exits or after 60 s.
-flink_wait_port() {
-  local port=$1 pid=$2 log=$3 what=$4 tries=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 600 ] || ! kill -0 "$pid" 2>/dev/null; then
-      echo "$what did not start:" >&2
-      cat "$log" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
 # flink_start starts, with FLINK_MODE=session (the default), a Flink session
 # cluster of separate processes, a JobManager
 # (StandaloneSessionClusterEntrypoint) and a TaskManager (TaskManagerRunner)
@@ -103,7 +85,7 @@ flink_start() {
   flink_install || return 1
   local job artifact expansion master='[local]' mode=${FLINK_MODE:-session} p
   [ -n "${VENDORLAKE_FLINK_JAR:-}" ] && mode=embedded
-  job=$(flink_free_port); artifact=$(flink_free_port); expansion=$(flink_free_port)
+  job=$(free_port); artifact=$(free_port); expansion=$(free_port)
   FLINK_STATE=$(mktemp -d)
   FLINK_PIDS=()
   {
@@ -113,7 +95,7 @@ flink_start() {
       'taskmanager.host: 127.0.0.1' 'taskmanager.bind-host: 127.0.0.1' \
       'jobmanager.memory.process.size: 1024m' 'classloader.resolve-order: parent-first'
     for p in jobmanager.rpc.port rest.port blob.server.port taskmanager.rpc.port taskmanager.data.port; do
-      echo "$p: $(flink_free_port)"
+      echo "$p: $(free_port)"
     done
   } >"$FLINK_STATE/flink-conf.yaml"
   cp "$FLINK_STATE/flink-conf.yaml" "$FLINK_STATE/config.yaml" # Flink 1.19+ reads config.yaml
@@ -127,7 +109,7 @@ flink_start() {
       org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint --configDir "$FLINK_STATE") \
       >"$FLINK_STATE/jobmanager.log" 2>&1 &
     FLINK_PIDS+=($!)
-    flink_wait_port "$rest" "$!" "$FLINK_STATE/jobmanager.log" "Flink JobManager" || { flink_stop; return 1; }
+    wait_port "$rest" "$!" "$FLINK_STATE/jobmanager.log" "Flink JobManager" || { flink_stop; return 1; }
     # The TaskManager's memory, as Flink's start scripts would compute it for
     # a 2.3 GB process (network buffers enough for every stage at once).
     # Direct memory: 256 MB of network buffers, and 896 MB of framework
@@ -167,7 +149,7 @@ flink_start() {
     --flink-master="$master" --flink-conf-dir="$FLINK_STATE") >"$FLINK_STATE/log" 2>&1 &
   FLINK_PID=$!
   FLINK_PIDS+=($!)
-  flink_wait_port "$job" "$FLINK_PID" "$FLINK_STATE/log" "Flink job server" || { flink_stop; return 1; }
+  wait_port "$job" "$FLINK_PID" "$FLINK_STATE/log" "Flink job server" || { flink_stop; return 1; }
   export VENDORLAKE_FLINK_ENDPOINT="127.0.0.1:$job"
   if [ "$mode" = session ]; then
     echo "Flink job server (Beam $FLINK_BEAM_VERSION) on $VENDORLAKE_FLINK_ENDPOINT, Flink $FLINK_VERSION session cluster at $master: JobManager pid ${FLINK_PIDS[0]}, TaskManager pid ${FLINK_PIDS[1]} (2 slots), parallelism 2"

@@ -36,14 +36,12 @@ spark_runner_install() {
   SPARK_RUNNER_CP="$(tr ':' '\n' <"$dir/cp.txt" | grep -v -E '/com/fasterxml/jackson/|/org/slf4j/' | paste -sd:):$jars/*"
 }
 
-# spark_runner_free_port is free_port (scripts/freeport.sh).
-spark_runner_free_port() { free_port; }
 
 spark_runner_start() {
   command -v java >/dev/null || { echo "spark-runner.sh: Java 17 is required" >&2; return 1; }
   spark_runner_install || return 1
-  local job artifact expansion tries=0 p opens=()
-  job=$(spark_runner_free_port); artifact=$(spark_runner_free_port); expansion=$(spark_runner_free_port)
+  local job artifact expansion p opens=()
+  job=$(free_port); artifact=$(free_port); expansion=$(free_port)
   SPARK_RUNNER_STATE=$(mktemp -d)
   for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util \
     java.util.concurrent java.util.concurrent.atomic sun.nio.ch sun.nio.cs sun.security.action sun.util.calendar; do
@@ -62,16 +60,7 @@ spark_runner_start() {
     --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" --expansion-port="$expansion" \
     --artifacts-dir="$SPARK_RUNNER_STATE/artifacts" --spark-master-url='local[2]') >"$SPARK_RUNNER_STATE/log" 2>&1 &
   SPARK_RUNNER_PID=$!
-  until (exec 3<>"/dev/tcp/127.0.0.1/$job") 2>/dev/null; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 600 ] || ! kill -0 "$SPARK_RUNNER_PID" 2>/dev/null; then
-      echo "Spark job server did not start:" >&2
-      cat "$SPARK_RUNNER_STATE/log" >&2
-      spark_runner_stop
-      return 1
-    fi
-    sleep 0.1
-  done
+  wait_port "$job" "$SPARK_RUNNER_PID" "$SPARK_RUNNER_STATE/log" "Spark job server" || { spark_runner_stop; return 1; }
   export VENDORLAKE_SPARK_RUNNER_ENDPOINT="127.0.0.1:$job"
   echo "Spark job server (Beam $SPARK_RUNNER_BEAM_VERSION, Spark local[2]) on $VENDORLAKE_SPARK_RUNNER_ENDPOINT (pid $SPARK_RUNNER_PID)"
 }
