@@ -96,7 +96,7 @@ func TestWriteBoundsHeldBatches(t *testing.T) {
 			var descs []FileDesc
 			emit := func(d FileDesc) { descs = append(descs, d) }
 			fn.StartBundle(ctx, emit)
-			fn.queued = newByteBudget(tc.limit)
+			fn.budget = newByteBudget(tc.limit)
 			for i := int64(0); i < batches; i++ {
 				for f := 0; f < files; f++ {
 					b := spareBatch(alloc, "t", fmt.Sprintf("p=%02d", f), i*rows, rows, spare)
@@ -175,7 +175,7 @@ func TestWriteBudgetSurvivesAFailedFile(t *testing.T) {
 	fn.fs = failingPartitionFS{FS: fn.fs, partition: "p=00", limit: 100}
 	emit := func(FileDesc) {}
 	fn.StartBundle(ctx, emit)
-	fn.queued = newByteBudget(2 << 20)
+	fn.budget = newByteBudget(2 << 20)
 	done := make(chan error, 1)
 	go func() {
 		// The failing file's first row group fails; the tail of its batch

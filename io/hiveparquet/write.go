@@ -72,7 +72,7 @@ type writeFn struct {
 	open   map[writerKey]*list.Element // of *openFile
 	lru    *list.List
 	done   []FileDesc
-	queued *byteBudget // the bytes held by the bundle's open files
+	budget *byteBudget // the bytes held by the bundle's open files
 }
 
 type writerKey struct{ table, partition, source string }
@@ -127,10 +127,7 @@ func (f *openFile) encode() {
 	for q := range f.queue {
 		if q.rec == nil { // flush request
 			if f.err == nil {
-				if err := f.finish(); err != nil {
-					f.err = fmt.Errorf("write %s: %w", f.path, err)
-					f.failed.Store(true)
-				}
+				f.fail(f.finish())
 			}
 			if f.err != nil {
 				f.release() // a failed file never writes what it holds: give it back
@@ -141,10 +138,7 @@ func (f *openFile) encode() {
 		}
 		var dropped int64 // never pending: freed by the Release below
 		if f.err == nil {
-			if err := f.write(q.rec, q.bytes); err != nil {
-				f.err = fmt.Errorf("write %s: %w", f.path, err)
-				f.failed.Store(true)
-			}
+			f.fail(f.write(q.rec, q.bytes))
 		} else {
 			dropped = retainedBytes(q.rec)
 		}
@@ -154,12 +148,18 @@ func (f *openFile) encode() {
 		}
 	}
 	if f.err == nil && !f.abandoned {
-		if err := f.finish(); err != nil {
-			f.err = fmt.Errorf("write %s: %w", f.path, err)
-			f.failed.Store(true)
-		}
+		f.fail(f.finish())
 	}
 	f.release()
+}
+
+// fail records err (if not nil) as the file's write error; the encoder
+// then only releases what is still queued.
+func (f *openFile) fail(err error) {
+	if err != nil {
+		f.err = fmt.Errorf("write %s: %w", f.path, err)
+		f.failed.Store(true)
+	}
 }
 
 // write adds rec to the rows pending for the file's next row group and
@@ -293,7 +293,7 @@ func newByteBudget(limit int64) *byteBudget {
 // one file at a time (asking several at once would write smaller row
 // groups than needed), and waits for bytes to be released.
 func (fn *writeFn) hold(n int64) {
-	b := fn.queued
+	b := fn.budget
 	b.mu.Lock()
 	for b.used > 0 && b.used+n > b.limit {
 		var victim *openFile
@@ -343,7 +343,7 @@ func (fn *writeFn) StartBundle(ctx context.Context, _ func(FileDesc)) {
 	fn.open = map[writerKey]*list.Element{}
 	fn.lru = list.New()
 	fn.done = nil
-	fn.queued = newByteBudget(maxHeldBytes)
+	fn.budget = newByteBudget(maxHeldBytes)
 }
 
 func (fn *writeFn) ProcessElement(ctx context.Context, b Batch, _ func(FileDesc)) error {
@@ -411,7 +411,7 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 	}
 	f := &openFile{key: key, path: p, sink: sink, w: w, schema: schema,
 		rowGroupRows: fn.Options.RowGroupRows, rowGroupBytes: fn.Options.RowGroupBytes,
-		queue: make(chan queuedBatch, 8), done: make(chan struct{}), budget: fn.queued}
+		queue: make(chan queuedBatch, 8), done: make(chan struct{}), budget: fn.budget}
 	go f.encode()
 	fn.open[key] = fn.lru.PushFront(f)
 	return f, nil
