@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -262,33 +263,16 @@ func sideWrites(ctx context.Context, fsys lakefs.FS, writes []SideWrite, atOnce 
 		}
 		seen[w.Path] = true
 	}
-	sem := make(chan struct{}, max(atOnce, 1))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
+	// Once a write failed no other is started; those under way finish.
+	// (failed is done only by a failed write, not when ctx is.)
+	g, failed := errgroup.WithContext(context.WithoutCancel(ctx))
+	g.SetLimit(max(atOnce, 1))
 	for _, w := range writes {
-		mu.Lock()
-		failed := first != nil
-		mu.Unlock()
-		if failed {
+		if failed.Err() != nil {
 			break
 		}
 		faults.Hit(ctx, "commit.side-write")
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := lakefs.WriteFile(ctx, fsys, w.Path, w.Data)
-			<-sem
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}()
+		g.Go(func() error { return lakefs.WriteFile(ctx, fsys, w.Path, w.Data) })
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }

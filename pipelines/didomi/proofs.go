@@ -12,11 +12,11 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -165,10 +165,16 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 		}
 		rej.Flush(emit)
 	}
-	// Every file is closed (durable) before ReadProofs returns, error or
-	// not, so none is reported or left being written.
-	closers := newProofClosers(lakefs.SmallWritesAtOnce(output))
-	defer closers.wait()
+	// Proof files are closed in the background, a bounded number at once
+	// (lakefs.SmallWritesAtOnce). Closing a file makes it durable (an fsync
+	// on local disk), which takes milliseconds; with several under way the
+	// file system commits them together (ext4 batches concurrent fsyncs)
+	// instead of the archive's reader waiting for each in turn. Every file
+	// is closed before ReadProofs returns, error or not, so none is
+	// reported or left being written.
+	var closers errgroup.Group
+	closers.SetLimit(max(lakefs.SmallWritesAtOnce(output), 1))
+	defer closers.Wait()
 	seen := map[string]bool{}
 	tmp := lakefs.Join(lakestate.TempDir(output, runID), ProofFilesTable, f.Partition)
 	buf := make([]byte, 256<<10)
@@ -200,7 +206,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 			continue
 		}
 		seen[id] = true
-		sum, sniff, n, err := copyProof(ctx, out, lakefs.Join(tmp, id), r, buf, closers, fmt.Sprintf("archive %s: entry %s", f.Rel, h.Name))
+		sum, sniff, n, err := copyProof(ctx, out, lakefs.Join(tmp, id), r, buf, &closers, fmt.Sprintf("archive %s: entry %s", f.Rel, h.Name))
 		if err != nil {
 			return st, fmt.Errorf("archive %s: entry %s: %w", f.Rel, h.Name, err)
 		}
@@ -227,7 +233,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 		}
 	}
 	flush()
-	if err := closers.wait(); err != nil {
+	if err := closers.Wait(); err != nil {
 		return st, err
 	}
 	st.DecompressedBytes = r.TarBytes()
@@ -240,52 +246,10 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	return st, st.Check()
 }
 
-// proofClosers closes written proof files in the background, a bounded
-// number at once (lakefs.SmallWritesAtOnce). Closing a file makes it
-// durable (an fsync on local disk), which takes milliseconds; with several
-// under way the file system commits them together (ext4 batches concurrent
-// fsyncs) instead of the archive's reader waiting for each in turn.
-type proofClosers struct {
-	sem chan struct{}
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	err error
-}
-
-func newProofClosers(atOnce int) *proofClosers {
-	return &proofClosers{sem: make(chan struct{}, max(atOnce, 1))}
-}
-
-// close closes w in the background; what names it in an error.
-func (c *proofClosers) close(w io.Closer, what string) {
-	c.sem <- struct{}{}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		err := w.Close()
-		<-c.sem
-		if err != nil {
-			c.mu.Lock()
-			if c.err == nil {
-				c.err = fmt.Errorf("%s: %w", what, err)
-			}
-			c.mu.Unlock()
-		}
-	}()
-}
-
-// wait waits for every close and returns the first error.
-func (c *proofClosers) wait() error {
-	c.wg.Wait()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
 // copyProof streams one entry body into a new file at dst and returns its
 // sha256, sniffed content type and size; the file is closed by closers
 // (what names it in an error).
-func copyProof(ctx context.Context, out lakefs.FS, dst string, r io.Reader, buf []byte, closers *proofClosers, what string) (sum, sniff string, n int64, err error) {
+func copyProof(ctx context.Context, out lakefs.FS, dst string, r io.Reader, buf []byte, closers *errgroup.Group, what string) (sum, sniff string, n int64, err error) {
 	w, err := out.Create(ctx, dst)
 	if err != nil {
 		return "", "", 0, err
@@ -313,7 +277,12 @@ func copyProof(ctx context.Context, out lakefs.FS, dst string, r io.Reader, buf 
 			return "", "", n, rerr
 		}
 	}
-	closers.close(w, what)
+	closers.Go(func() error {
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
 	return hex.EncodeToString(h.Sum(nil)), http.DetectContentType(head), n, nil
 }
 
