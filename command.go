@@ -22,14 +22,18 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-// Exit codes.
+// Exit codes (issue 22 decided them; the README's table says the same).
 const (
-	exitOK          = 0
-	exitFailed      = 1
-	exitUsage       = 2
-	exitRejectRatio = 3
-	exitLocked      = 4
-	exitHeldBack    = 5
+	exitOK             = 0   // committed, or nothing new, or a dry run
+	exitFailed         = 1   // error: nothing of the run committed
+	exitUsage          = 2   // usage error
+	exitRejectRatio    = 3   // reject gate or ID5 extract guard: nothing committed
+	exitLocked         = 4   // another run holds the lock
+	exitHeldBack       = 5   // committed, some units or proof tables held back; the next run retries them
+	exitNothingMatched = 6   // nothing matched the vendor's layout or the filters
+	exitWaitExpired    = 7   // --wait-for-success expired with units incomplete (complete ones committed)
+	exitInterrupted    = 130 // SIGINT
+	exitTerminated     = 143 // SIGTERM
 )
 
 // console is where a command writes. runLog says whether stderr also
