@@ -57,6 +57,12 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console)
 	case errors.Is(err, run.ErrLocked):
 		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
 		return exitLocked
+	case errors.Is(err, run.ErrNothingMatched):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return exitNothingMatched
+	case errors.Is(err, run.ErrWaitExpired):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return exitWaitExpired
 	case err != nil:
 		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
 		return exitFailed

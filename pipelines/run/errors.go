@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,6 +13,17 @@ import (
 // ErrLocked is returned (wrapped) when another run holds the output's lock
 // (see lakestate.AcquireLock).
 var ErrLocked = lakestate.ErrLocked
+
+// ErrNothingMatched is returned (wrapped, with what was expected and what
+// was found) when nothing under the input matches the vendor's layout, or
+// when a filter (--export-id, --request-id, --partner) selects nothing: the
+// command exits 6.
+var ErrNothingMatched = errors.New("nothing matched")
+
+// ErrWaitExpired is returned (wrapped, naming the units) when
+// --wait-for-success expired with units still incomplete; the complete
+// units were committed all the same. The command exits 7.
+var ErrWaitExpired = errors.New("--wait-for-success expired")
 
 // checkInputFound fails a run whose input root holds no file at all: a
 // mistyped folder or S3 prefix (S3 cannot tell a missing prefix from an
