@@ -361,7 +361,7 @@ func TestParallelRowGroupColumnError(t *testing.T) {
 
 	// Through the sink: the bundle fails with the column's error.
 	ctx := context.Background()
-	fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{}.withDefaults()}
+	fn := &writeFn{Tables: testTables(schema, "t"), Output: t.TempDir(), RunID: "r1", Options: WriteOptions{}.withDefaults()}
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}

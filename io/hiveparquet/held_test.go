@@ -89,7 +89,7 @@ func TestWriteBoundsHeldBatches(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			alloc := &peakAllocator{}
-			fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{}.withDefaults()}
+			fn := &writeFn{Tables: testTables(writeTestSchema, "t"), Output: t.TempDir(), RunID: "r1", Options: WriteOptions{}.withDefaults()}
 			if err := fn.Setup(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ func (f failingPartitionFS) Create(ctx context.Context, path string) (io.WriteCl
 func TestWriteBudgetSurvivesAFailedFile(t *testing.T) {
 	ctx := context.Background()
 	alloc := &peakAllocator{}
-	fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{RowGroupRows: 1000}.withDefaults()}
+	fn := &writeFn{Tables: testTables(writeTestSchema, "t"), Output: t.TempDir(), RunID: "r1", Options: WriteOptions{RowGroupRows: 1000}.withDefaults()}
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}

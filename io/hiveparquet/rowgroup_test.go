@@ -44,7 +44,7 @@ func TestWriteCoalescesRowGroups(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: tc.opts.withDefaults()}
+			fn := &writeFn{Tables: testTables(writeTestSchema, "t"), Output: t.TempDir(), RunID: "r1", Options: tc.opts.withDefaults()}
 			if err := fn.Setup(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -55,24 +55,29 @@ func init() {
 // maxHeldBytes of batches, queued or pending in a row group, counted by the
 // memory they retain; beyond it the file holding the most writes what it
 // holds as a smaller row group.
-func Write(s beam.Scope, output, runID string, fsOpts lakefs.Options, opts WriteOptions, batches beam.PCollection) beam.PCollection {
+//
+// Every batch must be of one of tables and have its schema: a batch of an
+// unknown table or of another schema fails the step, naming both schemas.
+func Write(s beam.Scope, tables []Table, output, runID string, fsOpts lakefs.Options, opts WriteOptions, batches beam.PCollection) beam.PCollection {
 	s = s.Scope("hiveparquet.Write")
-	return beam.ParDo(s, &writeFn{Output: output, RunID: runID, FS: fsOpts, Options: opts.withDefaults()}, batches)
+	return beam.ParDo(s, &writeFn{Tables: TableSchemas(tables), Output: output, RunID: runID, FS: fsOpts, Options: opts.withDefaults()}, batches)
 }
 
 type writeFn struct {
-	Output  string         `json:"output"`
-	RunID   string         `json:"run_id"`
-	FS      lakefs.Options `json:"fs"`
-	Options WriteOptions   `json:"options"`
+	Tables  map[string]TableSchema `json:"tables"`
+	Output  string                 `json:"output"`
+	RunID   string                 `json:"run_id"`
+	FS      lakefs.Options         `json:"fs"`
+	Options WriteOptions           `json:"options"`
 
-	fs     lakefs.FS
-	bundle string
-	seq    int
-	open   map[writerKey]*list.Element // of *openFile
-	lru    *list.List
-	done   []FileDesc
-	budget *byteBudget // the bytes held by the bundle's open files
+	fs      lakefs.FS
+	bundle  string
+	seq     int
+	open    map[writerKey]*list.Element // of *openFile
+	lru     *list.List
+	done    []FileDesc
+	budget  *byteBudget // the bytes held by the bundle's open files
+	schemas schemaChecker
 }
 
 type writerKey struct{ table, partition, source string }
@@ -333,6 +338,7 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	if fn.fs, err = lakefs.New(ctx, fn.Output, fn.FS); err != nil {
 		return err
 	}
+	fn.schemas = schemaChecker{tables: fn.Tables}
 	return fn.Options.Check()
 }
 
@@ -352,6 +358,10 @@ func (fn *writeFn) ProcessElement(ctx context.Context, b Batch, _ func(FileDesc)
 		return nil
 	}
 	faults.Hit(ctx, "write.batch")
+	if err := fn.schemas.check(b); err != nil {
+		b.Record.Release()
+		return err
+	}
 	key := writerKey{b.Table, b.Partition, b.Source}
 	f, err := fn.writer(ctx, key, b.Record.Schema())
 	if err != nil {

@@ -85,7 +85,7 @@ func TestWriteFnEncodesFilesInOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			out := t.TempDir()
-			fn := &writeFn{Output: out, RunID: "r1", Options: WriteOptions{TargetFileBytes: tc.targetFile, MaxOpenWriters: tc.maxOpen}.withDefaults()}
+			fn := &writeFn{Tables: testTables(writeTestSchema, "a", "b", "c"), Output: out, RunID: "r1", Options: WriteOptions{TargetFileBytes: tc.targetFile, MaxOpenWriters: tc.maxOpen}.withDefaults()}
 			if err := fn.Setup(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +172,7 @@ func (w *failingWriter) Close() error { return w.w.Close() }
 func TestWriteFnReportsEncoderErrors(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
-	fn := &writeFn{Output: out, RunID: "r1", Options: WriteOptions{}.withDefaults()}
+	fn := &writeFn{Tables: testTables(writeTestSchema, "a"), Output: out, RunID: "r1", Options: WriteOptions{}.withDefaults()}
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestNoDictionaryColumnsHaveNoDictionary(t *testing.T) {
 		b.Field(1).(*array.StringBuilder).Append([]string{"FR", "DE", "US"}[i%3])
 	}
 	ctx := context.Background()
-	fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{}.withDefaults()}
+	fn := &writeFn{Tables: testTables(schema, "t"), Output: t.TempDir(), RunID: "r1", Options: WriteOptions{}.withDefaults()}
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestWriteOptionsCheck(t *testing.T) {
 func TestCompressionLevelReachesTheCodec(t *testing.T) {
 	size := func(level int) int64 {
 		ctx := context.Background()
-		fn := &writeFn{Output: t.TempDir(), RunID: "r1", Options: WriteOptions{Compression: "zstd", CompressionLevel: level}.withDefaults()}
+		fn := &writeFn{Tables: testTables(writeTestSchema, "a"), Output: t.TempDir(), RunID: "r1", Options: WriteOptions{Compression: "zstd", CompressionLevel: level}.withDefaults()}
 		if err := fn.Setup(ctx); err != nil {
 			t.Fatal(err)
 		}

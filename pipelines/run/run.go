@@ -362,7 +362,7 @@ func BuildGraph(s beam.Scope, p Pipeline, o Options, cfg transforms.CommitConfig
 	// descriptors are flattened.
 	written := make([]beam.PCollection, len(out.Batches))
 	for i, batches := range out.Batches {
-		written[i] = hiveparquet.Write(s, o.Output, o.RunID, o.FS, o.Write, batches)
+		written[i] = hiveparquet.Write(s, p.Tables(), o.Output, o.RunID, o.FS, o.Write, batches)
 	}
 	transforms.Commit(s, cfg, beam.Flatten(s, written...), out.Stats)
 	if o.Progress != nil {
