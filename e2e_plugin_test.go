@@ -156,7 +156,7 @@ func newAcmeReader(_ context.Context, config []byte, _ lakefs.Options) (transfor
 		return nil, errors.New("acme: no case in the reader's configuration")
 	}
 	return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
-		return transforms.ReadLines(ctx, fsys, f, acmeRejects, lines, nil, func() transforms.LineParser {
+		return transforms.ReadLines(ctx, fsys, f, transforms.RejectTable(acmeRejects, acmePartitions), lines, nil, func() transforms.LineParser {
 			return &acmeParser{cfg: cfg, file: f, b: array.NewRecordBuilder(memory.DefaultAllocator, acmeSchema())}
 		}, emit)
 	}), nil

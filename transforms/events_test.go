@@ -57,7 +57,7 @@ func TestParseLinesEvents(t *testing.T) {
 	for _, chunk := range []int{8, 16, 1 << 10} {
 		t.Run(fmt.Sprint("chunk=", chunk), func(t *testing.T) {
 			var rejects []string
-			counts, err := ParseLines(context.Background(), strings.NewReader(input), InputFile{Rel: "f"}, "rej", 0,
+			counts, err := ParseLines(context.Background(), strings.NewReader(input), InputFile{Rel: "f"}, EventRejectTable("rej", nil), 0,
 				LineOptions{ChunkBytes: chunk, Workers: 2}, newEventParser, func(b hiveparquet.Batch) {
 					defer b.Record.Release()
 					if b.Table != "rej" {

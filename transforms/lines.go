@@ -127,14 +127,14 @@ func IsBlankLine(line []byte) bool {
 // parallel workers (see ParseSource), with 1-based line numbers as
 // positions. firstLine is the number of lines already consumed before r
 // (e.g. a header), so that line numbers match the file.
-func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable string, firstLine int64, opts LineOptions,
+func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejects hiveparquet.Table, firstLine int64, opts LineOptions,
 	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
 	src := NewReaderSource(r, SourceOptions{Positions: LineNumbers, First: firstLine + 1}, opts)
-	return ParseSource(ctx, src, file, rejectsTable, opts, newParser, emit)
+	return ParseSource(ctx, src, file, rejects, opts, newParser, emit)
 }
 
 // ParseSource parses the lines of src on parallel workers, each with a
-// LineParser from newParser and a Rejects collector for rejectsTable; it
+// LineParser from newParser and a Rejects collector for the table rejects; it
 // emits the resulting batches on the caller's goroutine (as Beam emitters
 // require), in input order, block by block. Memory stays bounded by
 // (Workers+2) blocks whatever the input size, and the process parses at
@@ -144,7 +144,7 @@ func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejectsTable s
 // the parser; a trailing '\r' is removed before a line is parsed; lines over
 // the length bound are rejected here, with the shared reason code and the
 // raw_truncated flag.
-func ParseSource(ctx context.Context, src LineSource, file InputFile, rejectsTable string, opts LineOptions,
+func ParseSource(ctx context.Context, src LineSource, file InputFile, rejects hiveparquet.Table, opts LineOptions,
 	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
 	opts = opts.withDefaults()
 	release, err := AcquireParseSlot(ctx)
@@ -175,12 +175,7 @@ func ParseSource(ctx context.Context, src LineSource, file InputFile, rejectsTab
 			defer func() { done <- struct{}{} }()
 			p := newParser()
 			defer p.Release()
-			var rej *Rejects
-			if _, ok := p.(EventParser); ok {
-				rej = NewEventRejects(rejectsTable, file.Partition, file.Source, file.Rel, opts.RawBytes)
-			} else {
-				rej = NewRejects(rejectsTable, file.Partition, file.Source, file.Rel, opts.RawBytes)
-			}
+			rej := NewRejects(rejects, file.Partition, file.Source, file.Rel, opts.RawBytes)
 			defer rej.Release()
 			var prevRows []Count
 			for c := range chunks {

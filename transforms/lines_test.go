@@ -58,7 +58,7 @@ type row struct {
 func runLines(t *testing.T, input string, opts LineOptions) ([]row, LineCounts, error) {
 	t.Helper()
 	var rows []row
-	counts, err := ParseLines(context.Background(), strings.NewReader(input), InputFile{Rel: "f"}, "rej", 0, opts, newEcho,
+	counts, err := ParseLines(context.Background(), strings.NewReader(input), InputFile{Rel: "f"}, RejectTable("rej", nil), 0, opts, newEcho,
 		func(b hiveparquet.Batch) {
 			defer b.Record.Release()
 			for i := 0; i < int(b.Record.NumRows()); i++ {
@@ -180,7 +180,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 }
 
 func TestParseLinesReadError(t *testing.T) {
-	_, err := ParseLines(context.Background(), &failingReader{}, InputFile{Rel: "f"}, "rej", 0, LineOptions{ChunkBytes: 8}, newEcho, func(b hiveparquet.Batch) { b.Record.Release() })
+	_, err := ParseLines(context.Background(), &failingReader{}, InputFile{Rel: "f"}, RejectTable("rej", nil), 0, LineOptions{ChunkBytes: 8}, newEcho, func(b hiveparquet.Batch) { b.Record.Release() })
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("err = %v", err)
 	}
@@ -236,7 +236,7 @@ func TestParseSourceByteOffsets(t *testing.T) {
 		opts := LineOptions{MaxLineBytes: 100, RawBytes: 16, ChunkBytes: 1 + r.IntN(300), Workers: 1 + r.IntN(4)}
 		src := NewReaderSource(strings.NewReader(b.String()), SourceOptions{Positions: ByteOffsets, DropBOM: true}, opts)
 		var rows []row
-		counts, err := ParseSource(context.Background(), src, InputFile{Rel: "f"}, "rej", opts, newEcho, func(bt hiveparquet.Batch) {
+		counts, err := ParseSource(context.Background(), src, InputFile{Rel: "f"}, RejectTable("rej", nil), opts, newEcho, func(bt hiveparquet.Batch) {
 			defer bt.Record.Release()
 			for i := 0; i < int(bt.Record.NumRows()); i++ {
 				if bt.Table == "echo" {

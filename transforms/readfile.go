@@ -43,14 +43,14 @@ func OpenDecompressed(ctx context.Context, fsys lakefs.FS, f InputFile, lzop dec
 // decompress by content, parse in parallel with dead letters, and check that
 // every line was either turned into a row or rejected. It returns the file's
 // counters; an I/O or decompression error fails with the file named.
-func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejectsTable string, opts LineOptions,
+func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejects hiveparquet.Table, opts LineOptions,
 	lzop decompress.LzopOpener, newParser func() LineParser, emit func(hiveparquet.Batch)) (FileStats, error) {
 	r, kind, closer, err := OpenDecompressed(ctx, fsys, f, lzop)
 	if err != nil {
 		return FileStats{}, err
 	}
 	defer closer.Close()
-	counts, err := ParseLines(ctx, r, f, rejectsTable, 0, opts, newParser, emit)
+	counts, err := ParseLines(ctx, r, f, rejects, 0, opts, newParser, emit)
 	if err != nil {
 		return FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
 	}

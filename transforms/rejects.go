@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -66,34 +67,34 @@ func RejectTable(name string, partitions []hiveparquet.PartitionColumn) hiveparq
 	}
 }
 
-// Rejects collects the rejects of one file (or of one chunk of it) into an
-// Arrow record for the rejects table, and counts them per reason.
+// Rejects collects the rejects of one file (or of one chunk of it) into Arrow
+// records of its rejects table, and counts them per reason. The table's
+// schema decides the columns of every batch it emits (RejectTable or
+// EventRejectTable), so every path that rejects into one table emits the
+// same schema, whatever it rejects: a whole line, an event, an archive
+// entry.
 type Rejects struct {
 	table, partition, source, file string
 	rawBytes                       int
 	b                              *array.RecordBuilder
 	n, nEvents                     int64
-	events                         bool // EventRejectSchema
+	event                          int // the event_index column, -1 if the table has none
 	byReason                       []Count
 }
 
-// NewRejects returns a collector for rejects of file going to table/partition.
-func NewRejects(table, partition, source, file string, rawBytes int) *Rejects {
+// NewRejects returns a collector for rejects of file going to the partition
+// of t, a table made by RejectTable or EventRejectTable (its schema is
+// RejectSchema, with or without event_index).
+func NewRejects(t hiveparquet.Table, partition, source, file string, rawBytes int) *Rejects {
 	if rawBytes <= 0 {
 		rawBytes = DefaultRawBytes
 	}
-	return &Rejects{table: table, partition: partition, source: source, file: file, rawBytes: rawBytes,
-		b: array.NewRecordBuilder(memory.DefaultAllocator, RejectSchema())}
-}
-
-// NewEventRejects is NewRejects for a table of EventRejectSchema, whose
-// rejects are whole lines (Add) or single events of a line (AddEvent).
-func NewEventRejects(table, partition, source, file string, rawBytes int) *Rejects {
-	r := NewRejects(table, partition, source, file, rawBytes)
-	r.b.Release()
-	r.b = array.NewRecordBuilder(memory.DefaultAllocator, EventRejectSchema())
-	r.events = true
-	return r
+	event := -1
+	if i := t.Schema.FieldIndices("event_index"); len(i) == 1 {
+		event = i[0]
+	}
+	return &Rejects{table: t.Name, partition: partition, source: source, file: file, rawBytes: rawBytes,
+		b: array.NewRecordBuilder(memory.DefaultAllocator, t.Schema), event: event}
 }
 
 // Add records one rejected record: its line (or position), a reason code,
@@ -111,9 +112,9 @@ func (r *Rejects) AddTruncated(line int64, code, reason string, prefix []byte) {
 
 // AddEvent records one rejected event, the event-th (0-based) of the
 // events of line, whose line was otherwise kept; raw is the event's JSON
-// text. It needs a collector made by NewEventRejects. Event rejects are
-// counted apart from line rejects (EventCount, not Count) and with them by
-// reason.
+// text. Event rejects are counted apart from line rejects (EventCount, not
+// Count) and with them by reason. A table without event_index keeps the
+// event's position in the reason ("event N: ...").
 func (r *Rejects) AddEvent(line int64, event int, code, reason string, raw []byte) {
 	r.nEvents++
 	r.append(line, event, code, reason, raw, false)
@@ -134,20 +135,21 @@ func (r *Rejects) append(line int64, event int, code, reason string, raw []byte,
 		}
 		truncated = true
 	}
+	if event >= 0 && r.event < 0 {
+		reason = fmt.Sprintf("event %d: %s", event, reason)
+	}
 	r.b.Field(0).(*array.StringBuilder).Append(r.file)
 	r.b.Field(1).(*array.Int64Builder).Append(line)
 	r.b.Field(2).(*array.StringBuilder).Append(code)
 	r.b.Field(3).(*array.StringBuilder).Append(validUTF8([]byte(reason)))
 	r.b.Field(4).(*array.StringBuilder).Append(validUTF8(raw))
 	r.b.Field(5).(*array.BooleanBuilder).Append(truncated)
-	if r.events {
+	if r.event >= 0 {
 		if event < 0 {
-			r.b.Field(6).AppendNull()
+			r.b.Field(r.event).AppendNull()
 		} else {
-			r.b.Field(6).(*array.Int32Builder).Append(int32(event))
+			r.b.Field(r.event).(*array.Int32Builder).Append(int32(event))
 		}
-	} else if event >= 0 {
-		panic("transforms: AddEvent on a Rejects not made by NewEventRejects")
 	}
 }
 

@@ -25,7 +25,7 @@ func FuzzParseRequestLine(f *testing.F) {
 	f.Add([]byte(`device^kxcookie^abc^set^gdpr^{"dc":1,"al":0}^1515471711277000`))
 	f.Add([]byte("bk^email_sha256^zz^remove^^^\r\n"))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		checkUTF8Written(t, newRequestParser("uploads/consent-data/2024-03-01/f.txt", "upload_date=2024-03-01"), RequestsRejectsTable, line)
+		checkUTF8Written(t, newRequestParser("uploads/consent-data/2024-03-01/f.txt", "upload_date=2024-03-01"), RequestsRejects(), line)
 		r, rej := ParseRequestLine(line)
 		if rej != nil {
 			if rej.Code == "" || rej.Reason == "" {
@@ -60,7 +60,7 @@ func FuzzParseFeedRecord(f *testing.F) {
 		ds := feedSources[int(src)%len(feedSources)]
 		if utf8.ValidString(bk) && utf8.ValidString(kuid) { // discovery skips paths that are not UTF-8
 			meta := feedFile{DataSource: ds, BK: ParseBKFolder(bk, kuid), KUIDFile: kuid}
-			checkUTF8Written(t, newFeedParser("portability/R/2024-03-02/"+ds+"/"+bk+"/"+kuid, "request_id=R/date=2024-03-02/data_source="+ds, meta), PortabilityRejectsTable, line)
+			checkUTF8Written(t, newFeedParser("portability/R/2024-03-02/"+ds+"/"+bk+"/"+kuid, "request_id=R/date=2024-03-02/data_source="+ds, meta), PortabilityRejects(), line)
 		}
 		r, rej := ParseFeedRecord(&p, line, ds)
 		if rej != nil {
@@ -112,10 +112,10 @@ func FuzzParseBKFolder(f *testing.F) {
 // checkUTF8Written parses line with p, as the line engine does, and checks
 // every batch written: the row's or the reject's (with its raw text,
 // bounded to a size that cuts multi-byte characters).
-func checkUTF8Written(t *testing.T, p transforms.LineParser, rejectsTable string, line []byte) {
+func checkUTF8Written(t *testing.T, p transforms.LineParser, rejects hiveparquet.Table, line []byte) {
 	t.Helper()
 	defer p.Release()
-	rej := transforms.NewRejects(rejectsTable, "", "", "f", 7)
+	rej := transforms.NewRejects(rejects, "", "", "f", 7)
 	defer rej.Release()
 	ok := p.Parse(line, 1, rej)
 	if ok == (rej.Count() != 0) {

@@ -90,7 +90,7 @@ func (PortabilityPipeline) Read(s beam.Scope, files beam.PCollection, input stri
 // readPortability is the read step of one feed file.
 func readPortability(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	meta := feedFileOf(f.Rel)
-	st, err := transforms.ReadLines(ctx, fsys, f, PortabilityRejectsTable, opts, LzopOpener,
+	st, err := transforms.ReadLines(ctx, fsys, f, PortabilityRejects(), opts, LzopOpener,
 		func() transforms.LineParser { return newFeedParser(f.Rel, f.Partition, meta) }, emit)
 	if err != nil {
 		return st, err

@@ -119,18 +119,28 @@ func PortabilityPartitions() []hiveparquet.PartitionColumn {
 
 // RequestsTables returns the tables the requests pipeline writes.
 func RequestsTables() []hiveparquet.Table {
-	rej := transforms.RejectTable(RequestsRejectsTable, RequestsPartitions())
-	rej.Doc = "One row per rejected consent request line; source_line holds the line's decompressed byte offset (as source_offset in audiencestudio_requests)."
 	return []hiveparquet.Table{
 		{Name: RequestsTable, Doc: "One row per consent request line (uploads/consent-data/YYYY-MM-DD/*). flags holds the six documented consent flags (flags.tg = 1: consent to targeting), each null when the line does not give it; other keys stay in flags_raw.", Schema: RequestsSchema(), Partitions: RequestsPartitions(), Mode: hiveparquet.Overwrite},
-		rej,
+		RequestsRejects(),
 	}
+}
+
+// RequestsRejects is the audiencestudio_requests_rejects table.
+func RequestsRejects() hiveparquet.Table {
+	t := transforms.RejectTable(RequestsRejectsTable, RequestsPartitions())
+	t.Doc = "One row per rejected consent request line; source_line holds the line's decompressed byte offset (as source_offset in audiencestudio_requests)."
+	return t
+}
+
+// PortabilityRejects is the audiencestudio_portability_rejects table.
+func PortabilityRejects() hiveparquet.Table {
+	return transforms.RejectTable(PortabilityRejectsTable, PortabilityPartitions())
 }
 
 // PortabilityTables returns the tables the portability pipeline writes.
 func PortabilityTables() []hiveparquet.Table {
 	return []hiveparquet.Table{
 		{Name: PortabilityTable, Doc: "One row per data portability feed record.", Schema: PortabilityEventsSchema(), Partitions: PortabilityPartitions(), Mode: hiveparquet.Overwrite},
-		transforms.RejectTable(PortabilityRejectsTable, PortabilityPartitions()),
+		PortabilityRejects(),
 	}
 }

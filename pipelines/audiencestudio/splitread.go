@@ -270,7 +270,7 @@ func readRequests(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, o
 		return transforms.FileStats{}, err
 	}
 	defer closer.Close()
-	counts, err := transforms.ParseSource(ctx, src, f, RequestsRejectsTable, opts,
+	counts, err := transforms.ParseSource(ctx, src, f, RequestsRejects(), opts,
 		func() transforms.LineParser { return newRequestParser(f.Rel, f.Partition) }, emit)
 	if err != nil {
 		return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)

@@ -14,7 +14,7 @@ import (
 // returns the bytes allocated meanwhile and the batches, as JSON rows.
 func parseChunkBytes(t *testing.T, p *parser, lines [][]byte) (uint64, []string) {
 	t.Helper()
-	rej := transforms.NewEventRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	rej := transforms.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer rej.Release()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -85,7 +85,7 @@ func TestColsCacheCarriesSizes(t *testing.T) {
 func TestColsCacheSkipsUnflushed(t *testing.T) {
 	var cache colsCache
 	p := newCachedParser("f", "p", &cache)
-	rej := transforms.NewEventRejects(RejectsTable, "p", "", "f", 0)
+	rej := transforms.NewRejects(Rejects(), "p", "", "f", 0)
 	defer rej.Release()
 	if !p.Parse([]byte(goodLine), 1, rej) {
 		t.Fatal("good line rejected")

@@ -113,7 +113,7 @@ func parseGolden(t testing.TB, lines [][]byte, chunk int) map[string][]byte {
 	t.Helper()
 	p := newParser(goldenFile, goldenPartition)
 	defer p.Release()
-	rej := transforms.NewEventRejects(RejectsTable, goldenPartition, "", "f", 0)
+	rej := transforms.NewRejects(Rejects(), goldenPartition, "", "f", 0)
 	defer rej.Release()
 	out := map[string][]byte{}
 	var summary bytes.Buffer

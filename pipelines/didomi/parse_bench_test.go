@@ -83,7 +83,7 @@ func BenchmarkParse(b *testing.B) {
 func benchParseChunk(b *testing.B, lines [][]byte, size int64) {
 	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
 	defer p.Release()
-	rej := transforms.NewEventRejects(RejectsTable, "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	rej := transforms.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer rej.Release()
 	release := func(bt hiveparquet.Batch) { bt.Record.Release() }
 	b.SetBytes(size)

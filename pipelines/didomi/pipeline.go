@@ -121,7 +121,7 @@ type usersReader struct {
 
 // ReadFile implements transforms.FileReader.
 func (r *usersReader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
-	return transforms.ReadLines(ctx, fsys, f, RejectsTable, lines, nil,
+	return transforms.ReadLines(ctx, fsys, f, Rejects(), lines, nil,
 		func() transforms.LineParser { return newCachedParser(f.Rel, f.Partition, &r.cols) }, emit)
 }
 

@@ -155,7 +155,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	}
 	r := splittar.NewReader(ctx, in.Open, f.Rel, parts)
 	defer r.Close()
-	rej := transforms.NewRejects(RejectsTable, f.Partition, "", f.Rel, rawBytes)
+	rej := transforms.NewRejects(Rejects(), f.Partition, "", f.Rel, rawBytes)
 	defer rej.Release()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, ProofsSchema())
 	defer b.Release()

@@ -155,9 +155,13 @@ func Tables() []hiveparquet.Table {
 	return []hiveparquet.Table{
 		{Name: UsersTable, Doc: "One row per Didomi user record (one exported line).", Schema: UsersSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
 		{Name: EventsTable, Doc: "One row per consent event of a user record.", Schema: EventsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
-		transforms.EventRejectTable(RejectsTable, Partitions()),
+		Rejects(),
 	}
 }
+
+// Rejects is the didomi_rejects table: every reject of a partition (a line,
+// an event of a kept line, a proof archive entry) is a row of its schema.
+func Rejects() hiveparquet.Table { return transforms.EventRejectTable(RejectsTable, Partitions()) }
 
 // ProofTables returns the Parquet tables of the proof step (what DDL covers).
 func ProofTables() []hiveparquet.Table {

@@ -182,7 +182,7 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 			h, err = ParseSingleHeader(line)
 		}
 		if err != nil {
-			rej := transforms.NewRejects(RejectsTable, f.Partition, f.Source, f.Rel, opts.RawBytes)
+			rej := transforms.NewRejects(Rejects(), f.Partition, f.Source, f.Rel, opts.RawBytes)
 			defer rej.Release()
 			rej.Add(blank+1, ReasonBadHeader, err.Error(), bytes.TrimRight(line, "\r\n"))
 			rej.Flush(emit)
@@ -218,7 +218,7 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 
 	var mu sync.Mutex
 	var parsers []*parser
-	counts, err := transforms.ParseLines(ctx, br, f, RejectsTable, first, opts, func() transforms.LineParser {
+	counts, err := transforms.ParseLines(ctx, br, f, Rejects(), first, opts, func() transforms.LineParser {
 		p := newParser(df, h, sourceGVLID, f.Source)
 		mu.Lock()
 		parsers = append(parsers, p)

@@ -107,8 +107,6 @@ var (
 // IngestTables are the tables the ingest stage (Pipeline) writes. Every one
 // is idempotent-append by input file: reprocessing a file replaces its rows.
 func IngestTables() []hiveparquet.Table {
-	rejects := transforms.RejectTable(RejectsTable, datePartitions)
-	rejects.Mode = hiveparquet.IdempotentAppend
 	return []hiveparquet.Table{
 		{Name: UpdatesTable, Doc: "One row per (UID, partner) mapping of an incremental file, as delivered.",
 			Schema: UpdatesSchema(), Partitions: datePartitions, Mode: hiveparquet.IdempotentAppend},
@@ -116,8 +114,16 @@ func IngestTables() []hiveparquet.Table {
 			Schema: ExtractsSchema(), Partitions: extractDatePartitions, Mode: hiveparquet.IdempotentAppend},
 		{Name: ExtractPartnersTable, Doc: "One row per full extract and partner it covers, with its number of rows.",
 			Schema: ExtractPartnersSchema(), Partitions: extractDatePartitions, Mode: hiveparquet.IdempotentAppend},
-		rejects,
+		Rejects(),
 	}
+}
+
+// Rejects is the id5_rejects table, idempotent-append by input file like
+// the tables it holds the rejects of.
+func Rejects() hiveparquet.Table {
+	t := transforms.RejectTable(RejectsTable, datePartitions)
+	t.Mode = hiveparquet.IdempotentAppend
+	return t
 }
 
 // CurrentTables are the tables the compaction stage (Current) writes.
