@@ -3,10 +3,12 @@ package main
 import (
 	"archive/tar"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -87,5 +89,83 @@ func TestDidomiEveryRejectKindInOnePartition(t *testing.T) {
 		if got := num(duckdb(t, "SELECT count(*) AS n FROM "+scan(lake, table))[0]["n"]); got != n {
 			t.Errorf("%s: %d rows, want %d", table, got, n)
 		}
+	}
+}
+
+// TestRefusedRunKeepsItsRejects runs the Didomi sample, whose planted bad
+// lines and events exceed --max-reject-ratio=0.001: exit 3, no table
+// written, and the rejected rows kept in _vendorlake/runs/RUN_ID/ in a Hive
+// layout that DuckDB reads with every reject the report counts, each in its
+// partition. Before, the gate deleted them with the run's temporary folder
+// and only per-file counts remained.
+func TestRefusedRunKeepsItsRejects(t *testing.T) {
+	lake := t.TempDir()
+	code, out, errs := vendorlake(t, "didomi", "--input=testdata/didomi", "--output="+lake, "--max-reject-ratio=0.001")
+	if code != exitRejectRatio {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitRejectRatio, out, errs)
+	}
+	var rep struct {
+		RunID       string `json:"run_id"`
+		Status      string `json:"status"`
+		RejectsKept string `json:"rejects_kept"`
+		Totals      struct {
+			Rejected       int64 `json:"rejected"`
+			EventsRejected int64 `json:"events_rejected"`
+		} `json:"totals"`
+		Inputs []struct {
+			Partition      string `json:"partition"`
+			Rejected       int64  `json:"rejected"`
+			EventsRejected int64  `json:"events_rejected"`
+		} `json:"inputs"`
+	}
+	readReport(t, out, &rep)
+	want := filepath.Join(lake, "_vendorlake", "runs", rep.RunID)
+	if rep.Status != "reject_ratio_exceeded" || rep.RejectsKept != want {
+		t.Fatalf("report status %q, rejects_kept %q; want reject_ratio_exceeded, %q", rep.Status, rep.RejectsKept, want)
+	}
+	if !strings.Contains(out, "kept      the rejected rows in "+want) {
+		t.Errorf("the summary does not name the kept rejects:\n%s", out)
+	}
+	entries, _ := os.ReadDir(lake)
+	for _, e := range entries {
+		if e.Name() != "_vendorlake" {
+			t.Errorf("a refused run wrote %s", e.Name())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(lake, "_vendorlake", "tmp", rep.RunID)); !os.IsNotExist(err) {
+		t.Errorf("the run's temporary folder is still there (%v)", err)
+	}
+	wantParts := map[string]int64{}
+	for _, in := range rep.Inputs {
+		if n := in.Rejected + in.EventsRejected; n > 0 {
+			wantParts[in.Partition] += n
+		}
+	}
+	rows := duckdb(t, "SELECT export_id, CAST(date AS VARCHAR) AS d, count(*) AS n FROM "+scan(want, "didomi_rejects")+" GROUP BY ALL ORDER BY ALL")
+	gotParts := map[string]int64{}
+	total := int64(0)
+	for _, r := range rows {
+		gotParts[fmt.Sprintf("export_id=%v/date=%v", r["export_id"], r["d"])] = num(r["n"])
+		total += num(r["n"])
+	}
+	if total == 0 || total != rep.Totals.Rejected+rep.Totals.EventsRejected || fmt.Sprint(gotParts) != fmt.Sprint(wantParts) {
+		t.Errorf("kept rejects per partition %v (total %d), the report counts %v (%d lines + %d events)",
+			gotParts, total, wantParts, rep.Totals.Rejected, rep.Totals.EventsRejected)
+	}
+}
+
+// readReport decodes the run report named on the summary's "report" line.
+func readReport(t *testing.T, out string, v any) {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  report +(\S+\.json)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no report line in the summary:\n%s", out)
+	}
+	data, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package transforms
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -145,21 +146,13 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		// Refuse to replace what the lake holds with much less.
 		rep.Status = StatusRefused
 		rep.Error = strings.Join(refused, "; ") + ": nothing committed"
-		finish(&rep)
-		if err := fsys.DeleteAll(ctx, lakestate.TempDir(cfg.Output, cfg.RunID)); err != nil {
-			return err
-		}
-		return lakestate.WriteReport(ctx, fsys, rep.Output, rep.RunID, rep)
+		return refuse(ctx, fsys, cfg, files, rep)
 	}
 	if rep.RejectRatio > cfg.MaxRejectRatio {
 		// Refuse to replace good partitions with a mostly broken drop.
 		rep.Status = StatusRejectRatioExceeded
 		rep.Error = fmt.Sprintf("reject ratio %.4f exceeds --max-reject-ratio=%g: nothing committed", rep.RejectRatio, cfg.MaxRejectRatio)
-		finish(&rep)
-		if err := fsys.DeleteAll(ctx, lakestate.TempDir(cfg.Output, cfg.RunID)); err != nil {
-			return err
-		}
-		return lakestate.WriteReport(ctx, fsys, rep.Output, rep.RunID, rep)
+		return refuse(ctx, fsys, cfg, files, rep)
 	}
 
 	claims, units := cfg.Claims, cfg.Units
@@ -188,6 +181,34 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	}
 	log.Writes = append(log.Writes, w)
 	return lakestate.Apply(ctx, fsys, log)
+}
+
+// refuse ends a run whose commit is refused: nothing of it reaches a table.
+// The files of its rejects tables (TableSpec.Rejects) move to
+// lakestate.RejectsDir, named in the report, so the rows that tripped the
+// gate can be read; the rest of its temporary area is deleted, then the
+// report is written.
+func refuse(ctx context.Context, fsys lakefs.FS, cfg CommitConfig, files []hiveparquet.FileDesc, rep RunReport) error {
+	rejects := map[string]bool{}
+	for _, t := range cfg.Tables {
+		rejects[t.Name] = t.Rejects
+	}
+	dir := lakestate.RejectsDir(cfg.Output, cfg.RunID)
+	for _, f := range files {
+		if !rejects[f.Table] || f.Rows == 0 {
+			continue
+		}
+		dst := lakefs.Join(dir, f.Table, f.Partition, path.Base(f.TempPath))
+		if err := fsys.Rename(ctx, f.TempPath, dst); err != nil {
+			return fmt.Errorf("keep the rejects of a refused run: %w", err)
+		}
+		rep.RejectsKept = dir
+	}
+	finish(&rep)
+	if err := fsys.DeleteAll(ctx, lakestate.TempDir(cfg.Output, cfg.RunID)); err != nil {
+		return err
+	}
+	return lakestate.WriteReport(ctx, fsys, rep.Output, rep.RunID, rep)
 }
 
 // ReasonEmpty starts the reason of a unit that the commit skipped because

@@ -64,6 +64,7 @@ func RejectTable(name string, partitions []hiveparquet.PartitionColumn) hiveparq
 		Schema:     RejectSchema(),
 		Partitions: partitions,
 		Mode:       hiveparquet.Overwrite,
+		Rejects:    true,
 	}
 }
 

@@ -79,6 +79,9 @@ type RunReport struct {
 	Partitions     []PartitionReport `json:"partitions"`
 	FilesReplaced  int               `json:"files_replaced"`
 	Recovered      []string          `json:"recovered_commits,omitempty"`
+	// RejectsKept is the folder (lakestate.RejectsDir) holding the rows the
+	// run rejected, when its commit was refused: the evidence of why.
+	RejectsKept string `json:"rejects_kept,omitempty"`
 	// Attachments sums the inputs that carry attachments rather than
 	// records (Didomi's proof archives): their entries are in Totals too,
 	// but RejectRatio is over records only, and they have their own bound.

@@ -53,6 +53,11 @@ type Table struct {
 	Partitions []PartitionColumn
 	// Mode is the commit mode.
 	Mode Mode
+	// Rejects marks a table of rejected input rows. When a run's commit is
+	// refused (reject gate, extract guard), the run's files of such tables
+	// are kept as evidence outside the tables (see RejectsDir in
+	// io/lakestate) instead of being deleted with the temporary area.
+	Rejects bool
 }
 
 // Spec returns the serialisable part of t that the commit step needs.
@@ -61,7 +66,7 @@ func (t Table) Spec() TableSpec {
 	for i, p := range t.Partitions {
 		keys[i] = p.Name
 	}
-	return TableSpec{Name: t.Name, PartitionKeys: keys, Mode: t.Mode}
+	return TableSpec{Name: t.Name, PartitionKeys: keys, Mode: t.Mode, Rejects: t.Rejects}
 }
 
 // TableSpec is the serialisable description of a table used by the commit.
@@ -69,6 +74,7 @@ type TableSpec struct {
 	Name          string   `json:"name"`
 	PartitionKeys []string `json:"partition_keys"`
 	Mode          Mode     `json:"mode"`
+	Rejects       bool     `json:"rejects,omitempty"`
 }
 
 // DefaultPartitionValue is Hive's name for a null or empty partition value.

@@ -8,6 +8,7 @@
 //	_vendorlake/tmp/RUN_ID/...         a run's temporary files (TempDir)
 //	_vendorlake/commits/RUN_ID.json    a commit log while it is applied (CommitLogPath)
 //	_vendorlake/runs/RUN_ID.json       a run's report (ReportPath)
+//	_vendorlake/runs/RUN_ID/TABLE/k=v/ the rejects of a run whose commit was refused (RejectsDir)
 //	_vendorlake/ledger/PIPELINE/H.json a ledger entry (LedgerPath)
 //	_vendorlake/lock                   the lock of the running run (LockPath)
 //
@@ -55,6 +56,11 @@ func RunsDir(output string) string { return lakefs.Join(Dir(output), "runs") }
 func ReportPath(output, runID string) string {
 	return lakefs.Join(RunsDir(output), runID+".json")
 }
+
+// RejectsDir is where a run whose commit was refused (reject gate, extract
+// guard) keeps the files of its rejects tables, as TABLE/k=v/FILE: a Hive
+// layout outside every table, readable by DuckDB or Spark.
+func RejectsDir(output, runID string) string { return lakefs.Join(RunsDir(output), runID) }
 
 // LedgerDir is the ledger folder of a pipeline.
 func LedgerDir(output, pipeline string) string {

@@ -82,6 +82,9 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 		}
 		fmt.Fprintf(w, "  rejects   %s\n", strings.Join(parts, ", "))
 	}
+	if r.RejectsKept != "" {
+		fmt.Fprintf(w, "  kept      the rejected rows in %s (TABLE/k=v/*.parquet; nothing committed)\n", r.RejectsKept)
+	}
 	var skipped []transforms.Skipped
 	for _, s := range r.Skipped {
 		if s.Warning {
