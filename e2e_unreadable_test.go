@@ -1,0 +1,218 @@
+package main
+
+// One unreadable input file (a truncated or corrupt gzip, lzop or tar)
+// holds back its unit, not the whole run: the other units commit, the run
+// exits 5 naming the unit, the file and the error, and the next run
+// retries the unit. Errors of the store still fail the run.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/parquet/file"
+
+	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lakestate"
+	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/transforms"
+)
+
+// reportOf reads the run report named on the summary's "report" line.
+func reportOf(t *testing.T, out string) transforms.RunReport {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  report +(\S+\.json)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no report line in the summary:\n%s", out)
+	}
+	data, err := os.ReadFile(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r transforms.RunReport
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// ledgerOf returns the ledger of pipeline in lake.
+func ledgerOf(t *testing.T, lake, pipeline string) map[string]ledger.Entry {
+	t.Helper()
+	fsys, err := lakefs.New(context.Background(), lake, lakefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := lakestate.LoadLedger(context.Background(), fsys, lake, pipeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return led
+}
+
+// partFilesAll returns the hashes of the table files of the lake whose
+// path holds partition (folder "k=v/k=v"), of every table.
+func partFilesAll(t *testing.T, lake, partition string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for rel, h := range treeHashes(t, lake) {
+		if !strings.HasPrefix(rel, lakestate.Folder+"/") && strings.Contains(rel, "/"+partition+"/") {
+			out[rel] = h
+		}
+	}
+	return out
+}
+
+// parquetRows opens every Parquet file under dir and sums their rows.
+func parquetRows(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	files := 0
+	for rel := range treeHashes(t, dir) {
+		if !strings.HasSuffix(rel, ".parquet") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf, err := file.NewParquetReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("read parquet %s: %v", rel, err)
+		}
+		n += pf.NumRows()
+		pf.Close()
+		files++
+	}
+	if files == 0 {
+		t.Fatalf("no Parquet file under %s", dir)
+	}
+	return n
+}
+
+// reportRows sums the rows a report says it committed into table's
+// partition.
+func reportRows(r transforms.RunReport, table, partition string) (int64, bool) {
+	for _, p := range r.Partitions {
+		if p.Table == table && p.Partition == partition {
+			return p.Rows, true
+		}
+	}
+	return 0, false
+}
+
+// touch gives p a new modification time: the ledger then sees a new delivery.
+func touch(t *testing.T, p string) {
+	t.Helper()
+	now := time.Now().Add(time.Second)
+	if err := os.Chtimes(p, now, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDidomiTruncatedGzipHoldsBackItsPartition(t *testing.T) {
+	in := copyTree(t, "testdata/didomi")
+	lake := t.TempDir()
+	args := []string{"didomi", "--input=" + in, "--output=" + lake, "--max-reject-ratio=0.1"}
+	code, out, errs := vendorlake(t, args...)
+	if code != 0 {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, out, errs)
+	}
+	first := reportOf(t, out)
+	const (
+		unitA, partA = "export-id=exp-app/date=2024-03-01", "export_id=exp-app/date=2024-03-01"
+		unitB, partB = "export-id=exp-app/date=2024-03-02", "export_id=exp-app/date=2024-03-02"
+	)
+	beforeA, beforeB := partFilesAll(t, lake, partA), partFilesAll(t, lake, partB)
+	rowsB, ok := reportRows(first, "didomi_users", partB)
+	if !ok || len(beforeB) == 0 || len(beforeA) == 0 {
+		t.Fatalf("first run committed no %s or %s", partA, partB)
+	}
+
+	// A is delivered again (unchanged bytes, new time); one users file of B
+	// is cut in half.
+	filesA, _ := filepath.Glob(filepath.Join(in, unitA, "users", "*.json.gz"))
+	touch(t, filesA[0])
+	filesB, _ := filepath.Glob(filepath.Join(in, unitB, "users", "*.json.gz"))
+	sort.Strings(filesB)
+	good, _ := os.ReadFile(filesB[0])
+	if err := os.WriteFile(filesB[0], good[:len(good)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badRel := unitB + "/users/" + filepath.Base(filesB[0])
+
+	code, out, errs = vendorlake(t, args...)
+	if code != 5 {
+		t.Fatalf("truncated input: exit %d, want 5\n%s\n%s", code, out, errs)
+	}
+	second := reportOf(t, out)
+	// One line names the unit, the file and the error.
+	line := ""
+	for _, l := range strings.Split(errs, "\n") {
+		if strings.Contains(l, "held back") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, unitB) || !strings.Contains(line, badRel) || !strings.Contains(line, "gzip stream is truncated") {
+		t.Errorf("stderr has no line naming %s, %s and the error:\n%s", unitB, badRel, errs)
+	}
+	if !strings.Contains(out, "held back "+unitB) || !strings.Contains(out, "input    ") {
+		t.Errorf("summary does not name the unit held back:\n%s", out)
+	}
+	if second.Status != transforms.StatusCommitted || len(second.HeldBack) != 1 {
+		t.Fatalf("report: status %s, held back %+v", second.Status, second.HeldBack)
+	}
+	if h := second.HeldBack[0]; h.Reason != transforms.HeldUnreadable || h.Unit != unitB || h.File != badRel || !strings.Contains(h.Error, "truncated") {
+		t.Errorf("held back %+v", h)
+	}
+	if second.Totals.Files == 0 || second.Totals.Bytes == 0 {
+		t.Errorf("the input counts %d files, %d bytes", second.Totals.Files, second.Totals.Bytes)
+	}
+	// B keeps its previous contents (users, events, rejects, proofs); A is
+	// committed again, readable.
+	if after := partFilesAll(t, lake, partB); fmt.Sprint(after) != fmt.Sprint(beforeB) {
+		t.Errorf("the held-back partition %s changed:\nbefore %v\nafter  %v", partB, beforeB, after)
+	}
+	if after := partFilesAll(t, lake, partA); fmt.Sprint(after) == fmt.Sprint(beforeA) {
+		t.Errorf("partition %s was not committed again", partA)
+	}
+	if n, ok := reportRows(second, "didomi_users", partA); !ok || n == 0 || parquetRows(t, filepath.Join(lake, "didomi_users", partA)) != n {
+		t.Errorf("partition %s: %d rows committed (%v), not as readable", partA, n, ok)
+	}
+	for _, p := range second.Partitions {
+		if p.Partition == partB {
+			t.Errorf("the run committed %s/%s", p.Table, p.Partition)
+		}
+	}
+	// No ledger entry of this run for B: the next run reads it again.
+	led := ledgerOf(t, lake, "didomi")
+	if led[unitB].RunID != first.RunID || led[unitA].RunID != second.RunID {
+		t.Errorf("ledger: %s by %s (want %s's), %s by %s (want %s's)", unitB, led[unitB].RunID, first.RunID, unitA, led[unitA].RunID, second.RunID)
+	}
+	assertNoTempInTables(t, lake)
+
+	// The vendor delivers B again, whole: the next run commits it, exit 0.
+	if err := os.WriteFile(filesB[0], good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = vendorlake(t, args...)
+	if code != 0 {
+		t.Fatalf("fixed input: exit %d\n%s\n%s", code, out, errs)
+	}
+	third := reportOf(t, out)
+	if n, ok := reportRows(third, "didomi_users", partB); !ok || n != rowsB || parquetRows(t, filepath.Join(lake, "didomi_users", partB)) != rowsB {
+		t.Errorf("fixed partition %s: %d rows (%v), want %d", partB, n, ok, rowsB)
+	}
+	if led := ledgerOf(t, lake, "didomi"); led[unitB].RunID != third.RunID {
+		t.Errorf("ledger: %s by %s, want %s", unitB, led[unitB].RunID, third.RunID)
+	}
+	assertNoTempInTables(t, lake)
+}
