@@ -117,12 +117,26 @@ func (e *UnreadableError) Error() string {
 	// The decompressor's error names the file already.
 	var fe *decompress.FormatError
 	if errors.As(e.Err, &fe) {
-		return fe.Error()
+		return collapseRepeats(fe.Error())
 	}
 	if strings.Contains(e.Err.Error(), e.Path) {
-		return e.Err.Error()
+		return collapseRepeats(e.Err.Error())
 	}
-	return fmt.Sprintf("read %s: %v", e.Path, e.Err)
+	return collapseRepeats(fmt.Sprintf("read %s: %v", e.Path, e.Err))
+}
+
+// collapseRepeats drops from an error message each ": "-separated part that
+// repeats the one before it ("read f: read f: lzop: lzop: bad" becomes
+// "read f: lzop: bad"): the layers of a read each name the file or format.
+func collapseRepeats(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		if p != out[len(out)-1] {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ": ")
 }
 
 func (e *UnreadableError) Unwrap() error { return e.Err }
