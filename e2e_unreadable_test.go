@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lakestate"
@@ -215,4 +216,87 @@ func TestDidomiTruncatedGzipHoldsBackItsPartition(t *testing.T) {
 		t.Errorf("ledger: %s by %s, want %s", unitB, led[unitB].RunID, third.RunID)
 	}
 	assertNoTempInTables(t, lake)
+}
+
+// gzipped returns s gzip-compressed.
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// An ID5 file whose gzip is truncated holds back that file (its unit) only;
+// a file that decompresses but whose header does not parse stays a reject,
+// committed and recorded in the ledger, as retrying it would never succeed.
+func TestID5TruncatedGzipHoldsBackItsFile(t *testing.T) {
+	in, lake := t.TempDir(), filepath.Join(t.TempDir(), "lake")
+	args := []string{"id5", "--input=" + in, "--output=" + lake, "--source-gvlid=35", "--max-reject-ratio=0.5"}
+	const (
+		good     = "incremental/20240301/000000.csv"
+		bad      = "incremental/20240301/010000.csv"
+		noHeader = "incremental/20240301/020000.csv"
+	)
+	putInput(t, in, good, "35|20\n\"uid-1\"|\"a1\"\n\"uid-2\"|\"a2\"\n")
+	big := "35|20\n" + strings.Repeat("\"uid-3\"|\"a3\"\n", 50000)
+	whole := gzipped(t, big)
+	putInput(t, in, bad, string(whole[:len(whole)/2]))
+	putInput(t, in, noHeader, string(gzipped(t, "this is not a header\n\"uid-4\"|\"a4\"\n")))
+
+	code, out, errs := vendorlake(t, args...)
+	if code != 5 {
+		t.Fatalf("exit %d, want 5\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "held back unit "+bad) || !strings.Contains(errs, "gzip stream is truncated") || strings.Contains(errs, good) {
+		t.Errorf("stderr must name %s and its error only:\n%s", bad, errs)
+	}
+	rep := reportOf(t, out)
+	if len(rep.HeldBack) != 1 || rep.HeldBack[0].Unit != bad || rep.HeldBack[0].Reason != transforms.HeldUnreadable {
+		t.Errorf("held back %+v", rep.HeldBack)
+	}
+	var rows int64
+	for _, p := range rep.Partitions {
+		if p.Table == "id5_mapping_updates" {
+			rows += p.Rows
+		}
+	}
+	if rows != 2 {
+		t.Errorf("%d update rows committed, want the good file's 2", rows)
+	}
+	rejectedWhole := false
+	for _, st := range rep.Inputs {
+		if st.Rel == noHeader && st.Error != "" && st.Unreadable == "" {
+			rejectedWhole = true
+		}
+	}
+	if !rejectedWhole {
+		t.Errorf("%s is not rejected whole: %+v", noHeader, rep.Inputs)
+	}
+	led := ledgerOf(t, lake, "id5")
+	if _, ok := led[bad]; ok {
+		t.Errorf("the ledger records %s", bad)
+	}
+	if led[good].RunID != rep.RunID || led[noHeader].RunID != rep.RunID {
+		t.Errorf("the ledger does not record %s and %s: %v", good, noHeader, led)
+	}
+	assertNoTempInTables(t, lake)
+
+	// Delivered whole, the file is read by the next run, which reads
+	// nothing else.
+	putInput(t, in, bad, string(whole))
+	code, out, errs = vendorlake(t, args...)
+	if code != 0 {
+		t.Fatalf("fixed input: exit %d\n%s\n%s", code, out, errs)
+	}
+	rep = reportOf(t, out)
+	if len(rep.Inputs) != 1 || rep.Inputs[0].Rel != bad || rep.Inputs[0].RecordsOut != 50000 {
+		t.Errorf("the rerun read %+v, want %s whole", rep.Inputs, bad)
+	}
+	if led := ledgerOf(t, lake, "id5"); led[bad].RunID != rep.RunID {
+		t.Errorf("the ledger does not record %s", bad)
+	}
 }
