@@ -9,21 +9,29 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/pipelines/registry"
+	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -298,5 +306,88 @@ func TestID5TruncatedGzipHoldsBackItsFile(t *testing.T) {
 	}
 	if led := ledgerOf(t, lake, "id5"); led[bad].RunID != rep.RunID {
 		t.Errorf("the ledger does not record %s", bad)
+	}
+}
+
+// The acme-cut vendor is acme (e2e_plugin_test.go) read through a store
+// whose downloads break halfway with "connection reset by peer".
+const acmeCutName = "acme-cut"
+
+type acmeCutStore struct{ lakefs.FS }
+
+func (s acmeCutStore) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	rc, err := s.FS.Open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(io.MultiReader(bytes.NewReader(data[:len(data)/2]), iotest.ErrReader(errors.New("connection reset by peer")))), nil
+}
+
+type acmeCutFlags struct{}
+
+func (acmeCutFlags) Register(*flag.FlagSet)             {}
+func (acmeCutFlags) Validate() error                    { return nil }
+func (acmeCutFlags) Pipeline(*run.Options) run.Pipeline { return acmeCutPipeline{} }
+
+type acmeCutPipeline struct{ acmePipeline }
+
+func (acmeCutPipeline) Name() string { return acmeCutName }
+
+func (acmeCutPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
+	batches, stats := transforms.Read(s, acmeCutName, acmeConfig{Case: "keep"}, files, input, fsOpts, lines)
+	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
+}
+
+func init() {
+	transforms.RegisterReader(acmeCutName, func(ctx context.Context, config []byte, fs lakefs.Options) (transforms.FileReader, error) {
+		r, err := newAcmeReader(ctx, config, fs)
+		if err != nil {
+			return nil, err
+		}
+		return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+			if strings.Contains(f.Rel, "broken-store") {
+				fsys = acmeCutStore{fsys}
+			}
+			return r.ReadFile(ctx, fsys, f, lines, emit)
+		}), nil
+	})
+}
+
+// A store error in the middle of a gzip file (the connection reset, not
+// the file's content) still fails the run (exit 1) and commits nothing;
+// the summary's input line counts the files of the run, not 0.
+func TestStoreErrorStillFailsTheRun(t *testing.T) {
+	t.Cleanup(registry.Register(registry.Vendor{Name: acmeCutName, Summary: "acme through a broken store",
+		Flags: func() registry.Flags { return acmeCutFlags{} }, Tables: acmeTables}))
+	in, lake := t.TempDir(), filepath.Join(t.TempDir(), "lake")
+	pairs := strings.Repeat("k=v\n", 20000)
+	for rel, data := range map[string][]byte{
+		"day=2024-01-01/a.txt":            gzipped(t, pairs),
+		"day=2024-01-02/broken-store.txt": gzipped(t, pairs),
+	} {
+		os.MkdirAll(filepath.Join(in, filepath.Dir(rel)), 0o755)
+		if err := os.WriteFile(filepath.Join(in, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := vendorlake(t, acmeCutName, "--input="+in, "--output="+lake)
+	if code != 1 || !strings.Contains(errs, "connection reset by peer") {
+		t.Fatalf("exit %d, want 1 with the store's error\n%s\n%s", code, out, errs)
+	}
+	if !regexp.MustCompile(`(?m)^  input +\S+: 2 files, \S+ \S+ planned`).MatchString(out) {
+		t.Errorf("the input line does not count the run's 2 files:\n%s", out)
+	}
+	for rel := range treeHashes(t, lake) {
+		if !strings.HasPrefix(rel, lakestate.Folder+"/") {
+			t.Errorf("the failed run committed %s", rel)
+		}
+	}
+	if len(ledgerOf(t, lake, acmeCutName)) != 0 {
+		t.Errorf("the failed run wrote ledger entries")
 	}
 }

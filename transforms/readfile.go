@@ -157,9 +157,5 @@ func Unreadable(f InputFile, err error) *UnreadableError {
 // UnreadableStats are the counters of input f that could not be read
 // (err): its identity and stored size, no record, and Unreadable.
 func UnreadableStats(f InputFile, err *UnreadableError) FileStats {
-	size := f.Size
-	for _, p := range f.Parts {
-		size += p.Size
-	}
-	return FileStats{Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Source: f.Source, Bytes: size, Unreadable: err.Error()}
+	return FileStats{Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Source: f.Source, Bytes: f.Size, Unreadable: err.Error()}
 }

@@ -25,7 +25,11 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 	if r.Error != "" {
 		fmt.Fprintf(w, "  error     %s\n", r.Error)
 	}
-	fmt.Fprintf(w, "  input     %s: %d files, %s\n", r.Input, t.Files, human(t.Bytes))
+	if r.Status == transforms.StatusFailed && t.Files > 0 {
+		fmt.Fprintf(w, "  input     %s: %d files, %s planned; the run failed before its commit\n", r.Input, t.Files, human(t.Bytes))
+	} else {
+		fmt.Fprintf(w, "  input     %s: %d files, %s\n", r.Input, t.Files, human(t.Bytes))
+	}
 	recIn, recOut, recRej := t.RecordsIn, t.RecordsOut, t.Rejected
 	if a := r.Attachments; a != nil {
 		recIn, recOut, recRej = recIn-a.EntriesIn, recOut-a.EntriesOut, recRej-a.Rejected
