@@ -182,6 +182,10 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 			log.Warn("partition skipped", "pipeline", p.Name(), "run_id", o.RunID, "what", sk.What, "reason", sk.Reason)
 		}
 	}
+	for _, h := range rep.HeldBack {
+		log.Warn("held back", "pipeline", p.Name(), "run_id", o.RunID, "reason", h.Reason, "unit", h.Unit, "partition", h.Partition,
+			"tables", h.Tables, "file", h.File, "error", h.Error)
+	}
 	if err != nil {
 		log.Error("run failed", append(attrs, "error", err.Error())...)
 	} else {
