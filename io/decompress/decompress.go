@@ -160,6 +160,17 @@ func (s storeReader) Read(p []byte) (int, error) {
 	return n, MarkStore(err)
 }
 
+// StoreReaderAt is StoreReader for an io.ReaderAt (random reads of a
+// splittable file).
+func StoreReaderAt(r io.ReaderAt) io.ReaderAt { return storeReaderAt{r} }
+
+type storeReaderAt struct{ r io.ReaderAt }
+
+func (s storeReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := s.r.ReadAt(p, off)
+	return n, MarkStore(err)
+}
+
 // MarkStore returns err (nil and io.EOF as they are) marked as the store's,
 // as StoreReader marks the errors of its reader.
 func MarkStore(err error) error {
