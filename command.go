@@ -133,8 +133,9 @@ func usage(w io.Writer) {
 Run 'vendorlake COMMAND -h' for a command's flags.
 Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded or (id5) a full extract
 refused by --max-extract-shrink (nothing committed), 4 output locked by another run, 5 committed but
-the proofs of some partitions held back (proof entries rejected beyond --max-proof-reject-ratio; the
-summary names the partitions).
+some units held back (an unreadable input file: truncated or corrupt gzip, lzop or tar) or the proofs
+of some partitions (an unreadable archive, or entries rejected beyond --max-proof-reject-ratio); the
+summary names them and the next run retries them.
 `)
 }
 

@@ -311,7 +311,11 @@ func TestAudienceStudioLzopSplitsEqualWholeRead(t *testing.T) {
 	}
 }
 
-func TestAudienceStudioBadCompressedInputFailsAndCommitsNothing(t *testing.T) {
+// An unreadable request file (a corrupt lzop block, an index that does not
+// fit the file) holds back its request day: nothing of the day is committed
+// (its tables keep their contents), no ledger entry, exit 5 naming the day
+// and the file.
+func TestAudienceStudioBadCompressedInputHoldsBackItsDay(t *testing.T) {
 	in := copyTree(t, asSample)
 	lake := t.TempDir()
 	mustRun(t, "audiencestudio", "requests", "--input="+in, "--output="+lake, "--max-reject-ratio=0.5")
@@ -347,12 +351,16 @@ func TestAudienceStudioBadCompressedInputFailsAndCommitsNothing(t *testing.T) {
 		os.WriteFile(lzo, c.data, 0o644)
 		os.WriteFile(lzo+".index", c.index, 0o644)
 		code, out, errs := vendorlake(t, "audiencestudio", "requests", "--input="+in, "--output="+lake, "--max-reject-ratio=0.5", "--lzo-splits=3")
-		if code != exitFailed || !strings.Contains(errs, c.want) || !strings.Contains(errs, "requests-3.lzo") {
+		if code != exitHeldBack || !strings.Contains(errs, c.want) || !strings.Contains(errs, "requests-3.lzo") ||
+			!strings.Contains(errs, "held back unit uploads/consent-data/2024-03-01") {
 			t.Errorf("%s: exit %d, stderr %q (want the file named and %q)\n%s", c.name, code, errs, c.want, out)
 		}
 		after := tables()
 		if fmt.Sprint(after) != fmt.Sprint(before) {
-			t.Errorf("%s: the failed run changed the tables", c.name)
+			t.Errorf("%s: the run changed the tables of the day held back", c.name)
+		}
+		if e := ledgerOf(t, lake, "audiencestudio-requests")["uploads/consent-data/2024-03-01"]; e.RunID != "" && e.RunID == reportOf(t, out).RunID {
+			t.Errorf("%s: the ledger records the day held back", c.name)
 		}
 	}
 	assertNoTempInTables(t, lake)

@@ -25,6 +25,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/vendorlake/vendorlake/io/lakestate"
+	"github.com/vendorlake/vendorlake/transforms"
 )
 
 // proofExpected is the generator's truth about the sample's proof archives.
@@ -371,7 +372,12 @@ func TestProofHostileEntriesRejected(t *testing.T) {
 	}
 }
 
-func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
+// A proof archive that cannot be read (truncated, corrupt gzip or tar) holds
+// back only its partition's proof tables: the users are committed, the run
+// exits 5 naming the archive and the part, and the ledger records the
+// partition without the archive. A split archive whose parts do not add up
+// (a part missing) still fails the run.
+func TestProofBadArchiveHoldsBackItsProofTables(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	var entries []proofEntry
 	for i := 0; i < 20; i++ {
@@ -383,20 +389,22 @@ func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
 	}
 	cases := []struct {
 		name string
+		// fails: the run fails (exit 1) rather than holding back.
+		fails bool
 		// breakIt damages the parts; want is what the error must name.
 		breakIt func(t *testing.T, parts []string) string
 	}{
-		{"gap in part numbers", func(t *testing.T, parts []string) string {
+		{"gap in part numbers", true, func(t *testing.T, parts []string) string {
 			os.Remove(parts[1])
 			return "proofs.tar.gz.01 is missing (found export-id=e1/date=2024-03-01/proofs.tar.gz.02)"
 		}},
-		{"truncated last part", func(t *testing.T, parts []string) string {
+		{"truncated last part", false, func(t *testing.T, parts []string) string {
 			last := parts[len(parts)-1]
 			data, _ := os.ReadFile(last)
 			os.WriteFile(last, data[:len(data)/2], 0o644)
 			return "part " + relPart(last)
 		}},
-		{"corrupt gzip", func(t *testing.T, parts []string) string {
+		{"corrupt gzip", false, func(t *testing.T, parts []string) string {
 			data, _ := os.ReadFile(parts[1])
 			for i := 100; i < 400; i++ {
 				data[i] ^= 0x5a
@@ -404,7 +412,7 @@ func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
 			os.WriteFile(parts[1], data, 0o644)
 			return "part export-id=e1/date=2024-03-01/proofs.tar.gz.0"
 		}},
-		{"corrupt tar", func(t *testing.T, parts []string) string {
+		{"corrupt tar", false, func(t *testing.T, parts []string) string {
 			for _, p := range parts {
 				os.Remove(p)
 			}
@@ -435,10 +443,13 @@ func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
 					delete(before, k)
 				}
 			}
+			const part = "export_id=e1/date=2024-03-01"
+			proofsBefore := proofTablesOf(t, lake, part)
+			usersBefore := treeHashes(t, filepath.Join(lake, "didomi_users"))
 			wantErr := c.breakIt(t, parts)
 			code, out, errs := vendorlake(t, args...)
-			if code == 0 {
-				t.Fatalf("a broken archive committed:\n%s", out)
+			if want := map[bool]int{true: exitFailed, false: exitHeldBack}[c.fails]; code != want {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, want, out, errs)
 			}
 			if !strings.Contains(errs, "export-id=e1/date=2024-03-01/proofs.tar.gz") || !strings.Contains(errs, wantErr) {
 				t.Errorf("error does not name the archive and part (%q):\n%s", wantErr, errs)
@@ -449,8 +460,28 @@ func TestProofBadArchiveFailsAndKeepsCommittedProofs(t *testing.T) {
 					delete(after, k)
 				}
 			}
-			if fmt.Sprint(after) != fmt.Sprint(before) {
-				t.Errorf("the failed run changed the lake")
+			if c.fails {
+				if fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Errorf("the failed run changed the lake")
+				}
+			} else {
+				// The proof tables keep their contents; the users are new.
+				if got := proofTablesOf(t, lake, part); fmt.Sprint(got) != fmt.Sprint(proofsBefore) {
+					t.Errorf("the held-back proof tables changed:\nbefore %v\nafter  %v", proofsBefore, got)
+				}
+				if got := treeHashes(t, filepath.Join(lake, "didomi_users")); fmt.Sprint(got) == fmt.Sprint(usersBefore) {
+					t.Errorf("the users of the partition were not committed")
+				}
+				rep := reportOf(t, out)
+				if len(rep.HeldBack) != 1 || rep.HeldBack[0].Reason != transforms.HeldUnreadable || rep.HeldBack[0].Partition != part ||
+					len(rep.HeldBack[0].Tables) != 3 || !strings.Contains(rep.HeldBack[0].Error, wantErr) {
+					t.Errorf("held back %+v", rep.HeldBack)
+				}
+				for _, in := range ledgerOf(t, lake, "didomi")["export-id=e1/date=2024-03-01"].Inputs {
+					if strings.Contains(in.Rel, "proofs.tar.gz") {
+						t.Errorf("the ledger records the unreadable archive part %s", in.Rel)
+					}
+				}
 			}
 			if len(before) < len(entries) {
 				t.Errorf("the good run committed %d files, want at least %d proofs", len(before), len(entries))

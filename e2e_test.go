@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -445,39 +444,6 @@ func TestDidomiRerunIsIdempotentAndTouchesOnlyChangedPartitions(t *testing.T) {
 	rows := duckdb(t, "SELECT count(*) AS n, count(DISTINCT source_file) AS f FROM "+scan(lake, "didomi_users")+" WHERE export_id='exp-web' AND date='2024-03-01'")
 	if num(rows[0]["f"]) != int64(len(files)-1) {
 		t.Errorf("changed partition reads %v source files, want %d", rows[0]["f"], len(files)-1)
-	}
-	assertNoTempInTables(t, lake)
-}
-
-func TestDidomiTruncatedGzipFailsAndKeepsCommittedData(t *testing.T) {
-	in := copyTree(t, "testdata/didomi")
-	lake := t.TempDir()
-	args := []string{"didomi", "--input=" + in, "--output=" + lake, "--max-reject-ratio=0.1"}
-	if code, _, errs := vendorlake(t, args...); code != 0 {
-		t.Fatal(errs)
-	}
-	part := filepath.Join(lake, "didomi_users", "export_id=exp-app", "date=2024-03-02")
-	before := treeHashes(t, part)
-	n0 := duckdb(t, "SELECT count(*) AS n FROM "+scan(lake, "didomi_users")+" WHERE export_id='exp-app' AND date='2024-03-02'")[0]["n"]
-
-	files, _ := filepath.Glob(filepath.Join(in, "export-id=exp-app", "date=2024-03-02", "users", "*.json.gz"))
-	sort.Strings(files)
-	data, _ := os.ReadFile(files[0])
-	if err := os.WriteFile(files[0], data[:len(data)/2], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errs := vendorlake(t, args...)
-	if code != 1 {
-		t.Fatalf("truncated input: exit %d, want 1\n%s\n%s", code, out, errs)
-	}
-	if !strings.Contains(errs, filepath.Base(files[0])) || !strings.Contains(errs, "truncated") {
-		t.Errorf("error does not name the truncated file:\n%s", errs)
-	}
-	if after := treeHashes(t, part); fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Errorf("committed files of the partition changed after a failed run")
-	}
-	if n1 := duckdb(t, "SELECT count(*) AS n FROM "+scan(lake, "didomi_users")+" WHERE export_id='exp-app' AND date='2024-03-02'")[0]["n"]; n1 != n0 {
-		t.Errorf("partition rows %v after the failed run, %v before", n1, n0)
 	}
 	assertNoTempInTables(t, lake)
 }

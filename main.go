@@ -10,9 +10,10 @@
 // 2 usage error, 3 not committed because the reject ratio exceeded
 // --max-reject-ratio or (ID5) a full extract would shrink its partner's
 // mapping beyond --max-extract-shrink, 4 another run holds the output's lock,
-// 5 committed, but the proofs of some partitions were held back (Didomi:
-// proof archive entries rejected beyond --max-proof-reject-ratio; the
-// summary names them).
+// 5 committed, but some units were held back (an unreadable input file) or
+// the proofs of some partitions (Didomi: an unreadable archive, or entries
+// rejected beyond --max-proof-reject-ratio); the summary names them and the
+// next run retries them.
 //
 // The command's code is in the files beside this one: command.go
 // (subcommands, help, exit codes), flags.go (every pipeline's flags),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 	"github.com/vendorlake/vendorlake/pipelines/run"
+	"github.com/vendorlake/vendorlake/transforms"
 )
 
 // pipelineCommand is the command line of one registered pipeline: every
@@ -67,10 +68,31 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console)
 		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
 		return exitFailed
 	}
-	if held := rep.HeldBackPartitions(); len(held) > 0 {
-		fmt.Fprintf(stderr, "vendorlake %s: committed, but the %s of %d partitions were held back (entries rejected beyond their bound): %s\n",
-			p.Name(), rep.Attachments.Kind, len(held), strings.Join(held, ", "))
+	if len(rep.HeldBack) > 0 {
+		// One line per unit or partition held back, with its file and error.
+		for _, h := range rep.HeldBack {
+			fmt.Fprintf(stderr, "vendorlake %s: committed, but held back %s; the next run retries it\n", p.Name(), heldBackLine(rep, h))
+		}
 		return exitHeldBack
 	}
 	return exitOK
+}
+
+// heldBackLine says what h held back and why, in one line.
+func heldBackLine(rep transforms.RunReport, h transforms.HeldBack) string {
+	what := "unit " + h.Unit
+	if len(h.Tables) > 0 {
+		what = fmt.Sprintf("%s of %s", strings.Join(h.Tables, ", "), h.Partition)
+	}
+	switch {
+	case h.Reason == transforms.HeldUnreadable && h.File != "":
+		return fmt.Sprintf("%s (unreadable input %s: %s)", what, h.File, h.Error)
+	case h.Reason == transforms.HeldUnreadable:
+		return fmt.Sprintf("%s (%s)", what, h.Error)
+	}
+	kind := "attachment"
+	if rep.Attachments != nil {
+		kind = rep.Attachments.Kind
+	}
+	return fmt.Sprintf("%s (%d of %d %s entries rejected, over their bound)", what, h.Rejected, h.EntriesIn, kind)
 }

@@ -116,6 +116,10 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		files = append(files, stats[i].Files...)
 		stats[i].Files = nil
 	}
+	// Units with an unreadable input leave the commit first: nothing of
+	// them is committed, not even as an empty unit.
+	var heldUnits []HeldBack
+	cfg, files, heldUnits = holdUnreadable(cfg, files, stats)
 	if !cfg.AllowEmpty {
 		cfg, files = skipEmptyUnits(cfg, files, stats)
 	}
@@ -127,12 +131,24 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	rep.Totals = SumStats(stats)
 	// Records and events (Didomi's events are rejected one by one) are in
 	// the ratio; attachment entries (proof archives) have their own bound.
-	tot := rep.Totals
-	if att := sumAttachments(stats, cfg.MaxAttachmentRejectRatio); att != nil {
-		rep.Attachments = att
+	// The units held back are not committed, so not in the ratio either.
+	kept := stats
+	if len(heldUnits) > 0 {
+		kept = nil
+		for _, st := range stats {
+			if !slices.ContainsFunc(heldUnits, func(h HeldBack) bool { return h.Unit == st.Unit }) {
+				kept = append(kept, st)
+			}
+		}
+	}
+	tot := SumStats(kept)
+	if att := sumAttachments(kept, cfg.MaxAttachmentRejectRatio); att != nil {
 		tot.RecordsIn -= att.EntriesIn
 		tot.Rejected -= att.Rejected
 	}
+	rep.Attachments = sumAttachments(stats, cfg.MaxAttachmentRejectRatio)
+	heldTables := heldAttachments(rep.Attachments, kept)
+	rep.HeldBack = append(heldUnits, heldTables...)
 	rep.RejectRatio = tot.RejectRatio()
 	var refused []string
 	for _, st := range stats {
@@ -156,8 +172,8 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	}
 
 	claims, units := cfg.Claims, cfg.Units
-	if rep.Attachments != nil && len(rep.Attachments.HeldBack) > 0 {
-		files, claims, units = holdBack(rep.Attachments.HeldBack, stats, files, claims, units)
+	if len(heldTables) > 0 {
+		files, claims, units = holdBack(heldTables, stats, files, claims, units)
 	}
 	log, err := hiveparquet.Plan(ctx, fsys, cfg.Output, cfg.RunID, cfg.Tables, files, claims)
 	if err != nil {
@@ -209,6 +225,145 @@ func refuse(ctx context.Context, fsys lakefs.FS, cfg CommitConfig, files []hivep
 		return err
 	}
 	return lakestate.WriteReport(ctx, fsys, rep.Output, rep.RunID, rep)
+}
+
+// holdUnreadable drops from cfg the units with an unreadable record input
+// (FileStats.Unreadable on an input that is not an attachment) and returns
+// them: their claims and any file written for them (the unreadable file's
+// rows up to its error, its rejects, the unit's other files) leave the
+// commit, so their partitions keep their previous contents, and so do their
+// ledger entries, so that the next run reads them again. What a unit
+// replaces is the partitions of its inputs (or, for tables that append per
+// input, its inputs' sources) and its Unit.Claims; a unit that replaces a
+// partition of a held unit is held back with it (replacing the partition
+// without the held unit's rows would lose them).
+func holdUnreadable(cfg CommitConfig, files []hiveparquet.FileDesc, stats []FileStats) (CommitConfig, []hiveparquet.FileDesc, []HeldBack) {
+	first := map[string]int{} // unit -> index in stats of its first unreadable input
+	for i, st := range stats {
+		if st.Unreadable == "" || st.AttachmentKind != "" {
+			continue
+		}
+		if j, ok := first[st.Unit]; !ok || st.Rel < stats[j].Rel {
+			first[st.Unit] = i
+		}
+	}
+	if len(first) == 0 {
+		return cfg, files, nil
+	}
+	parts := map[string][]string{}
+	sources := map[string][]string{}
+	for _, st := range stats {
+		parts[st.Unit] = append(parts[st.Unit], st.Partition)
+		if st.Source != "" {
+			sources[st.Unit] = append(sources[st.Unit], st.Source)
+		}
+	}
+	// Partitions replaced whole (claims without a source).
+	whole := map[string]bool{}
+	for _, c := range cfg.Claims {
+		if c.Source == "" {
+			whole[c.Partition] = true
+		}
+	}
+	heldParts, heldSources := map[string]bool{}, map[string]bool{}
+	drop := map[hiveparquet.Claim]bool{}
+	var held []HeldBack
+	hold := func(u Unit, h HeldBack) {
+		held = append(held, h)
+		for _, p := range parts[u.Key] {
+			heldParts[p] = true
+		}
+		for _, src := range sources[u.Key] {
+			heldSources[src] = true
+		}
+		for _, c := range u.Claims {
+			drop[c] = true
+		}
+	}
+	isHeld := map[string]bool{}
+	for _, u := range cfg.Units {
+		if i, ok := first[u.Key]; ok {
+			st := stats[i]
+			hold(u, HeldBack{Reason: HeldUnreadable, Unit: u.Key, Partition: st.Partition, File: st.Rel, Error: st.Unreadable})
+			isHeld[u.Key] = true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, u := range cfg.Units {
+			if isHeld[u.Key] {
+				continue
+			}
+			for _, p := range parts[u.Key] {
+				if heldParts[p] && whole[p] {
+					hold(u, HeldBack{Reason: HeldUnreadable, Unit: u.Key, Partition: p,
+						Error: fmt.Sprintf("replaces partition %s with a unit held back", p)})
+					isHeld[u.Key], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	owned := func(partition, source string) bool {
+		if source != "" {
+			return heldSources[source]
+		}
+		return heldParts[partition]
+	}
+	var keptClaims []hiveparquet.Claim
+	for _, c := range cfg.Claims {
+		if !drop[c] && !owned(c.Partition, c.Source) {
+			keptClaims = append(keptClaims, c)
+		}
+	}
+	var keptFiles []hiveparquet.FileDesc
+	for _, f := range files {
+		if !drop[hiveparquet.Claim{Table: f.Table, Partition: f.Partition, Source: f.Source}] && !owned(f.Partition, f.Source) {
+			keptFiles = append(keptFiles, f)
+		}
+	}
+	var keptUnits []Unit
+	for _, u := range cfg.Units {
+		if !isHeld[u.Key] {
+			keptUnits = append(keptUnits, u)
+		}
+	}
+	cfg.Claims, cfg.Units = keptClaims, keptUnits
+	return cfg, keptFiles, held
+}
+
+// heldAttachments returns the partitions whose attachment tables the
+// commit holds back, of the inputs in stats: those over their bound (att,
+// HeldProofRejects) and those with an unreadable attachment input
+// (HeldUnreadable), in partition order.
+func heldAttachments(att *AttachmentTotals, stats []FileStats) []HeldBack {
+	if att == nil {
+		return nil
+	}
+	inStats := map[string]bool{}
+	for _, st := range stats {
+		inStats[st.Partition] = true
+	}
+	var held []HeldBack
+	over := map[string]bool{}
+	for _, h := range att.HeldBack {
+		if inStats[h.Partition] {
+			held = append(held, h)
+			over[h.Partition] = true
+		}
+	}
+	for _, st := range stats {
+		if st.AttachmentKind == "" || st.Unreadable == "" || over[st.Partition] {
+			continue
+		}
+		tables := append([]string(nil), st.AttachmentTables...)
+		sort.Strings(tables)
+		held = append(held, HeldBack{Reason: HeldUnreadable, Partition: st.Partition, Unit: st.Unit, Tables: tables,
+			File: st.Rel, Error: st.Unreadable})
+		over[st.Partition] = true
+	}
+	sort.SliceStable(held, func(i, j int) bool { return held[i].Partition < held[j].Partition })
+	return held
 }
 
 // ReasonEmpty starts the reason of a unit that the commit skipped because
@@ -296,7 +451,7 @@ func sumAttachments(stats []FileStats, bound float64) *AttachmentTotals {
 		att.RejectsByReason = MergeCounts(att.RejectsByReason, s.RejectsByReason)
 		h := byPart[s.Partition]
 		if h == nil {
-			h = &HeldBack{Partition: s.Partition, Unit: s.Unit}
+			h = &HeldBack{Reason: HeldProofRejects, Partition: s.Partition, Unit: s.Unit}
 			byPart[s.Partition] = h
 			order = append(order, s.Partition)
 		}

@@ -181,3 +181,107 @@ func TestSumAttachmentsAndHoldBack(t *testing.T) {
 		t.Errorf("units %v: the held-back archive's parts must leave the ledger entry", got)
 	}
 }
+
+// holdUnreadable leaves out of the commit every unit with an unreadable
+// record input: its claims, its files and its ledger entry, by partition
+// (tables replaced whole) or by source (tables that append per input), and
+// any unit that replaces a partition of a held unit.
+func TestHoldUnreadable(t *testing.T) {
+	tests := []struct {
+		name      string
+		stats     []FileStats
+		units     []Unit
+		claims    []hiveparquet.Claim
+		files     []hiveparquet.FileDesc
+		wantHeld  string // units held back
+		wantUnits string
+		wantFiles string // tables/partitions/sources of the files kept
+		wantClaim string
+	}{
+		{
+			name: "partition units",
+			stats: []FileStats{
+				{Rel: "a/1.gz", Unit: "a", Partition: "p=a"}, {Rel: "a/2.gz", Unit: "a", Partition: "p=a", Unreadable: "truncated"},
+				{Rel: "b/1.gz", Unit: "b", Partition: "p=b"},
+			},
+			units:     []Unit{{Key: "a"}, {Key: "b"}},
+			claims:    []hiveparquet.Claim{{Table: "t", Partition: "p=a"}, {Table: "r", Partition: "p=a"}, {Table: "t", Partition: "p=b"}},
+			files:     []hiveparquet.FileDesc{{Table: "t", Partition: "p=a"}, {Table: "r", Partition: "p=a"}, {Table: "t", Partition: "p=b"}},
+			wantHeld:  "[a]",
+			wantUnits: "[b]",
+			wantFiles: "[t/p=b/]",
+			wantClaim: "[t/p=b/]",
+		},
+		{
+			name: "per-input sources in a shared partition",
+			stats: []FileStats{
+				{Rel: "x.csv", Unit: "x.csv", Partition: "d=1", Source: "x.csv", Unreadable: "corrupt"},
+				{Rel: "y.csv", Unit: "y.csv", Partition: "d=1", Source: "y.csv"},
+			},
+			units:     []Unit{{Key: "x.csv"}, {Key: "y.csv"}},
+			claims:    []hiveparquet.Claim{{Table: "u", Partition: "d=1", Source: "x.csv"}, {Table: "e", Partition: "e=9", Source: "x.csv"}, {Table: "u", Partition: "d=1", Source: "y.csv"}},
+			files:     []hiveparquet.FileDesc{{Table: "u", Partition: "d=1", Source: "x.csv"}, {Table: "u", Partition: "d=1", Source: "y.csv"}},
+			wantHeld:  "[x.csv]",
+			wantUnits: "[y.csv]",
+			wantFiles: "[u/d=1/y.csv]",
+			wantClaim: "[u/d=1/y.csv]",
+		},
+		{
+			name: "a unit replacing a held partition",
+			stats: []FileStats{
+				{Rel: "a/1.gz", Unit: "a", Partition: "p=s", Unreadable: "truncated"},
+				{Rel: "b/1.gz", Unit: "b", Partition: "p=s"}, {Rel: "c/1.gz", Unit: "c", Partition: "p=c"},
+			},
+			units:     []Unit{{Key: "a"}, {Key: "b"}, {Key: "c"}},
+			claims:    []hiveparquet.Claim{{Table: "t", Partition: "p=s"}, {Table: "t", Partition: "p=c"}},
+			files:     []hiveparquet.FileDesc{{Table: "t", Partition: "p=s"}, {Table: "t", Partition: "p=c"}},
+			wantHeld:  "[a b]",
+			wantUnits: "[c]",
+			wantFiles: "[t/p=c/]",
+			wantClaim: "[t/p=c/]",
+		},
+		{
+			name: "an unreadable attachment is not a unit's",
+			stats: []FileStats{
+				{Rel: "a/1.gz", Unit: "a", Partition: "p=a"},
+				{Rel: "a/proofs.tar.gz", Unit: "a", Partition: "p=a", Unreadable: "corrupt", AttachmentKind: "proofs", AttachmentTables: []string{"proofs"}},
+			},
+			units:     []Unit{{Key: "a"}},
+			claims:    []hiveparquet.Claim{{Table: "t", Partition: "p=a"}},
+			files:     []hiveparquet.FileDesc{{Table: "t", Partition: "p=a"}},
+			wantHeld:  "[]",
+			wantUnits: "[a]",
+			wantFiles: "[t/p=a/]",
+			wantClaim: "[t/p=a/]",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, files, held := holdUnreadable(CommitConfig{Units: tt.units, Claims: tt.claims}, tt.files, tt.stats)
+			var heldUnits, units, kept, claims []string
+			for _, h := range held {
+				if h.Reason != HeldUnreadable || h.Error == "" {
+					t.Errorf("held back %+v", h)
+				}
+				heldUnits = append(heldUnits, h.Unit)
+			}
+			for _, u := range cfg.Units {
+				units = append(units, u.Key)
+			}
+			for _, f := range files {
+				kept = append(kept, f.Table+"/"+f.Partition+"/"+f.Source)
+			}
+			for _, c := range cfg.Claims {
+				claims = append(claims, c.Table+"/"+c.Partition+"/"+c.Source)
+			}
+			for _, c := range []struct{ what, got, want string }{
+				{"held", fmt.Sprint(heldUnits), tt.wantHeld}, {"units", fmt.Sprint(units), tt.wantUnits},
+				{"files", fmt.Sprint(kept), tt.wantFiles}, {"claims", fmt.Sprint(claims), tt.wantClaim},
+			} {
+				if c.got != c.want {
+					t.Errorf("%s %s, want %s", c.what, c.got, c.want)
+				}
+			}
+		})
+	}
+}

@@ -97,6 +97,13 @@ type FileStats struct {
 	// Error is set when the file was rejected whole (for example a header
 	// that cannot be parsed); the run goes on without it.
 	Error string `json:"error,omitempty"`
+	// Unreadable is set when the file could not be read to its end because
+	// its content does not decompress or decode (see UnreadableError): the
+	// commit holds back its unit, or, for an attachment input, the
+	// attachment tables of its partition. Its counters are then zero.
+	Unreadable string `json:"unreadable,omitempty"`
+	// Source is the file's InputFile.Source (tables that append per input).
+	Source string `json:"source,omitempty"`
 	// Files are raw files (tables in hiveparquet.Files mode) that reading
 	// this input wrote into the run's temporary area; the commit publishes
 	// them with the Parquet files. They are not kept in the run report.

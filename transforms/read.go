@@ -22,7 +22,9 @@ func init() {
 // FileReader reads one planned input file into record batches and returns
 // its counters: the part of a read step that is a vendor's (the format,
 // the parser, the file's warnings). An I/O or decompression error fails the
-// file, with its name.
+// file, with its name; the read step then emits the counters of an
+// unreadable file for a decompression or format error (Unreadable), and
+// fails the run for any other.
 type FileReader interface {
 	ReadFile(ctx context.Context, in lakefs.FS, f InputFile, lines LineOptions, emit func(hiveparquet.Batch)) (FileStats, error)
 }
@@ -113,6 +115,11 @@ func (fn *readFn) Setup(ctx context.Context) error {
 
 func (fn *readFn) ProcessElement(ctx context.Context, f InputFile, emit func(hiveparquet.Batch), emitStats func(FileStats)) error {
 	st, err := fn.r.ReadFile(ctx, fn.fs, f, fn.Lines, emit)
+	if ue := Unreadable(f, err); ue != nil {
+		// Not the run's failure: the commit holds back the file's unit.
+		emitStats(UnreadableStats(f, ue))
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,19 @@
 package transforms
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -15,8 +22,10 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 
+	"github.com/vendorlake/vendorlake/io/decompress"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/io/lzop"
 )
 
 func init() {
@@ -99,5 +108,100 @@ func TestReadFnSetupFailsWithoutItsReader(t *testing.T) {
 	fn := &readFn{Reader: "missing", Config: "null", Input: t.TempDir()}
 	if err := fn.Setup(context.Background()); err == nil || !strings.Contains(err.Error(), `"missing"`) {
 		t.Errorf("Setup: %v, want an error naming the reader", err)
+	}
+}
+
+// An UnreadableError says each layer of its cause once.
+func TestUnreadableErrorMessage(t *testing.T) {
+	tests := []struct {
+		path string
+		err  error
+		want string
+	}{
+		{"/in/a.lzo", fmt.Errorf("read /in/a.lzo: read /in/a.lzo: lzop: %w", lzop.ErrChecksum), "read /in/a.lzo: lzop: checksum mismatch"},
+		{"/in/a.gz", fmt.Errorf("read /in/a.gz: %w", &decompress.FormatError{Name: "/in/a.gz", Kind: decompress.Gzip, Err: io.ErrUnexpectedEOF}),
+			"read /in/a.gz: gzip stream is truncated: unexpected EOF"},
+		{"p.tar.gz", fmt.Errorf("archive p.tar.gz: part p.tar.gz.01: %w", io.ErrUnexpectedEOF), "archive p.tar.gz: part p.tar.gz.01: unexpected EOF"},
+	}
+	for _, tt := range tests {
+		ue := Unreadable(InputFile{Path: tt.path}, tt.err)
+		if ue == nil {
+			t.Errorf("Unreadable(%v) = nil", tt.err)
+			continue
+		}
+		if got := ue.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// brokenStore is a local store whose files break after cut bytes with err:
+// a connection reset in the middle of a download.
+type brokenStore struct {
+	lakefs.Local
+	cut int
+	err error
+}
+
+func (s brokenStore) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(io.MultiReader(bytes.NewReader(data[:s.cut]), iotest.ErrReader(s.err))), nil
+}
+
+// The read step emits the counters of an unreadable file when its content
+// does not decompress, and fails the run on an error of the store, even
+// one that a decompressor sees as an early end of its stream.
+func TestReadFnUnreadableInputOrStoreError(t *testing.T) {
+	dir := t.TempDir()
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(zw, "line %d\n", i)
+	}
+	zw.Close()
+	full := zb.Bytes()
+	good, cut := filepath.Join(dir, "good.gz"), filepath.Join(dir, "cut.gz")
+	os.WriteFile(good, full, 0o644)
+	os.WriteFile(cut, full[:len(full)/2], 0o644)
+	tests := []struct {
+		name           string
+		fsys           lakefs.FS
+		path           string
+		wantUnreadable bool
+		wantErr        string
+	}{
+		{"truncated gzip", lakefs.Local{}, cut, true, ""},
+		{"connection reset", brokenStore{cut: len(full) / 2, err: errors.New("connection reset by peer")}, good, false, "connection reset by peer"},
+		{"store cut short", brokenStore{cut: len(full) / 2, err: io.ErrUnexpectedEOF}, good, false, "unexpected EOF"},
+		{"whole file", lakefs.Local{}, good, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := InputFile{Path: tt.path, Rel: filepath.Base(tt.path), Unit: "u", Partition: "p=1", Size: int64(len(full))}
+			fn := &readFn{fs: tt.fsys, r: FileReaderFunc(func(ctx context.Context, in lakefs.FS, f InputFile, lines LineOptions, emit func(hiveparquet.Batch)) (FileStats, error) {
+				return ReadLines(ctx, in, f, RejectTable("echo_rejects", nil), lines, nil, newEcho, emit)
+			})}
+			var stats []FileStats
+			err := fn.ProcessElement(context.Background(), f, func(b hiveparquet.Batch) { b.Record.Release() }, func(st FileStats) { stats = append(stats, st) })
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || len(stats) != 0 {
+					t.Fatalf("err %v, stats %+v: want the run to fail with %q", err, stats, tt.wantErr)
+				}
+			case err != nil || len(stats) != 1:
+				t.Fatalf("err %v, %d stats", err, len(stats))
+			case tt.wantUnreadable:
+				if st := stats[0]; !strings.Contains(st.Unreadable, "gzip stream is truncated") || st.RecordsOut != 0 || st.Unit != "u" || st.Bytes == 0 {
+					t.Errorf("stats %+v", st)
+				}
+			default:
+				if st := stats[0]; st.Unreadable != "" || st.RecordsOut != 20000 {
+					t.Errorf("stats %+v", st)
+				}
+			}
+		})
 	}
 }

@@ -2,8 +2,10 @@ package transforms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vendorlake/vendorlake/io/decompress"
 	"github.com/vendorlake/vendorlake/io/faults"
@@ -64,7 +66,7 @@ func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejects hivepar
 // StatsFrom builds the FileStats of f from ParseLines' counters.
 func StatsFrom(f InputFile, kind decompress.Kind, c LineCounts) FileStats {
 	return FileStats{
-		Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Compression: string(kind),
+		Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Source: f.Source, Compression: string(kind),
 		Bytes: f.Size, DecompressedBytes: c.Bytes,
 		RecordsIn: c.Lines - c.Blank, RecordsOut: c.Out, Rejected: c.Rejected, BlankLines: c.Blank,
 		Rows: c.Rows, RejectsByReason: c.RejectsByReason,
@@ -95,4 +97,65 @@ func (s FileStats) Check() error {
 		return fmt.Errorf("counters of %s do not add up: %d rejected (%d records, %d events) but %d by reason", s.Rel, s.Rejected+s.EventsRejected, s.Rejected, s.EventsRejected, byReason)
 	}
 	return nil
+}
+
+// UnreadableError is the error of an input file whose content cannot be
+// read to its end: it does not decompress or decode (a truncated or corrupt
+// gzip, lzop or tar; see decompress.IsFormatError). Reading it again fails
+// the same way until the vendor delivers it anew, so it does not fail the
+// run: the read step counts the file as unreadable (FileStats.Unreadable)
+// and the commit holds back its unit. Errors of the store (network,
+// permissions, a missing object) are not UnreadableErrors: they fail the run.
+type UnreadableError struct {
+	// Path is the file's path or URI.
+	Path string
+	// Err is the format error.
+	Err error
+}
+
+func (e *UnreadableError) Error() string {
+	// The decompressor's error names the file already.
+	var fe *decompress.FormatError
+	if errors.As(e.Err, &fe) {
+		return collapseRepeats(fe.Error())
+	}
+	if strings.Contains(e.Err.Error(), e.Path) {
+		return collapseRepeats(e.Err.Error())
+	}
+	return collapseRepeats(fmt.Sprintf("read %s: %v", e.Path, e.Err))
+}
+
+// collapseRepeats drops from an error message each ": "-separated part that
+// repeats the one before it ("read f: read f: lzop: lzop: bad" becomes
+// "read f: lzop: bad"): the layers of a read each name the file or format.
+func collapseRepeats(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		if p != out[len(out)-1] {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ": ")
+}
+
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// Unreadable returns err as an *UnreadableError of f when it is one, or
+// when it is a format error (decompress.IsFormatError), and nil otherwise.
+func Unreadable(f InputFile, err error) *UnreadableError {
+	var ue *UnreadableError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	if decompress.IsFormatError(err) {
+		return &UnreadableError{Path: f.Path, Err: err}
+	}
+	return nil
+}
+
+// UnreadableStats are the counters of input f that could not be read
+// (err): its identity and stored size, no record, and Unreadable.
+func UnreadableStats(f InputFile, err *UnreadableError) FileStats {
+	return FileStats{Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Source: f.Source, Bytes: f.Size, Unreadable: err.Error()}
 }

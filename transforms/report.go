@@ -82,6 +82,12 @@ type RunReport struct {
 	// RejectsKept is the folder (lakestate.RejectsDir) holding the rows the
 	// run rejected, when its commit was refused: the evidence of why.
 	RejectsKept string `json:"rejects_kept,omitempty"`
+	// HeldBack lists what the run left out of its commit, for the next run
+	// to retry: units with an unreadable input (their tables, rejects and
+	// ledger entry untouched) and attachment tables of partitions (Didomi's
+	// proofs: an archive over its bound, or unreadable). Each says why
+	// (Reason). A run that holds anything back exits 5.
+	HeldBack []HeldBack `json:"held_back,omitempty"`
 	// Attachments sums the inputs that carry attachments rather than
 	// records (Didomi's proof archives): their entries are in Totals too,
 	// but RejectRatio is over records only, and they have their own bound.
@@ -105,27 +111,49 @@ type AttachmentTotals struct {
 	HeldBack        []HeldBack `json:"held_back,omitempty"`
 }
 
-// HeldBack is a partition whose attachment entries were rejected beyond
-// their bound: the run committed its records, but its attachment tables
-// kept their previous contents.
+// Reasons of a HeldBack.
+const (
+	// HeldProofRejects: the partition's attachment entries (Didomi's proof
+	// archive) were rejected beyond their bound; its attachment tables were
+	// held back, its records committed.
+	HeldProofRejects = "proof_rejects"
+	// HeldUnreadable: an input does not decompress or decode (a truncated
+	// or corrupt gzip, lzop or tar: see decompress.IsFormatError). A record
+	// input holds back its whole unit; an attachment input (a proof
+	// archive) its partition's attachment tables only.
+	HeldUnreadable = "unreadable_input"
+)
+
+// HeldBack is what a run left out of its commit, so that the next run reads
+// it again: a whole unit (Tables empty), or the attachment tables of a
+// partition whose records were committed.
 type HeldBack struct {
-	Partition   string   `json:"partition"`
-	Unit        string   `json:"unit"`
-	Tables      []string `json:"tables"`
-	EntriesIn   int64    `json:"entries_in"`
-	Rejected    int64    `json:"rejected"`
-	RejectRatio float64  `json:"reject_ratio"`
+	// Reason is HeldProofRejects or HeldUnreadable.
+	Reason    string   `json:"reason"`
+	Partition string   `json:"partition"`
+	Unit      string   `json:"unit"`
+	Tables    []string `json:"tables,omitempty"`
+	// File and Error name the unreadable input and its error.
+	File  string `json:"file,omitempty"`
+	Error string `json:"error,omitempty"`
+	// EntriesIn, Rejected and RejectRatio are the attachment entries of
+	// the partition (HeldProofRejects).
+	EntriesIn   int64   `json:"entries_in,omitempty"`
+	Rejected    int64   `json:"rejected,omitempty"`
+	RejectRatio float64 `json:"reject_ratio,omitempty"`
 }
 
-// HeldBackPartitions returns the partitions whose attachments the run held
-// back (none when it committed everything).
+// HeldBackPartitions returns what the run held back, one entry per
+// HeldBack: the partition of attachment tables held back, or the unit held
+// back whole (none when it committed everything).
 func (r RunReport) HeldBackPartitions() []string {
-	if r.Attachments == nil {
-		return nil
-	}
 	var out []string
-	for _, h := range r.Attachments.HeldBack {
-		out = append(out, h.Partition)
+	for _, h := range r.HeldBack {
+		if len(h.Tables) == 0 {
+			out = append(out, h.Unit)
+		} else {
+			out = append(out, h.Partition)
+		}
 	}
 	return out
 }

@@ -3,12 +3,18 @@
 package decompress
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/vendorlake/vendorlake/io/lzop"
 )
 
 // Kind is a detected compression format.
@@ -61,8 +67,13 @@ const (
 // reads is zeroed and collected for nothing, which on a drop of thousands
 // of small files was most of the run's allocations and half its CPU in the
 // garbage collector.
+//
+// The errors of r (the store) are kept apart from those of the content: an
+// error of the decompressor, such as a checksum mismatch or a stream that
+// ends early, is a *FormatError; an error of r is returned as r returned it
+// (wrapped), and IsFormatError reports false for it, whatever it wraps.
 func NewReaderSize(r io.Reader, name string, lzop LzopOpener, size int64) (io.Reader, Kind, error) {
-	br := bufio.NewReaderSize(r, readAhead(size))
+	br := bufio.NewReaderSize(StoreReader(r), readAhead(size))
 	head, err := br.Peek(len(lzopMagic))
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, "", fmt.Errorf("read %s: %w", name, err)
@@ -71,7 +82,7 @@ func NewReaderSize(r io.Reader, name string, lzop LzopOpener, size int64) (io.Re
 	case Gzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, kind, fmt.Errorf("read %s: gzip: %w", name, err)
+			return nil, kind, formatError(name, kind, err)
 		}
 		return &namedReader{r: zr, name: name, kind: kind}, kind, nil
 	case Lzop:
@@ -80,7 +91,7 @@ func NewReaderSize(r io.Reader, name string, lzop LzopOpener, size int64) (io.Re
 		}
 		lr, err := lzop(br)
 		if err != nil {
-			return nil, kind, fmt.Errorf("read %s: lzop: %w", name, err)
+			return nil, kind, formatError(name, kind, err)
 		}
 		return &namedReader{r: lr, name: name, kind: kind}, kind, nil
 	default:
@@ -99,12 +110,119 @@ type namedReader struct {
 func (n *namedReader) Read(p []byte) (int, error) {
 	c, err := n.r.Read(p)
 	if err != nil && err != io.EOF {
-		if err == io.ErrUnexpectedEOF {
-			return c, fmt.Errorf("read %s: %s stream is truncated: %w", n.name, n.kind, err)
-		}
-		return c, fmt.Errorf("read %s: %s: %w", n.name, n.kind, err)
+		return c, formatError(n.name, n.kind, err)
 	}
 	return c, err
+}
+
+// formatError is err of the decompressor of name: a *FormatError, unless
+// err is the store's (then it is only given the file's name).
+func formatError(name string, kind Kind, err error) error {
+	var se *storeError
+	if errors.As(err, &se) {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return &FormatError{Name: name, Kind: kind, Err: err}
+}
+
+// FormatError is an error of the content of a compressed file: it does not
+// decompress (a bad header or checksum, a corrupt block, a stream that ends
+// before its end). Reading the same bytes again fails the same way, unlike
+// an error of the store.
+type FormatError struct {
+	// Name is the file's name, Kind its detected compression.
+	Name string
+	Kind Kind
+	// Err is the decompressor's error.
+	Err error
+}
+
+func (e *FormatError) Error() string {
+	if errors.Is(e.Err, io.ErrUnexpectedEOF) {
+		return fmt.Sprintf("read %s: %s stream is truncated: %v", e.Name, e.Kind, e.Err)
+	}
+	return fmt.Sprintf("read %s: %s: %v", e.Name, e.Kind, e.Err)
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// StoreReader returns r with its errors (but io.EOF) marked as the store's:
+// a decompressor or archive reader over it passes them on, and
+// IsFormatError then reports false, even for an io.ErrUnexpectedEOF of a
+// connection cut short. NewReaderSize wraps its reader so; a reader that
+// decompresses on its own (a split archive) wraps what it opens.
+func StoreReader(r io.Reader) io.Reader { return storeReader{r} }
+
+type storeReader struct{ r io.Reader }
+
+func (s storeReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	return n, MarkStore(err)
+}
+
+// StoreReaderAt is StoreReader for an io.ReaderAt (random reads of a
+// splittable file).
+func StoreReaderAt(r io.ReaderAt) io.ReaderAt { return storeReaderAt{r} }
+
+type storeReaderAt struct{ r io.ReaderAt }
+
+func (s storeReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := s.r.ReadAt(p, off)
+	return n, MarkStore(err)
+}
+
+// MarkStore returns err (nil and io.EOF as they are) marked as the store's,
+// as StoreReader marks the errors of its reader.
+func MarkStore(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &storeError{err}
+}
+
+// storeError is an error of the store under a decompressor (StoreReader).
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// IsFormatError reports whether err comes from the content of a file rather
+// than from its store: a *FormatError, or an error of a decompressor or
+// archive format (gzip, deflate, lzop, tar) or an early end of the stream
+// (io.ErrUnexpectedEOF), unless it wraps an error of a StoreReader or a
+// cancellation. One file with such an error cannot be read as it is,
+// whereas a store error (network, permissions, a missing object) concerns
+// the run.
+func IsFormatError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var se *storeError
+	if errors.As(err, &se) {
+		return false
+	}
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		return true
+	}
+	var ce flate.CorruptInputError
+	if errors.As(err, &ce) {
+		return true
+	}
+	for _, target := range formatErrors {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// formatErrors are the sentinel errors of content that does not decode.
+var formatErrors = []error{
+	io.ErrUnexpectedEOF,
+	gzip.ErrChecksum, gzip.ErrHeader,
+	lzop.ErrHeader, lzop.ErrChecksum, lzop.ErrCorrupt, lzop.ErrTruncated, lzop.ErrIndex, lzop.ErrUnsupported,
+	tar.ErrHeader,
 }
 
 // readAhead is the buffer size NewReaderSize uses for a stream of size

@@ -1,7 +1,10 @@
 package decompress
 
 import (
+	"archive/tar"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -9,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/vendorlake/vendorlake/io/lzop"
 )
 
 func gz(t *testing.T, s string) []byte {
@@ -105,5 +110,69 @@ func TestSmallFilesAllocateLittle(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 64<<10 {
 		t.Errorf("%d bytes allocated per small stream, want at most 64 KiB", per)
+	}
+}
+
+// failingReader returns its data, then err instead of io.EOF: a store whose
+// connection breaks in the middle of a file.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// IsFormatError tells the errors of a file's content (it would fail the same
+// way on every read) from those of its store.
+func TestIsFormatError(t *testing.T) {
+	full := gz(t, strings.Repeat("line\n", 5000))
+	readAll := func(r io.Reader) error {
+		zr, _, err := NewReader(r, "f.gz", nil)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, zr)
+		return err
+	}
+	corrupt := append(append([]byte{}, full[:20]...), bytes.Repeat([]byte{0xff}, 40)...)
+	badSum := append([]byte{}, full...)
+	badSum[len(badSum)-8] ^= 0xff // CRC-32 of the trailer
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"gzip truncated", readAll(bytes.NewReader(full[:len(full)/2])), true},
+		{"gzip corrupt", readAll(bytes.NewReader(corrupt)), true},
+		{"gzip checksum", readAll(bytes.NewReader(badSum)), true},
+		{"gzip bad header", readAll(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0, 0, 0, 0, 0, 0, 0})), true},
+		{"store fails under gzip", readAll(&failingReader{data: full[:len(full)/2], err: errors.New("connection reset by peer")}), false},
+		{"store cut short under gzip", readAll(&failingReader{data: full[:len(full)/2], err: io.ErrUnexpectedEOF}), false},
+		{"store fails at the start", readAll(&failingReader{err: io.ErrUnexpectedEOF}), false},
+		{"store fails under plain", readAll(&failingReader{data: []byte("a\nb\n"), err: io.ErrUnexpectedEOF}), false},
+		{"store error marked", fmt.Errorf("part p.00: %w", MarkStore(io.ErrUnexpectedEOF)), false},
+		{"cancelled", fmt.Errorf("read f: %w", context.Canceled), false},
+		{"lzop corrupt", fmt.Errorf("read f: %w", lzop.ErrCorrupt), true},
+		{"tar header", fmt.Errorf("archive a: part a.00: %w", tar.ErrHeader), true},
+		{"tar truncated", fmt.Errorf("archive a: part a.00: %w", io.ErrUnexpectedEOF), true},
+		{"other", errors.New("open f: no such file or directory"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil && tt.name != "nil" {
+				t.Fatal("the read did not fail")
+			}
+			if got := IsFormatError(tt.err); got != tt.want {
+				t.Errorf("IsFormatError(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

@@ -3,7 +3,6 @@ package lzop
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -30,7 +29,7 @@ func ReadIndex(r io.Reader) ([]int64, error) {
 		if err == io.EOF {
 			return offsets, nil
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		if err == io.ErrUnexpectedEOF { // not the reader's own, wrapped (see endOfInput)
 			return nil, fmt.Errorf("%w: %d trailing bytes after entry %d (entries are 8 bytes)", ErrIndex, n, len(offsets))
 		}
 		if err != nil {

@@ -128,7 +128,7 @@ func (h *headerReader) read(p []byte) {
 		return
 	}
 	if _, err := io.ReadFull(h.r, p); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if endOfInput(err) {
 			h.err = fmt.Errorf("%w: header ends at byte %d", ErrTruncated, h.n)
 		} else {
 			h.err = fmt.Errorf("lzop: reading header: %w", err)
@@ -160,7 +160,7 @@ func readHeader(r io.Reader) (Header, error) {
 	var h Header
 	var magic [len(Magic)]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if endOfInput(err) {
 			return h, fmt.Errorf("%w: file shorter than the lzop magic", ErrHeader)
 		}
 		return h, fmt.Errorf("lzop: reading magic: %w", err)
@@ -309,8 +309,14 @@ func (d *blockDecoder) next() (blockInfo, error) {
 	return b, nil
 }
 
+// endOfInput reports whether err, of an io.ReadFull, is the end of the
+// input: io.EOF or io.ErrUnexpectedEOF themselves. An error that only wraps
+// one comes from the reader below (a store whose connection was cut short)
+// and is passed on as such, not taken for a truncated file.
+func endOfInput(err error) bool { return err == io.EOF || err == io.ErrUnexpectedEOF }
+
 func (d *blockDecoder) truncated(err error, what string) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if endOfInput(err) {
 		return fmt.Errorf("%w: %s at offset %d", ErrTruncated, what, d.pos)
 	}
 	return fmt.Errorf("lzop: reading %s at offset %d: %w", what, d.pos, err)

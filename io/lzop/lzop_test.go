@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 )
 
 var update = flag.Bool("update", false, "regenerate the lzop fixtures with Debian's lzop")
@@ -312,5 +313,46 @@ func TestReaderExtraField(t *testing.T) {
 		if _, err := NewReader(bytes.NewReader(withExtra)); !errors.Is(err, ErrChecksum) {
 			t.Errorf("damaged extra field: error = %v", err)
 		}
+	}
+}
+
+// wrappedEOF is a store's error that wraps io.ErrUnexpectedEOF (a download
+// cut short): the reader below the lzop stream failed, the file may be whole.
+type wrappedEOF struct{}
+
+func (wrappedEOF) Error() string { return "store: connection closed early: unexpected EOF" }
+func (wrappedEOF) Unwrap() error { return io.ErrUnexpectedEOF }
+
+// A file that ends early is ErrTruncated; a reader that fails with an error
+// wrapping io.ErrUnexpectedEOF is that reader's error, not a truncated file.
+func TestTruncatedOrReaderError(t *testing.T) {
+	file, _ := storedFile(bytes.Repeat([]byte("a line\n"), 2000), FlagAdler32D, 4096, 4096)
+	cut := len(file) / 2
+	for _, c := range []struct {
+		name          string
+		r             io.Reader
+		wantTruncated bool
+	}{
+		{"file cut short", bytes.NewReader(file[:cut]), true},
+		{"reader fails", io.MultiReader(bytes.NewReader(file[:cut]), iotest.ErrReader(wrappedEOF{})), false},
+		{"header cut short", bytes.NewReader(file[:20]), true},
+		{"reader fails in the header", io.MultiReader(bytes.NewReader(file[:20]), iotest.ErrReader(wrappedEOF{})), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			z, err := NewReader(c.r)
+			if err == nil {
+				_, err = io.Copy(io.Discard, z)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := errors.Is(err, ErrTruncated); got != c.wantTruncated {
+				t.Errorf("%v: ErrTruncated %v, want %v", err, got, c.wantTruncated)
+			}
+			if !c.wantTruncated && !errors.As(err, new(wrappedEOF)) {
+				t.Errorf("%v: the reader's error is lost", err)
+			}
+		})
 	}
 }

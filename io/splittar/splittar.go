@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/vendorlake/vendorlake/io/decompress"
 )
 
 // Part is one part of a split archive.
@@ -139,7 +141,7 @@ func (j *Joined) fill() error {
 			p := j.parts[j.cur]
 			rc, err := j.open(j.ctx, p.Path)
 			if err != nil {
-				j.err = fmt.Errorf("part %s: %w", p.Rel, err)
+				j.err = fmt.Errorf("part %s: %w", p.Rel, decompress.MarkStore(err))
 				return j.err
 			}
 			j.rc, j.got = rc, 0
@@ -155,7 +157,8 @@ func (j *Joined) fill() error {
 				return j.err
 			}
 		} else if err != nil {
-			j.err = fmt.Errorf("part %s: %w", j.parts[j.cur].Rel, err)
+			// The store's error: decompress.IsFormatError reports false for it.
+			j.err = fmt.Errorf("part %s: %w", j.parts[j.cur].Rel, decompress.MarkStore(err))
 			if n == 0 {
 				return j.err
 			}

@@ -72,6 +72,8 @@ func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFi
 		sra := &seqReaderAt{ctx: ctx, fs: fsys, path: f.Path}
 		ra, closer = sra, sra
 	}
+	// The store's errors stay the store's (decompress.IsFormatError).
+	ra = decompress.StoreReaderAt(ra)
 	z, err := lzop.OpenRange(ra, f.Size, index, f.SplitStart, f.SplitEnd)
 	if err != nil {
 		closer.Close()
@@ -196,7 +198,7 @@ func readIndex(ctx context.Context, fsys lakefs.FS, p string) ([]int64, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	idx, err := lzop.ReadIndex(rc)
+	idx, err := lzop.ReadIndex(decompress.StoreReader(rc))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}

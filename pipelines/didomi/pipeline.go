@@ -162,6 +162,14 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 		st, err := ReadProofs(ctx, fn.fs, fn.out, fn.Output, fn.RunID, f, fn.Lines.RawBytes, emit, func(id string) {
 			emitIndex(proofKey(f.Partition, id), proofIndex{ProofID: id})
 		})
+		if ue := transforms.Unreadable(f, err); ue != nil {
+			// The commit holds back the partition's proof tables (what the
+			// archive gave up to its error included), not its records.
+			u := transforms.UnreadableStats(f, ue)
+			u.Compression, u.AttachmentKind, u.AttachmentTables = st.Compression, st.AttachmentKind, st.AttachmentTables
+			emitArchive(f.Partition, u)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -178,6 +186,11 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 		}
 		emit(b)
 	})
+	if ue := transforms.Unreadable(f, err); ue != nil {
+		// As transforms.Read: the commit holds back the partition.
+		emitStats(transforms.UnreadableStats(f, ue))
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -144,7 +144,8 @@ type checkRow struct {
 // didomi_proof_files, returned in the stats' Files), emits the didomi_proofs
 // index and the rejects as batches, and calls found for each proof kept.
 // A broken archive (truncated, corrupt gzip or tar) fails with an error
-// naming the archive and the part.
+// naming the archive and the part (a format error: transforms.Unreadable),
+// having emitted no reject.
 func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f transforms.InputFile, rawBytes int,
 	emit func(hiveparquet.Batch), found func(proofID string)) (transforms.FileStats, error) {
 	st := transforms.FileStats{Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Compression: "gzip+tar", Bytes: f.Size,
@@ -159,11 +160,14 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	defer rej.Release()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, ProofsSchema())
 	defer b.Release()
+	// The rejects go to the partition's didomi_rejects, with its users'
+	// rejects: they are emitted at the end only, so that an archive that
+	// turns out unreadable leaves none there (the commit holds back its
+	// proof tables, not the rejects table).
 	flush := func() {
 		if b.Field(0).Len() > 0 {
 			emit(hiveparquet.Batch{Table: ProofsTable, Partition: f.Partition, Record: b.NewRecord()})
 		}
-		rej.Flush(emit)
 	}
 	// Proof files are closed in the background, a bounded number at once
 	// (lakefs.SmallWritesAtOnce). Closing a file makes it durable (an fsync
@@ -236,6 +240,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	if err := closers.Wait(); err != nil {
 		return st, err
 	}
+	rej.Flush(emit)
 	st.DecompressedBytes = r.TarBytes()
 	st.Rejected = rej.Count()
 	st.RejectsByReason = rej.ByReason()

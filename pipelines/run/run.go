@@ -182,6 +182,10 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 			log.Warn("partition skipped", "pipeline", p.Name(), "run_id", o.RunID, "what", sk.What, "reason", sk.Reason)
 		}
 	}
+	for _, h := range rep.HeldBack {
+		log.Warn("held back", "pipeline", p.Name(), "run_id", o.RunID, "reason", h.Reason, "unit", h.Unit, "partition", h.Partition,
+			"tables", h.Tables, "file", h.File, "error", h.Error)
+	}
 	if err != nil {
 		log.Error("run failed", append(attrs, "error", err.Error())...)
 	} else {
@@ -237,8 +241,21 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if err != nil {
 		return rep, err
 	}
+	var planned []transforms.InputFile
 	fail := func(err error) (transforms.RunReport, error) {
 		rep.Status = transforms.StatusFailed
+		// What the run was to read: which files a failed Beam job had read
+		// is not known here.
+		// A file read in splits is one file.
+		seen := map[string]bool{}
+		rep.Totals.Files, rep.Totals.Bytes = 0, 0
+		for _, f := range planned {
+			if !seen[f.Path] {
+				seen[f.Path] = true
+				rep.Totals.Files++
+				rep.Totals.Bytes += f.Size
+			}
+		}
 		rep.Error = err.Error()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
@@ -288,6 +305,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		}
 	}
 	rep.Skipped = plan.Skipped
+	planned = plan.Files
 	if len(plan.Units) == 0 {
 		rep.Status = transforms.StatusNothingToDo
 		rep.FinishedAt = time.Now().UTC()

@@ -25,7 +25,11 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 	if r.Error != "" {
 		fmt.Fprintf(w, "  error     %s\n", r.Error)
 	}
-	fmt.Fprintf(w, "  input     %s: %d files, %s\n", r.Input, t.Files, human(t.Bytes))
+	if r.Status == transforms.StatusFailed && t.Files > 0 {
+		fmt.Fprintf(w, "  input     %s: %d files, %s planned; the run failed before its commit\n", r.Input, t.Files, human(t.Bytes))
+	} else {
+		fmt.Fprintf(w, "  input     %s: %d files, %s\n", r.Input, t.Files, human(t.Bytes))
+	}
 	recIn, recOut, recRej := t.RecordsIn, t.RecordsOut, t.Rejected
 	if a := r.Attachments; a != nil {
 		recIn, recOut, recRej = recIn-a.EntriesIn, recOut-a.EntriesOut, recRej-a.Rejected
@@ -35,9 +39,20 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 	}
 	if a := r.Attachments; a != nil {
 		fmt.Fprintf(w, "  %-9s %d entries in %d archives, %d kept, %d rejected (bound %.2f%% per partition)\n", a.Kind, a.EntriesIn, a.Files, a.EntriesOut, a.Rejected, 100*a.MaxRejectRatio)
-		for _, h := range a.HeldBack {
+	}
+	for _, h := range r.HeldBack {
+		// Never cut: each names what the next run retries.
+		switch {
+		case h.Reason == transforms.HeldProofRejects && r.Attachments != nil:
 			fmt.Fprintf(w, "  held back %s of %s: %d of %d entries rejected (%.2f%%); %s keep their previous contents\n",
-				a.Kind, h.Partition, h.Rejected, h.EntriesIn, 100*h.RejectRatio, strings.Join(h.Tables, ", "))
+				r.Attachments.Kind, h.Partition, h.Rejected, h.EntriesIn, 100*h.RejectRatio, strings.Join(h.Tables, ", "))
+		case len(h.Tables) > 0:
+			fmt.Fprintf(w, "  held back %s of %s: unreadable input %s: %s; they keep their previous contents\n",
+				strings.Join(h.Tables, ", "), h.Partition, h.File, h.Error)
+		case h.File != "":
+			fmt.Fprintf(w, "  held back %s: unreadable input %s: %s; nothing of it committed, the next run retries it\n", h.Unit, h.File, h.Error)
+		default:
+			fmt.Fprintf(w, "  held back %s: %s; nothing of it committed, the next run retries it\n", h.Unit, h.Error)
 		}
 	}
 	if t.BlankLines > 0 {
