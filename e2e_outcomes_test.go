@@ -5,8 +5,11 @@ package main
 // the normal scheduled cases exit 0 saying which they are.
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
 // oneLine fails t unless errs (a run's stderr) is one line holding every
@@ -43,6 +46,102 @@ func TestDatesThatAreNotDatesAreUsageErrors(t *testing.T) {
 				t.Errorf("exit %d, want %d\n%s%s", code, exitUsage, out, errs)
 			}
 			oneLine(t, errs, c.want)
+		})
+	}
+}
+
+// noTables fails t if the lake holds a table file: a run that matched
+// nothing commits nothing.
+func noTables(t *testing.T, lake string) {
+	t.Helper()
+	for k := range treeHashes(t, lake) {
+		if !strings.HasPrefix(k, lakestate.Folder+"/") {
+			t.Errorf("a run that matched nothing wrote %s", k)
+		}
+	}
+}
+
+func TestInputOutsideTheLayoutMatchesNothing(t *testing.T) {
+	didomiIn := copyTree(t, "testdata/didomi")
+	empty := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"didomi one level too deep", []string{"didomi", "--input=" + filepath.Join(didomiIn, "export-id=exp-app")},
+			[]string{"matches the layout export-id=ID/date=YYYY-MM-DD/users/*.json.gz", "found 12 files: date=2024-03-01/_SUCCESS, date=2024-03-01/users/", "date=2024-03-02/_SUCCESS and 7 more"}},
+		{"didomi on an ID5 bucket", []string{"didomi", "--input=testdata/id5/sample"},
+			[]string{"matches the layout export-id=ID/date=YYYY-MM-DD/", "full-extracts/109/"}},
+		{"audiencestudio on a Didomi folder", []string{"audiencestudio", "requests", "--input=" + didomiIn},
+			[]string{"matches the layout uploads/consent-data/YYYY-MM-DD/", "EXPECTED.json, README.md, export-id=exp-app/date=2024-03-01/"}},
+		{"portability on a Didomi folder", []string{"audiencestudio", "portability", "--input=" + didomiIn},
+			[]string{"matches the layout portability/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK/KUID"}},
+		{"id5 on a Didomi folder", []string{"id5", "--source-gvlid=35", "--input=" + didomiIn},
+			[]string{"matches the layout incremental/[PARTNER_GVLID/]YYYYMMDD/HHMMSS.csv", "README.md"}},
+		{"empty input", []string{"didomi", "--input=" + empty},
+			[]string{"no file under " + empty + " (want the layout export-id=ID/date=YYYY-MM-DD/", "check --input"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lake := t.TempDir()
+			code, out, errs := vendorlake(t, append(c.args, "--output="+lake)...)
+			if code != exitNothingMatched {
+				t.Errorf("exit %d, want %d\n%s%s", code, exitNothingMatched, out, errs)
+			}
+			oneLine(t, errs, append([]string{"nothing matched: "}, c.want...)...)
+			noTables(t, lake)
+		})
+	}
+}
+
+func TestFiltersThatSelectNothing(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"didomi --export-id", didomiArgs("testdata/didomi", "", "--export-id=nope"),
+			"--export-id=nope matches nothing under testdata/didomi; export-ids found: exp-app, exp-web"},
+		{"portability --request-id", []string{"audiencestudio", "portability", "--input=testdata/audiencestudio/sample", "--request-id=REQ-9"},
+			"--request-id=REQ-9 matches nothing under testdata/audiencestudio/sample; request IDs found: REQ-0001, REQ-0002"},
+		{"id5 --partner", []string{"id5", "--input=testdata/id5/sample", "--source-gvlid=35", "--partner=7"},
+			"--partner=7 matches nothing under testdata/id5/sample; per-partner GVLIDs found: 45, 109"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lake := t.TempDir()
+			code, out, errs := vendorlake(t, append(c.args, "--output="+lake)...)
+			if code != exitNothingMatched {
+				t.Errorf("exit %d, want %d\n%s%s", code, exitNothingMatched, out, errs)
+			}
+			oneLine(t, errs, "nothing matched: "+c.want)
+			noTables(t, lake)
+		})
+	}
+}
+
+// TestDateRangeWithoutPartitionIsAWarning: a daily --from=today run
+// before the vendor's drop is normal: exit 0, with a warning.
+func TestDateRangeWithoutPartitionIsAWarning(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"didomi", didomiArgs("testdata/didomi", "", "--from=2030-01-01"),
+			"warning   --from=2030-01-01: nothing under the input is dated in this range yet (dates found: 2024-03-01 to 2024-03-03)"},
+		{"portability", []string{"audiencestudio", "portability", "--input=testdata/audiencestudio/sample", "--from=2030-01-01", "--to=2030-01-31"},
+			"warning   --from=2030-01-01 --to=2030-01-31: nothing under the input is dated in this range yet (dates found: 2024-03-02 to 2024-03-03)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lake := t.TempDir()
+			code, out, errs := vendorlake(t, append(c.args, "--output="+lake)...)
+			if code != exitOK || errs != "" {
+				t.Errorf("exit %d, want 0\n%s%s", code, out, errs)
+			}
+			if !strings.Contains(out, c.want) {
+				t.Errorf("the summary lacks %q:\n%s", c.want, out)
+			}
+			noTables(t, lake)
 		})
 	}
 }

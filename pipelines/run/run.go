@@ -282,11 +282,12 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			return fail(fmt.Errorf("discover %s: %w", o.Input, err))
 		}
 	}
-	if len(plan.Units) == 0 && len(plan.Skipped) == 0 {
-		if err := checkInputFound(ctx, inFS, o.Input); err != nil {
-			return fail(err)
-		}
+	rep.Skipped = plan.Skipped
+	warnings, err := judge(ctx, inFS, o.Input, plan)
+	if err != nil {
+		return fail(err)
 	}
+	plan.Skipped = append(plan.Skipped, warnings...)
 	rep.Skipped = plan.Skipped
 	if len(plan.Units) == 0 {
 		rep.Status = transforms.StatusNothingToDo
