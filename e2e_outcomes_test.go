@@ -145,3 +145,51 @@ func TestDateRangeWithoutPartitionIsAWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitForSuccessExpires: a sensor that times out fails (exit 7),
+// naming the incomplete units; the complete units are committed first.
+func TestWaitForSuccessExpires(t *testing.T) {
+	lake := t.TempDir()
+	code, out, errs := vendorlake(t, didomiArgs("testdata/didomi", lake, "--wait-for-success=1s")...)
+	if code != exitWaitExpired {
+		t.Errorf("exit %d, want %d\n%s%s", code, exitWaitExpired, out, errs)
+	}
+	oneLine(t, errs, "--wait-for-success expired after 1s: 1 unit still not complete (no _SUCCESS marker): export-id=exp-app/date=2024-03-03; the 5 complete units are committed")
+	if !strings.Contains(out, "committed") || !strings.Contains(out, "didomi_users: ") {
+		t.Errorf("the summary does not report the complete units committed:\n%s", out)
+	}
+	for _, p := range []string{"export_id=exp-app/date=2024-03-01", "export_id=exp-web/date=2024-03-03"} {
+		if m, _ := filepath.Glob(filepath.Join(lake, "didomi_users", p, "*.parquet")); len(m) == 0 {
+			t.Errorf("complete partition %s not committed", p)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(lake, "didomi_users", "export_id=exp-app", "date=2024-03-03", "*")); len(m) != 0 {
+		t.Errorf("incomplete partition committed: %v", m)
+	}
+	// Nothing incomplete left in the selection: the wait ends green.
+	code, out, errs = vendorlake(t, didomiArgs("testdata/didomi", lake, "--wait-for-success=1s", "--to=2024-03-01")...)
+	if code != exitOK {
+		t.Errorf("a wait with every selected unit complete: exit %d, want 0\n%s%s", code, out, errs)
+	}
+}
+
+// TestScheduledRunsSayWhyNothingWasRead: the normal cases of a scheduled
+// run end green and say which they are.
+func TestScheduledRunsSayWhyNothingWasRead(t *testing.T) {
+	lake := t.TempDir()
+	first := mustRun(t, didomiArgs("testdata/didomi", lake)...)
+	want := "warning   1 unit not complete yet (no _SUCCESS marker), a later run reads them (--wait-for-success=DURATION waits for them): export-id=exp-app/date=2024-03-03"
+	if !strings.Contains(first, want) {
+		t.Errorf("the first run's summary lacks %q:\n%s", want, first)
+	}
+	runID := lastReport(t, lake, "didomi").RunID
+	code, out, errs := vendorlake(t, didomiArgs("testdata/didomi", lake)...)
+	if code != exitOK || errs != "" {
+		t.Fatalf("second run: exit %d, want 0\n%s%s", code, out, errs)
+	}
+	for _, w := range []string{"nothing to do", "note      nothing new since run " + runID + ": every complete unit selected is already committed", want} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the second run's summary lacks %q:\n%s", w, out)
+		}
+	}
+}

@@ -79,6 +79,10 @@ type RunReport struct {
 	Partitions     []PartitionReport `json:"partitions"`
 	FilesReplaced  int               `json:"files_replaced"`
 	Recovered      []string          `json:"recovered_commits,omitempty"`
+	// Note says which normal case a run that read nothing is, e.g.
+	// "nothing new since run R: every complete unit selected is already
+	// committed".
+	Note string `json:"note,omitempty"`
 	// Attachments sums the inputs that carry attachments rather than
 	// records (Didomi's proof archives): their entries are in Totals too,
 	// but RejectRatio is over records only, and they have their own bound.

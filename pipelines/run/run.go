@@ -200,20 +200,27 @@ func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 
 func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
 	rep, err := executeOne(ctx, p, o)
+	// An expired wait still committed the complete units: the chained
+	// pipeline follows them, then the run reports the wait.
+	waitErr := err
+	if !errors.Is(err, ErrWaitExpired) {
+		waitErr = nil
+	}
 	c, ok := p.(Chained)
-	if !ok || err != nil || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
+	if !ok || (err != nil && waitErr == nil) || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
 		return rep, err
 	}
 	next := c.Then(o)
 	no := o
 	no.RunID = rep.RunID + "-" + next.Name()
+	no.WaitForSuccess = 0
 	nrep, err := executeChain(ctx, next, no)
 	rep.Partitions = append(rep.Partitions, nrep.Partitions...)
 	rep.FilesReplaced += nrep.FilesReplaced
 	if err != nil {
 		return rep, fmt.Errorf("%s (run %s): %w", next.Name(), no.RunID, err)
 	}
-	return rep, nil
+	return rep, waitErr
 }
 
 func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
@@ -276,11 +283,15 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if err != nil {
 		return fail(fmt.Errorf("discover %s: %w", o.Input, err))
 	}
+	// waitErr, when the wait expired, is returned once the complete units
+	// are committed.
+	var waitErr error
 	if o.WaitForSuccess > 0 {
 		plan, err = waitForComplete(ctx, plan, o.WaitForSuccess, func() (transforms.Plan, error) { return p.Discover(ctx, inFS, o.Input, led) })
 		if err != nil {
 			return fail(fmt.Errorf("discover %s: %w", o.Input, err))
 		}
+		waitErr = waitExpired(plan, o.WaitForSuccess)
 	}
 	rep.Skipped = plan.Skipped
 	warnings, err := judge(ctx, inFS, o.Input, plan)
@@ -291,9 +302,15 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	rep.Skipped = plan.Skipped
 	if len(plan.Units) == 0 {
 		rep.Status = transforms.StatusNothingToDo
+		if len(warnings) == 0 {
+			rep.Note = nothingNew(led)
+		}
 		rep.FinishedAt = time.Now().UTC()
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
-		return rep, lakestate.WriteReport(ctx, outFS, rep.Output, rep.RunID, rep)
+		if err := lakestate.WriteReport(ctx, outFS, rep.Output, rep.RunID, rep); err != nil {
+			return rep, err
+		}
+		return rep, waitErr
 	}
 
 	specs := make([]hiveparquet.TableSpec, 0, len(p.Tables()))
@@ -344,7 +361,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if final.Status == transforms.StatusRefused {
 		return final, fmt.Errorf("%w: %s", ErrRefused, final.Error)
 	}
-	return final, nil
+	return final, waitErr
 }
 
 // BuildGraph adds the Beam graph of a run of p to s: the planned files
