@@ -102,6 +102,8 @@ func TestFiltersThatSelectNothing(t *testing.T) {
 	}{
 		{"didomi --export-id", didomiArgs("testdata/didomi", "", "--export-id=nope"),
 			"--export-id=nope matches nothing under testdata/didomi; export-ids found: exp-app, exp-web"},
+		{"didomi --export-id --dry-run", didomiArgs("testdata/didomi", "", "--export-id=nope", "--dry-run"),
+			"--export-id=nope matches nothing under testdata/didomi; export-ids found: exp-app, exp-web"},
 		{"portability --request-id", []string{"audiencestudio", "portability", "--input=testdata/audiencestudio/sample", "--request-id=REQ-9"},
 			"--request-id=REQ-9 matches nothing under testdata/audiencestudio/sample; request IDs found: REQ-0001, REQ-0002"},
 		{"id5 --partner", []string{"id5", "--input=testdata/id5/sample", "--source-gvlid=35", "--partner=7"},
