@@ -213,7 +213,6 @@ func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunRep
 	next := c.Then(o)
 	no := o
 	no.RunID = rep.RunID + "-" + next.Name()
-	no.WaitForSuccess = 0
 	nrep, err := executeChain(ctx, next, no)
 	rep.Partitions = append(rep.Partitions, nrep.Partitions...)
 	rep.FilesReplaced += nrep.FilesReplaced

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vendorlake/vendorlake/io/ledger"
-
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
