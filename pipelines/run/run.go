@@ -30,7 +30,9 @@ type Pipeline interface {
 	// Tables are the tables the pipeline writes.
 	Tables() []hiveparquet.Table
 	// Discover lists the input and decides what the run reads and replaces;
-	// led is the pipeline's ledger (empty when reprocessing).
+	// led is the pipeline's ledger (empty when reprocessing). The plan's
+	// Found says what else was there, for the run to judge a plan that
+	// selects nothing (exit 6 for a mistake, a warning when normal).
 	Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error)
 	// Read adds the read-and-parse transforms for files (a
 	// PCollection<transforms.InputFile>) and returns their record batches
@@ -136,6 +138,10 @@ type Chained interface {
 // Execute runs p and returns its report. The report is also stored in the
 // lake (lakestate.ReportPath). A run that committed nothing because the reject
 // ratio was exceeded returns its report and an error wrapping ErrRejectRatio.
+// An input where nothing matches the pipeline's layout, or a filter that
+// matches nothing, fails with an error wrapping ErrNothingMatched; a
+// --wait-for-success that expires returns the report of the complete units,
+// committed, and an error wrapping ErrWaitExpired.
 //
 // When p is Chained and committed or had nothing to do, Execute then runs
 // p.Then(o) with the same options and the run ID "P_RUN_ID-NEXT_NAME"; that
