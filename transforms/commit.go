@@ -561,4 +561,7 @@ type Plan struct {
 	Claims []hiveparquet.Claim `json:"claims"`
 	// Skipped are inputs left out, with the reason.
 	Skipped []Skipped `json:"skipped"`
+	// Found is what discovery saw besides what it selected, for the run to
+	// judge a plan that selects nothing (see Found).
+	Found Found `json:"-"`
 }

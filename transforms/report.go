@@ -88,6 +88,10 @@ type RunReport struct {
 	// proofs: an archive over its bound, or unreadable). Each says why
 	// (Reason). A run that holds anything back exits 5.
 	HeldBack []HeldBack `json:"held_back,omitempty"`
+	// Note says which normal case a run that read nothing is, e.g.
+	// "nothing new since run R: every complete unit selected is already
+	// committed".
+	Note string `json:"note,omitempty"`
 	// Attachments sums the inputs that carry attachments rather than
 	// records (Didomi's proof archives): their entries are in Totals too,
 	// but RejectRatio is over records only, and they have their own bound.

@@ -34,6 +34,13 @@ const (
 	PortabilityDir = "portability"
 )
 
+// The layouts the discoveries read, as the run names them when nothing
+// under the input matches.
+const (
+	RequestsLayout    = RequestsDir + "/YYYY-MM-DD/FILE[.gz|.lzo]"
+	PortabilityLayout = PortabilityDir + "/REQUEST_ID/YYYY-MM-DD/DATA_SOURCE/BK/KUID (with _SUCCESS)"
+)
+
 // DataSources are the portability data sources the vendor documents.
 var DataSources = []string{"pixel.gif", "ad-impression.gif", "click", "event.gif", "segment.gif", "transaction.gif", "heartbeat.gif", "social.gif"}
 
@@ -99,11 +106,12 @@ func notData(name string) bool {
 // day is read again and its partition replaced. An lzop file with an index
 // beside it becomes one InputFile per split.
 func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel RequestsSelection, led map[string]ledger.Entry) (transforms.Plan, error) {
-	var plan transforms.Plan
+	plan := transforms.Plan{Found: transforms.Found{Layout: RequestsLayout}}
 	all, err := fsys.List(ctx, lakefs.Join(input, RequestsDir))
 	if err != nil {
 		return plan, err
 	}
+	found := map[string]bool{} // day folders holding data, selected or not
 	type day struct {
 		files, indexes []lakefs.FileInfo
 	}
@@ -127,6 +135,9 @@ func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel Req
 		if !validDate(d) {
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: fmt.Sprintf("folder %q is not a date YYYY-MM-DD", d)})
 			continue
+		}
+		if !strings.Contains(name, "/") && !notData(name) {
+			found[d] = true
 		}
 		if !inRange(d, sel.From, sel.To) {
 			continue
@@ -207,6 +218,10 @@ func DiscoverRequests(ctx context.Context, fsys lakefs.FS, input string, sel Req
 			plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: t, Partition: part})
 		}
 	}
+	plan.Found.Units = len(found)
+	if sel.From != "" || sel.To != "" {
+		plan.Found.Filters = append(plan.Found.Filters, transforms.DateFilter(sel.From, sel.To, found, len(days) > 0))
+	}
 	return plan, nil
 }
 
@@ -255,11 +270,14 @@ func sniff(ctx context.Context, fsys lakefs.FS, p string) (decompress.Kind, erro
 // request/day that yields no record at all (no feed file, or only empty
 // ones) is not committed unless --allow-empty-partitions (Unit.Claims).
 func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel PortabilitySelection, led map[string]ledger.Entry) (transforms.Plan, error) {
-	var plan transforms.Plan
+	plan := transforms.Plan{Found: transforms.Found{Layout: PortabilityLayout}}
 	all, err := fsys.List(ctx, lakefs.Join(input, PortabilityDir))
 	if err != nil {
 		return plan, err
 	}
+	// The request/days found, selected or not, their requests, and the
+	// dates of the selected request.
+	found, requests, dates := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	type reqDay struct {
 		req, date string
 		success   bool
@@ -288,6 +306,13 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 			continue
 		}
 		req, date := segs[1], segs[2]
+		if validDate(date) {
+			found[req+"/"+date] = true
+			requests[req] = true
+			if sel.RequestID == "" || req == sel.RequestID {
+				dates[date] = true
+			}
+		}
 		if sel.RequestID != "" && req != sel.RequestID {
 			continue
 		}
@@ -359,6 +384,13 @@ func DiscoverPortability(ctx context.Context, fsys lakefs.FS, input string, sel 
 		// The claims guard the request/day: without a feed file or a record
 		// the commit keeps its previous contents (--allow-empty-partitions).
 		plan.Units = append(plan.Units, transforms.Unit{Key: key, Inputs: inputs, Claims: plan.Claims[first:len(plan.Claims):len(plan.Claims)]})
+	}
+	plan.Found.Units = len(found)
+	if sel.RequestID != "" {
+		plan.Found.Filters = append(plan.Found.Filters, transforms.ValueFilter("--request-id", sel.RequestID, "request IDs", requests))
+	}
+	if sel.From != "" || sel.To != "" {
+		plan.Found.Filters = append(plan.Found.Filters, transforms.DateFilter(sel.From, sel.To, dates, len(units) > 0))
 	}
 	return plan, nil
 }

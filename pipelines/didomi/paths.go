@@ -39,6 +39,10 @@ type partition struct {
 	others   []string
 }
 
+// Layout is the input layout Discover reads, as the run names it when
+// nothing under the input matches.
+const Layout = "export-id=ID/date=YYYY-MM-DD/users/*.json.gz (at any depth)"
+
 // Discover lists the input tree and selects what a run reads: every
 // *.json.gz file, whatever its name, in the partition folder or any
 // sub-folder of it (users/ is the documented one; see isUsersFile for the
@@ -46,8 +50,10 @@ type partition struct {
 // (at any depth below input) that is complete (_SUCCESS in the partition
 // folder or in users/), selected, and not already committed with the same
 // files (per the ledger). Everything left out is listed in Skipped with the
-// reason. A complete partition is claimed even without a file: the commit
-// keeps its previous contents, with a warning, when it yields no record
+// reason; Found holds what was there besides (the partitions, export-ids
+// and dates, for the run to judge a selection of nothing). A complete
+// partition is claimed even without a file: the commit keeps its previous
+// contents, with a warning, when it yields no record
 // (transforms.Unit.Claims), unless --allow-empty-partitions.
 func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, led map[string]ledger.Entry) (transforms.Plan, error) {
 	all, err := fsys.List(ctx, input)
@@ -86,6 +92,8 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
+	plan.Found.Layout = Layout
+	exportIDs, dates, inRange := map[string]bool{}, map[string]bool{}, false
 	for _, d := range dirs {
 		p := parts[d]
 		skip := func(reason string) {
@@ -99,12 +107,16 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 			skip("empty export-id")
 			continue
 		}
+		plan.Found.Units++
+		exportIDs[p.exportID] = true
 		if sel.ExportID != "" && p.exportID != sel.ExportID {
 			continue // not selected: not worth a line in the report
 		}
+		dates[p.date] = true
 		if (sel.From != "" && p.date < sel.From) || (sel.To != "" && p.date > sel.To) {
 			continue
 		}
+		inRange = true
 		if !p.success {
 			skip("incomplete: no _SUCCESS marker yet")
 			continue
@@ -155,6 +167,12 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 		}
 		plan.Claims = append(plan.Claims, claims...)
 		plan.Units = append(plan.Units, transforms.Unit{Key: p.dir, Inputs: inputs, Claims: claims})
+	}
+	if sel.ExportID != "" {
+		plan.Found.Filters = append(plan.Found.Filters, transforms.ValueFilter("--export-id", sel.ExportID, "export-ids", exportIDs))
+	}
+	if sel.From != "" || sel.To != "" {
+		plan.Found.Filters = append(plan.Found.Filters, transforms.DateFilter(sel.From, sel.To, dates, inRange))
 	}
 	return plan, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
@@ -37,6 +38,10 @@ func classifyRel(rel string) (File, error) {
 	return f, nil
 }
 
+// Layout is the input layout Discover reads, as the run names it when
+// nothing under the input matches.
+const Layout = "incremental/[PARTNER_GVLID/]YYYYMMDD/HHMMSS.csv or full-extracts/[PARTNER_GVLID/]DATETIME.csv (plain or .gz)"
+
 // Discover lists the input tree and plans the ingest: every file of the
 // four ID5 layouts (incremental/ and full-extracts/, per-partner and
 // single-file, told apart by path shape) that is selected and not already
@@ -45,13 +50,15 @@ func classifyRel(rel string) (File, error) {
 // file replaces exactly its own rows. Paths under incremental/ or
 // full-extracts/ that no layout matches (an extract name that cannot be
 // dated, a stray file) are listed in Skipped with the reason; the rest of
-// the bucket is ignored.
+// the bucket is ignored. Found holds the files, partners and days present,
+// for the run to judge a selection of nothing.
 func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, led map[string]ledger.Entry) (transforms.Plan, error) {
 	all, err := fsys.List(ctx, input)
 	if err != nil {
 		return transforms.Plan{}, err
 	}
-	var plan transforms.Plan
+	plan := transforms.Plan{Found: transforms.Found{Layout: Layout}}
+	partners, days, inRange := map[string]bool{}, map[string]bool{}, false
 	unchanged := 0
 	for _, fi := range all {
 		rel, ok := lakefs.Rel(input, fi.Path)
@@ -70,13 +77,19 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: rel, Reason: "not read, no ID5 layout matches: " + why.Error()})
 			continue
 		}
+		plan.Found.Units++
+		if df.PartnerGVLID != 0 {
+			partners[strconv.Itoa(int(df.PartnerGVLID))] = true
+		}
 		if sel.Partner != 0 && df.PartnerGVLID != sel.Partner {
 			continue // not selected: not worth a line in the report
 		}
 		day := df.DeliveredAt.Format("2006-01-02")
+		days[day] = true
 		if (sel.From != "" && day < sel.From) || (sel.To != "" && day > sel.To) {
 			continue
 		}
+		inRange = true
 		in := transforms.InputFile{Path: fi.Path, Rel: rel, Size: fi.Size, ModTime: fi.ModTime.UnixMicro(), ETag: fi.ETag,
 			Partition: datePartition(datePartitions, day), Unit: rel, Source: rel}
 		inputs := []ledger.Input{in.LedgerInput()}
@@ -102,5 +115,12 @@ func Discover(ctx context.Context, fsys lakefs.FS, input string, sel Selection, 
 			Reason: "unchanged since the runs that committed them (see the ledger)"})
 	}
 	sort.Slice(plan.Files, func(i, j int) bool { return plan.Files[i].Rel < plan.Files[j].Rel })
+	if sel.Partner != 0 {
+		plan.Found.Filters = append(plan.Found.Filters,
+			transforms.ValueFilter("--partner", strconv.Itoa(int(sel.Partner)), "per-partner GVLIDs", partners))
+	}
+	if sel.From != "" || sel.To != "" {
+		plan.Found.Filters = append(plan.Found.Filters, transforms.DateFilter(sel.From, sel.To, days, inRange))
+	}
 	return plan, nil
 }

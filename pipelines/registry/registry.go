@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/pipelines/run"
@@ -130,15 +131,16 @@ func Tables() []hiveparquet.Table {
 	return ts
 }
 
-// CheckDates checks the --from and --to flags of a pipeline: YYYY-MM-DD
-// each, when given, and from not after to.
+// CheckDates checks the --from and --to flags of a pipeline: a real date
+// YYYY-MM-DD each, when given, and from not after to. The error names the
+// flag, what it holds and the form expected.
 func CheckDates(from, to string) error {
-	for _, d := range []string{from, to} {
-		if d == "" {
+	for _, f := range []struct{ flag, date string }{{"--from", from}, {"--to", to}} {
+		if f.date == "" {
 			continue
 		}
-		if len(d) != 10 || d[4] != '-' || d[7] != '-' {
-			return fmt.Errorf("date %q: want YYYY-MM-DD", d)
+		if _, err := time.Parse(time.DateOnly, f.date); err != nil {
+			return fmt.Errorf("%s=%s is not a date: want YYYY-MM-DD, a day of the calendar (e.g. 2024-03-01)", f.flag, f.date)
 		}
 	}
 	if from != "" && to != "" && from > to {

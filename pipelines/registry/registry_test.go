@@ -98,6 +98,10 @@ func TestCheckDates(t *testing.T) {
 		{"2024-02-01", "2024-01-31", false},
 		{"2024-1-1", "", false},
 		{"", "20240101", false},
+		{"2024-13-01", "", false},
+		{"abcd-ef-gh", "", false},
+		{"", "2023-02-29", false},
+		{"2024-02-29", "2024-02-29", true},
 	} {
 		if err := CheckDates(tc.from, tc.to); (err == nil) != tc.ok {
 			t.Errorf("CheckDates(%q, %q) = %v, want ok %v", tc.from, tc.to, err, tc.ok)

@@ -27,10 +27,17 @@ func dryRun(ctx context.Context, p Pipeline, o Options, inFS, outFS lakefs.FS, r
 	if err != nil {
 		return rep, fmt.Errorf("discover %s: %w", o.Input, err)
 	}
+	rep.Status = transforms.StatusDryRun
+	rep.Skipped = plan.Skipped
+	warnings, err := judge(ctx, inFS, o.Input, plan)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep, err
+	}
+	plan.Skipped = append(plan.Skipped, warnings...)
 	if !o.AllowEmptyPartitions {
 		plan = withoutEmptyUnits(plan)
 	}
-	rep.Status = transforms.StatusDryRun
 	rep.Plan = &plan
 	rep.Skipped = plan.Skipped
 	for _, f := range plan.Files {

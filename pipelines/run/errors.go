@@ -1,12 +1,9 @@
 package run
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"strings"
 
-	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
@@ -24,21 +21,6 @@ var ErrNothingMatched = errors.New("nothing matched")
 // --wait-for-success expired with units still incomplete; the complete
 // units were committed all the same. The command exits 7.
 var ErrWaitExpired = errors.New("--wait-for-success expired")
-
-// checkInputFound fails a run whose input root holds no file at all: a
-// mistyped folder or S3 prefix (S3 cannot tell a missing prefix from an
-// empty one) must not pass for "nothing to do". It is called only when
-// discovery found nothing, so a busy input is not listed twice.
-func checkInputFound(ctx context.Context, fsys lakefs.FS, input string) error {
-	files, err := fsys.List(ctx, input)
-	if err != nil {
-		return fmt.Errorf("discover %s: %w", input, err)
-	}
-	if len(files) == 0 {
-		return fmt.Errorf("no input found under %s: check --input", input)
-	}
-	return nil
-}
 
 // pipelineError shortens the error of a failed Beam job to its cause: the
 // direct runner puts a dump of the execution plan before the DoFn's error

@@ -30,7 +30,9 @@ type Pipeline interface {
 	// Tables are the tables the pipeline writes.
 	Tables() []hiveparquet.Table
 	// Discover lists the input and decides what the run reads and replaces;
-	// led is the pipeline's ledger (empty when reprocessing).
+	// led is the pipeline's ledger (empty when reprocessing). The plan's
+	// Found says what else was there, for the run to judge a plan that
+	// selects nothing (exit 6 for a mistake, a warning when normal).
 	Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error)
 	// Read adds the read-and-parse transforms for files (a
 	// PCollection<transforms.InputFile>) and returns their record batches
@@ -136,6 +138,10 @@ type Chained interface {
 // Execute runs p and returns its report. The report is also stored in the
 // lake (lakestate.ReportPath). A run that committed nothing because the reject
 // ratio was exceeded returns its report and an error wrapping ErrRejectRatio.
+// An input where nothing matches the pipeline's layout, or a filter that
+// matches nothing, fails with an error wrapping ErrNothingMatched; a
+// --wait-for-success that expires returns the report of the complete units,
+// committed, and an error wrapping ErrWaitExpired.
 //
 // When p is Chained and committed or had nothing to do, Execute then runs
 // p.Then(o) with the same options and the run ID "P_RUN_ID-NEXT_NAME"; that
@@ -204,8 +210,14 @@ func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 
 func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
 	rep, err := executeOne(ctx, p, o)
+	// An expired wait still committed the complete units: the chained
+	// pipeline follows them, then the run reports the wait.
+	waitErr := err
+	if !errors.Is(err, ErrWaitExpired) {
+		waitErr = nil
+	}
 	c, ok := p.(Chained)
-	if !ok || err != nil || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
+	if !ok || (err != nil && waitErr == nil) || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
 		return rep, err
 	}
 	next := c.Then(o)
@@ -217,7 +229,7 @@ func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunRep
 	if err != nil {
 		return rep, fmt.Errorf("%s (run %s): %w", next.Name(), no.RunID, err)
 	}
-	return rep, nil
+	return rep, waitErr
 }
 
 func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
@@ -293,24 +305,35 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if err != nil {
 		return fail(fmt.Errorf("discover %s: %w", o.Input, err))
 	}
+	// waitErr, when the wait expired, is returned once the complete units
+	// are committed.
+	var waitErr error
 	if o.WaitForSuccess > 0 {
 		plan, err = waitForComplete(ctx, plan, o.WaitForSuccess, func() (transforms.Plan, error) { return p.Discover(ctx, inFS, o.Input, led) })
 		if err != nil {
 			return fail(fmt.Errorf("discover %s: %w", o.Input, err))
 		}
+		waitErr = waitExpired(plan, o.WaitForSuccess)
 	}
-	if len(plan.Units) == 0 && len(plan.Skipped) == 0 {
-		if err := checkInputFound(ctx, inFS, o.Input); err != nil {
-			return fail(err)
-		}
+	rep.Skipped = plan.Skipped
+	warnings, err := judge(ctx, inFS, o.Input, plan)
+	if err != nil {
+		return fail(err)
 	}
+	plan.Skipped = append(plan.Skipped, warnings...)
 	rep.Skipped = plan.Skipped
 	planned = plan.Files
 	if len(plan.Units) == 0 {
 		rep.Status = transforms.StatusNothingToDo
+		if len(warnings) == 0 {
+			rep.Note = nothingNew(led)
+		}
 		rep.FinishedAt = time.Now().UTC()
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
-		return rep, lakestate.WriteReport(ctx, outFS, rep.Output, rep.RunID, rep)
+		if err := lakestate.WriteReport(ctx, outFS, rep.Output, rep.RunID, rep); err != nil {
+			return rep, err
+		}
+		return rep, waitErr
 	}
 
 	specs := make([]hiveparquet.TableSpec, 0, len(p.Tables()))
@@ -361,7 +384,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if final.Status == transforms.StatusRefused {
 		return final, fmt.Errorf("%w: %s", ErrRefused, final.Error)
 	}
-	return final, nil
+	return final, waitErr
 }
 
 // BuildGraph adds the Beam graph of a run of p to s: the planned files

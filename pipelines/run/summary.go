@@ -100,14 +100,25 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 	if r.RejectsKept != "" {
 		fmt.Fprintf(w, "  kept      the rejected rows in %s (TABLE/k=v/*.parquet; nothing committed)\n", r.RejectsKept)
 	}
+	if r.Note != "" {
+		fmt.Fprintf(w, "  %-9s %s\n", "note", r.Note)
+	}
 	var skipped []transforms.Skipped
+	var incomplete []string
 	for _, s := range r.Skipped {
-		if s.Warning {
+		switch {
+		case s.Warning:
 			// Never cut: each names a partition whose data was not replaced.
 			fmt.Fprintf(w, "  %-9s %s: %s\n", "warning", s.What, s.Reason)
-		} else {
+		case s.Incomplete():
+			incomplete = append(incomplete, s.What)
+		default:
 			skipped = append(skipped, s)
 		}
+	}
+	if n := len(incomplete); n > 0 {
+		fmt.Fprintf(w, "  %-9s %s not complete yet (no _SUCCESS marker), a later run reads them (--wait-for-success=DURATION waits for them): %s\n",
+			"warning", plural(n, "unit", "units"), some(incomplete, maxValues))
 	}
 	for i, s := range skipped {
 		if i == 10 {

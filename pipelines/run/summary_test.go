@@ -13,7 +13,7 @@ import (
 func TestPrintSummaryNeverCutsWarnings(t *testing.T) {
 	r := transforms.RunReport{Pipeline: "didomi", RunID: "r1", Status: transforms.StatusCommitted, Output: "/lake"}
 	for i := 0; i < 12; i++ {
-		r.Skipped = append(r.Skipped, transforms.Skipped{What: fmt.Sprintf("s%02d", i), Reason: "incomplete"})
+		r.Skipped = append(r.Skipped, transforms.Skipped{What: fmt.Sprintf("s%02d", i), Reason: "unchanged since run r0 committed it"})
 	}
 	r.Skipped = append(r.Skipped, transforms.Skipped{What: "export-id=a/date=2024-05-01", Reason: transforms.ReasonEmpty, Warning: true})
 	var buf bytes.Buffer

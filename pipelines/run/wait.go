@@ -2,8 +2,11 @@ package run
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
+	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/transforms"
 )
 
@@ -33,4 +36,50 @@ func incomplete(plan transforms.Plan) int {
 		}
 	}
 	return n
+}
+
+// waitExpired is the error of a --wait-for-success that ended with units
+// still incomplete (nil when none is): it names them and says whether the
+// complete units were committed.
+func waitExpired(plan transforms.Plan, wait time.Duration) error {
+	var units []string
+	for _, s := range plan.Skipped {
+		if s.Incomplete() {
+			units = append(units, s.What)
+		}
+	}
+	if len(units) == 0 {
+		return nil
+	}
+	committed := "nothing else to commit"
+	switch n := len(plan.Units); {
+	case n == 1:
+		committed = "the complete unit is committed"
+	case n > 1:
+		committed = fmt.Sprintf("the %d complete units are committed", n)
+	}
+	return fmt.Errorf("%w after %s: %s still not complete (no _SUCCESS marker): %s; %s",
+		ErrWaitExpired, wait, plural(len(units), "unit", "units"), some(units, maxValues), committed)
+}
+
+// nothingNew is the note of a run that selected nothing to read: every
+// complete unit it found was already committed, the last time by the run
+// that appears last in the ledger led (run IDs sort by time).
+func nothingNew(led map[string]ledger.Entry) string {
+	if len(led) == 0 {
+		return ""
+	}
+	runs := make([]string, 0, len(led))
+	for _, e := range led {
+		runs = append(runs, e.RunID)
+	}
+	return "nothing new since run " + slices.Max(runs) + ": every complete unit selected is already committed"
+}
+
+// plural is "N one" or "N many" as n asks.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
