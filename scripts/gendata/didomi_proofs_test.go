@@ -5,7 +5,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,6 +111,71 @@ func TestProofArchives(t *testing.T) {
 	}
 	if archives != 3 {
 		t.Errorf("%d archives, want 3 (one per complete partition)", archives)
+	}
+}
+
+// TestProofArchivesHoldKeptEventsProofs: of a line with a non-object event
+// (event_not_object) a reader keeps the user and its other events, so the
+// archive holds their proofs too; of other bad lines it holds none.
+func TestProofArchivesHoldKeptEventsProofs(t *testing.T) {
+	dir := genTree(t, "--export-ids=a", "--dates=2024-03-01", "--files-per-partition=2", "--users-per-file=1000",
+		"--bad-line-rate=0.1", "--proof-archives", "--workers=2")
+	ex := verifyTree(t, dir).ex
+	p := ex.Partitions[0]
+	bad := map[string]string{}
+	for _, r := range p.Rejects {
+		bad[fmt.Sprint(r.File, ":", r.Line)] = r.Code
+	}
+	kept := map[string]bool{}
+	fromBadLines := 0
+	for _, name := range p.Files {
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(p.Path), "users", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(zr)
+		sc.Buffer(nil, 1<<20)
+		for n := 1; sc.Scan(); n++ {
+			code, isBad := bad[fmt.Sprint(name, ":", n)]
+			if isBad && code != codeEventNotObject {
+				continue
+			}
+			var rec struct {
+				Events []json.RawMessage `json:"events"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				t.Fatalf("%s:%d: %v", name, n, err)
+			}
+			for _, raw := range rec.Events {
+				var e struct {
+					ProofsID []string `json:"proofs_id"`
+				}
+				if json.Unmarshal(raw, &e) != nil {
+					continue // the bad event
+				}
+				for _, id := range e.ProofsID {
+					kept[id] = true
+					if isBad {
+						fromBadLines++
+					}
+				}
+			}
+		}
+	}
+	if fromBadLines == 0 {
+		t.Fatal("no event_not_object line with proofs: change the flags so that the test sees one")
+	}
+	archived := map[string]bool{}
+	for _, id := range p.ProofArchive.Proofs {
+		archived[id] = true
+	}
+	if !maps.Equal(kept, archived) {
+		t.Errorf("the archive holds %d proofs, the kept events reference %d (%d of them on event_not_object lines)", len(archived), len(kept), fromBadLines)
 	}
 }
 
