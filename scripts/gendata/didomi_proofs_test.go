@@ -68,7 +68,6 @@ func TestProofArchives(t *testing.T) {
 		if len(parts) < 2 || len(parts) != len(p.ProofArchive.Parts) {
 			t.Fatalf("%s: %d parts on disk, %d in EXPECTED.json; want the same, at least 2", p.Path, len(parts), len(p.ProofArchive.Parts))
 		}
-		var readers []io.Reader
 		for i, part := range parts {
 			st, err := os.Stat(part)
 			if err != nil {
@@ -77,29 +76,8 @@ func TestProofArchives(t *testing.T) {
 			if st.Size() > 4096 || (i < len(parts)-1 && st.Size() != 4096) {
 				t.Errorf("%s: %d bytes, want 4096 (less for the last part)", part, st.Size())
 			}
-			f, err := os.Open(part)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			readers = append(readers, f)
 		}
-		zr, err := gzip.NewReader(io.MultiReader(readers...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var inTar []string
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", p.Path, err)
-			}
-			inTar = append(inTar, h.Name)
-		}
+		inTar := archiveEntries(t, parts)
 		want := referencedProofs(t, pdir)
 		slices.Sort(inTar)
 		if len(want) == 0 || !slices.Equal(inTar, want) {
@@ -111,6 +89,87 @@ func TestProofArchives(t *testing.T) {
 	}
 	if archives != 3 {
 		t.Errorf("%d archives, want 3 (one per complete partition)", archives)
+	}
+}
+
+// archiveEntries returns the entry names, in archive order, of the tar.gz
+// split into parts.
+func archiveEntries(t *testing.T, parts []string) []string {
+	t.Helper()
+	var readers []io.Reader
+	for _, part := range parts {
+		f, err := os.Open(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		readers = append(readers, f)
+	}
+	zr, err := gzip.NewReader(io.MultiReader(readers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", parts[0], err)
+		}
+		names = append(names, h.Name)
+	}
+}
+
+// TestSampleProofArchives: the sample's planted archive holds, besides a
+// missing and an orphan proof, an entry to reject (a ".." path) at the
+// index EXPECTED.json gives, in a partition that also holds line and event
+// rejects; every archive has at least 100 entries per planted reject, so the
+// sample stays within vendorlake's default --max-proof-reject-ratio (1 %).
+func TestSampleProofArchives(t *testing.T) {
+	dir := genTree(t, "--sample")
+	ex := verifyTree(t, dir).ex
+	var archives, planted int
+	for _, p := range ex.Partitions {
+		a := p.ProofArchive
+		if a == nil {
+			continue
+		}
+		archives++
+		var parts []string
+		for _, n := range a.Parts {
+			parts = append(parts, filepath.Join(dir, filepath.FromSlash(p.Path), a.Dir, n))
+		}
+		names := archiveEntries(t, parts)
+		if len(names) != a.Entries || a.Entries != len(a.Proofs)+len(a.Rejects) {
+			t.Errorf("%s: %d entries in the archive, EXPECTED.json says %d (%d proofs + %d rejects)", p.Path, len(names), a.Entries, len(a.Proofs), len(a.Rejects))
+			continue
+		}
+		kept := slices.Clone(names)
+		for i := len(a.Rejects) - 1; i >= 0; i-- {
+			r := a.Rejects[i]
+			if names[r.Entry] != r.Name || !slices.Contains(strings.Split(r.Name, "/"), "..") || r.Code != codeProofUnsafePath {
+				t.Errorf("%s: entry %d is %q, EXPECTED.json plants %+v", p.Path, r.Entry, names[r.Entry], r)
+			}
+			kept = slices.Delete(kept, r.Entry, r.Entry+1)
+		}
+		if !slices.Equal(kept, a.Proofs) {
+			t.Errorf("%s: the archive's other entries are not EXPECTED.json's proofs", p.Path)
+		}
+		if len(a.Rejects)*100 > a.Entries {
+			t.Errorf("%s: %d rejects in %d entries: over the default 1 %% proof reject bound", p.Path, len(a.Rejects), a.Entries)
+		}
+		if len(a.Rejects) > 0 {
+			planted++
+			if len(a.Missing) == 0 || len(a.Orphans) == 0 || len(p.Rejects) == 0 || p.RejectsByCode[codeEventNotObject] == 0 {
+				t.Errorf("%s: a proof reject without a missing and an orphan proof, line rejects and an event reject beside it", p.Path)
+			}
+		}
+	}
+	if archives != 2 || planted != 1 {
+		t.Errorf("%d archives, %d with a planted reject; want 2 and 1", archives, planted)
 	}
 }
 
