@@ -37,6 +37,7 @@ type proofExpected struct {
 		ProofArchive *struct {
 			Dir     string   `json:"dir"`
 			Parts   []string `json:"parts"`
+			Entries int64    `json:"entries"`
 			Proofs  []string `json:"proofs"`
 			Orphans []string `json:"orphans"`
 			Missing []struct {
@@ -44,6 +45,11 @@ type proofExpected struct {
 				EventID string `json:"event_id"`
 				UserID  string `json:"user_id"`
 			} `json:"missing"`
+			Rejects []struct {
+				Entry int64  `json:"entry"`
+				Name  string `json:"name"`
+				Code  string `json:"code"`
+			} `json:"rejects"`
 		} `json:"proof_archive"`
 	} `json:"partitions"`
 }
@@ -62,13 +68,35 @@ func loadProofExpected(t *testing.T) proofExpected {
 }
 
 // untar extracts the joined parts with the system's tar (GNU tar on Debian).
-func untar(t *testing.T, parts []string) string {
+// GNU tar skips a member whose name contains ".." and then exits 2: refused
+// names the members it must skip (and nothing else may fail).
+func untar(t *testing.T, parts, refused []string) string {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command("sh", "-c", `cat "$@" | tar -xzf - -C `+dir, "untar")
 	cmd.Args = append(cmd.Args, parts...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar -xzf: %v: %s", err, out)
+	out, err := cmd.CombinedOutput()
+	if len(refused) == 0 {
+		if err != nil {
+			t.Fatalf("tar -xzf: %v: %s", err, out)
+		}
+		return dir
+	}
+	if err == nil {
+		t.Fatalf("tar -xzf extracted %v without an error", refused)
+	}
+	want := map[string]bool{}
+	for _, name := range refused {
+		want["tar: "+name+": Member name contains '..'"] = true
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if !want[line] && !strings.HasPrefix(line, "tar: Removing leading") && line != "tar: Exiting with failure status due to previous errors" {
+			t.Fatalf("tar -xzf: %v: %s", err, out)
+		}
+		delete(want, line)
+	}
+	if len(want) > 0 {
+		t.Fatalf("tar -xzf did not refuse %v: %s", want, out)
 	}
 	return dir
 }
@@ -82,13 +110,16 @@ func TestProofSampleMatchesGeneratorAndTar(t *testing.T) {
 	assertNoTempInTables(t, lake)
 	exp := loadProofExpected(t)
 	wantMissing, wantOrphans := map[string]string{}, map[string]string{}
+	var wantRejects []string
 	archives := 0
+	var entries int64
 	for _, p := range exp.Partitions {
 		a := p.ProofArchive
 		if a == nil {
 			continue
 		}
 		archives++
+		entries += a.Entries
 		part := "export_id=" + p.ExportID + "/date=" + p.Date
 		for _, m := range a.Missing {
 			wantMissing[part+"/"+m.ProofID] = m.EventID + "/" + m.UserID
@@ -96,7 +127,14 @@ func TestProofSampleMatchesGeneratorAndTar(t *testing.T) {
 		for _, o := range a.Orphans {
 			wantOrphans[part+"/"+o] = "<nil>/<nil>"
 		}
-		// Debian's tar on the joined parts and the lake hold the same files.
+		source := strings.TrimSuffix(filepath.ToSlash(filepath.Join(p.Path, a.Dir, "proofs.tar.gz")), "/")
+		var refused []string
+		for _, r := range a.Rejects {
+			wantRejects = append(wantRejects, fmt.Sprintf("%s %s %s:%d event=<nil> %s", part, r.Code, source, r.Entry, r.Name))
+			refused = append(refused, r.Name)
+		}
+		// Debian's tar on the joined parts and the lake hold the same
+		// files; tar too refuses the entries the lake rejects.
 		var parts []string
 		for _, n := range a.Parts {
 			parts = append(parts, filepath.Join("testdata/didomi", p.Path, a.Dir, n))
@@ -104,7 +142,7 @@ func TestProofSampleMatchesGeneratorAndTar(t *testing.T) {
 		if len(parts) < 2 {
 			t.Errorf("%s: the sample archive should be split, has %d parts", p.Path, len(parts))
 		}
-		fromTar := treeHashes(t, untar(t, parts))
+		fromTar := treeHashes(t, untar(t, parts, refused))
 		fromLake := treeHashes(t, filepath.Join(lake, "didomi_proof_files", part))
 		if fmt.Sprint(fromTar) != fmt.Sprint(fromLake) || len(fromTar) != len(a.Proofs) {
 			t.Errorf("%s: tar -xzf gives %d files, the lake %d (want %d):\n%v\n%v", p.Path, len(fromTar), len(fromLake), len(a.Proofs), fromTar, fromLake)
@@ -140,8 +178,41 @@ func TestProofSampleMatchesGeneratorAndTar(t *testing.T) {
 			}
 		}
 	}
-	if archives != 2 || len(wantMissing) != 1 || len(wantOrphans) != 1 {
-		t.Fatalf("the sample should plant 2 archives, 1 missing and 1 orphan proof: %d, %v, %v", archives, wantMissing, wantOrphans)
+	if archives != 2 || len(wantMissing) != 1 || len(wantOrphans) != 1 || len(wantRejects) != 1 {
+		t.Fatalf("the sample should plant 2 archives, 1 missing and 1 orphan proof, 1 rejected entry: %d, %v, %v, %v", archives, wantMissing, wantOrphans, wantRejects)
+	}
+	// The rejected entries are in didomi_rejects, beside the line and
+	// event rejects of their partition, committed with default flags
+	// (within --max-proof-reject-ratio).
+	var gotRejects []string
+	for _, r := range duckdb(t, "SELECT export_id, CAST(date AS VARCHAR) AS d, reason_code, source_file, source_line, event_index, CAST(raw AS VARCHAR) AS raw FROM "+
+		scan(lake, "didomi_rejects")+" WHERE reason_code LIKE 'proof_%' ORDER BY ALL") {
+		gotRejects = append(gotRejects, fmt.Sprintf("export_id=%v/date=%v %v %v:%d event=%v %v", r["export_id"], r["d"], r["reason_code"], r["source_file"], num(r["source_line"]), r["event_index"], r["raw"]))
+	}
+	if strings.Join(gotRejects, "\n") != strings.Join(wantRejects, "\n") {
+		t.Errorf("proof rejects in didomi_rejects:\n%s\nwant:\n%s", strings.Join(gotRejects, "\n"), strings.Join(wantRejects, "\n"))
+	}
+	// One partition holds every kind of reject and proof problem together.
+	kinds := map[string]map[string]bool{}
+	for _, r := range duckdb(t, "SELECT 'export_id=' || export_id || '/date=' || CAST(date AS VARCHAR) AS p, "+
+		"CASE WHEN reason_code LIKE 'proof_%' THEN 'proof' WHEN event_index IS NOT NULL THEN 'event' ELSE 'line' END AS kind FROM "+scan(lake, "didomi_rejects")+
+		" UNION ALL SELECT 'export_id=' || export_id || '/date=' || CAST(date AS VARCHAR), problem FROM "+scan(lake, "didomi_proof_check")) {
+		if kinds[fmt.Sprint(r["p"])] == nil {
+			kinds[fmt.Sprint(r["p"])] = map[string]bool{}
+		}
+		kinds[fmt.Sprint(r["p"])][fmt.Sprint(r["kind"])] = true
+	}
+	together := false
+	for _, k := range kinds {
+		together = together || len(k) == 5 && k["line"] && k["event"] && k["proof"] && k[ProofMissing] && k[ProofOrphan]
+	}
+	if !together {
+		t.Errorf("no partition holds line, event and proof rejects and a missing and an orphan proof together: %v", kinds)
+	}
+	full := runReport(t, out)
+	if full.Status != "committed" || full.Attachments == nil || full.Attachments.EntriesIn != entries ||
+		full.Attachments.Rejected != int64(len(wantRejects)) || len(full.Attachments.HeldBack) != 0 {
+		t.Errorf("report: status %q, attachments %+v; want committed, %d entries, %d rejected, none held back", full.Status, full.Attachments, entries, len(wantRejects))
 	}
 	got := map[string]map[string]string{ProofMissing: {}, ProofOrphan: {}}
 	for _, r := range duckdb(t, "SELECT problem, export_id, CAST(date AS VARCHAR) AS d, proof_id, event_id, user_id FROM "+scan(lake, "didomi_proof_check")) {

@@ -44,6 +44,11 @@ type expected struct {
 			CreatedAtRaw string `json:"created_at_raw"`
 			CreatedAt    string `json:"created_at"`
 		} `json:"offset_user"`
+		ProofArchive *struct {
+			Rejects []struct {
+				Code string `json:"code"`
+			} `json:"rejects"`
+		} `json:"proof_archive"`
 	} `json:"partitions"`
 }
 
@@ -216,8 +221,19 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 		}
 	}
 	blankPlanted := map[string]int64{}
+	plantedRejects := map[string]int64{}
 	for _, p := range exp.Partitions {
 		k := p.ExportID + "/" + p.Date
+		for code, n := range p.RejectsByCode {
+			if code != "empty_line" && p.Complete {
+				plantedRejects[k+"/"+code] += n
+			}
+		}
+		if p.ProofArchive != nil {
+			for _, r := range p.ProofArchive.Rejects {
+				plantedRejects[k+"/"+r.Code]++
+			}
+		}
 		if !p.Complete {
 			if users[k] != 0 || events[k] != 0 {
 				t.Errorf("%s has no _SUCCESS but was read: %d users, %d events", k, users[k], events[k])
@@ -267,6 +283,10 @@ func TestDidomiSampleLakeMatchesGenerator(t *testing.T) {
 		if num(rows[0]["n"]) != p.UserPurposes {
 			t.Errorf("%s: %v purposes unnested, want %d", k, rows[0]["n"], p.UserPurposes)
 		}
+	}
+	// Every row of didomi_rejects was planted: lines, events, proof archive entries.
+	if fmt.Sprint(rejects) != fmt.Sprint(plantedRejects) {
+		t.Errorf("didomi_rejects by partition and code:\n%v\nplanted:\n%v", rejects, plantedRejects)
 	}
 	// Events belong to their user and carry lineage.
 	rows := duckdb(t, "SELECT count(*) AS n FROM "+scan(lake, "didomi_events")+" e LEFT JOIN "+scan(lake, "didomi_users")+" u ON e.user_id = u.id AND e.source_file = u.source_file AND e.source_line = u.source_line WHERE u.id IS NULL")

@@ -64,6 +64,7 @@ func genFile(cfg *didomiConfig, f *fileJob, path string) (err error) {
 		st.uncompressed += int64(len(g.w.b))
 		if defect != "" {
 			st.rejects = append(st.rejects, rejectLoc{File: f.name, Line: st.lines, Code: defect})
+			st.proofRefs = append(st.proofRefs, info.proofRefs...)
 			return nil
 		}
 		st.goodLines++

@@ -88,6 +88,9 @@ func planDidomi(cfg *didomiConfig) []*partPlan {
 				f := &fileJob{part: p, idx: fi, users: cfg.UsersPerFile, badRate: cfg.BadLineRate}
 				if cfg.Sample {
 					f.users = 5 + r.IntN(11)
+					if sampleProofHeavy(p.rel()) {
+						f.users *= sampleProofUsersFactor
+					}
 					f.forceOffset = fi == 0
 				}
 				// File names are arbitrary; two styles so that readers
@@ -126,6 +129,9 @@ func planDidomi(cfg *didomiConfig) []*partPlan {
 		}
 		codes := slices.Clone(reasonCodes)
 		r.Shuffle(len(codes), func(i, j int) { codes[i], codes[j] = codes[j], codes[i] })
+		if cfg.Sample {
+			plantEventRejectWithProofs(codes, complete)
+		}
 		for i, c := range codes {
 			p := complete[i%len(complete)]
 			f := p.files[r.IntN(len(p.files))]
@@ -133,6 +139,24 @@ func planDidomi(cfg *didomiConfig) []*partPlan {
 		}
 	}
 	return parts
+}
+
+// plantEventRejectWithProofs reorders codes, dealt in turn to the complete
+// partitions, so that the partition of the sample's planted proof archive
+// gets the event reject (event_not_object) as one of its codes: that
+// partition then holds every kind of reject together (line, event, proof
+// archive entry) besides its missing and orphan proofs.
+func plantEventRejectWithProofs(codes []string, complete []*partPlan) {
+	ev := slices.Index(codes, codeEventNotObject)
+	for k, p := range complete {
+		if !sampleProofHeavy(p.rel()) {
+			continue
+		}
+		if ev%len(complete) != k && k < len(codes) {
+			codes[ev], codes[k] = codes[k], codes[ev]
+		}
+		return
+	}
 }
 
 func hexN(r *rand.Rand, n int) string {

@@ -4,7 +4,7 @@ package main
 // in sampleProofArchives gets proofs.tar.gz.NN parts (tiny, so that tar
 // headers and bodies straddle part boundaries) holding a small file for
 // every proof ID its good lines reference, except the planted missing one,
-// plus a planted orphan. With --proof-archives every complete partition gets
+// plus a planted orphan and a planted entry to reject (a path with ".."). With --proof-archives every complete partition gets
 // one (proofs/proofs.tar.gz.NN, --proof-part-size each) holding every proof
 // its events reference.
 
@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,24 +31,59 @@ type proofRefGen struct {
 	UserID  string `json:"user_id"`
 }
 
-type proofArchiveExpected struct {
-	// Dir is the folder of the parts, relative to the partition folder ("" or "proofs").
-	Dir      string        `json:"dir"`
-	Parts    []string      `json:"parts"`
-	PartSize int           `json:"part_size"`
-	Proofs   []string      `json:"proofs"`
-	Missing  []proofRefGen `json:"missing"`
-	Orphans  []string      `json:"orphans"`
+// proofRejectGen is one planted archive entry that a reader must reject.
+type proofRejectGen struct {
+	// Entry is the entry's 0-based index in the archive.
+	Entry int    `json:"entry"`
+	Name  string `json:"name"`
+	Code  string `json:"code"`
 }
 
+type proofArchiveExpected struct {
+	// Dir is the folder of the parts, relative to the partition folder ("" or "proofs").
+	Dir      string   `json:"dir"`
+	Parts    []string `json:"parts"`
+	PartSize int      `json:"part_size"`
+	// Entries counts the archive's entries: the proofs and the rejects.
+	Entries int              `json:"entries"`
+	Proofs  []string         `json:"proofs"`
+	Missing []proofRefGen    `json:"missing"`
+	Orphans []string         `json:"orphans"`
+	Rejects []proofRejectGen `json:"rejects"`
+}
+
+// codeProofUnsafePath is the reason code of an archive entry whose name
+// leaves the extraction folder (a ".." segment), as vendorlake writes it
+// in didomi_rejects.
+const codeProofUnsafePath = "proof_unsafe_path"
+
 // sampleProofArchives: partition → folder of its archive and whether it
-// plants a missing and an orphan proof.
+// plants a missing and an orphan proof and a rejected entry.
 var sampleProofArchives = []struct {
 	rel, dir string
 	plant    bool
 }{
 	{"export-id=exp-web/date=2024-03-01", "", true},
 	{"export-id=exp-app/date=2024-03-02", "proofs", false},
+}
+
+// sampleProofUsersFactor multiplies the users per file of the partition of
+// a planted archive, so that its events reference more than 100 proofs: its
+// one rejected entry then stays within vendorlake's default
+// --max-proof-reject-ratio (1 % of a partition's entries), and the sample
+// commits with default flags while holding every kind of proof reject and
+// warning.
+const sampleProofUsersFactor = 5
+
+// sampleProofHeavy reports whether the sample partition rel gets a planted
+// proof archive.
+func sampleProofHeavy(rel string) bool {
+	for _, sa := range sampleProofArchives {
+		if sa.rel == rel && sa.plant {
+			return true
+		}
+	}
+	return false
 }
 
 const sampleProofPartSize = 1024
@@ -128,7 +164,7 @@ func writeProofArchive(cfg *didomiConfig, sa proofArchiveSpec) (_ *proofArchiveE
 		refs = append(refs, f.stats.proofRefs...)
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, streamID("proofs", p.exportID, p.date)))
-	ex := &proofArchiveExpected{Dir: sa.dir, PartSize: int(sa.partSize), Missing: []proofRefGen{}, Orphans: []string{}}
+	ex := &proofArchiveExpected{Dir: sa.dir, PartSize: int(sa.partSize), Missing: []proofRefGen{}, Orphans: []string{}, Rejects: []proofRejectGen{}}
 	ids := []string{}
 	seen := map[string]bool{}
 	for i, ref := range refs {
@@ -141,10 +177,18 @@ func writeProofArchive(cfg *didomiConfig, sa proofArchiveSpec) (_ *proofArchiveE
 			ids = append(ids, ref.ProofID)
 		}
 	}
+	names := slices.Clone(ids)
 	if sa.plant {
 		orphan := hexN(r, 64) + ".pdf"
 		ids = append(ids, orphan)
+		names = append(names, orphan)
 		ex.Orphans = append(ex.Orphans, orphan)
+		// An entry written from outside the folder tar ran in (tar -P, or
+		// a script joining paths): a proof file by its name, unsafe by
+		// its path. Its ID is referenced by no event.
+		rej := proofRejectGen{Entry: len(names) / 3, Name: "../" + hexN(r, 64) + ".pdf", Code: codeProofUnsafePath}
+		names = slices.Insert(names, rej.Entry, rej.Name)
+		ex.Rejects = append(ex.Rejects, rej)
 	}
 	dir := filepath.Join(cfg.Out, filepath.FromSlash(p.rel()), sa.dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -165,9 +209,9 @@ func writeProofArchive(cfg *didomiConfig, sa proofArchiveSpec) (_ *proofArchiveE
 	zw.ModTime = time.Unix(0, 0)
 	tw := tar.NewWriter(zw)
 	mtime := p.day.Add(23 * time.Hour)
-	for _, id := range ids {
-		body := proofContent(r, id)
-		h := &tar.Header{Name: id, Mode: 0o644, Size: int64(len(body)), ModTime: mtime, Typeflag: tar.TypeReg,
+	for _, name := range names {
+		body := proofContent(r, path.Base(name))
+		h := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: mtime, Typeflag: tar.TypeReg,
 			Uname: "didomi", Gname: "didomi", Format: tar.FormatUSTAR}
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, err
@@ -186,6 +230,7 @@ func writeProofArchive(cfg *didomiConfig, sa proofArchiveSpec) (_ *proofArchiveE
 		return nil, err
 	}
 	ex.Parts = pw.names
+	ex.Entries = len(names)
 	ex.Proofs = ids
 	return ex, nil
 }

@@ -99,7 +99,8 @@ type evRec struct {
 	updatedFmt       tsFormat
 }
 
-// lineInfo describes a good line, for EXPECTED.json.
+// lineInfo describes a good line, for EXPECTED.json (of a bad line, only
+// the proofs of the events a reader keeps).
 type lineInfo struct {
 	userPurposes  int
 	events        int
@@ -172,7 +173,14 @@ func (g *gen) line(defect string, forceOffset bool) lineInfo {
 		g.newUser(g.nEvents(), forceOffset, defect == codeWrongType)
 		g.record(defect, variant, &info)
 		if defect != "" {
+			refs := info.proofRefs
 			info = lineInfo{}
+			if defect == codeEventNotObject {
+				// A reader rejects only the bad event and keeps the
+				// user and its other events: their proofs belong in
+				// the partition's archive.
+				info.proofRefs = refs
+			}
 		}
 	}
 	w.b = append(w.b, '\n')
