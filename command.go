@@ -22,20 +22,6 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-// Exit codes (issue 22 decided them; the README's table says the same).
-const (
-	exitOK             = 0   // committed, or nothing new, or a dry run
-	exitFailed         = 1   // error: nothing of the run committed
-	exitUsage          = 2   // usage error
-	exitRejectRatio    = 3   // reject gate or ID5 extract guard: nothing committed
-	exitLocked         = 4   // another run holds the lock
-	exitHeldBack       = 5   // committed, some units or proof tables held back; the next run retries them
-	exitNothingMatched = 6   // nothing matched the vendor's layout or the filters
-	exitWaitExpired    = 7   // --wait-for-success expired with units incomplete (complete ones committed)
-	exitInterrupted    = 130 // SIGINT
-	exitTerminated     = 143 // SIGTERM
-)
-
 // console is where a command writes. runLog says whether stderr also
 // carries the run's structured log and, with --progress=auto, its progress
 // lines: true for the real command, false for in-process callers (tests),
@@ -131,11 +117,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprint(w, `
 Run 'vendorlake COMMAND -h' for a command's flags.
-Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded or (id5) a full extract
-refused by --max-extract-shrink (nothing committed), 4 output locked by another run, 5 committed but
-the proofs of some partitions held back (proof entries rejected beyond --max-proof-reject-ratio; the
-summary names the partitions).
-`)
+
+`+exitCodesHelp())
 }
 
 // beamDefaults are the values of Beam's own flags (registered on the
