@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,8 +73,26 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.progressEvery, "progress-interval", 30*time.Second, "interval of progress log lines when stderr is not a terminal")
 }
 
+// runners are the Beam runners the command offers, by --runner's name.
+var runners = []string{"direct", "prism", "universal", "flink", "spark"}
+
+// checkRunner lower-cases --runner and checks that it names one of runners:
+// the first check of a command's flags, so that no other message (a path
+// that the workers of a misspelled runner could not see) hides it, and no
+// unknown name reaches Beam, which ends the process for it.
+func (c *common) checkRunner() error {
+	c.runner = strings.ToLower(c.runner)
+	if !slices.Contains(runners, c.runner) {
+		return fmt.Errorf("--runner=%s: want one of %s", c.runner, strings.Join(runners, ", "))
+	}
+	return nil
+}
+
 // validate checks the common flags, in the order a user meets them.
 func (c *common) validate() error {
+	if err := c.checkRunner(); err != nil {
+		return err
+	}
 	if c.input == "" || c.output == "" {
 		return errors.New("--input and --output are required")
 	}
@@ -171,7 +190,7 @@ func (c *common) setupLogging(stderr io.Writer) {
 		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	slog.SetDefault(slog.New(h))
-	beamlog.SetLogger(beamLogger{verbose: c.verbose})
+	beamlog.SetLogger(run.GuardBeamExits(beamLogger{verbose: c.verbose}))
 }
 
 // logger is the run's own structured log on stderr (--log-format), at Info

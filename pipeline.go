@@ -17,8 +17,12 @@ type pipelineCommand struct {
 	vendor registry.Flags
 }
 
-// Validate checks the parsed flags: the vendor's, then every pipeline's.
+// Validate checks the parsed flags: --runner first, then the vendor's, then
+// every pipeline's.
 func (c *pipelineCommand) Validate() error {
+	if err := c.checkRunner(); err != nil {
+		return err
+	}
 	if err := c.vendor.Validate(); err != nil {
 		return err
 	}

@@ -325,7 +325,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			}
 			go reportProgress(ctx, outFS, o.Output, o.RunID, len(plan.Files), total, o.ProgressInterval, o.Progress, o.ProgressTerminal, o.Logger, stopProgress)
 		}
-		_, err := beam.Run(ctx, o.Runner, pl)
+		err := runBeam(ctx, o.Runner, pl)
 		if stopProgress != nil {
 			close(stopProgress)
 		}
