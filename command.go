@@ -62,7 +62,7 @@ func command(args []string, con console) int {
 			return exitFailed
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	defer stop()
 	switch args[0] {
 	case "demo":
@@ -95,6 +95,51 @@ func command(args []string, con console) int {
 	fmt.Fprintf(con.stderr, "vendorlake: unknown command %q\n\n", args[0])
 	usage(con.stderr)
 	return exitUsage
+}
+
+// interruptError is the cause of the command's context when a signal
+// stopped it (see interruptible).
+type interruptError struct{ sig syscall.Signal }
+
+func (e *interruptError) Error() string {
+	if e.sig == syscall.SIGTERM {
+		return "interrupted (SIGTERM)"
+	}
+	return "interrupted (SIGINT)"
+}
+
+// exitCode is the command's exit code for the signal: 130 or 143.
+func (e *interruptError) exitCode() int {
+	if e.sig == syscall.SIGTERM {
+		return exitTerminated
+	}
+	return exitInterrupted
+}
+
+// interruptible returns a context that the first SIGINT or SIGTERM cancels
+// with an *interruptError cause: the run then stops, cleans up (or finishes
+// a commit it started) and exits 130 or 143. A second signal has its
+// default action and ends the process at once (the next run finishes or
+// removes what it left). stop releases the signal handler.
+func interruptible(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			signal.Stop(sigs)
+			s, _ := sig.(syscall.Signal)
+			cancel(&interruptError{sig: s})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
 }
 
 // usage prints the command's help: one line per registered pipeline.

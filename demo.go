@@ -61,6 +61,9 @@ func demo(ctx context.Context, args []string, con console) int {
 		if rc := execute(ctx, p, o, con); rc != exitOK {
 			code = rc
 		}
+		if ctx.Err() != nil {
+			return code // interrupted: no other pipeline starts
+		}
 		fmt.Fprintln(stdout)
 	}
 	abs, _ := filepath.Abs(c.output)

@@ -52,7 +52,11 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console)
 		run.PrintSummary(con.stdout, rep)
 	}
 	stderr := con.stderr
+	var interrupted *interruptError
 	switch {
+	case errors.As(err, &interrupted):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return interrupted.exitCode()
 	case errors.Is(err, run.ErrRejectRatio):
 		return exitRejectRatio
 	case errors.Is(err, run.ErrRefused):

@@ -16,6 +16,9 @@ const (
 	// StatusRefused: nothing committed because an input would replace
 	// what the lake holds with much less (see ReplaceCheck).
 	StatusRefused = "refused"
+	// StatusInterrupted: nothing committed because a signal (SIGINT,
+	// SIGTERM) stopped the run before its commit log was recorded.
+	StatusInterrupted = "interrupted"
 )
 
 // Skipped is an input (partition or file) that discovery left out, and why.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -175,6 +176,15 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 	o.Logger = log
 	log.Info("run started", "pipeline", p.Name(), "run_id", o.RunID, "runner", o.Runner, "input", o.Input, "output", o.Output, "dry_run", o.DryRun)
 	rep, err := executeChain(ctx, p, o)
+	if cause := context.Cause(ctx); cause != nil && err == nil {
+		// The run ended as if not interrupted: its commit had started
+		// (lakestate.Apply finishes it), or there was nothing to do.
+		if rep.Status == transforms.StatusCommitted {
+			err = fmt.Errorf("%w once the commit had started: the commit was finished", cause)
+		} else {
+			err = fmt.Errorf("%w: the run had ended (%s)", cause, strings.ReplaceAll(rep.Status, "_", " "))
+		}
+	}
 	attrs := []any{"pipeline", p.Name(), "run_id", o.RunID, "status", rep.Status, "seconds", rep.Seconds,
 		"files", rep.Totals.Files, "records_in", rep.Totals.RecordsIn, "records_out", rep.Totals.RecordsOut, "rejected", rep.Totals.Rejected, "blank_lines", rep.Totals.BlankLines}
 	for _, sk := range rep.Skipped {
@@ -201,7 +211,7 @@ func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
 	rep, err := executeOne(ctx, p, o)
 	c, ok := p.(Chained)
-	if !ok || err != nil || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
+	if !ok || err != nil || ctx.Err() != nil || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
 		return rep, err
 	}
 	next := c.Then(o)
@@ -239,12 +249,19 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	}
 	fail := func(err error) (transforms.RunReport, error) {
 		rep.Status = transforms.StatusFailed
+		pending := lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID)
+		if cause := context.Cause(ctx); cause != nil && !pending {
+			// What failed was cut short by the interruption (a read's
+			// "context canceled"): say so, not blame an innocent file.
+			rep.Status = transforms.StatusInterrupted
+			err = fmt.Errorf("%w: nothing of the run committed", cause)
+		}
 		rep.Error = err.Error()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
 		// Best effort: the files of a failed run are garbage, unless its
 		// commit log was recorded: the next run's Recover needs them.
-		if !lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID) {
+		if !pending {
 			_ = outFS.DeleteAll(context.WithoutCancel(ctx), lakestate.TempDir(o.Output, o.RunID))
 		}
 		_ = lakestate.WriteReport(context.WithoutCancel(ctx), outFS, rep.Output, rep.RunID, rep)
@@ -333,8 +350,10 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			return fail(pipelineError(err))
 		}
 	}
+	// The commit may have finished after an interruption (lakestate.Apply):
+	// its report is read all the same.
 	var final transforms.RunReport
-	if err := lakestate.ReadReport(ctx, outFS, o.Output, o.RunID, &final); err != nil {
+	if err := lakestate.ReadReport(context.WithoutCancel(ctx), outFS, o.Output, o.RunID, &final); err != nil {
 		return fail(fmt.Errorf("the pipeline finished but left no run report: %w", err))
 	}
 	if final.Status == transforms.StatusRejectRatioExceeded {
