@@ -111,3 +111,19 @@ func TestBeamExitLeavesNoLock(t *testing.T) {
 		t.Errorf("temporary folders left behind: %v", tmp)
 	}
 }
+
+// TestOutputInsideInput: an output inside the input (or the reverse), on
+// local disk or S3, is a usage error, found before any store is reached.
+func TestOutputInsideInput(t *testing.T) {
+	in := t.TempDir()
+	for _, c := range []struct{ input, output, want string }{
+		{in, in + "/lake", "lies inside --input"},
+		{in + "/vendor", in, "lies inside --output"},
+		{"s3://no-such-bucket-vl/vendor", "s3://no-such-bucket-vl/vendor/lake", "lies inside --input"},
+	} {
+		code, out, errs := vendorlake(t, "didomi", "--input="+c.input, "--output="+c.output)
+		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("--input=%s --output=%s: exit %d, want %d and one line saying %q\nstdout %s\nstderr %s", c.input, c.output, code, exitUsage, c.want, out, errs)
+		}
+	}
+}

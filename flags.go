@@ -108,6 +108,9 @@ func (c *common) validate() error {
 	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 || c.rowGroupRows <= 0 || c.rowGroupMiB <= 0 {
 		return errors.New("--target-file-mib, --row-group-rows, --row-group-mib and --max-line-mib must be positive")
 	}
+	if err := run.CheckPaths(c.input, c.output); err != nil {
+		return err // the output inside the input, or the reverse
+	}
 	if err := checkPortablePaths(c.runner, c.input, c.output); err != nil {
 		return err
 	}
