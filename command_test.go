@@ -92,7 +92,7 @@ func TestBeamExitLeavesNoLock(t *testing.T) {
 	con := console{stdout: &out, stderr: &errb}
 	resetBeamFlags()
 	c := pipelineCommand{vendor: v.Flags()}
-	if err := parseFlags("didomi", []string{"--input=testdata/didomi", "--output=" + lake}, &errb, &c.common, c.vendor.Register, ""); err != nil {
+	if err := parseFlags("didomi", []string{"--input=testdata/didomi", "--output=" + lake}, con, &c.common, c.vendor.Register, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Validate(); err != nil {
@@ -124,6 +124,31 @@ func TestOutputInsideInput(t *testing.T) {
 		code, out, errs := vendorlake(t, "didomi", "--input="+c.input, "--output="+c.output)
 		if code != exitUsage || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
 			t.Errorf("--input=%s --output=%s: exit %d, want %d and one line saying %q\nstdout %s\nstderr %s", c.input, c.output, code, exitUsage, c.want, out, errs)
+		}
+	}
+}
+
+// TestHelpAndMistypedFlags: COMMAND --help prints the command's flags on
+// stdout and exits 0; a mistyped flag is one line naming the closest flag
+// and pointing to --help.
+func TestHelpAndMistypedFlags(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		code, out, errs := vendorlake(t, "didomi", arg)
+		if code != exitOK || !strings.Contains(out, "Usage: vendorlake didomi") || !strings.Contains(out, "--max-reject-ratio") || errs != "" {
+			t.Errorf("didomi %s: exit %d\nstdout %s\nstderr %s", arg, code, out, errs)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"didomi", "--inptu=x"}, "vendorlake: unknown flag --inptu (did you mean --input?); see 'vendorlake didomi --help'\n"},
+		{[]string{"audiencestudio", "requests", "--max-reject-ration=0.1"}, "vendorlake: unknown flag --max-reject-ration (did you mean --max-reject-ratio?); see 'vendorlake audiencestudio requests --help'\n"},
+		{[]string{"didomi", "--zzz"}, "vendorlake: unknown flag --zzz; see 'vendorlake didomi --help'\n"},
+	} {
+		code, out, errs := vendorlake(t, c.args...)
+		if code != exitUsage || errs != c.want || out != "" {
+			t.Errorf("%v: exit %d, stderr %q, want %d and %q", c.args, code, errs, exitUsage, c.want)
 		}
 	}
 }

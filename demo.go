@@ -29,7 +29,7 @@ func (c *demoCommand) Validate() error {
 func demo(ctx context.Context, args []string, con console) int {
 	stdout, stderr := con.stdout, con.stderr
 	var c demoCommand
-	err := parseFlags("demo", args, stderr, &c.common, nil, "Runs every pipeline on the bundled samples (testdata/) into ./lake.")
+	err := parseFlags("demo", args, con, &c.common, nil, "Runs every pipeline on the bundled samples (testdata/) into ./lake.")
 	if err != nil {
 		return usageErr(stderr, err)
 	}

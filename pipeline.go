@@ -32,7 +32,7 @@ func (c *pipelineCommand) Validate() error {
 // runPipeline runs the pipeline of v with the command line args.
 func runPipeline(ctx context.Context, v registry.Vendor, args []string, con console) int {
 	c := pipelineCommand{vendor: v.Flags()}
-	if err := parseFlags(strings.Join(v.CommandLine(), " "), args, con.stderr, &c.common, c.vendor.Register, v.Help); err != nil {
+	if err := parseFlags(strings.Join(v.CommandLine(), " "), args, con, &c.common, c.vendor.Register, v.Help); err != nil {
 		return usageErr(con.stderr, err)
 	}
 	if err := c.Validate(); err != nil {
