@@ -45,6 +45,11 @@ func command(args []string, con console) int {
 		usage(con.stdout)
 		return exitOK
 	}
+	if args[0] == "version" || args[0] == "--version" || args[0] == "-version" {
+		// Before the worker branch below, which takes any other flag.
+		fmt.Fprintf(con.stdout, "vendorlake %s\n", version())
+		return exitOK
+	}
 	resetBeamFlags()
 	if strings.HasPrefix(args[0], "-") {
 		// Invoked by a Beam runner as a worker (--worker --id=...): the
@@ -151,7 +156,8 @@ func usage(w io.Writer) {
 	}
 	lines = append(lines,
 		line{"demo", "run every pipeline on the bundled samples in testdata/ into ./lake"},
-		line{"ddl", "print CREATE TABLE statements (Athena, Spark, DuckDB) for every table"})
+		line{"ddl", "print CREATE TABLE statements (Athena, Spark, DuckDB) for every table"},
+		line{"version", "print the version (also --version)"})
 	width := 0
 	for _, l := range lines {
 		width = max(width, len(l.cmd))

@@ -127,14 +127,15 @@ func (c *common) validate() error {
 
 func (c *common) writeOptions() hiveparquet.WriteOptions {
 	return hiveparquet.WriteOptions{Compression: c.compression, CompressionLevel: c.level, TargetFileBytes: c.targetFileMiB << 20,
-		RowGroupRows: c.rowGroupRows, RowGroupBytes: c.rowGroupMiB << 20, DataPageV2: c.pageV2}
+		RowGroupRows: c.rowGroupRows, RowGroupBytes: c.rowGroupMiB << 20, DataPageV2: c.pageV2,
+		CreatedBy: "vendorlake version " + version()}
 }
 
 // options are the run options of the (validated) flags: the run's log and
 // progress go to con's stderr when it carries them.
 func (c *common) options(con console) run.Options {
 	o := run.Options{
-		Input: c.input, Output: c.output, Runner: c.runner, FS: c.fs,
+		Input: c.input, Output: c.output, Version: version(), Runner: c.runner, FS: c.fs,
 		Write:          c.writeOptions(),
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,

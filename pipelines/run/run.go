@@ -61,6 +61,8 @@ type Outputs struct {
 // Options configure one run.
 type Options struct {
 	Input, Output string
+	// Version is the version of the program that runs, for the report.
+	Version string
 	// Runner is the Beam runner: direct, prism, universal, flink...
 	Runner         string
 	FS             lakefs.Options
@@ -234,7 +236,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if fr, ok := p.(ForRunner); ok {
 		p = fr.ForRun(o.Output, o.RunID, o.FS)
 	}
-	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output,
+	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output,
 		StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
 	if err := CheckPaths(o.Input, o.Output); err != nil {
 		return rep, err
@@ -317,7 +319,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		specs = append(specs, t.Spec())
 	}
 	cfg := transforms.CommitConfig{
-		Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
+		Pipeline: p.Name(), Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
 		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
 		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
 		AllowEmpty:               o.AllowEmptyPartitions,
