@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -71,7 +72,7 @@ func NewReaderSize(r io.Reader, name string, lzop LzopOpener, size int64) (io.Re
 	case Gzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, kind, fmt.Errorf("read %s: gzip: %w", name, err)
+			return nil, kind, kindError(name, kind, err)
 		}
 		return &namedReader{r: zr, name: name, kind: kind}, kind, nil
 	case Lzop:
@@ -80,7 +81,7 @@ func NewReaderSize(r io.Reader, name string, lzop LzopOpener, size int64) (io.Re
 		}
 		lr, err := lzop(br)
 		if err != nil {
-			return nil, kind, fmt.Errorf("read %s: lzop: %w", name, err)
+			return nil, kind, kindError(name, kind, err)
 		}
 		return &namedReader{r: lr, name: name, kind: kind}, kind, nil
 	default:
@@ -102,9 +103,18 @@ func (n *namedReader) Read(p []byte) (int, error) {
 		if err == io.ErrUnexpectedEOF {
 			return c, fmt.Errorf("read %s: %s stream is truncated: %w", n.name, n.kind, err)
 		}
-		return c, fmt.Errorf("read %s: %s: %w", n.name, n.kind, err)
+		return c, kindError(n.name, n.kind, err)
 	}
 	return c, err
+}
+
+// kindError names the file and the format of a decompression error, once:
+// compress/gzip's errors already start with "gzip: ".
+func kindError(name string, kind Kind, err error) error {
+	if strings.HasPrefix(err.Error(), string(kind)+": ") {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return fmt.Errorf("read %s: %s: %w", name, kind, err)
 }
 
 // readAhead is the buffer size NewReaderSize uses for a stream of size
