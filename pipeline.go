@@ -49,7 +49,13 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console)
 	// own (Didomi proofs, the ID5 rebuild's spill) through run.ForRunner.
 	rep, err := run.Execute(ctx, p, opts)
 	if rep.RunID != "" && rep.Status != "" {
-		run.PrintSummary(con.stdout, rep)
+		// An error is printed once: on the last line (stderr) when there
+		// is one below, else in the summary (a tripped reject gate).
+		printed := rep
+		if err != nil && !errors.Is(err, run.ErrRejectRatio) {
+			printed.Error = ""
+		}
+		run.PrintSummary(con.stdout, printed)
 	}
 	stderr := con.stderr
 	var interrupted *interruptError

@@ -195,7 +195,9 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 		}
 	}
 	if err != nil {
-		log.Error("run failed", append(attrs, "error", err.Error())...)
+		// Without the error: the command prints it (and the report keeps
+		// it), so that one error is read once.
+		log.Error("run failed", attrs...)
 	} else {
 		log.Info("run finished", attrs...)
 	}
