@@ -22,20 +22,6 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-// Exit codes (issue 22 decided them; the README's table says the same).
-const (
-	exitOK             = 0   // committed, or nothing new, or a dry run
-	exitFailed         = 1   // error: nothing of the run committed
-	exitUsage          = 2   // usage error
-	exitRejectRatio    = 3   // reject gate or ID5 extract guard: nothing committed
-	exitLocked         = 4   // another run holds the lock
-	exitHeldBack       = 5   // committed, some units or proof tables held back; the next run retries them
-	exitNothingMatched = 6   // nothing matched the vendor's layout or the filters
-	exitWaitExpired    = 7   // --wait-for-success expired with units incomplete (complete ones committed)
-	exitInterrupted    = 130 // SIGINT
-	exitTerminated     = 143 // SIGTERM
-)
-
 // console is where a command writes. runLog says whether stderr also
 // carries the run's structured log and, with --progress=auto, its progress
 // lines: true for the real command, false for in-process callers (tests),
@@ -59,6 +45,11 @@ func command(args []string, con console) int {
 		usage(con.stdout)
 		return exitOK
 	}
+	if args[0] == "version" || args[0] == "--version" || args[0] == "-version" {
+		// Before the worker branch below, which takes any other flag.
+		fmt.Fprintf(con.stdout, "vendorlake %s\n", version())
+		return exitOK
+	}
 	resetBeamFlags()
 	if strings.HasPrefix(args[0], "-") {
 		// Invoked by a Beam runner as a worker (--worker --id=...): the
@@ -76,7 +67,7 @@ func command(args []string, con console) int {
 			return exitFailed
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	defer stop()
 	switch args[0] {
 	case "demo":
@@ -111,6 +102,51 @@ func command(args []string, con console) int {
 	return exitUsage
 }
 
+// interruptError is the cause of the command's context when a signal
+// stopped it (see interruptible).
+type interruptError struct{ sig syscall.Signal }
+
+func (e *interruptError) Error() string {
+	if e.sig == syscall.SIGTERM {
+		return "interrupted (SIGTERM)"
+	}
+	return "interrupted (SIGINT)"
+}
+
+// exitCode is the command's exit code for the signal: 130 or 143.
+func (e *interruptError) exitCode() int {
+	if e.sig == syscall.SIGTERM {
+		return exitTerminated
+	}
+	return exitInterrupted
+}
+
+// interruptible returns a context that the first SIGINT or SIGTERM cancels
+// with an *interruptError cause: the run then stops, cleans up (or finishes
+// a commit it started) and exits 130 or 143. A second signal has its
+// default action and ends the process at once (the next run finishes or
+// removes what it left). stop releases the signal handler.
+func interruptible(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			signal.Stop(sigs)
+			s, _ := sig.(syscall.Signal)
+			cancel(&interruptError{sig: s})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
+}
+
 // usage prints the command's help: one line per registered pipeline.
 func usage(w io.Writer) {
 	type line struct{ cmd, summary string }
@@ -120,7 +156,8 @@ func usage(w io.Writer) {
 	}
 	lines = append(lines,
 		line{"demo", "run every pipeline on the bundled samples in testdata/ into ./lake"},
-		line{"ddl", "print CREATE TABLE statements (Athena, Spark, DuckDB) for every table"})
+		line{"ddl", "print CREATE TABLE statements (Athena, Spark, DuckDB) for every table"},
+		line{"version", "print the version (also --version)"})
 	width := 0
 	for _, l := range lines {
 		width = max(width, len(l.cmd))
@@ -131,12 +168,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprint(w, `
 Run 'vendorlake COMMAND -h' for a command's flags.
-Exit codes: 0 ok or nothing to do, 1 failed, 2 usage, 3 reject ratio exceeded or (id5) a full extract
-refused by --max-extract-shrink (nothing committed), 4 output locked by another run, 5 committed but
-some units held back (an unreadable input file: truncated or corrupt gzip, lzop or tar) or the proofs
-of some partitions (an unreadable archive, or entries rejected beyond --max-proof-reject-ratio); the
-summary names them and the next run retries them.
-`)
+
+`+exitCodesHelp())
 }
 
 // beamDefaults are the values of Beam's own flags (registered on the

@@ -29,7 +29,7 @@ func (c *demoCommand) Validate() error {
 func demo(ctx context.Context, args []string, con console) int {
 	stdout, stderr := con.stdout, con.stderr
 	var c demoCommand
-	err := parseFlags("demo", args, stderr, &c.common, nil, "Runs every pipeline on the bundled samples (testdata/) into ./lake.")
+	err := parseFlags("demo", args, con, &c.common, nil, "Runs every pipeline on the bundled samples (testdata/) into ./lake.")
 	if err != nil {
 		return usageErr(stderr, err)
 	}
@@ -60,6 +60,9 @@ func demo(ctx context.Context, args []string, con console) int {
 		o.MaxAttachmentRejectRatio = 0.5
 		if rc := execute(ctx, p, o, con); rc != exitOK {
 			code = rc
+		}
+		if ctx.Err() != nil {
+			return code // interrupted: no other pipeline starts
 		}
 		fmt.Fprintln(stdout)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,8 +73,26 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.progressEvery, "progress-interval", 30*time.Second, "interval of progress log lines when stderr is not a terminal")
 }
 
+// runners are the Beam runners the command offers, by --runner's name.
+var runners = []string{"direct", "prism", "universal", "flink", "spark"}
+
+// checkRunner lower-cases --runner and checks that it names one of runners:
+// the first check of a command's flags, so that no other message (a path
+// that the workers of a misspelled runner could not see) hides it, and no
+// unknown name reaches Beam, which ends the process for it.
+func (c *common) checkRunner() error {
+	c.runner = strings.ToLower(c.runner)
+	if !slices.Contains(runners, c.runner) {
+		return fmt.Errorf("--runner=%s: want one of %s", c.runner, strings.Join(runners, ", "))
+	}
+	return nil
+}
+
 // validate checks the common flags, in the order a user meets them.
 func (c *common) validate() error {
+	if err := c.checkRunner(); err != nil {
+		return err
+	}
 	if c.input == "" || c.output == "" {
 		return errors.New("--input and --output are required")
 	}
@@ -88,6 +107,9 @@ func (c *common) validate() error {
 	}
 	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 || c.rowGroupRows <= 0 || c.rowGroupMiB <= 0 {
 		return errors.New("--target-file-mib, --row-group-rows, --row-group-mib and --max-line-mib must be positive")
+	}
+	if err := run.CheckPaths(c.input, c.output); err != nil {
+		return err // the output inside the input, or the reverse
 	}
 	if err := checkPortablePaths(c.runner, c.input, c.output); err != nil {
 		return err
@@ -105,14 +127,15 @@ func (c *common) validate() error {
 
 func (c *common) writeOptions() hiveparquet.WriteOptions {
 	return hiveparquet.WriteOptions{Compression: c.compression, CompressionLevel: c.level, TargetFileBytes: c.targetFileMiB << 20,
-		RowGroupRows: c.rowGroupRows, RowGroupBytes: c.rowGroupMiB << 20, DataPageV2: c.pageV2}
+		RowGroupRows: c.rowGroupRows, RowGroupBytes: c.rowGroupMiB << 20, DataPageV2: c.pageV2,
+		CreatedBy: "vendorlake version " + version()}
 }
 
 // options are the run options of the (validated) flags: the run's log and
 // progress go to con's stderr when it carries them.
 func (c *common) options(con console) run.Options {
 	o := run.Options{
-		Input: c.input, Output: c.output, Runner: c.runner, FS: c.fs,
+		Input: c.input, Output: c.output, Version: version(), Runner: c.runner, FS: c.fs,
 		Write:          c.writeOptions(),
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,
@@ -171,7 +194,7 @@ func (c *common) setupLogging(stderr io.Writer) {
 		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	}
 	slog.SetDefault(slog.New(h))
-	beamlog.SetLogger(beamLogger{verbose: c.verbose})
+	beamlog.SetLogger(run.GuardBeamExits(beamLogger{verbose: c.verbose}))
 }
 
 // logger is the run's own structured log on stderr (--log-format), at Info
@@ -193,41 +216,97 @@ func (l beamLogger) Log(ctx context.Context, sev beamlog.Severity, _ int, msg st
 }
 
 // parseFlags parses a command's flags, plus Beam's runner flags such as
-// --endpoint and --environment_type, then initialises Beam.
-func parseFlags(name string, args []string, stderr io.Writer, c *common, extra func(*flag.FlagSet), help string) error {
+// --endpoint and --environment_type, then initialises Beam. -h and --help
+// print the command's usage on con's stdout and return flag.ErrHelp; any
+// other error is one line, naming the closest flag to an unknown one and
+// pointing to --help.
+func parseFlags(name string, args []string, con console, c *common, extra func(*flag.FlagSet), help string) error {
 	// A fresh flag set per call, carrying Beam's own flags (registered on
 	// the global set by the runner packages, reset by resetBeamFlags) so
-	// that they parse too.
+	// that they parse too. The flag package's own messages are silenced:
+	// the errors below say the same in one line.
 	fs := flag.NewFlagSet("vendorlake "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	flag.CommandLine.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	c.register(fs)
 	if extra != nil {
 		extra(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: vendorlake %s --input=ROOT --output=ROOT [flags]\n\n%s\n\nFlags:\n", name, help)
-		ours := map[string]bool{}
-		probe := flag.NewFlagSet("", flag.ContinueOnError)
-		(&common{}).register(probe)
-		if extra != nil {
-			extra(probe)
-		}
-		probe.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
+	ours := map[string]bool{}
+	probe := flag.NewFlagSet("", flag.ContinueOnError)
+	(&common{}).register(probe)
+	if extra != nil {
+		extra(probe)
+	}
+	probe.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		w := con.stdout
+		fmt.Fprintf(w, "Usage: vendorlake %s --input=ROOT --output=ROOT [flags]\n\n%s\n\nFlags:\n", name, help)
 		fs.VisitAll(func(f *flag.Flag) {
 			if ours[f.Name] {
-				fmt.Fprintf(stderr, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+				fmt.Fprintf(w, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
 			}
 		})
-		fmt.Fprintln(stderr, "\nBeam runner flags are accepted too: --endpoint, --environment_type, --environment_config, --job_name, --parallelism.")
-	}
-	if err := fs.Parse(args); err != nil {
+		fmt.Fprintln(w, "\nBeam runner flags are accepted too: --endpoint, --environment_type, --environment_config, --job_name, --parallelism.")
 		return err
+	case err != nil:
+		msg := err.Error()
+		if unknown, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+			unknown = strings.TrimLeft(unknown, "-")
+			msg = "unknown flag --" + unknown
+			if near := closestFlag(unknown, ours); near != "" {
+				msg += " (did you mean --" + near + "?)"
+			}
+		}
+		return fmt.Errorf("%s; see 'vendorlake %s --help'", msg, name)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return fmt.Errorf("unexpected arguments: %v; see 'vendorlake %s --help'", fs.Args(), name)
 	}
 	beam.Init() // sets Beam's own slog default; ours replaces it below
-	c.setupLogging(stderr)
+	c.setupLogging(con.stderr)
 	return nil
+}
+
+// closestFlag returns the name in names nearest to name by edit distance,
+// if it is near enough to be a typo (at most a third of its length, and
+// at least 1), or "".
+func closestFlag(name string, names map[string]bool) string {
+	best, bestD := "", max(len(name)/3, 1)+1
+	for n := range names {
+		if d := editDistance(name, n); d < bestD || (d == bestD && n < best) {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b,
+// in bytes: insertions, deletions, substitutions and transpositions of two
+// adjacent bytes (the typos of flag names) cost 1 each.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

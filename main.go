@@ -6,17 +6,11 @@
 //	vendorlake didomi --input=DIR|s3://... --output=DIR|s3://... [flags]
 //	vendorlake demo
 //
-// Exit codes: 0 committed (or nothing to do, or a dry run), 1 failed,
-// 2 usage error, 3 not committed because the reject ratio exceeded
-// --max-reject-ratio or (ID5) a full extract would shrink its partner's
-// mapping beyond --max-extract-shrink, 4 another run holds the output's lock,
-// 5 committed, but some units were held back (an unreadable input file) or
-// the proofs of some partitions (Didomi: an unreadable archive, or entries
-// rejected beyond --max-proof-reject-ratio); the summary names them and the
-// next run retries them.
+// Its exit codes, each with the situation that gives it, are the table in
+// exitcodes.go (printed by 'vendorlake help', and README.md's table).
 //
 // The command's code is in the files beside this one: command.go
-// (subcommands, help, exit codes), flags.go (every pipeline's flags),
+// (subcommands, help), exitcodes.go, flags.go (every pipeline's flags),
 // pipeline.go (a pipeline command), ddl.go, demo.go.
 package main
 

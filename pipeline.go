@@ -18,8 +18,12 @@ type pipelineCommand struct {
 	vendor registry.Flags
 }
 
-// Validate checks the parsed flags: the vendor's, then every pipeline's.
+// Validate checks the parsed flags: --runner first, then the vendor's, then
+// every pipeline's.
 func (c *pipelineCommand) Validate() error {
+	if err := c.checkRunner(); err != nil {
+		return err
+	}
 	if err := c.vendor.Validate(); err != nil {
 		return err
 	}
@@ -29,7 +33,7 @@ func (c *pipelineCommand) Validate() error {
 // runPipeline runs the pipeline of v with the command line args.
 func runPipeline(ctx context.Context, v registry.Vendor, args []string, con console) int {
 	c := pipelineCommand{vendor: v.Flags()}
-	if err := parseFlags(strings.Join(v.CommandLine(), " "), args, con.stderr, &c.common, c.vendor.Register, v.Help); err != nil {
+	if err := parseFlags(strings.Join(v.CommandLine(), " "), args, con, &c.common, c.vendor.Register, v.Help); err != nil {
 		return usageErr(con.stderr, err)
 	}
 	if err := c.Validate(); err != nil {
@@ -46,10 +50,20 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console)
 	// own (Didomi proofs, the ID5 rebuild's spill) through run.ForRunner.
 	rep, err := run.Execute(ctx, p, opts)
 	if rep.RunID != "" && rep.Status != "" {
-		run.PrintSummary(con.stdout, rep)
+		// An error is printed once: on the last line (stderr) when there
+		// is one below, else in the summary (a tripped reject gate).
+		printed := rep
+		if err != nil && !errors.Is(err, run.ErrRejectRatio) {
+			printed.Error = ""
+		}
+		run.PrintSummary(con.stdout, printed)
 	}
 	stderr := con.stderr
+	var interrupted *interruptError
 	switch {
+	case errors.As(err, &interrupted):
+		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
+		return interrupted.exitCode()
 	case errors.Is(err, run.ErrRejectRatio):
 		return exitRejectRatio
 	case errors.Is(err, run.ErrRefused):

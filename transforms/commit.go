@@ -37,6 +37,7 @@ type Unit struct {
 // stay small: file lists, not data.
 type CommitConfig struct {
 	Pipeline       string                  `json:"pipeline"`
+	Version        string                  `json:"version,omitempty"`
 	Runner         string                  `json:"runner"`
 	Input          string                  `json:"input"`
 	Output         string                  `json:"output"`
@@ -124,7 +125,7 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		cfg, files = skipEmptyUnits(cfg, files, stats)
 	}
 	rep := RunReport{
-		RunID: cfg.RunID, Pipeline: cfg.Pipeline, Runner: cfg.Runner, Input: cfg.Input, Output: cfg.Output,
+		RunID: cfg.RunID, Pipeline: cfg.Pipeline, Version: cfg.Version, Runner: cfg.Runner, Input: cfg.Input, Output: cfg.Output,
 		StartedAt: cfg.StartedAt, Inputs: stats, Skipped: cfg.Skipped, MaxRejectRatio: cfg.MaxRejectRatio,
 		Recovered: cfg.Recovered,
 	}

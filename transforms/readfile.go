@@ -54,7 +54,9 @@ func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejects hivepar
 	defer closer.Close()
 	counts, err := ParseLines(ctx, r, f, rejects, 0, opts, newParser, emit)
 	if err != nil {
-		return FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
+		// Not wrapped again: the reader's errors name the file (os, S3,
+		// decompress), and a cancelled read is not the file's fault.
+		return FileStats{}, err
 	}
 	st := StatsFrom(f, kind, counts)
 	if err := st.Check(); err != nil {

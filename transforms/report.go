@@ -16,6 +16,9 @@ const (
 	// StatusRefused: nothing committed because an input would replace
 	// what the lake holds with much less (see ReplaceCheck).
 	StatusRefused = "refused"
+	// StatusInterrupted: nothing committed because a signal (SIGINT,
+	// SIGTERM) stopped the run before its commit log was recorded.
+	StatusInterrupted = "interrupted"
 )
 
 // Skipped is an input (partition or file) that discovery left out, and why.
@@ -61,11 +64,14 @@ type Totals struct {
 
 // RunReport is the JSON report of one run, stored at lakestate.ReportPath.
 type RunReport struct {
-	RunID          string            `json:"run_id"`
-	Pipeline       string            `json:"pipeline"`
-	Runner         string            `json:"runner"`
-	Input          string            `json:"input"`
-	Output         string            `json:"output"`
+	RunID    string `json:"run_id"`
+	Pipeline string `json:"pipeline"`
+	Runner   string `json:"runner"`
+	Input    string `json:"input"`
+	Output   string `json:"output"`
+	// Version is the version of the vendorlake that ran (see the command's
+	// --version).
+	Version        string            `json:"version,omitempty"`
 	Status         string            `json:"status"`
 	Error          string            `json:"error,omitempty"`
 	StartedAt      time.Time         `json:"started_at"`

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -140,6 +141,9 @@ type FormatError struct {
 func (e *FormatError) Error() string {
 	if errors.Is(e.Err, io.ErrUnexpectedEOF) {
 		return fmt.Sprintf("read %s: %s stream is truncated: %v", e.Name, e.Kind, e.Err)
+	}
+	if strings.HasPrefix(e.Err.Error(), string(e.Kind)+": ") { // compress/gzip's errors say "gzip: " already
+		return fmt.Sprintf("read %s: %v", e.Name, e.Err)
 	}
 	return fmt.Sprintf("read %s: %s: %v", e.Name, e.Kind, e.Err)
 }

@@ -7,6 +7,12 @@
 // this process sends SIGKILL to the process itself. No other call does
 // anything but compare a string, so the hooks cost nothing in production.
 //
+// "POINT:N:INT" and "POINT:N:TERM" send SIGINT or SIGTERM instead, for the
+// tests of an interrupted run: the N-th hit sends the signal to the process
+// and then waits (up to 10 seconds) for ctx to be done, as the command's
+// handler does on the signal, so that the run meets its cancellation
+// right after that point; the run goes on from there.
+//
 // VENDORLAKE_FAULT=trace prints every hit ("fault NAME:N") to stderr instead:
 // the way to choose N for a point, or to update a test's settings when a
 // sample changes.
@@ -36,8 +42,9 @@ const Env = "VENDORLAKE_FAULT"
 
 var (
 	once  sync.Once
-	point string // armed point; "" when inert
-	at    int64  // the hit of point that kills
+	point string         // armed point; "" when inert
+	at    int64          // the hit of point that fires
+	sig   syscall.Signal // what it sends: SIGKILL, SIGINT or SIGTERM
 	hits  atomic.Int64
 
 	trace  bool
@@ -55,18 +62,21 @@ func load() {
 		return
 	}
 	name, n, ok := strings.Cut(v, ":")
+	n, signame, _ := strings.Cut(n, ":")
 	k, err := strconv.ParseInt(n, 10, 64)
-	if !ok || name == "" || err != nil || k < 1 {
-		fmt.Fprintf(os.Stderr, "vendorlake: ignoring %s=%q: want POINT:N with N >= 1\n", Env, v)
+	s, known := map[string]syscall.Signal{"": syscall.SIGKILL, "INT": syscall.SIGINT, "TERM": syscall.SIGTERM}[signame]
+	if !ok || name == "" || err != nil || k < 1 || !known {
+		fmt.Fprintf(os.Stderr, "vendorlake: ignoring %s=%q: want POINT:N or POINT:N:INT or POINT:N:TERM, with N >= 1\n", Env, v)
 		return
 	}
-	point, at = name, k
+	point, at, sig = name, k, s
 }
 
 // Hit marks that execution reached the fault point name. When the process
 // was started with VENDORLAKE_FAULT=name:N, the N-th hit kills the process
-// with SIGKILL (no deferred function, no cleanup runs: a crash). ctx is
-// unused for now; it keeps call sites ready for a per-run scope.
+// with SIGKILL (no deferred function, no cleanup runs: a crash). With
+// name:N:INT or name:N:TERM it sends SIGINT or SIGTERM, then waits for ctx
+// to be done (at most 10 seconds) and returns.
 func Hit(ctx context.Context, name string) {
 	once.Do(load)
 	if trace {
@@ -82,8 +92,15 @@ func Hit(ctx context.Context, name string) {
 	if hits.Add(1) != at {
 		return
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGKILL); err != nil {
-		panic(fmt.Sprintf("faults: SIGKILL at %s:%d: %v", name, at, err))
+	if err := syscall.Kill(os.Getpid(), sig); err != nil {
+		panic(fmt.Sprintf("faults: %v at %s:%d: %v", sig, name, at, err))
+	}
+	if sig != syscall.SIGKILL {
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+		return
 	}
 	// The signal is delivered asynchronously to the other threads: let
 	// nothing else happen on this goroutine meanwhile.

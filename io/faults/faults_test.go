@@ -3,8 +3,10 @@ package faults
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sync"
 	"syscall"
 	"testing"
@@ -17,6 +19,19 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process")
 	}
 	ctx := context.Background()
+	if os.Getenv("FAULTS_HELPER") == "signal" {
+		// Counts the hits until the signal cancelled ctx.
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		for i := 1; i <= 10; i++ {
+			Hit(ctx, "p")
+			if ctx.Err() != nil {
+				fmt.Printf("%v after hit %d", context.Cause(ctx), i)
+				break
+			}
+		}
+		os.Exit(0)
+	}
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
@@ -37,6 +52,23 @@ func runHelper(t *testing.T, fault string) error {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), "FAULTS_HELPER=1", Env+"="+fault)
 	return cmd.Run()
+}
+
+// TestHitSignals: POINT:N:INT and POINT:N:TERM send the signal at the N-th
+// hit and return once the handler cancelled the context.
+func TestHitSignals(t *testing.T) {
+	for fault, want := range map[string]string{
+		"p:3:INT":  "interrupt signal received after hit 3",
+		"p:1:TERM": "terminated signal received after hit 1",
+		"p:3:HUP":  "", // not a signal it sends: inert
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+		cmd.Env = append(os.Environ(), "FAULTS_HELPER=signal", Env+"="+fault)
+		out, err := cmd.Output()
+		if err != nil || string(out) != want {
+			t.Errorf("%s=%q: %q (%v), want %q", Env, fault, out, err, want)
+		}
+	}
 }
 
 func killed(err error) bool {

@@ -1,6 +1,7 @@
 package hiveparquet
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"sync"
@@ -69,6 +70,9 @@ type WriteOptions struct {
 	// but Spark before 3.3 cannot read V2 pages with its vectorized reader.
 	// Off by default.
 	DataPageV2 bool `json:"data_page_v2,omitempty"`
+	// CreatedBy is the files' created_by: the application and its version,
+	// e.g. "vendorlake version v1.2.0" (default "vendorlake").
+	CreatedBy string `json:"created_by,omitempty"`
 }
 
 func (o WriteOptions) withDefaults() WriteOptions {
@@ -173,7 +177,7 @@ func writerProps(o WriteOptions, schema *arrow.Schema) (*parquet.WriterPropertie
 		parquet.WithStats(true),
 		parquet.WithVersion(parquet.V2_6),
 		parquet.WithMaxRowGroupLength(o.withDefaults().RowGroupRows),
-		parquet.WithCreatedBy("vendorlake"),
+		parquet.WithCreatedBy(cmp.Or(o.CreatedBy, "vendorlake")),
 	}
 	if schema != nil {
 		for _, col := range noDictionary(schema) {

@@ -52,6 +52,11 @@ type CommitLog struct {
 // table's _SUCCESS marker, and finally removes the log and the run's
 // temporary area. Applying a log twice is harmless.
 //
+// The log is the point of no return: a ctx done before it is recorded
+// changes nothing (Apply returns its error), while once it is recorded the
+// commit is finished whatever ctx says (an interrupted run commits, then
+// stops).
+//
 // Every path of the log must lie below log.Output, and on local disk no
 // symbolic link may lead a write, rename or delete out of it: such a log is
 // refused (lakefs.ErrOutsideLake).
@@ -65,16 +70,22 @@ func Apply(ctx context.Context, fsys lakefs.FS, log *CommitLog) error {
 		return fmt.Errorf("commit %s: %w", log.RunID, err)
 	}
 	logPath := CommitLogPath(log.Output, log.RunID)
-	if err := lakefs.WriteFile(ctx, fsys, logPath, data); err != nil {
+	if err := context.Cause(ctx); err != nil {
+		return fmt.Errorf("commit %s: %w", log.RunID, err)
+	}
+	if err := lakefs.WriteFile(context.WithoutCancel(ctx), fsys, logPath, data); err != nil {
 		return fmt.Errorf("commit %s: record log: %w", log.RunID, err)
 	}
 	return applyLogged(ctx, fsys, log, logPath)
 }
 
-func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath string) error {
-	faults.Hit(ctx, "commit.after-log")
+// applyLogged carries out a recorded log to its end: ctx's cancellation is
+// ignored (its fault points still see it).
+func applyLogged(hitCtx context.Context, fsys lakefs.FS, log *CommitLog, logPath string) error {
+	ctx := context.WithoutCancel(hitCtx)
+	faults.Hit(hitCtx, "commit.after-log")
 	for _, m := range log.Moves {
-		faults.Hit(ctx, "commit.move")
+		faults.Hit(hitCtx, "commit.move")
 		if err := fsys.Rename(ctx, m.From, m.To); err != nil {
 			// A retried commit finds the file already moved.
 			if ok, _ := lakefs.Exists(ctx, fsys, m.To); ok && errors.Is(err, lakefs.ErrNotExist) {
@@ -84,7 +95,7 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 		}
 	}
 	for _, d := range log.Deletes {
-		faults.Hit(ctx, "commit.delete")
+		faults.Hit(hitCtx, "commit.delete")
 		if err := fsys.Delete(ctx, d); err != nil {
 			return fmt.Errorf("commit %s: remove replaced file: %w", log.RunID, err)
 		}
@@ -99,7 +110,7 @@ func applyLogged(ctx context.Context, fsys lakefs.FS, log *CommitLog, logPath st
 			return fmt.Errorf("commit %s: %w", log.RunID, err)
 		}
 	}
-	faults.Hit(ctx, "commit.before-log-removal")
+	faults.Hit(hitCtx, "commit.before-log-removal")
 	if err := fsys.Delete(ctx, logPath); err != nil {
 		return fmt.Errorf("commit %s: %w", log.RunID, err)
 	}
@@ -123,6 +134,11 @@ func Recover(ctx context.Context, fsys lakefs.FS, output string) ([]string, erro
 	for _, f := range logs {
 		if !strings.HasSuffix(f.Path, ".json") || strings.HasPrefix(path.Base(f.Path), ".") {
 			continue
+		}
+		// A log is finished once started (applyLogged); none is started
+		// once ctx is done.
+		if err := context.Cause(ctx); err != nil {
+			return done, fmt.Errorf("recover: %w", err)
 		}
 		data, err := lakefs.ReadFile(ctx, fsys, f.Path)
 		if err != nil {

@@ -71,7 +71,7 @@ func AcquireLock(ctx context.Context, fsys lakefs.FS, output, runID, pipeline st
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("wait for the lock %s: %w", p, context.Cause(ctx))
 		case <-time.After(min(time.Second, time.Until(deadline)+time.Millisecond)):
 		}
 	}

@@ -148,7 +148,7 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 	}
 	r, kind, closer, err := transforms.OpenDecompressed(ctx, fsys, f, nil)
 	if err != nil {
-		return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
+		return transforms.FileStats{}, err // it names the file
 	}
 	defer closer.Close()
 	br := bufio.NewReaderSize(r, 64<<10)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -62,6 +63,8 @@ type Outputs struct {
 // Options configure one run.
 type Options struct {
 	Input, Output string
+	// Version is the version of the program that runs, for the report.
+	Version string
 	// Runner is the Beam runner: direct, prism, universal, flink...
 	Runner         string
 	FS             lakefs.Options
@@ -181,6 +184,15 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 	o.Logger = log
 	log.Info("run started", "pipeline", p.Name(), "run_id", o.RunID, "runner", o.Runner, "input", o.Input, "output", o.Output, "dry_run", o.DryRun)
 	rep, err := executeChain(ctx, p, o)
+	if cause := context.Cause(ctx); cause != nil && err == nil {
+		// The run ended as if not interrupted: its commit had started
+		// (lakestate.Apply finishes it), or there was nothing to do.
+		if rep.Status == transforms.StatusCommitted {
+			err = fmt.Errorf("%w once the commit had started: the commit was finished", cause)
+		} else {
+			err = fmt.Errorf("%w: the run had ended (%s)", cause, strings.ReplaceAll(rep.Status, "_", " "))
+		}
+	}
 	attrs := []any{"pipeline", p.Name(), "run_id", o.RunID, "status", rep.Status, "seconds", rep.Seconds,
 		"files", rep.Totals.Files, "records_in", rep.Totals.RecordsIn, "records_out", rep.Totals.RecordsOut, "rejected", rep.Totals.Rejected, "blank_lines", rep.Totals.BlankLines}
 	for _, sk := range rep.Skipped {
@@ -193,7 +205,9 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 			"tables", h.Tables, "file", h.File, "error", h.Error)
 	}
 	if err != nil {
-		log.Error("run failed", append(attrs, "error", err.Error())...)
+		// Without the error: the command prints it (and the report keeps
+		// it), so that one error is read once.
+		log.Error("run failed", attrs...)
 	} else {
 		log.Info("run finished", attrs...)
 	}
@@ -217,7 +231,7 @@ func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunRep
 		waitErr = nil
 	}
 	c, ok := p.(Chained)
-	if !ok || (err != nil && waitErr == nil) || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
+	if !ok || (err != nil && waitErr == nil) || ctx.Err() != nil || (rep.Status != transforms.StatusCommitted && rep.Status != transforms.StatusNothingToDo) {
 		return rep, err
 	}
 	next := c.Then(o)
@@ -240,7 +254,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if fr, ok := p.(ForRunner); ok {
 		p = fr.ForRun(o.Output, o.RunID, o.FS)
 	}
-	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output,
+	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output,
 		StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
 	if err := CheckPaths(o.Input, o.Output); err != nil {
 		return rep, err
@@ -268,12 +282,19 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 				rep.Totals.Bytes += f.Size
 			}
 		}
+		pending := lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID)
+		if cause := context.Cause(ctx); cause != nil && !pending {
+			// What failed was cut short by the interruption (a read's
+			// "context canceled"): say so, not blame an innocent file.
+			rep.Status = transforms.StatusInterrupted
+			err = fmt.Errorf("%w: nothing of the run committed", cause)
+		}
 		rep.Error = err.Error()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
 		// Best effort: the files of a failed run are garbage, unless its
 		// commit log was recorded: the next run's Recover needs them.
-		if !lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID) {
+		if !pending {
 			_ = outFS.DeleteAll(context.WithoutCancel(ctx), lakestate.TempDir(o.Output, o.RunID))
 		}
 		_ = lakestate.WriteReport(context.WithoutCancel(ctx), outFS, rep.Output, rep.RunID, rep)
@@ -341,7 +362,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		specs = append(specs, t.Spec())
 	}
 	cfg := transforms.CommitConfig{
-		Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
+		Pipeline: p.Name(), Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
 		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
 		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
 		AllowEmpty:               o.AllowEmptyPartitions,
@@ -366,7 +387,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			}
 			go reportProgress(ctx, outFS, o.Output, o.RunID, len(plan.Files), total, o.ProgressInterval, o.Progress, o.ProgressTerminal, o.Logger, stopProgress)
 		}
-		_, err := beam.Run(ctx, o.Runner, pl)
+		err := runBeam(ctx, o.Runner, pl)
 		if stopProgress != nil {
 			close(stopProgress)
 		}
@@ -374,8 +395,10 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			return fail(pipelineError(err))
 		}
 	}
+	// The commit may have finished after an interruption (lakestate.Apply):
+	// its report is read all the same.
 	var final transforms.RunReport
-	if err := lakestate.ReadReport(ctx, outFS, o.Output, o.RunID, &final); err != nil {
+	if err := lakestate.ReadReport(context.WithoutCancel(ctx), outFS, o.Output, o.RunID, &final); err != nil {
 		return fail(fmt.Errorf("the pipeline finished but left no run report: %w", err))
 	}
 	if final.Status == transforms.StatusRejectRatioExceeded {
