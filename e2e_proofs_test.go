@@ -810,18 +810,8 @@ type fullReport struct {
 // (run IDs of runs in the same second do not sort by time).
 func runReport(t *testing.T, out string) fullReport {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^  report +(\S+\.json)$`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no report line in the summary:\n%s", out)
-	}
 	var r fullReport
-	data, err := os.ReadFile(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
+	readReport(t, out, &r)
 	return r
 }
 

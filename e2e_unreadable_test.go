@@ -8,7 +8,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,18 +37,8 @@ import (
 // reportOf reads the run report named on the summary's "report" line.
 func reportOf(t *testing.T, out string) transforms.RunReport {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^  report +(\S+\.json)$`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no report line in the summary:\n%s", out)
-	}
-	data, err := os.ReadFile(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r transforms.RunReport
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
+	readReport(t, out, &r)
 	return r
 }
 
