@@ -98,7 +98,7 @@ func PrintSummary(w io.Writer, r transforms.RunReport) {
 		fmt.Fprintf(w, "  rejects   %s\n", strings.Join(parts, ", "))
 	}
 	if r.RejectsKept != "" {
-		fmt.Fprintf(w, "  kept      the rejected rows in %s (TABLE/k=v/*.parquet; nothing committed)\n", r.RejectsKept)
+		fmt.Fprintf(w, "  kept      the rejected rows in %s (TABLE/k=v/*.parquet)\n", r.RejectsKept)
 	}
 	if r.Note != "" {
 		fmt.Fprintf(w, "  %-9s %s\n", "note", r.Note)
