@@ -49,23 +49,22 @@ func columnList(s *arrow.Schema) string {
 	return b.String()
 }
 
-// schemaChecker checks batches against their tables' schemas, remembering
-// the schemas it has accepted (batches of one builder share a schema).
+// schemaChecker checks batches against their tables' schemas. It remembers
+// the last schema it accepted per table (the batches of one builder share
+// a schema), so a batch costs a map lookup and a fingerprint is computed
+// only when a table's batches come from another builder (a new file's
+// parser); what it holds stays one schema per table however many files a
+// worker reads.
 type schemaChecker struct {
 	tables map[string]TableSchema
-	ok     map[schemaOf]bool
-}
-
-type schemaOf struct {
-	table  string
-	schema *arrow.Schema
+	last   map[string]*arrow.Schema
 }
 
 // check returns an error naming the table, the partition and both column
 // lists when b's schema is not its table's, or when its table is unknown.
 func (c *schemaChecker) check(b Batch) error {
 	s := b.Record.Schema()
-	if c.ok[schemaOf{b.Table, s}] {
+	if c.last[b.Table] == s {
 		return nil
 	}
 	want, known := c.tables[b.Table]
@@ -76,9 +75,9 @@ func (c *schemaChecker) check(b Batch) error {
 		return fmt.Errorf("write %s/%s: batch schema is not the table's: batch has (%s), table has (%s)",
 			b.Table, b.Partition, columnList(s), want.Columns)
 	}
-	if c.ok == nil {
-		c.ok = map[schemaOf]bool{}
+	if c.last == nil {
+		c.last = map[string]*arrow.Schema{}
 	}
-	c.ok[schemaOf{b.Table, s}] = true
+	c.last[b.Table] = s
 	return nil
 }
