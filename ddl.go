@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -62,6 +64,27 @@ func chooseTables(names string) ([]hiveparquet.Table, error) {
 	return out, nil
 }
 
+// scanLake lists the lake at location: the tables of tables that hold
+// data, and their partitions (hiveparquet.ScanLake). A local lake that does
+// not exist is an error, and so is a lake that cannot be listed.
+func scanLake(location string, o lakefs.Options, tables []hiveparquet.Table) ([]hiveparquet.Table, map[string][][]string, error) {
+	if !strings.Contains(location, "://") {
+		if _, err := os.Stat(location); err != nil {
+			return nil, nil, fmt.Errorf("the lake %s: %w", location, err)
+		}
+	}
+	ctx := context.Background()
+	fsys, err := lakefs.New(ctx, location, o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot list the lake %s: %w", location, err)
+	}
+	with, found, err := hiveparquet.ScanLake(ctx, fsys, location, tables)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot list the lake %s: %w", location, err)
+	}
+	return with, found, nil
+}
+
 // ddlCommand is the command line of ddl.
 type ddlCommand struct {
 	hiveparquet.DDLOptions
@@ -71,9 +94,9 @@ type ddlCommand struct {
 
 func (c *ddlCommand) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Location, "output", "", "the lake root the pipelines write to (local folder or s3://bucket/prefix) (required)")
-	fs.StringVar(&c.Dialect, "dialect", hiveparquet.Athena, "athena, spark, duckdb, or markdown (the README's table reference)")
-	fs.StringVar(&c.Database, "database", "", "database (schema) to create the tables in (Athena, Spark)")
-	fs.StringVar(&c.DateRangeStart, "date-range-start", "2015-01-01", "first date of Athena's date partition projections")
+	fs.StringVar(&c.Dialect, "dialect", hiveparquet.Athena, "athena, spark, trino, duckdb, or markdown (the README's table reference)")
+	fs.StringVar(&c.Database, "database", "", "database (schema) to create the tables in (Athena, Spark, Trino)")
+	fs.StringVar(&c.DateRangeStart, "date-range-start", "", "first date of Athena's date partition projections (default: the earliest date in the lake, else 2015-01-01; a date found earlier still moves it back)")
 	var names []string
 	for _, v := range registry.All() {
 		names = append(names, v.Name)
@@ -96,8 +119,8 @@ func (c *ddlCommand) Validate() error {
 
 // ddl prints CREATE statements for the tables of the lake, derived from the
 // writers' own Arrow schemas: the tables of --pipelines when given, else
-// those that hold at least one Parquet file, or every table when the lake
-// cannot be listed.
+// those that hold at least one Parquet file. Without --pipelines, a lake
+// that does not exist, holds no table or cannot be listed exits 1.
 func ddl(args []string, con console) int {
 	stdout, stderr := con.stdout, con.stderr
 	fs := flag.NewFlagSet("vendorlake ddl", flag.ContinueOnError)
@@ -105,7 +128,7 @@ func ddl(args []string, con console) int {
 	var c ddlCommand
 	c.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: vendorlake ddl --output=LAKE [--dialect=athena|spark|duckdb] [--database=NAME] [--pipelines=NAME,...]\n\nPrints CREATE statements for the tables of the lake.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: vendorlake ddl --output=LAKE [--dialect=athena|spark|trino|duckdb] [--database=NAME] [--pipelines=NAME,...]\n\nPrints CREATE statements for the tables of the lake.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -117,25 +140,31 @@ func ddl(args []string, con console) int {
 	if err := c.Validate(); err != nil {
 		return usageErr(stderr, err)
 	}
-	tables := lakeTables()
-	switch {
-	case c.pipelines != "":
-		tables, _ = chooseTables(c.pipelines)
-	case c.Dialect != hiveparquet.Markdown && c.Location != "":
-		ctx := context.Background()
-		fsys, err := lakefs.New(ctx, c.Location, c.fs)
-		var with []hiveparquet.Table
-		if err == nil {
-			with, err = hiveparquet.TablesWithData(ctx, fsys, c.Location, tables)
+	if c.DateRangeStart != "" {
+		if _, err := time.Parse(time.DateOnly, c.DateRangeStart); err != nil {
+			return usageErr(stderr, fmt.Errorf("--date-range-start=%s is not a date: want YYYY-MM-DD", c.DateRangeStart))
 		}
+	}
+	tables := lakeTables()
+	if c.pipelines != "" {
+		tables, _ = chooseTables(c.pipelines)
+	}
+	if c.Dialect != hiveparquet.Markdown && c.Location != "" {
+		with, found, err := scanLake(c.Location, c.fs, tables)
 		switch {
+		case err != nil && c.pipelines == "":
+			fmt.Fprintf(stderr, "vendorlake ddl: %v (to declare tables without listing the lake, choose them with --pipelines=)\n", err)
+			return exitFailed
 		case err != nil:
-			fmt.Fprintf(stderr, "vendorlake ddl: cannot list the lake, so every table is declared (choose with --pipelines=): %v\n", err)
-		case len(with) == 0:
+			fmt.Fprintf(stderr, "vendorlake ddl: %v: the tables are declared without their partitions; run ddl again after the first run\n", err)
+		case len(with) == 0 && c.pipelines == "":
 			fmt.Fprintf(stderr, "vendorlake ddl: no table under %s holds a Parquet file yet; declare tables before their first run with --pipelines=\n", c.Location)
-			tables = nil
-		default:
+			return exitFailed
+		case c.pipelines == "":
 			tables = with
+			c.Found = found
+		default:
+			c.Found = found
 		}
 	}
 	out, err := hiveparquet.DDL(tables, c.DDLOptions)

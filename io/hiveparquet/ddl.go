@@ -3,6 +3,8 @@ package hiveparquet
 import (
 	"context"
 	"fmt"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -15,6 +17,7 @@ import (
 const (
 	Athena = "athena"
 	Spark  = "spark"
+	Trino  = "trino"
 	DuckDB = "duckdb"
 	// Markdown documents the tables (the README's table reference).
 	Markdown = "markdown"
@@ -22,30 +25,49 @@ const (
 
 // DDLOptions configure DDL.
 type DDLOptions struct {
-	// Dialect is athena, spark or duckdb.
+	// Dialect is athena, spark, trino, duckdb or markdown.
 	Dialect string
-	// Location is the lake root (the pipelines' --output).
+	// Location is the lake root (the pipelines' --output). A local path
+	// becomes absolute (file:// for Athena and Spark, local:// for Trino).
 	Location string
-	// Database qualifies the table names when set (Athena, Spark).
+	// Database qualifies the table names when set (Athena, Spark, Trino).
 	Database string
-	// DateRangeStart is the first date of Athena date projections
-	// (default 2015-01-01; the range ends at NOW).
+	// DateRangeStart is the first date of Athena date projections; empty
+	// means the earliest date found in the lake (2015-01-01 when Found does
+	// not know). A date found before it moves it back: a projection never
+	// hides data. The range ends at NOW.
 	DateRangeStart string
+	// Found maps a table's name to the partitions that hold its data, as
+	// ScanLake returns them. nil means the lake was not listed (tables
+	// declared before their first run): Athena then projects only tables
+	// whose partition columns are all dates, and the script says when to
+	// run ddl again.
+	Found map[string][][]string
 }
 
 // DDL returns the statements that declare tables over a lake, derived from
 // the same Arrow schemas the writers use, so they never drift: CREATE
-// EXTERNAL TABLE with partition projection for Athena, CREATE TABLE USING
-// parquet plus MSCK REPAIR TABLE for Spark, views over read_parquet with
-// hive_partitioning for DuckDB.
+// EXTERNAL TABLE for Athena (partition projection where every partition
+// column is a date or has few values known from the lake, registered
+// partitions otherwise: see athenaDDL), CREATE TABLE USING parquet plus MSCK
+// REPAIR TABLE for Spark, CREATE TABLE WITH external_location plus
+// sync_partition_metadata for Trino's Hive connector, views over
+// read_parquet with hive_partitioning for DuckDB.
 func DDL(tables []Table, o DDLOptions) (string, error) {
 	if o.Location == "" && o.Dialect != Markdown {
 		return "", fmt.Errorf("ddl: the lake location (--output) is required")
 	}
-	if o.DateRangeStart == "" {
-		o.DateRangeStart = "2015-01-01"
+	if o.Location != "" && !strings.Contains(o.Location, "://") {
+		abs, err := filepath.Abs(o.Location)
+		if err != nil {
+			return "", fmt.Errorf("ddl: the lake location %s: %w", o.Location, err)
+		}
+		o.Location = filepath.ToSlash(abs)
 	}
 	var b strings.Builder
+	if o.Dialect == Trino && len(tables) > 0 {
+		trinoHeader(&b, o)
+	}
 	for _, t := range tables {
 		var err error
 		switch o.Dialect {
@@ -53,12 +75,14 @@ func DDL(tables []Table, o DDLOptions) (string, error) {
 			err = athenaDDL(&b, t, o)
 		case Spark:
 			err = sparkDDL(&b, t, o)
+		case Trino:
+			err = trinoDDL(&b, t, o)
 		case DuckDB:
 			err = duckDBDDL(&b, t, o)
 		case Markdown:
 			err = markdownDoc(&b, t)
 		default:
-			return "", fmt.Errorf("ddl: unknown dialect %q (want athena, spark, duckdb or markdown)", o.Dialect)
+			return "", fmt.Errorf("ddl: unknown dialect %q (want athena, spark, trino, duckdb or markdown)", o.Dialect)
 		}
 		if err != nil {
 			return "", fmt.Errorf("ddl for %s: %w", t.Name, err)
@@ -68,27 +92,65 @@ func DDL(tables []Table, o DDLOptions) (string, error) {
 	return b.String(), nil
 }
 
-// TablesWithData returns those of tables that hold at least one Parquet
-// file below root (the lake the pipelines write to), in their order: a
-// table folder that is missing, or holds only _SUCCESS or files below
-// hidden folders ("_…", "."…, which Spark and Hive skip too), has no data.
+// ScanLake lists the table folders below root (the lake the pipelines
+// write to) and returns those of tables that hold at least one Parquet data
+// file, in their order, and for each the partitions that hold one: the
+// partition values (unescaped, in the table's partition column order) of
+// every such folder, distinct and sorted. A table folder that is missing, or
+// holds only _SUCCESS or files below hidden folders ("_…", "."…, which
+// Spark and Hive skip too), has no data; a data file in a folder that is
+// not the table's partition layout counts as data but names no partition.
 // It lists every table folder; an error means the lake could not be listed.
-func TablesWithData(ctx context.Context, fsys lakefs.FS, root string, tables []Table) ([]Table, error) {
+func ScanLake(ctx context.Context, fsys lakefs.FS, root string, tables []Table) ([]Table, map[string][][]string, error) {
 	var out []Table
+	found := map[string][][]string{}
 	for _, t := range tables {
 		dir := lakefs.Join(root, t.Name)
 		files, err := fsys.List(ctx, dir)
 		if err != nil {
-			return nil, fmt.Errorf("list table %s: %w", dir, err)
+			return nil, nil, fmt.Errorf("list table %s: %w", dir, err)
 		}
+		seen := map[string]bool{}
+		has := false
+		var parts [][]string
 		for _, f := range files {
-			if rel, ok := lakefs.Rel(dir, f.Path); ok && dataFile(rel) {
-				out = append(out, t)
-				break
+			rel, ok := lakefs.Rel(dir, f.Path)
+			if !ok || !dataFile(rel) {
+				continue
+			}
+			has = true
+			folder := path.Dir(rel)
+			if len(t.Partitions) == 0 || seen[folder] {
+				continue
+			}
+			seen[folder] = true
+			if values, ok := partitionValues(t, folder); ok {
+				parts = append(parts, values)
 			}
 		}
+		if !has {
+			continue
+		}
+		sort.Slice(parts, func(i, j int) bool { return strings.Join(parts[i], "\x00") < strings.Join(parts[j], "\x00") })
+		out = append(out, t)
+		found[t.Name] = parts
 	}
-	return out, nil
+	return out, found, nil
+}
+
+// partitionValues returns the partition values of folder (relative to the
+// table) when it is exactly the table's partition layout.
+func partitionValues(t Table, folder string) ([]string, bool) {
+	keys, values, err := ParsePartitionPath(folder)
+	if err != nil || len(keys) != len(t.Partitions) {
+		return nil, false
+	}
+	for i, k := range keys {
+		if k != t.Partitions[i].Name {
+			return nil, false
+		}
+	}
+	return values, true
 }
 
 // dataFile reports whether rel, a path inside a table folder, is a Parquet
@@ -105,10 +167,17 @@ func dataFile(rel string) bool {
 	return true
 }
 
+// location is the absolute URI of table t's folder in dialect o.Dialect.
 func location(o DDLOptions, t Table) string {
 	loc := strings.TrimSuffix(o.Location, "/") + "/" + t.Name
-	if !strings.Contains(loc, "://") && o.Dialect != DuckDB {
-		loc = "file://" + loc
+	if !strings.Contains(loc, "://") {
+		switch o.Dialect {
+		case Trino:
+			loc = "local://" + loc // Trino's native local file system
+		case DuckDB:
+		default:
+			loc = "file://" + loc
+		}
 	}
 	return loc
 }
@@ -258,62 +327,6 @@ func columns(b *strings.Builder, t Table, extra []string) error {
 		fmt.Fprintf(b, "  %s%s\n", e, sep)
 	}
 	b.WriteString(")\n")
-	return nil
-}
-
-func athenaDDL(b *strings.Builder, t Table, o DDLOptions) error {
-	fmt.Fprintf(b, "-- %s\nCREATE EXTERNAL TABLE IF NOT EXISTS %s ", t.Doc, qualified(o, t.Name))
-	if err := columns(b, t, nil); err != nil {
-		return err
-	}
-	if len(t.Partitions) > 0 {
-		var parts []string
-		for _, p := range t.Partitions {
-			ty := partitionHiveType(p)
-			if p.Type == "date" {
-				ty = "string" // date projection works on the folder text
-			}
-			parts = append(parts, fmt.Sprintf("`%s` %s", p.Name, ty))
-		}
-		fmt.Fprintf(b, "PARTITIONED BY (%s)\n", strings.Join(parts, ", "))
-	}
-	fmt.Fprintf(b, "STORED AS PARQUET\nLOCATION '%s/'\n", location(o, t))
-	props := [][2]string{{"parquet.compression", "ZSTD"}}
-	if len(t.Partitions) > 0 {
-		props = append(props, [2]string{"projection.enabled", "true"})
-		tmpl := location(o, t)
-		for _, p := range t.Partitions {
-			tmpl += "/" + p.Name + "=${" + p.Name + "}"
-			key := "projection." + p.Name
-			switch p.Type {
-			case "date":
-				props = append(props,
-					[2]string{key + ".type", "date"},
-					[2]string{key + ".format", "yyyy-MM-dd"},
-					[2]string{key + ".range", o.DateRangeStart + ",NOW"},
-					[2]string{key + ".interval", "1"},
-					[2]string{key + ".interval.unit", "DAYS"})
-			case "int":
-				props = append(props,
-					[2]string{key + ".type", "integer"},
-					[2]string{key + ".range", "1,100000"})
-			default:
-				// Ids (export_id, request_id...): any value, given in the
-				// query's WHERE clause.
-				props = append(props, [2]string{key + ".type", "injected"})
-			}
-		}
-		props = append(props, [2]string{"storage.location.template", tmpl + "/"})
-	}
-	b.WriteString("TBLPROPERTIES (\n")
-	for i, p := range props {
-		sep := ","
-		if i == len(props)-1 {
-			sep = ""
-		}
-		fmt.Fprintf(b, "  '%s'='%s'%s\n", p[0], p[1], sep)
-	}
-	b.WriteString(");\n")
 	return nil
 }
 

@@ -14,13 +14,18 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakestate"
 )
 
-func TestTablesWithData(t *testing.T) {
+func TestScanLake(t *testing.T) {
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}}, nil)
-	table := func(name string) Table { return Table{Name: name, Schema: schema} }
+	table := func(name string) Table {
+		return Table{Name: name, Schema: schema, Partitions: []PartitionColumn{{Name: "date", Type: "date"}}}
+	}
 	tables := []Table{table("full"), table("success_only"), table("missing"), table("tmp_only"), table("hidden_part"), table("not_parquet"), table("flat")}
 	lake := t.TempDir()
 	for _, f := range []string{
 		"full/date=2024-01-01/part-0.parquet",
+		"full/date=2024-01-01/part-1.parquet",
+		"full/date=2023-12-31/part-0.parquet",
+		"full/stray/part-0.parquet",
 		"full/_SUCCESS",
 		"success_only/_SUCCESS",
 		"tmp_only/_temporary/part-0.parquet",
@@ -37,9 +42,12 @@ func TestTablesWithData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := TablesWithData(context.Background(), lakefs.Local{}, lake, tables)
+	got, found, err := ScanLake(context.Background(), lakefs.Local{}, lake, tables)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := map[string][][]string{"full": {{"2023-12-31"}, {"2024-01-01"}}, "flat": nil}; !reflect.DeepEqual(found, want) {
+		t.Errorf("partitions found = %v, want %v (the stray folder names none)", found, want)
 	}
 	var names []string
 	for _, tb := range got {
@@ -49,7 +57,7 @@ func TestTablesWithData(t *testing.T) {
 		t.Errorf("tables with data = %v, want %v", names, want)
 	}
 
-	_, err = TablesWithData(context.Background(), failingList{}, lake, tables)
+	_, _, err = ScanLake(context.Background(), failingList{}, lake, tables)
 	if err == nil || !errors.Is(err, errDenied) {
 		t.Errorf("a lake that cannot be listed: err = %v, want %v", err, errDenied)
 	}

@@ -37,6 +37,10 @@ type PartitionColumn struct {
 	Name string
 	// Type is the SQL type of the column: "string", "date" or "int".
 	Type string
+	// PerDelivery marks a column that takes a new value with (almost) every
+	// delivery, such as a request id: too many values to enumerate, so
+	// Athena's DDL registers its partitions instead of projecting them.
+	PerDelivery bool
 }
 
 // Table describes one output table: the single source of truth from which

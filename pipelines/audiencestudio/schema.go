@@ -114,7 +114,7 @@ func RequestsPartitions() []hiveparquet.PartitionColumn {
 
 // PortabilityPartitions are the partition columns of the portability tables.
 func PortabilityPartitions() []hiveparquet.PartitionColumn {
-	return []hiveparquet.PartitionColumn{{Name: "request_id", Type: "string"}, {Name: "date", Type: "date"}, {Name: "data_source", Type: "string"}}
+	return []hiveparquet.PartitionColumn{{Name: "request_id", Type: "string", PerDelivery: true}, {Name: "date", Type: "date"}, {Name: "data_source", Type: "string"}}
 }
 
 // RequestsTables returns the tables the requests pipeline writes.
