@@ -110,7 +110,7 @@ hive.metastore.catalog.dir=local://$s/metastore
 hive.timestamp-precision=MICROSECONDS
 hive.partition-projection-enabled=true
 hive.ignore-absent-partitions=true
-hive.non-managed-table-writes-enabled=false
+hive.allow-register-partition-procedure=true
 fs.native-local.enabled=true
 local.location=/
 EOF
