@@ -9,6 +9,9 @@
 # scripts/spark-runner.sh) are built from Beam 2.56.0's runner libraries on
 # Maven Central (their job server jars are not served here) and run the
 # pipelines on a Flink 1.16 session cluster and on Spark 3.5 local[2].
+# Trino 476 (scripts/trino.sh, Maven Central) reads the lake through the
+# Athena and Trino DDL; it needs a Java 24+ beside Java 17 and is skipped,
+# saying so, on a machine without one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -48,6 +51,7 @@ cleanup() {
   prism_stop
   flink_stop
   spark_runner_stop
+  trino_stop
   "$root/scripts/minio.sh" clean || true
   rm -rf "$scratch"
 }
@@ -55,6 +59,7 @@ trap cleanup EXIT
 source scripts/prism.sh
 source scripts/flink.sh
 source scripts/spark-runner.sh
+source scripts/trino.sh
 prism_start
 export VENDORLAKE_REQUIRE_PRISM=1
 minio_env=$(scripts/minio.sh start) # for the S3 tests; a test that stops MinIO starts its own with VENDORLAKE_MINIO_SH
@@ -69,6 +74,12 @@ flink_start
 export VENDORLAKE_REQUIRE_FLINK=1
 spark_runner_start
 export VENDORLAKE_REQUIRE_SPARK_RUNNER=1
+if trino_java >/dev/null 2>&1; then
+  trino_start
+  export VENDORLAKE_REQUIRE_TRINO=1
+else
+  echo "trino: SKIPPED, no Java 24 or newer on this machine (set TRINO_JAVA_HOME): TestTrinoReadsTheLake will skip" >&2
+fi
 
 step "go vet"
 go vet ./...

@@ -369,12 +369,37 @@ func duckDBDDL(b *strings.Builder, t Table, o DDLOptions) error {
 	return nil
 }
 
+// AfterNewPartitions says, for the README, what each engine's user runs
+// after new partitions of t arrive, following the Athena plan that a
+// listed lake gets (planAthena).
+func AfterNewPartitions(t Table) string {
+	var enums []string
+	athena := "nothing (dates projected)"
+	for _, p := range t.Partitions {
+		switch {
+		case p.Type == "date":
+		case p.Type == "string" && !p.PerDelivery:
+			enums = append(enums, "`"+p.Name+"`")
+		default:
+			athena = "`vendorlake ddl` and its script again (partitions registered), or `MSCK REPAIR TABLE`"
+			enums = nil
+		}
+		if strings.HasPrefix(athena, "`vendorlake") {
+			break
+		}
+	}
+	if len(enums) > 0 {
+		athena = "nothing for new dates; a new " + strings.Join(enums, " or ") + " value needs `vendorlake ddl` and its script again (projected as an enum of the values found)"
+	}
+	return "After new partitions: Athena " + athena + "; Spark `MSCK REPAIR TABLE`; Trino `CALL system.sync_partition_metadata`; DuckDB nothing."
+}
+
 func markdownDoc(b *strings.Builder, t Table) error {
 	var parts []string
 	for _, p := range t.Partitions {
 		parts = append(parts, "`"+p.Name+"` ("+p.Type+")")
 	}
-	fmt.Fprintf(b, "**`%s`** — %s Partitioned by %s; %s mode.\n\n| column | type |\n|---|---|\n", t.Name, t.Doc, strings.Join(parts, ", "), t.Mode)
+	fmt.Fprintf(b, "**`%s`** — %s Partitioned by %s; %s mode. %s\n\n| column | type |\n|---|---|\n", t.Name, t.Doc, strings.Join(parts, ", "), t.Mode, AfterNewPartitions(t))
 	for _, f := range t.Schema.Fields() {
 		ty, err := HiveType(f.Type)
 		if err != nil {
