@@ -44,6 +44,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
@@ -276,6 +277,7 @@ func (c *Current) rebuildDue(ctx context.Context, fsys lakefs.FS, r rebuildCheck
 	if err != nil {
 		return false, "", err
 	}
+	faults.Hit(ctx, "current.check")
 	if age := r.now.Sub(st.BuiltAt); r.age > 0 && age > r.age {
 		return true, fmt.Sprintf("the base is %s old (--base-rebuild-age=%s)", age.Round(time.Minute), r.age), nil
 	}
