@@ -172,5 +172,10 @@ func ddl(args []string, con console) int {
 		return usageErr(stderr, err)
 	}
 	fmt.Fprint(stdout, out)
+	views, err := hiveparquet.ViewDDL(registry.Views(), tables, c.DDLOptions)
+	if err != nil {
+		return usageErr(stderr, err)
+	}
+	fmt.Fprint(stdout, views)
 	return exitOK
 }

@@ -76,13 +76,13 @@ func id5RunReport(t *testing.T, lake, stdout, suffix string) transforms.RunRepor
 	return r
 }
 
-// currentRowsByPartner reads id5_mapping_current's rows per partition from
-// the chained rebuild's report.
+// currentRowsByPartner reads id5_mapping_base's rows per partition from the
+// chained rebuild's report (a full extract always rebuilds the base).
 func currentRowsByPartner(t *testing.T, lake, stdout string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
 	for _, p := range id5RunReport(t, lake, stdout, "-id5_current").Partitions {
-		if p.Table == "id5_mapping_current" {
+		if p.Table == "id5_mapping_base" {
 			out[p.Partition] += p.Rows
 		}
 	}

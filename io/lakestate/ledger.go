@@ -4,21 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"path"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
 )
 
-// LoadLedger reads every ledger entry of a pipeline, keyed by unit.
+// LoadLedger reads every ledger entry of a pipeline, keyed by unit: its
+// snapshot (CompactLedger), then its entry files.
 func LoadLedger(ctx context.Context, fsys lakefs.FS, output, pipeline string) (map[string]ledger.Entry, error) {
 	files, err := fsys.List(ctx, LedgerDir(output, pipeline))
 	if err != nil {
 		return nil, fmt.Errorf("load ledger: %w", err)
 	}
 	out := make(map[string]ledger.Entry, len(files))
+	// The snapshot first (ledgersnap.go): the entry files written since win.
 	for _, f := range files {
-		if !strings.HasSuffix(f.Path, ".json") || strings.Contains(f.Path, "/.") {
+		if path.Base(f.Path) == LedgerSnapshotName {
+			if err := loadLedgerSnapshot(ctx, fsys, f.Path, out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, f := range files {
+		if !ledgerEntryFile(f.Path) {
 			continue
 		}
 		data, err := lakefs.ReadFile(ctx, fsys, f.Path)

@@ -2,13 +2,12 @@ package id5
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -106,9 +105,23 @@ type Current struct {
 	// otherwise hold up to one shard per bundle they run at once.
 	MergeGroups int
 
-	view     []ExtractRef
-	shards   int
-	perGroup int
+	// RebuildShare and RebuildAge are the rebuild policy (see base.go):
+	// the base is rebuilt when the delta's rows pass RebuildShare of the
+	// base's (zero: DefaultRebuildShare), or when it is older than
+	// RebuildAge and has a delta (zero: never for its age).
+	RebuildShare float64
+	RebuildAge   time.Duration
+	// Now is the clock of the age rule; nil is time.Now.
+	Now func() time.Time
+
+	view    []ExtractRef
+	why     string
+	horizon int64
+	builtAt int64
+	// hasHorizon is false when the rebuild reads no incremental row.
+	hasHorizon bool
+	shards     int
+	perGroup   int
 	// spillBytes bounds the spill buffer of one bundle; zero means
 	// spillBufferBytes (tests set it low to get many segments).
 	spillBytes int64
@@ -231,40 +244,62 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 	read = append(read, updates...)
 
 	var plan transforms.Plan
-	// The ledger records one digest of every file the rebuild depends on,
-	// not the list: the tables grow by a file per delivered file.
-	h := sha256.New()
-	var size, newest int64
-	digest := func(fi lakefs.FileInfo) {
-		rel, _ := lakefs.Rel(c.Lake, fi.Path)
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\n", rel, fi.Size, fi.ModTime.UnixMicro(), fi.ETag)
-		size += fi.Size
-		newest = max(newest, fi.ModTime.UnixMicro())
-	}
+	// The ledger entry of a rebuild records every file it read: the next
+	// runs tell the delta (new incremental files) from the base by it.
+	var inputs []ledger.Input
 	for _, fi := range markFiles {
-		digest(fi)
+		inputs = append(inputs, fileInput(c.Lake, fi))
 	}
 	for _, fi := range read {
-		digest(fi)
-		rel, _ := lakefs.Rel(c.Lake, fi.Path)
-		plan.Files = append(plan.Files, transforms.InputFile{Path: fi.Path, Rel: rel, Size: fi.Size, ModTime: fi.ModTime.UnixMicro(), ETag: fi.ETag, Unit: CurrentTable})
+		in := fileInput(c.Lake, fi)
+		inputs = append(inputs, in)
+		plan.Files = append(plan.Files, transforms.InputFile{Path: fi.Path, Rel: in.Rel, Size: fi.Size, ModTime: in.ModTime, ETag: fi.ETag, Unit: CurrentTable})
 	}
-	inputs := []ledger.Input{{Rel: fmt.Sprintf("%s, %s (%d files)", ExtractPartnersTable, strings.Join([]string{ExtractsTable, UpdatesTable}, ", "), len(markFiles)+len(read)),
-		Size: size, ModTime: newest, ETag: "sha256:" + hex.EncodeToString(h.Sum(nil))}}
-	if e, ok := led[CurrentTable]; ok && e.Same(inputs) {
-		plan.Files = nil
-		plan.Skipped = append(plan.Skipped, transforms.Skipped{What: CurrentTable,
-			Reason: "its inputs are unchanged since run " + e.RunID + " rebuilt it"})
-		return plan, nil
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
 	}
-	rows, err := parquetRows(ctx, fsys, read)
+	c.builtAt = now.UnixMicro()
+	if e, ok := led[CurrentTable]; ok {
+		due, why, err := c.rebuildDue(ctx, fsys, rebuildCheck{prev: e, marks: markFiles, extracts: read[:len(read)-len(updates)],
+			updates: updates, now: now, share: c.share(), age: c.RebuildAge})
+		if err != nil {
+			return transforms.Plan{}, err
+		}
+		if !due {
+			plan.Files = nil
+			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: BaseTable, Reason: why})
+			return plan, nil
+		}
+		c.why = why
+	}
+	rows, err := parquetRows(ctx, fsys, read[:len(read)-len(updates)])
 	if err != nil {
 		return transforms.Plan{}, fmt.Errorf("id5 current: %w", err)
 	}
+	foot, err := readFooters(ctx, fsys, updates)
+	if err != nil {
+		return transforms.Plan{}, fmt.Errorf("id5 current: %w", err)
+	}
+	c.horizon, c.hasHorizon = 0, false
+	for _, f := range foot {
+		rows += f.rows
+		if f.rows > 0 && (!c.hasHorizon || f.maxAt > c.horizon) {
+			c.horizon, c.hasHorizon = f.maxAt, true
+		}
+	}
 	c.shards, c.perGroup = shardLayout(rows, c.ShardRows, c.MergeGroups)
 	plan.Units = []transforms.Unit{{Key: CurrentTable, Inputs: inputs}}
-	plan.Claims = []hiveparquet.Claim{{Table: CurrentTable, Partition: hiveparquet.AllPartitions}}
+	plan.Claims = []hiveparquet.Claim{{Table: BaseTable, Partition: hiveparquet.AllPartitions}, {Table: BaseStateTable, Partition: hiveparquet.AllPartitions}}
 	return plan, nil
+}
+
+// share is the rebuild share in force.
+func (c *Current) share() float64 {
+	if c.RebuildShare <= 0 {
+		return DefaultRebuildShare
+	}
+	return c.RebuildShare
 }
 
 // Read implements run.Pipeline: files are Parquet files of the lake; it
@@ -290,7 +325,8 @@ func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.
 	grouped := beam.GroupByKey(s, beam.Flatten(s, refs, markers))
 	batches, done := beam.ParDo2(s, &mergeFn{Lake: c.Lake, FS: c.FS, Dir: dir, Shards: shards, PerGroup: per}, grouped)
 	stats = beam.ParDo(s, &shardsDoneFn{Shards: shards}, stats, beam.SideInput{Input: done})
-	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
+	state := beam.ParDo(s, &baseStateFn{Extracts: c.view, Horizon: c.horizon, HasHorizon: c.hasHorizon, BuiltAt: c.builtAt}, beam.Impulse(s))
+	return run.Outputs{Batches: []beam.PCollection{batches, state}, Stats: stats}
 }
 
 // sameColumns checks that got has want's column names and types, in order

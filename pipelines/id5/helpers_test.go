@@ -2,6 +2,7 @@ package id5
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -160,14 +161,43 @@ func readTable(t *testing.T, output, table string) []lakeRow {
 	return rows
 }
 
-// currentRows reads id5_mapping_current as CurrentRows, sorted like CurrentMapping's result.
+// currentRows reads id5_mapping_current as CurrentRows, sorted like
+// CurrentMapping's result: the view's rows, computed here in Go over
+// id5_mapping_base, id5_mapping_base_state and id5_mapping_updates (the
+// DuckDB end-to-end test runs the view's SQL itself).
 func currentRows(t *testing.T, output string) []CurrentRow {
 	t.Helper()
-	var out []CurrentRow
-	for _, r := range readTable(t, output, CurrentTable) {
-		out = append(out, CurrentRow{UID: r.str("uid"), PartnerGVLID: int32(r.i64("partner_gvlid")), PartnerUID: r.str("partner_uid"),
+	cut := map[int64]time.Time{}
+	for _, r := range readTable(t, output, BaseStateTable) {
+		cut[r.i64("partner_gvlid")] = r["cutoff"].(time.Time)
+	}
+	latest := map[[2]string]CurrentRow{}
+	put := func(c CurrentRow) {
+		k := [2]string{c.UID, fmt.Sprint(c.PartnerGVLID)}
+		old, ok := latest[k]
+		if !ok || cmp.Or(c.UpdatedAt.Compare(old.UpdatedAt), cmp.Compare(c.SourceFile, old.SourceFile), cmp.Compare(c.SourceLine, old.SourceLine)) > 0 {
+			latest[k] = c
+		}
+	}
+	for _, r := range readTable(t, output, BaseTable) {
+		put(CurrentRow{UID: r.str("uid"), PartnerGVLID: int32(r.i64("partner_gvlid")), PartnerUID: r.str("partner_uid"),
 			SourceGVLID: int32(r.i64("source_gvlid")), UpdatedAt: r["updated_at"].(time.Time),
 			SourceFile: r.str("source_file"), SourceLine: r.i64("source_line")})
+	}
+	for _, r := range readTable(t, output, UpdatesTable) {
+		at := r["delivered_at"].(time.Time)
+		if e, ok := cut[r.i64("partner_gvlid")]; ok && !at.After(e) {
+			continue
+		}
+		if h, ok := cut[horizonPartner]; ok && !at.After(h) {
+			continue
+		}
+		put(CurrentRow{UID: r.str("uid"), PartnerGVLID: int32(r.i64("partner_gvlid")), PartnerUID: r.str("partner_uid"),
+			SourceGVLID: int32(r.i64("source_gvlid")), UpdatedAt: at, SourceFile: r.str("source_file"), SourceLine: r.i64("source_line")})
+	}
+	var out []CurrentRow
+	for _, c := range latest {
+		out = append(out, c)
 	}
 	sortCurrent(out)
 	return out

@@ -275,7 +275,7 @@ func (w *currentWriter) flush(pb *partnerBatch) {
 		return
 	}
 	part, _ := hiveparquet.PartitionPath([]string{partnerPartitions[0].Name}, strconv.FormatInt(int64(pb.partner), 10))
-	w.emit(hiveparquet.Batch{Table: CurrentTable, Partition: part, Record: pb.b.NewRecord()})
+	w.emit(hiveparquet.Batch{Table: BaseTable, Partition: part, Record: pb.b.NewRecord()})
 	w.rows -= n
 }
 

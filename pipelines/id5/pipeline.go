@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -27,7 +28,9 @@ func init() {
 // new delivered files into id5_mapping_updates, id5_full_extracts,
 // id5_extract_partners and id5_rejects (idempotent append, one source per
 // file); run.Execute then runs its chained stage, Current, which rebuilds
-// id5_mapping_current from those tables as committed in the lake.
+// id5_mapping_base from those tables as committed in the lake when the
+// rebuild is due (see base.go); the view id5_mapping_current reads the base
+// plus the incremental rows delivered after it.
 type Pipeline struct {
 	// SourceGVLID is the GVLID of the UIDs of per-partner files (yours),
 	// which those files do not carry. Required.
@@ -41,6 +44,10 @@ type Pipeline struct {
 	// The zero value refuses any extract that lacks a current UID; the
 	// command's default is DefaultMaxExtractShrink.
 	MaxExtractShrink float64
+	// RebuildShare and RebuildAge are the rebuild policy of the base
+	// (Current); zero values are the defaults.
+	RebuildShare float64
+	RebuildAge   time.Duration
 
 	// guard carries the lake's partner states from Discover to Read; ForRun
 	// sets it (nil: extracts are not checked).
@@ -110,8 +117,8 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 // to do), id5_mapping_current is rebuilt from the lake at o.Output. On the
 // runners that run in this process, the shards are spread over as many
 // groups as there are CPUs, which bounds the merges in memory at once.
-func (Pipeline) Then(o run.Options) run.Pipeline {
-	c := &Current{Lake: o.Output, FS: o.FS}
+func (p Pipeline) Then(o run.Options) run.Pipeline {
+	c := &Current{Lake: o.Output, FS: o.FS, RebuildShare: p.RebuildShare, RebuildAge: p.RebuildAge}
 	switch o.Runner {
 	case "", "direct", "prism":
 		c.MergeGroups = runtime.NumCPU()

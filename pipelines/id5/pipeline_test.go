@@ -105,8 +105,8 @@ func TestHeaderChanges(t *testing.T) {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	checkCurrentTable(t, in, out)
-	// Partitions of id5_mapping_current: one per partner.
-	parts := countBy(readTable(t, out, CurrentTable), "partner_gvlid")
+	// Partitions of id5_mapping_base: one per partner.
+	parts := countBy(readTable(t, out, BaseTable), "partner_gvlid")
 	if len(parts) != 3 || parts["20"] != 2 || parts["45"] != 3 || parts["109"] != 2 {
 		t.Errorf("current rows per partner: %v", parts)
 	}

@@ -239,7 +239,7 @@ func equalCounts(a, b map[string]int64) bool {
 func TestCurrentCatchesUp(t *testing.T) {
 	out := t.TempDir()
 	execute(t, fixtures, out, false)
-	for _, d := range []string{filepath.Join(out, CurrentTable), lakestate.LedgerDir(out, CurrentName)} {
+	for _, d := range []string{filepath.Join(out, BaseTable), filepath.Join(out, BaseStateTable), lakestate.LedgerDir(out, CurrentName)} {
 		if err := os.RemoveAll(d); err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +248,8 @@ func TestCurrentCatchesUp(t *testing.T) {
 	if rep.Status != transforms.StatusNothingToDo {
 		t.Errorf("status %s", rep.Status)
 	}
-	if len(rep.Partitions) != 3 || rep.Partitions[0].Table != CurrentTable {
+	// Three partners' base, and the state's horizon row.
+	if len(rep.Partitions) != 4 || rep.Partitions[0].Table != BaseTable || rep.Partitions[3].Table != BaseStateTable {
 		t.Errorf("partitions: %+v", rep.Partitions)
 	}
 	checkCurrentTable(t, fixtures, out)

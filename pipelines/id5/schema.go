@@ -19,8 +19,15 @@ const (
 	ExtractPartnersTable = "id5_extract_partners"
 	// RejectsTable holds the rejected lines of every ID5 file.
 	RejectsTable = "id5_rejects"
-	// CurrentTable is the mapping in force, rebuilt by every run.
+	// CurrentTable is the mapping in force: a view over BaseTable,
+	// BaseStateTable and UpdatesTable (see CurrentView), no table.
 	CurrentTable = "id5_mapping_current"
+	// BaseTable is the mapping in force when the base was last rebuilt
+	// (see base.go).
+	BaseTable = "id5_mapping_base"
+	// BaseStateTable says which incremental rows are the delta over the
+	// base: the base's extract of each partner and its horizon.
+	BaseStateTable = "id5_mapping_base_state"
 )
 
 var (
@@ -84,8 +91,9 @@ func ExtractPartnersSchema() *arrow.Schema {
 	}, nil)
 }
 
-// CurrentSchema is the schema of id5_mapping_current (partner_gvlid is its
-// partition column, not repeated inside the files).
+// CurrentSchema is the schema of id5_mapping_base and of the columns of the
+// view id5_mapping_current (partner_gvlid is the base's partition column,
+// not repeated inside the files).
 func CurrentSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
 		noDictionary("uid", str),
@@ -94,6 +102,19 @@ func CurrentSchema() *arrow.Schema {
 		column("updated_at", tsUTC),
 		column("source_file", str),
 		noDictionary("source_line", i64),
+	}, nil)
+}
+
+// BaseStateSchema is the schema of id5_mapping_base_state, partitioned by
+// partner_gvlid: in partner P's partition, the time of the base's full
+// extract of P and its file; in partition 0, the base's horizon (the
+// latest delivered_at of its incremental rows) and no file. built_at is
+// when the base was built (the age rule's start).
+func BaseStateSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		column("cutoff", tsUTC),
+		column("source_file", str),
+		column("built_at", tsUTC),
 	}, nil)
 }
 
@@ -126,11 +147,14 @@ func Rejects() hiveparquet.Table {
 	return t
 }
 
-// CurrentTables are the tables the compaction stage (Current) writes.
+// CurrentTables are the tables the compaction stage (Current) writes, both
+// rewritten whole by each rebuild of the base, in one commit.
 func CurrentTables() []hiveparquet.Table {
 	return []hiveparquet.Table{
-		{Name: CurrentTable, Doc: "One row per (UID, partner): the partner UID in force now, and the row it came from.",
+		{Name: BaseTable, Doc: "One row per (UID, partner): the partner UID in force when the base was last rebuilt, and the row it came from (query id5_mapping_current).",
 			Schema: CurrentSchema(), Partitions: partnerPartitions, Mode: hiveparquet.Overwrite},
+		{Name: BaseStateTable, Doc: "The base's full extract per partner and, in partner_gvlid=0, its horizon: id5_mapping_updates rows delivered after both are the delta over the base.",
+			Schema: BaseStateSchema(), Partitions: partnerPartitions, Mode: hiveparquet.Overwrite},
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -66,11 +67,20 @@ type PartnerState struct {
 	Sizes []int64  `json:"sizes"`
 	// Newest is the partner's newest committed extract (zero if none).
 	Newest ExtractRef `json:"newest"`
+	// Delta are the files of id5_mapping_updates that may hold rows of
+	// the delta over the base (see base.go): the partner's rows delivered
+	// after Cutoff (all of them when HasCutoff is false) are current too.
+	Delta      []string `json:"delta,omitempty"`
+	DeltaSizes []int64  `json:"delta_sizes,omitempty"`
+	Cutoff     int64    `json:"cutoff_us,omitempty"`
+	HasCutoff  bool     `json:"has_cutoff,omitempty"`
 }
 
 // LoadPartnerStates reads what the lake at lake holds for every partner
-// that has a current mapping or a committed extract. The row counts come
-// from the Parquet footers; no row is read.
+// that has a current mapping (base rows) or a committed extract, and, as
+// partner 0, the delta of any other partner. The row counts come from the
+// Parquet footers (the delta's files count whole for each partner: an
+// estimate, which only sizes the check); no row is read.
 func LoadPartnerStates(ctx context.Context, fsys lakefs.FS, lake string) ([]PartnerState, error) {
 	byPartner := map[int32]*PartnerState{}
 	var order []int32
@@ -90,9 +100,9 @@ func LoadPartnerStates(ctx context.Context, fsys lakefs.FS, lake string) ([]Part
 	for _, e := range newest {
 		get(e.Partner).Newest = e
 	}
-	files, err := tableFiles(ctx, fsys, lake, CurrentTable)
+	files, err := tableFiles(ctx, fsys, lake, BaseTable)
 	if err != nil {
-		return nil, fmt.Errorf("id5: list %s: %w", CurrentTable, err)
+		return nil, fmt.Errorf("id5: list %s: %w", BaseTable, err)
 	}
 	for _, fi := range files {
 		dir := path.Base(path.Dir(fi.Path))
@@ -113,9 +123,39 @@ func LoadPartnerStates(ctx context.Context, fsys lakefs.FS, lake string) ([]Part
 		s.Files = append(s.Files, fi.Path)
 		s.Sizes = append(s.Sizes, fi.Size)
 	}
-	out := make([]PartnerState, 0, len(order))
-	for _, p := range order {
-		out = append(out, *byPartner[p])
+	base, err := LoadBaseState(ctx, fsys, lake)
+	if err != nil {
+		return nil, err
+	}
+	updates, err := tableFiles(ctx, fsys, lake, UpdatesTable)
+	if err != nil {
+		return nil, fmt.Errorf("id5: list %s: %w", UpdatesTable, err)
+	}
+	out := make([]PartnerState, 0, len(order)+1)
+	for _, p := range append(order, horizonPartner) {
+		s := byPartner[p]
+		if s == nil {
+			s = &PartnerState{Partner: p}
+		}
+		s.Cutoff, s.HasCutoff = base.Cutoff(p)
+		var delta []lakefs.FileInfo
+		for _, fi := range updates {
+			// date=YYYY-MM-DD is the delivery day: a day before the
+			// cutoff's holds no delta row.
+			day, ok := strings.CutPrefix(path.Base(path.Dir(fi.Path)), datePartitions[0].Name+"=")
+			if ok && s.HasCutoff && day < time.UnixMicro(s.Cutoff).UTC().Format(time.DateOnly) {
+				continue
+			}
+			delta = append(delta, fi)
+			s.Delta = append(s.Delta, fi.Path)
+			s.DeltaSizes = append(s.DeltaSizes, fi.Size)
+		}
+		n, err := parquetRows(ctx, fsys, delta)
+		if err != nil {
+			return nil, fmt.Errorf("id5: %w", err)
+		}
+		s.Rows += n
+		out = append(out, *s)
 	}
 	return out, nil
 }
@@ -158,7 +198,13 @@ func newShrinkCheck(df File, covers []int32, states []PartnerState, max float64,
 	}
 	this := ExtractRef{At: df.DeliveredAt.UnixMicro(), SourceFile: df.Path}
 	for _, p := range covers {
-		s := byPartner[p]
+		s, ok := byPartner[p]
+		if !ok {
+			// No base row nor extract: its delta rows, if any, are
+			// all it has.
+			s = byPartner[horizonPartner]
+			s.Partner = p
+		}
 		if s.Newest.SourceFile != "" && s.Newest.after(this) {
 			continue // an older extract: the newer one stays in force
 		}
@@ -307,7 +353,8 @@ func (c *shrinkCheck) absent(ctx context.Context, fsys lakefs.FS, p int32, s Par
 	// incremental, which the rebuild applies on top of the extract: it
 	// stays, extract or not, so it is never absent.
 	at := arrow.Timestamp(c.df.DeliveredAt.UnixMicro())
-	var later int64
+	// Every UID is spilled with a flag: 'L' when its row is later than the
+	// extract (kept), 'E' otherwise; a UID is kept when any row of it is.
 	for i, f := range s.Files {
 		err := readParquet(ctx, fsys, f, s.Sizes[i], func(rec arrow.Record) error {
 			idx, err := colIndex(rec, f, "uid")
@@ -324,11 +371,7 @@ func (c *shrinkCheck) absent(ctx context.Context, fsys lakefs.FS, p int32, s Par
 				return fmt.Errorf("read parquet %s: uid is %s and updated_at %s, want string and timestamp", f, rec.Column(idx).DataType(), rec.Column(tidx).DataType())
 			}
 			for j := 0; j < uids.Len(); j++ {
-				if updated.Value(j) > at {
-					later++
-					continue
-				}
-				if err := c.put(cur, uids.Value(j)); err != nil {
+				if err := c.putFlagged(cur, uids.Value(j), updated.Value(j) > at); err != nil {
 					return fmt.Errorf("id5 extract check: spill: %w", err)
 				}
 			}
@@ -338,19 +381,74 @@ func (c *shrinkCheck) absent(ctx context.Context, fsys lakefs.FS, p int32, s Par
 			return 0, 0, err
 		}
 	}
-	before, absent := later, int64(0)
+	// The delta over the base: the partner's incremental rows delivered
+	// after the cutoff.
+	for i, f := range s.Delta {
+		err := readParquet(ctx, fsys, f, s.DeltaSizes[i], func(rec arrow.Record) error {
+			if err := sameColumns(rec.Schema(), UpdatesSchema()); err != nil {
+				return fmt.Errorf("read parquet %s: %w", f, err)
+			}
+			uids := rec.Column(colUID).(*array.String)
+			partners := rec.Column(colPartnerGVLID).(*array.Int32)
+			delivered := rec.Column(colAt).(*array.Timestamp)
+			for j := 0; j < uids.Len(); j++ {
+				d := delivered.Value(j)
+				if partners.Value(j) != p || (s.HasCutoff && int64(d) <= s.Cutoff) {
+					continue
+				}
+				if err := c.putFlagged(cur, uids.Value(j), d > at); err != nil {
+					return fmt.Errorf("id5 extract check: spill: %w", err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	var before, absent int64
 	for i := range cur {
-		set := map[string]struct{}{}
-		if err := readBucket(cur[i], func(uid []byte) { set[string(uid)] = struct{}{} }); err != nil {
+		set := map[string]bool{}
+		if err := readBucket(cur[i], func(v []byte) {
+			uid := string(v[1:])
+			set[uid] = set[uid] || v[0] == 'L'
+		}); err != nil {
 			return 0, 0, err
 		}
 		before += int64(len(set))
-		if err := readBucket(extract[i], func(uid []byte) { delete(set, string(uid)) }); err != nil {
+		if err := readBucket(extract[i], func(uid []byte) {
+			if !set[string(uid)] {
+				delete(set, string(uid))
+			}
+		}); err != nil {
 			return 0, 0, err
 		}
-		absent += int64(len(set))
+		for _, later := range set {
+			if !later {
+				absent++
+			}
+		}
 	}
 	return before, absent, nil
+}
+
+// putFlagged appends uid, flagged later or not, to the bucket of the
+// UID's hash (the flag is not hashed: a UID's rows meet in one bucket).
+func (c *shrinkCheck) putFlagged(bs []*spillBucket, uid string, later bool) error {
+	b := bs[maphash.String(c.seed, uid)%uint64(len(bs))]
+	var n [binary.MaxVarintLen64]byte
+	if _, err := b.w.Write(n[:binary.PutUvarint(n[:], uint64(len(uid)+1))]); err != nil {
+		return err
+	}
+	flag := byte('E')
+	if later {
+		flag = 'L'
+	}
+	if err := b.w.WriteByte(flag); err != nil {
+		return err
+	}
+	_, err := b.w.WriteString(uid)
+	return err
 }
 
 // readBucket flushes a bucket and reads its UIDs back in order; fn must

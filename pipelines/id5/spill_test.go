@@ -166,7 +166,7 @@ func TestShardMerge(t *testing.T) {
 			out := newCurrentWriter(func(b hiveparquet.Batch) {
 				defer b.Record.Release()
 				batches++
-				if b.Table != CurrentTable || int(b.Record.NumRows()) > c.batchRows {
+				if b.Table != BaseTable || int(b.Record.NumRows()) > c.batchRows {
 					t.Errorf("batch of %s with %d rows (batches of at most %d)", b.Table, b.Record.NumRows(), c.batchRows)
 				}
 				p, err := strconv.ParseInt(b.Partition[len("partner_gvlid="):], 10, 32)

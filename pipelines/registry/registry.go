@@ -37,6 +37,9 @@ type Vendor struct {
 	Flags func() Flags
 	// Tables are the Parquet tables it writes (what `ddl` declares).
 	Tables func() []hiveparquet.Table
+	// Views are the SQL views over its tables that `ddl` declares after
+	// them (optional).
+	Views func() []hiveparquet.View
 	// Sample is its bundled sample, run by `demo` and the end-to-end tests.
 	Sample Sample
 }
@@ -129,6 +132,17 @@ func Tables() []hiveparquet.Table {
 		ts = append(ts, v.Tables()...)
 	}
 	return ts
+}
+
+// Views returns the views of every registered vendor, in order.
+func Views() []hiveparquet.View {
+	var vs []hiveparquet.View
+	for _, v := range All() {
+		if v.Views != nil {
+			vs = append(vs, v.Views()...)
+		}
+	}
+	return vs
 }
 
 // CheckDates checks the --from and --to flags of a pipeline: a real date

@@ -318,6 +318,11 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 
 	led := map[string]ledger.Entry{}
 	if !o.Reprocess {
+		// A year of scheduled runs leaves thousands of entry files: fold
+		// them into the pipeline's snapshot, read at once.
+		if _, err := lakestate.CompactLedger(ctx, outFS, o.Output, p.Name(), 0); err != nil {
+			return fail(err)
+		}
 		if led, err = lakestate.LoadLedger(ctx, outFS, o.Output, p.Name()); err != nil {
 			return fail(err)
 		}
