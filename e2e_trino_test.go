@@ -34,6 +34,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
+	"github.com/vendorlake/vendorlake/pipelines/id5"
+	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
 // trinoServer returns the URL of the Trino that scripts/trino.sh started,
@@ -190,6 +192,8 @@ func translateAthena(script, schema string) ([]string, error) {
 		switch {
 		case strings.HasPrefix(stmt, "ALTER TABLE") && strings.Contains(stmt, "SET TBLPROPERTIES"):
 			continue
+		case strings.HasPrefix(stmt, "CREATE OR REPLACE VIEW "):
+			out = append(out, stmt) // Athena's views are Trino SQL already
 		case athenaAdd.MatchString(stmt):
 			m := athenaAdd.FindStringSubmatch(stmt)
 			for _, line := range strings.Split(strings.TrimSpace(m[3]), "\n") {
@@ -446,6 +450,42 @@ func TestTrinoReadsTheLake(t *testing.T) {
 			}
 			if d := sameRows(got, want); d != "" {
 				t.Errorf("%s: Trino's rows differ from DuckDB's: %s", name, d)
+			}
+		}
+	}
+	// The views (ID5's id5_mapping_current over its base and updates), with
+	// the columns of the table they stand for.
+	for _, v := range registry.Views() {
+		var like hiveparquet.Table
+		for _, table := range lakeTables() {
+			if table.Name == id5.BaseTable && v.Name == id5.CurrentTable {
+				like = table
+			}
+		}
+		if like.Schema == nil {
+			t.Errorf("view %s: no table to take its columns from", v.Name)
+			continue
+		}
+		like.Name = v.Name
+		var want []string
+		for _, r := range duckdb(t, duckDDL+"\n"+canonRows(like, fmt.Sprintf("%q", v.Name), true)) {
+			want = append(want, fmt.Sprint(r["r"]))
+		}
+		for _, schema := range []string{athenaSchema, trinoSchema} {
+			rows, err := trinoQuery(server, schema, canonRows(like, v.Name, false))
+			if err != nil {
+				t.Errorf("view %s.%s: %v", schema, v.Name, err)
+				continue
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, fmt.Sprint(r[0]))
+			}
+			if len(want) == 0 {
+				t.Errorf("view %s: DuckDB reads no rows", v.Name)
+			}
+			if d := sameRows(got, want); d != "" {
+				t.Errorf("view %s.%s: Trino's rows differ from DuckDB's: %s", schema, v.Name, d)
 			}
 		}
 	}

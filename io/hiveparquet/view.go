@@ -19,7 +19,7 @@ type View struct {
 }
 
 // ViewDDL returns CREATE OR REPLACE VIEW statements for views over the
-// declared tables, in the dialect of o: Athena (Presto SQL: double quotes),
+// declared tables, in the dialect of o: Athena and Trino (double quotes),
 // Spark (backticks), DuckDB (double quotes, no database); Markdown
 // documents them.
 func ViewDDL(views []View, declared []Table, o DDLOptions) (string, error) {
@@ -29,7 +29,7 @@ func ViewDDL(views []View, declared []Table, o DDLOptions) (string, error) {
 	}
 	var ident func(string) string
 	switch o.Dialect {
-	case Athena:
+	case Athena, Trino:
 		ident = func(n string) string {
 			if o.Database != "" {
 				return `"` + o.Database + `"."` + n + `"`
