@@ -15,7 +15,8 @@ import (
 // direct runner) in a fresh cache and checks what it prints: Didomi on the
 // defaults over proof archives, the DuckDB peer column for Didomi users and
 // events, the request files and the many-small-files drop (the same rows
-// on both sides for Didomi), and the query table of the small-files lakes.
+// on both sides for Didomi), the query table of the small-files lakes, and
+// the ID5 scheduled push.
 // About half a minute; skipped with -short.
 func TestBenchScriptTiny(t *testing.T) {
 	if testing.Short() {
@@ -28,7 +29,7 @@ func TestBenchScriptTiny(t *testing.T) {
 	}
 	duckdb(t, "SELECT 1 AS ok") // skips without DuckDB
 	cache := t.TempDir()
-	cmd := exec.Command("bash", "scripts/bench", "--tiny", "--pipelines=didomi requests smallfiles")
+	cmd := exec.Command("bash", "scripts/bench", "--tiny", "--pipelines=didomi requests smallfiles id5push")
 	cmd.Env = append(os.Environ(), "VENDORLAKE_CACHE="+cache)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -37,6 +38,12 @@ func TestBenchScriptTiny(t *testing.T) {
 	}
 	out := stdout.String()
 	t.Log(out)
+
+	// The ID5 scheduled push: a per-push time, the empty-lake push, their
+	// ratio and a forced rebuild, measured.
+	if !regexp.MustCompile(`(?m)^\| 20000 \| [0-9.]+ \| [0-9]+ \| \*\*[0-9.]+\*\* \| [0-9.]+ \| \*\*[0-9.]+\*\* \| [0-9.]+ \| [0-9]+ \|`).MatchString(out) {
+		t.Errorf("no measured ID5 scheduled-push row")
+	}
 
 	// Main table: Didomi ran (on the defaults) and its run read proof archives.
 	if !regexp.MustCompile(`(?m)^\| didomi-2MiB \| direct \| [0-9.]+ \|`).MatchString(out) {

@@ -12,7 +12,7 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-var ddlTableName = regexp.MustCompile("(?m)^(?:CREATE (?:EXTERNAL )?TABLE IF NOT EXISTS `(?:lake`\\.`)?|CREATE OR REPLACE VIEW \")([a-z_0-9]+)[`\"]")
+var ddlTableName = regexp.MustCompile("(?m)^(?:CREATE (?:EXTERNAL )?TABLE IF NOT EXISTS `(?:lake`\\.`)?|CREATE OR REPLACE VIEW [`\"](?:lake[`\"]\\.[`\"])?)([a-z_0-9]+)[`\"]")
 
 // declaredTables returns the sorted names of the tables a DDL script creates.
 func declaredTables(ddl string) []string {
@@ -24,12 +24,19 @@ func declaredTables(ddl string) []string {
 	return names
 }
 
+// tableNames returns the tables, and the views over them, of pipelines,
+// sorted: what ddl declares for them.
 func tableNames(pipelines ...string) []string {
 	byPipeline := pipelineTables()
 	var names []string
 	for _, p := range pipelines {
 		for _, t := range byPipeline[p] {
 			names = append(names, t.Name)
+		}
+		if v, ok := registry.Lookup(p); ok && v.Views != nil {
+			for _, view := range v.Views() {
+				names = append(names, view.Name)
+			}
 		}
 	}
 	sort.Strings(names)

@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
 // sparkReport is what scripts/spark/read_lake.py prints.
@@ -30,6 +32,7 @@ type sparkReport struct {
 	} `json:"tables"`
 	SparkDDL        map[string]int64 `json:"spark_ddl"`
 	AthenaDDL       map[string]int64 `json:"athena_ddl"`
+	SparkViews      map[string]int64 `json:"spark_views"`
 	ExplodePurposes int64            `json:"explode_purposes"`
 	MapKeys         int64            `json:"map_keys"`
 }
@@ -145,6 +148,21 @@ func TestSparkReadsTheLake(t *testing.T) {
 	}
 	if len(rep.Tables) != len(read) || len(rep.SparkDDL) != len(read) || len(rep.AthenaDDL) != len(read) {
 		t.Errorf("Spark read %d tables, ran DDL for %d (spark) and %d (athena); the lake has %d: %v", len(rep.Tables), len(rep.SparkDDL), len(rep.AthenaDDL), len(read), read)
+	}
+
+	// The views of --dialect=spark count the rows DuckDB's views count.
+	code, duckDDL, errs := vendorlake(t, "ddl", "--dialect=duckdb", "--output="+lake)
+	if code != 0 {
+		t.Fatalf("ddl --dialect=duckdb: exit %d: %s", code, errs)
+	}
+	for _, v := range registry.Views() {
+		if _, err := os.Stat(filepath.Join(lake, "id5_mapping_base")); v.Name == "id5_mapping_current" && err != nil {
+			continue // no ID5 in this lake
+		}
+		want := duckdb(t, duckDDL+"\nSELECT count(*) AS n FROM \""+v.Name+"\"")[0]["n"]
+		if n, ok := rep.SparkViews[v.Name]; !ok || n != num(want) || n == 0 {
+			t.Errorf("view %s through --dialect=spark DDL: %d rows (declared: %v), DuckDB %v", v.Name, n, ok, want)
+		}
 	}
 
 	purposes := duckdb(t, fmt.Sprintf("SELECT count(*) AS n FROM read_parquet('%s/didomi_users/**/*.parquet'), unnest(consents.purposes)", lake))[0]["n"]

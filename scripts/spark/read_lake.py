@@ -15,6 +15,8 @@ Prints one JSON object on stdout that the Go test compares with DuckDB:
   map_keys                number of map_keys of the portability events' query_params
   spark_ddl.T / athena_ddl.T  count(*) after running every statement of
                           'vendorlake ddl --dialect=spark|athena' and MSCK REPAIR TABLE
+                          (Athena's views, Presto SQL, are not run)
+  spark_views.V           count(*) of each view of --dialect=spark
 """
 import json
 import os
@@ -46,7 +48,7 @@ spark = (
 )
 spark.sparkContext.setLogLevel("ERROR")
 
-out = {"tables": {}, "spark_ddl": {}, "athena_ddl": {}}
+out = {"tables": {}, "spark_ddl": {}, "athena_ddl": {}, "spark_views": {}}
 
 
 def parquet_tables():
@@ -103,13 +105,19 @@ def statements(path):
 
 
 created = re.compile(r"CREATE (?:EXTERNAL )?TABLE IF NOT EXISTS `(\w+)`\.`(\w+)`")
+view = re.compile(r"CREATE OR REPLACE VIEW [`\"](\w+)[`\"]\.[`\"](\w+)[`\"]")
 for kind, path in (("spark_ddl", spark_ddl), ("athena_ddl", athena_ddl)):
-    tables = []
+    tables, views = [], []
     for stmt in statements(path):
+        v = view.match(stmt)
+        if v and kind == "athena_ddl":
+            continue  # Athena's views are Presto SQL, not Spark's
         m = created.match(stmt)
         if m:
             spark.sql("CREATE DATABASE IF NOT EXISTS `%s`" % m.group(1))
             tables.append("`%s`.`%s`" % (m.group(1), m.group(2)))
+        if v:
+            views.append("`%s`.`%s`" % (v.group(1), v.group(2)))
         try:
             spark.sql(stmt)
         except Exception as err:  # report the statement Spark refused
@@ -119,6 +127,8 @@ for kind, path in (("spark_ddl", spark_ddl), ("athena_ddl", athena_ddl)):
         if kind == "athena_ddl":  # Athena projects partitions; Spark needs them listed
             spark.sql("MSCK REPAIR TABLE " + t)
         out[kind][t.split(".")[1].strip("`")] = spark.sql("SELECT count(*) FROM " + t).collect()[0][0]
+    for t in views:  # after every table's MSCK REPAIR
+        out["spark_views"][t.split(".")[1].strip("`")] = spark.sql("SELECT count(*) FROM " + t).collect()[0][0]
 
 spark.stop()
 print(json.dumps(out))
