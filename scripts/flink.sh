@@ -33,7 +33,7 @@ FLINK_BEAM_VERSION=${FLINK_BEAM_VERSION:-2.62.0}
 FLINK_VERSION=${FLINK_VERSION:-1.19}
 flink_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
 
-# flink_java_opens are the --add-opens Flink 1.16 and Beam need on Java 17.
+# flink_java_opens are the --add-opens Flink (1.16, 1.19) and Beam need on Java 17.
 flink_java_opens() {
   local p
   for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.text \
