@@ -1,7 +1,7 @@
 package main
 
 // Every pipeline on Spark through Beam's Spark job server
-// (scripts/spark-runner.sh: Beam 2.56.0's Spark 3 runner, Spark 3.5 in
+// (scripts/spark-runner.sh: Beam 2.62.0's Spark 3 runner, Spark 3.5 in
 // local[2] mode), LOOPBACK workers, local paths: the tables must equal the
 // direct runner's.
 
@@ -46,9 +46,9 @@ func TestSparkRunnerEqualsDirect(t *testing.T) {
 	}
 }
 
-// TestSparkRunnerProcessWorkersS3 runs the Didomi pipeline on Spark with
+// TestSparkRunnerProcessWorkersS3 runs every pipeline on Spark with
 // workers that the runner starts (PROCESS, Beam's Go boot program), input
 // and output on MinIO; see processWorkersS3.
 func TestSparkRunnerProcessWorkersS3(t *testing.T) {
-	processWorkersS3(t, "spark", sparkRunnerEndpoint(t), "PROCESS", "didomi")
+	processWorkersS3(t, "spark", sparkRunnerEndpoint(t), "PROCESS")
 }

@@ -1,44 +1,39 @@
 #!/usr/bin/env bash
-# scripts/flink.sh — a Flink 1.16 session cluster (JobManager and
-# TaskManager processes) and Beam's Flink job server on loopback, parallelism
-# 2, for running the pipelines on Flink (e2e_flink_test.go); FLINK_MODE=embedded
-# runs only the job server, with its embedded Flink cluster.
+# scripts/flink.sh — a Flink 1.19 session cluster (a JobManager and two
+# TaskManager processes, 2 slots each) and Beam 2.62's Flink job server on
+# loopback, parallelism 4, for running the pipelines on Flink
+# (e2e_flink_test.go); FLINK_MODE=embedded runs only the job server, with
+# its embedded Flink cluster.
 #
-#   source scripts/flink.sh; flink_start; ...; flink_stop
+#   source scripts/flink.sh; beam_boot_install; flink_start; ...; flink_stop
 #
-# Maven Central, as these machines reach it, serves no Beam Flink job server
-# jar (beam-runners-flink-<v>-job-server, any version tried) and no
-# flink-dist, but it does serve Beam's Flink runner library
-# org.apache.beam:beam-runners-flink-1.16:2.56.0 with its dependencies
-# (Flink 1.16.0's flink-runtime, flink-clients, flink-streaming-java, ...).
-# The job server's main class, FlinkJobServerDriver, is in that library:
-# flink_install resolves its Maven classpath once (scripts/mavencp.sh:
-# mvn dependency:build-classpath, local repository and classpath cached under
-# ~/.cache/vendorlake) and
-# flink_start runs Flink's entry points and the driver from it on Java 17,
-# every port a free loopback one, and exports
-# VENDORLAKE_FLINK_ENDPOINT=127.0.0.1:PORT. Tried and refused ("Could not
-# find artifact ... in central"): the job server jars for Flink 1.17-2.0 at
-# 2.77.0, 1.19 at 2.61.0 and 2.73.0-2.76.0, 1.16 at 2.50.0, 1.18 at 2.56.0;
-# the runner libraries for Flink 1.15 and 1.17 at 2.56.0, 1.16 and 1.18 at
-# 2.57.0, 1.18 at 2.60.0/2.61.0, 1.19 at 2.73.0/2.75.0/2.77.0, 1.20 at
-# 2.73.0/2.75.0, 2.0 at 2.75.0. With Go SDK v2.77.0 against this 2.56.0
-# runner, the element types with slice fields must not use Beam's row coder
-# (see transforms.RowCoder).
+# No Beam Flink job server jar and no flink-dist are served to these
+# machines, but Beam's Flink runner library is
+# (org.apache.beam:beam-runners-flink-1.19:2.62.0, with Flink 1.19.0's
+# flink-runtime, flink-clients, flink-streaming-java, ...), and the job
+# server's main class, FlinkJobServerDriver, is in it: flink_install resolves
+# its Maven classpath once (scripts/mavencp.sh: mvn
+# dependency:build-classpath, local repository and classpath cached under
+# ~/.cache/vendorlake) and flink_start runs Flink's entry points and the
+# driver from it on Java 17, every port a free loopback one. What was tried
+# and refused is in scripts/ENGINES.md. FLINK_VERSION and FLINK_BEAM_VERSION
+# choose another runner library (1.16 and 2.56.0 were the previous ones).
+# With Go SDK v2.77.0 against a 2.62.0 runner, the element types with slice
+# fields must not use Beam's row coder (see transforms.RowCoder).
 #
 # VENDORLAKE_FLINK_JAR=/path/to/a/job-server.jar runs that jar instead
-# (java -jar), e.g. beam-runners-flink-1.19-job-server-2.77.0.jar.
+# (java -jar), e.g. beam-runners-flink-1.19-job-server-2.62.0.jar.
 
 # shellcheck source=scripts/freeport.sh
 source "$(dirname "${BASH_SOURCE[0]}")/freeport.sh"
 # shellcheck source=scripts/mavencp.sh
 source "$(dirname "${BASH_SOURCE[0]}")/mavencp.sh"
 
-FLINK_BEAM_VERSION=${FLINK_BEAM_VERSION:-2.56.0}
-FLINK_VERSION=${FLINK_VERSION:-1.16}
+FLINK_BEAM_VERSION=${FLINK_BEAM_VERSION:-2.62.0}
+FLINK_VERSION=${FLINK_VERSION:-1.19}
 flink_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
 
-# flink_java_opens are the --add-opens Flink 1.16 and Beam need on Java 17.
+# flink_java_opens are the --add-opens Flink (1.16, 1.19) and Beam need on Java 17.
 flink_java_opens() {
   local p
   for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.text \
@@ -70,31 +65,114 @@ beam_boot_install() {
     mv "$tmp/container" "$bin"
     rm -rf "$tmp"
   fi
-  export VENDORLAKE_BEAM_BOOT="$bin"
+  # The boot program materializes the staged files in --semi_persist_dir
+  # (default /tmp, so /tmp/staged): two workers starting at once on one
+  # host (two TaskManagers, or other runs) write the same file there, and
+  # one ran a half-written binary ("User program exited: signal:
+  # segmentation fault"). The wrapper gives each worker its working
+  # directory as --semi_persist_dir: each TaskManager (and the Spark job
+  # server) has its own, removed when it stops.
+  local wrapper="$bin-cwd.sh"
+  if [ ! -x "$wrapper" ]; then
+    tmp=$(mktemp "$flink_cache/bin/.wrapper.XXXXXX")
+    printf '#!/bin/sh\n# Beam Go boot program with its staged files in the working directory (scripts/flink.sh).\nexec %q --semi_persist_dir="$PWD" "$@"\n' "$bin" >"$tmp"
+    chmod +x "$tmp" && mv "$tmp" "$wrapper"
+  fi
+  export VENDORLAKE_BEAM_BOOT="$wrapper"
+}
+
+# flink_taskmanager_script writes $FLINK_STATE/taskmanager.sh ID: it starts
+# a TaskManager (TaskManagerRunner, 2 slots) with the resource ID ID in the
+# background, its log in $FLINK_STATE/taskmanager-ID.log and its pid in
+# $FLINK_STATE/taskmanager-ID.pid. flink_start starts tm1 and tm2 with it;
+# e2e_flink_test.go restarts a TaskManager it killed with it
+# (VENDORLAKE_FLINK_STATE), and flink_stop stops every pid file's process.
+# The TaskManager's RPC and data ports are ephemeral ones (Flink's default,
+# port 0) on 127.0.0.1, so that any number of them can run.
+flink_taskmanager_script() {
+  local opens q
+  opens="$(flink_java_opens) --add-exports=java.base/sun.net.util=ALL-UNNAMED"
+  q=$(printf '%q ' "${FLINK_CMD[@]:0:2}")
+  # The TaskManager's memory, as Flink's start scripts would compute it for
+  # a 2.3 GB process (network buffers enough for every stage at once).
+  # Direct memory: 256 MB of network buffers, and 896 MB of framework
+  # off-heap for Beam's gRPC channels, which hold the staged worker binary
+  # (about 180 MB) in direct buffers while PROCESS workers fetch it; with
+  # 128 MB the TaskManager failed with "OutOfMemoryError: Cannot reserve
+  # 2097152 bytes of direct buffer memory". The heap and direct memory are
+  # limits, not what the process holds: an idle TaskManager is about 300 MB.
+  cat >"$FLINK_STATE/taskmanager.sh" <<SH
+#!/usr/bin/env bash
+# Starts Flink TaskManager \$1 of the session cluster in $FLINK_STATE (scripts/flink.sh).
+set -eu
+id=\${1:?usage: taskmanager.sh ID}
+# Each TaskManager has its working directory: its PROCESS workers write
+# files there (pipeline_options.json, staged/).
+mkdir -p $(printf '%q' "$FLINK_STATE")/"\$id"
+cd $(printf '%q' "$FLINK_STATE")/"\$id"
+java -Xmx640m -Xms640m -XX:MaxDirectMemorySize=1152m -XX:MaxMetaspaceSize=256m $opens \\
+  $q org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir $(printf '%q' "$FLINK_STATE") \\
+  -D taskmanager.resource-id="\$id" -D taskmanager.cpu.cores=2.0 -D taskmanager.memory.framework.heap.size=128m \\
+  -D taskmanager.memory.framework.off-heap.size=896m -D taskmanager.memory.task.heap.size=512m \\
+  -D taskmanager.memory.task.off-heap.size=0m -D taskmanager.memory.managed.size=256m \\
+  -D taskmanager.memory.network.min=256m -D taskmanager.memory.network.max=256m \\
+  -D taskmanager.memory.jvm-metaspace.size=256m -D taskmanager.memory.jvm-overhead.min=192m \\
+  -D taskmanager.memory.jvm-overhead.max=192m </dev/null >../"taskmanager-\$id.log" 2>&1 &
+echo \$! >../"taskmanager-\$id.pid"
+SH
+  chmod +x "$FLINK_STATE/taskmanager.sh"
+}
+
+# flink_wait_slots N: wait until the session cluster's JobManager counts N
+# task slots (REST /overview), failing after 60 s or when a TaskManager of a
+# pid file exits.
+flink_wait_slots() {
+  local n=$1 tries=0 f
+  until curl -sf "http://$VENDORLAKE_FLINK_REST/overview" 2>/dev/null | grep -q "\"slots-total\":$n[,}]"; do
+    tries=$((tries + 1))
+    for f in "$FLINK_STATE"/taskmanager-*.pid; do
+      if [ "$tries" -gt 600 ] || ! kill -0 "$(cat "$f")" 2>/dev/null; then
+        echo "Flink TaskManager ${f##*/} did not register:" >&2
+        cat "${f%.pid}.log" >&2
+        return 1
+      fi
+    done
+    sleep 0.1
+  done
 }
 
 # flink_start starts, with FLINK_MODE=session (the default), a Flink session
 # cluster of separate processes, a JobManager
-# (StandaloneSessionClusterEntrypoint) and a TaskManager (TaskManagerRunner)
-# with 2 slots, from the same Flink 1.16.0 jars, and the job server pointed at
-# it (--flink-master=127.0.0.1:REST_PORT); with FLINK_MODE=embedded (or
-# VENDORLAKE_FLINK_JAR), only the job server, with its embedded Flink cluster
-# (--flink-master=[local]). Everything on 127.0.0.1, parallelism 2.
+# (StandaloneSessionClusterEntrypoint) and two TaskManagers (TaskManagerRunner,
+# tm1 and tm2) with 2 slots each, from the same Flink jars, and the job
+# server pointed at it (--flink-master=127.0.0.1:REST_PORT), parallelism 4:
+# every stage runs subtasks on both TaskManagers. It exports
+# VENDORLAKE_FLINK_ENDPOINT (the job server), VENDORLAKE_FLINK_REST (Flink's
+# REST API, host:port) and VENDORLAKE_FLINK_STATE (the cluster's folder:
+# taskmanager.sh, the TaskManagers' pid files and logs). With
+# FLINK_MODE=embedded (or VENDORLAKE_FLINK_JAR), only the job server, with
+# its embedded Flink cluster (--flink-master=[local]), parallelism 2.
+# Everything on 127.0.0.1.
 flink_start() {
   command -v java >/dev/null || { echo "flink.sh: Java 17 is required" >&2; return 1; }
+  command -v curl >/dev/null || { echo "flink.sh: curl is required" >&2; return 1; }
   flink_install || return 1
-  local job artifact expansion master='[local]' mode=${FLINK_MODE:-session} p
+  local job artifact expansion master='[local]' mode=${FLINK_MODE:-session} p parallelism=4
   [ -n "${VENDORLAKE_FLINK_JAR:-}" ] && mode=embedded
+  [ "$mode" = session ] || parallelism=2
   job=$(free_port); artifact=$(free_port); expansion=$(free_port)
   FLINK_STATE=$(mktemp -d)
   FLINK_PIDS=()
   {
-    printf '%s\n' 'parallelism.default: 2' 'taskmanager.numberOfTaskSlots: 2' \
+    printf '%s\n' "parallelism.default: $parallelism" 'taskmanager.numberOfTaskSlots: 2' \
       'jobmanager.rpc.address: 127.0.0.1' 'jobmanager.bind-host: 127.0.0.1' \
       'rest.address: 127.0.0.1' 'rest.bind-address: 127.0.0.1' \
       'taskmanager.host: 127.0.0.1' 'taskmanager.bind-host: 127.0.0.1' \
-      'jobmanager.memory.process.size: 1024m' 'classloader.resolve-order: parent-first'
-    for p in jobmanager.rpc.port rest.port blob.server.port taskmanager.rpc.port taskmanager.data.port; do
+      'jobmanager.memory.process.size: 1024m' 'classloader.resolve-order: parent-first' \
+      'heartbeat.interval: 3000' 'heartbeat.timeout: 30000'
+    # (A lost TaskManager is noticed within 30 s rather than Flink's 50:
+    # e2e_flink_test.go kills one.)
+    for p in jobmanager.rpc.port rest.port blob.server.port; do
       echo "$p: $(free_port)"
     done
   } >"$FLINK_STATE/flink-conf.yaml"
@@ -110,34 +188,10 @@ flink_start() {
       >"$FLINK_STATE/jobmanager.log" 2>&1 &
     FLINK_PIDS+=($!)
     wait_port "$rest" "$!" "$FLINK_STATE/jobmanager.log" "Flink JobManager" || { flink_stop; return 1; }
-    # The TaskManager's memory, as Flink's start scripts would compute it for
-    # a 2.3 GB process (network buffers enough for every stage at once).
-    # Direct memory: 256 MB of network buffers, and 896 MB of framework
-    # off-heap for Beam's gRPC channels, which hold the staged worker
-    # binary (about 180 MB) in direct buffers while PROCESS workers fetch
-    # it; with 128 MB the TaskManager failed with "OutOfMemoryError: Cannot
-    # reserve 2097152 bytes of direct buffer memory".
-    # shellcheck disable=SC2086
-    (cd "$FLINK_STATE" && exec java -Xmx640m -Xms640m -XX:MaxDirectMemorySize=1152m -XX:MaxMetaspaceSize=256m $opens \
-      "${FLINK_CMD[@]:0:2}" org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$FLINK_STATE" \
-      -D taskmanager.cpu.cores=2.0 -D taskmanager.memory.framework.heap.size=128m \
-      -D taskmanager.memory.framework.off-heap.size=896m -D taskmanager.memory.task.heap.size=512m \
-      -D taskmanager.memory.task.off-heap.size=0m -D taskmanager.memory.managed.size=256m \
-      -D taskmanager.memory.network.min=256m -D taskmanager.memory.network.max=256m \
-      -D taskmanager.memory.jvm-metaspace.size=256m -D taskmanager.memory.jvm-overhead.min=192m \
-      -D taskmanager.memory.jvm-overhead.max=192m) >"$FLINK_STATE/taskmanager.log" 2>&1 &
-    FLINK_PIDS+=($!)
-    local tries=0
-    until curl -sf "http://127.0.0.1:$rest/overview" 2>/dev/null | grep -q '"slots-total":2'; do
-      tries=$((tries + 1))
-      if [ "$tries" -gt 600 ] || ! kill -0 "${FLINK_PIDS[1]}" 2>/dev/null; then
-        echo "Flink TaskManager did not register:" >&2
-        cat "$FLINK_STATE/taskmanager.log" >&2
-        flink_stop
-        return 1
-      fi
-      sleep 0.1
-    done
+    export VENDORLAKE_FLINK_REST="127.0.0.1:$rest" VENDORLAKE_FLINK_STATE="$FLINK_STATE"
+    flink_taskmanager_script
+    "$FLINK_STATE/taskmanager.sh" tm1 && "$FLINK_STATE/taskmanager.sh" tm2 || { flink_stop; return 1; }
+    flink_wait_slots 4 || { flink_stop; return 1; }
     master="127.0.0.1:$rest"
   fi
   # In its state folder: PROCESS workers start there and write files
@@ -152,22 +206,34 @@ flink_start() {
   wait_port "$job" "$FLINK_PID" "$FLINK_STATE/log" "Flink job server" || { flink_stop; return 1; }
   export VENDORLAKE_FLINK_ENDPOINT="127.0.0.1:$job"
   if [ "$mode" = session ]; then
-    echo "Flink job server (Beam $FLINK_BEAM_VERSION) on $VENDORLAKE_FLINK_ENDPOINT, Flink $FLINK_VERSION session cluster at $master: JobManager pid ${FLINK_PIDS[0]}, TaskManager pid ${FLINK_PIDS[1]} (2 slots), parallelism 2"
+    echo "Flink job server (Beam $FLINK_BEAM_VERSION) on $VENDORLAKE_FLINK_ENDPOINT, Flink $FLINK_VERSION session cluster at $master: JobManager pid ${FLINK_PIDS[0]}, TaskManagers tm1 pid $(cat "$FLINK_STATE/taskmanager-tm1.pid") and tm2 pid $(cat "$FLINK_STATE/taskmanager-tm2.pid") (2 slots each), parallelism 4"
   else
     echo "Flink job server (Beam ${VENDORLAKE_FLINK_JAR:-$FLINK_BEAM_VERSION, Flink $FLINK_VERSION}) on $VENDORLAKE_FLINK_ENDPOINT, embedded Flink, parallelism 2 (pid $FLINK_PID)"
   fi
 }
 
 flink_stop() {
-  local pid
+  local pid f tries
   for pid in ${FLINK_PIDS[@]+"${FLINK_PIDS[@]}"}; do
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  # The TaskManagers are not this shell's children (taskmanager.sh starts
+  # them): stop each by its pid file and wait for it to exit.
+  if [ -n "${FLINK_STATE:-}" ]; then
+    for f in "$FLINK_STATE"/taskmanager-*.pid; do
+      [ -s "$f" ] || continue
+      pid=$(cat "$f")
+      kill "$pid" 2>/dev/null || continue
+      tries=0
+      while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+    done
+  fi
   FLINK_PIDS=()
   FLINK_PID=
   [ -n "${FLINK_STATE:-}" ] && rm -rf "$FLINK_STATE"
   free_ports_forget
   FLINK_STATE=
+  unset VENDORLAKE_FLINK_REST VENDORLAKE_FLINK_STATE
   return 0
 }

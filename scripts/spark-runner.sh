@@ -4,27 +4,27 @@
 #
 #   source scripts/spark-runner.sh; spark_runner_start; ...; spark_runner_stop
 #
-# Maven Central, as these machines reach it, serves no Beam Spark job server
-# jar (beam-runners-spark-3-job-server, any version tried) but does serve
-# Beam's Spark 3 runner library org.apache.beam:beam-runners-spark-3:2.56.0
-# (and no later one), whose SparkJobServerDriver is the job server. Its Spark
-# dependencies are "provided": they come from PySpark 3.5.9's jars
-# (scripts/spark.sh install, PyPI, cached venv). spark_runner_install
-# resolves the runner's Maven classpath once (scripts/mavencp.sh: local
-# repository and classpath cached under ~/.cache/vendorlake) and drops its
-# Jackson and SLF4J jars in favour of Spark's (Spark's jackson-module-scala
-# refuses Beam's older jackson-databind). spark_runner_start runs the driver
-# on Java 17 with --spark-master-url=local[2], its job, artifact and
-# expansion ports on free loopback ports and Spark bound to 127.0.0.1, and
-# exports
-# VENDORLAKE_SPARK_RUNNER_ENDPOINT=127.0.0.1:PORT.
+# No Beam Spark job server jar is served to these machines, but Beam's
+# Spark 3 runner library is (org.apache.beam:beam-runners-spark-3:2.62.0;
+# what was tried and refused is in scripts/ENGINES.md), and its
+# SparkJobServerDriver is the job server. Its Spark dependencies are
+# "provided": they come from PySpark 3.5.9's jars (scripts/spark.sh
+# install, PyPI, cached venv). spark_runner_install resolves the runner's
+# Maven classpath once (scripts/mavencp.sh: local repository and classpath
+# cached under ~/.cache/vendorlake) and drops its Jackson and SLF4J jars in
+# favour of Spark's (Spark's jackson-module-scala refused Beam 2.56's older
+# jackson-databind). spark_runner_start runs the driver on Java 17 with
+# --spark-master-url=local[2], its job, artifact and expansion ports on free
+# loopback ports and Spark bound to 127.0.0.1, and exports
+# VENDORLAKE_SPARK_RUNNER_ENDPOINT=127.0.0.1:PORT. SPARK_RUNNER_BEAM_VERSION
+# chooses another runner library (2.56.0 was the previous one).
 
 # shellcheck source=scripts/freeport.sh
 source "$(dirname "${BASH_SOURCE[0]}")/freeport.sh"
 # shellcheck source=scripts/mavencp.sh
 source "$(dirname "${BASH_SOURCE[0]}")/mavencp.sh"
 
-SPARK_RUNNER_BEAM_VERSION=${SPARK_RUNNER_BEAM_VERSION:-2.56.0}
+SPARK_RUNNER_BEAM_VERSION=${SPARK_RUNNER_BEAM_VERSION:-2.62.0}
 spark_runner_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
 spark_runner_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 

@@ -6,9 +6,10 @@
 # runners and through the job server, DuckDB and Spark reading the lake), and
 # the README's first command on a scratch copy of the repo; the services are
 # stopped on exit. Beam's Flink and Spark job servers (scripts/flink.sh,
-# scripts/spark-runner.sh) are built from Beam 2.56.0's runner libraries on
+# scripts/spark-runner.sh) are built from Beam 2.62.0's runner libraries on
 # Maven Central (their job server jars are not served here) and run the
-# pipelines on a Flink 1.16 session cluster and on Spark 3.5 local[2].
+# pipelines on a Flink 1.19 session cluster of two TaskManagers and on
+# Spark 3.5 local[2].
 # Trino 476 (scripts/trino.sh, Maven Central) reads the lake through the
 # Athena and Trino DDL; it needs a Java 24+ beside Java 17 and is skipped,
 # saying so, on a machine without one.

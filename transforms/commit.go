@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lakestate"
@@ -105,6 +106,9 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, fileIter func(*hi
 // CommitRun is the commit step as a plain function, for the Commit DoFn and
 // for runs whose plan has no input file to read (only partitions to empty).
 func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDesc, stats []FileStats) error {
+	// Before anything of the commit: the Flink tests pause here
+	// (commit.begin:1:PAUSE) to kill a TaskManager while the job runs.
+	faults.Hit(ctx, "commit.begin")
 	fsys, err := lakefs.New(ctx, cfg.Output, cfg.FS)
 	if err != nil {
 		return err

@@ -14,8 +14,10 @@ import (
 // pass its elements between stages as length-prefixed bytes instead of
 // decoding them as rows. They must not decode vendorlake's rows themselves:
 // the Go SDK marks a nil slice field as null while declaring the field NOT
-// NULL, and Beam 2.56's Java row decoder then reads past the element's end
-// (java.io.EOFException at IterableLikeCoder.decode). The bytes are those
+// NULL, and the Java row decoder then reads past the element's end
+// (java.io.EOFException at IterableLikeCoder.decode): seen with Beam 2.56's
+// runners, and again with 2.62's (Spark 2.62, the Didomi sample, without
+// these coders: the job failed with java.io.EOFException). The bytes are those
 // the Go SDK's own row coder writes, so direct, prism and the Java runners
 // see the same values (nil slices stay nil, empty ones empty).
 //

@@ -13,7 +13,7 @@ import (
 // TestOpaqueCoders checks that the types with slice fields that cross stage
 // boundaries have custom coders, which Java runners pass through as bytes,
 // rather than Beam's row coder, whose Go encoding of a nil slice Beam 2.56's
-// Java Spark and Flink runners cannot decode (java.io.EOFException).
+// and 2.62's Java Spark and Flink runners cannot decode (java.io.EOFException).
 func TestOpaqueCoders(t *testing.T) {
 	for _, v := range []any{InputFile{}, FileStats{}} {
 		// A row coder prints as R[type], a custom one as its name[type].

@@ -13,6 +13,12 @@
 // handler does on the signal, so that the run meets its cancellation
 // right after that point; the run goes on from there.
 //
+// "POINT:N:PAUSE" pauses instead: the N-th hit prints "vendorlake: fault
+// POINT:N paused" to stderr and blocks until ctx is done (at most 10
+// minutes), so that a test can act on the run while it is held there (the
+// Flink tests kill a TaskManager while a job waits before its commit; the
+// process ends with the job, the paused call never returns).
+//
 // VENDORLAKE_FAULT=trace prints every hit ("fault NAME:N") to stderr instead:
 // the way to choose N for a point, or to update a test's settings when a
 // sample changes.
@@ -45,6 +51,7 @@ var (
 	point string         // armed point; "" when inert
 	at    int64          // the hit of point that fires
 	sig   syscall.Signal // what it sends: SIGKILL, SIGINT or SIGTERM
+	pause bool           // pause instead of a signal
 	hits  atomic.Int64
 
 	trace  bool
@@ -64,12 +71,12 @@ func load() {
 	name, n, ok := strings.Cut(v, ":")
 	n, signame, _ := strings.Cut(n, ":")
 	k, err := strconv.ParseInt(n, 10, 64)
-	s, known := map[string]syscall.Signal{"": syscall.SIGKILL, "INT": syscall.SIGINT, "TERM": syscall.SIGTERM}[signame]
+	s, known := map[string]syscall.Signal{"": syscall.SIGKILL, "INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "PAUSE": 0}[signame]
 	if !ok || name == "" || err != nil || k < 1 || !known {
-		fmt.Fprintf(os.Stderr, "vendorlake: ignoring %s=%q: want POINT:N or POINT:N:INT or POINT:N:TERM, with N >= 1\n", Env, v)
+		fmt.Fprintf(os.Stderr, "vendorlake: ignoring %s=%q: want POINT:N or POINT:N:INT, POINT:N:TERM or POINT:N:PAUSE, with N >= 1\n", Env, v)
 		return
 	}
-	point, at, sig = name, k, s
+	point, at, sig, pause = name, k, s, signame == "PAUSE"
 }
 
 // Hit marks that execution reached the fault point name. When the process
@@ -90,6 +97,14 @@ func Hit(ctx context.Context, name string) {
 		return
 	}
 	if hits.Add(1) != at {
+		return
+	}
+	if pause {
+		fmt.Fprintf(os.Stderr, "vendorlake: fault %s:%d paused\n", name, at)
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Minute):
+		}
 		return
 	}
 	if err := syscall.Kill(os.Getpid(), sig); err != nil {

@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestHelperProcess is the child of TestHitKillsOnNthHit: it hits the
@@ -19,6 +21,17 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process")
 	}
 	ctx := context.Background()
+	if os.Getenv("FAULTS_HELPER") == "pause" {
+		// Pauses at the armed hit until ctx ends, then goes on.
+		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		for i := 1; i <= 3; i++ {
+			Hit(ctx, "p")
+		}
+		fmt.Printf("3 hits, paused %v", time.Since(start) >= 300*time.Millisecond)
+		os.Exit(0)
+	}
 	if os.Getenv("FAULTS_HELPER") == "signal" {
 		// Counts the hits until the signal cancelled ctx.
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -52,6 +65,19 @@ func runHelper(t *testing.T, fault string) error {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), "FAULTS_HELPER=1", Env+"="+fault)
 	return cmd.Run()
+}
+
+// TestHitPause: POINT:N:PAUSE says so on stderr at the N-th hit and blocks
+// until the context is done.
+func TestHitPause(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), "FAULTS_HELPER=pause", Env+"=p:2:PAUSE")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || string(out) != "3 hits, paused true" || stderr.String() != "vendorlake: fault p:2 paused\n" {
+		t.Errorf("p:2:PAUSE: stdout %q, stderr %q (%v)", out, stderr.String(), err)
+	}
 }
 
 // TestHitSignals: POINT:N:INT and POINT:N:TERM send the signal at the N-th

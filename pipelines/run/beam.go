@@ -38,7 +38,8 @@ func (g exitGuard) Log(ctx context.Context, sev beamlog.Severity, calldepth int,
 
 // runBeam runs p on runner with beam.Run, and returns Beam's fatal exits
 // (see GuardBeamExits) and panics on this goroutine as errors, so that the
-// caller's cleanup runs.
+// caller's cleanup runs. LOOPBACK workers of a run on a job server are
+// served by vendorlake's own pool (see loopbackPool).
 func runBeam(ctx context.Context, runner string, p *beam.Pipeline) (err error) {
 	defer func() {
 		switch r := recover().(type) {
@@ -49,6 +50,8 @@ func runBeam(ctx context.Context, runner string, p *beam.Pipeline) (err error) {
 			err = fmt.Errorf("beam panicked: %v\n%s", r, debug.Stack())
 		}
 	}()
-	_, err = beam.Run(context.WithValue(ctx, beamScope{}, true), runner, p)
-	return err
+	return withLoopbackPool(ctx, runner, func() error {
+		_, err := beam.Run(context.WithValue(ctx, beamScope{}, true), runner, p)
+		return err
+	})
 }
