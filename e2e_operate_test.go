@@ -86,7 +86,9 @@ func TestLockRefusesASecondRun(t *testing.T) {
 	close(stop)
 	<-renewed
 	start := time.Now()
-	code, _, errs = vendorlake(t, didomiArgs("testdata/didomi", lake, "--reprocess")...)
+	// The binary: the warning is in its log on stderr.
+	r := runAll(t, buildVendorlake(t), [][]string{didomiArgs("testdata/didomi", lake, "--reprocess", "--progress=off")})[0]
+	code, errs = r.code, r.stderr
 	if code != 0 || !strings.Contains(errs, "lock taken over") || !strings.Contains(errs, "previous_run_id=r-live") || !strings.Contains(errs, "previous_host=elsewhere") {
 		t.Fatalf("an expired lock: exit %d, stderr %q", code, errs)
 	}
