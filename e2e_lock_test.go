@@ -224,3 +224,45 @@ func TestLockOfAKilledRun(t *testing.T) {
 		})
 	}
 }
+
+// TestLockLostStopsTheRun: a run whose lock another run takes over
+// (--break-lock here; a stall beyond its lease alike) stops at its next
+// renewal with exit 4 and commits nothing.
+func TestLockLostStopsTheRun(t *testing.T) {
+	bin := buildVendorlake(t)
+	in := copyTree(t, "testdata/didomi")
+	lake := t.TempDir()
+	marker := filepath.Join(in, "export-id=exp-app", "date=2024-03-03", "_SUCCESS")
+	os.Remove(marker)
+	first := exec.Command(bin, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=5m", "--progress=off", "--lock-renew=200ms")...)
+	var firstOut bytes.Buffer
+	first.Stdout, first.Stderr = &firstOut, &firstOut
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Process.Kill()
+	lock := lakestate.LockPath(lake, "didomi")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(lock); err == nil {
+			break
+		}
+		if i > 600 {
+			t.Fatalf("the first run never took the lock:\n%s", firstOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	second := runAll(t, bin, [][]string{didomiArgs(in, lake, "--break-lock", "--progress=off", "--lock-wait=10s")})[0]
+	if second.code != 0 || !strings.Contains(second.stderr, "lock taken over") {
+		t.Fatalf("the run breaking the lock: exit %d\n%s", second.code, second.stderr)
+	}
+	done := make(chan error, 1)
+	go func() { done <- first.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the run that lost its lock goes on:\n%s", firstOut.String())
+	}
+	if code := first.ProcessState.ExitCode(); code != 4 || !strings.Contains(firstOut.String(), "lost its lock") {
+		t.Fatalf("the run that lost its lock: exit %d\n%s", code, firstOut.String())
+	}
+}

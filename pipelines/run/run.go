@@ -208,8 +208,6 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 		// A lost lock stops the run: nothing of it commits.
 		lctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
-		stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-		defer stop()
 		go func() {
 			select {
 			case <-lock.Lost():
