@@ -104,11 +104,11 @@ func TestBeamExitLeavesNoLock(t *testing.T) {
 	if code != exitFailed || !strings.Contains(out.String()+errb.String(), "Runner dataflow not registered") {
 		t.Errorf("exit %d, want %d naming the runner\nstdout %s\nstderr %s", code, exitFailed, out.String(), errb.String())
 	}
-	if _, err := os.Stat(lakestate.LockPath(lake)); !os.IsNotExist(err) {
+	if _, err := os.Stat(lakestate.LockPath(lake, "didomi")); !os.IsNotExist(err) {
 		t.Errorf("the lock is left behind: %v", err)
 	}
-	if tmp, err := os.ReadDir(lakestate.TempRoot(lake)); err == nil && len(tmp) > 0 {
-		t.Errorf("temporary folders left behind: %v", tmp)
+	if tmp := treeHashes(t, lakestate.LegacyTempRoot(lake)); len(tmp) > 0 {
+		t.Errorf("temporary files left behind: %v", tmp)
 	}
 }
 

@@ -174,7 +174,7 @@ func TestCrashRecovery(t *testing.T) {
 								faults.Env, f, r.err, faults.Env, r.stdout, r.stderr)
 						}
 					}
-					pending := treeHashes(t, lakestate.CommitsDir(lake))
+					pending := treeHashes(t, lakestate.LegacyCommitsDir(lake))
 					if strings.HasPrefix(fault, "commit.") != (len(pending) > 0) {
 						t.Errorf("after a crash at %s, pending commit logs: %v", fault, pending)
 					}
@@ -198,7 +198,7 @@ func TestCrashRecovery(t *testing.T) {
 						sameTables(t, exportView(t, lake, v), exportView(t, ref, v), v)
 					}
 					assertNoTempInTables(t, lake)
-					if left := treeHashes(t, lakestate.CommitsDir(lake)); len(left) != 0 {
+					if left := treeHashes(t, lakestate.LegacyCommitsDir(lake)); len(left) != 0 {
 						t.Errorf("commit logs left after the rerun: %v", left)
 					}
 					sameLedger(t, lake, ref, c.derived)
@@ -246,7 +246,7 @@ func crashAcrossOutputSpellings(t *testing.T, bin string) {
 	}
 	sameTables(t, lake, ref, c.tables...)
 	assertNoTempInTables(t, lake)
-	if left := treeHashes(t, lakestate.CommitsDir(lake)); len(left) != 0 {
+	if left := treeHashes(t, lakestate.LegacyCommitsDir(lake)); len(left) != 0 {
 		t.Errorf("commit logs left after the rerun: %v", left)
 	}
 	sameLedger(t, lake, ref, c.derived)
@@ -447,7 +447,7 @@ func lakeState(t *testing.T, lake string) string {
 	h := treeHashes(t, lake)
 	keys := make([]string, 0, len(h))
 	for k := range h {
-		if !strings.HasPrefix(k, lakestate.RunsDir("")+"/") && k != lakestate.LockPath("") {
+		if !strings.HasPrefix(k, lakestate.RunsDir("")+"/") && !strings.HasPrefix(k, lakestate.LocksDir("")+"/") {
 			keys = append(keys, k)
 		}
 	}

@@ -107,13 +107,15 @@ func TestInterruptedRun(t *testing.T) {
 			if rep.Status != want {
 				t.Errorf("report status %q, want %q", rep.Status, want)
 			}
-			for _, dir := range []string{lakestate.TempRoot(lake), lakestate.CommitsDir(lake)} {
-				if left, _ := os.ReadDir(dir); len(left) > 0 {
+			for _, dir := range []string{lakestate.LegacyTempRoot(lake), lakestate.LegacyCommitsDir(lake)} {
+				if left := treeHashes(t, dir); len(left) > 0 {
 					t.Errorf("left in %s: %v", dir, left)
 				}
 			}
-			if _, err := os.Stat(lakestate.LockPath(lake)); !os.IsNotExist(err) {
-				t.Errorf("the lock is left behind: %v", err)
+			for k := range treeHashes(t, lakestate.LocksDir(lake)) {
+				if !strings.HasPrefix(filepath.Base(k), ".") {
+					t.Errorf("the lock %s is left behind", k)
+				}
 			}
 		})
 	}

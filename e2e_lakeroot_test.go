@@ -30,7 +30,7 @@ func TestPlantedLinksCannotTouchFilesOutsideTheLake(t *testing.T) {
 				}
 				log, _ := json.Marshal(map[string]any{"run_id": "evil", "output": lake,
 					"deletes": []string{filepath.Join(lake, "didomi_users", "leak", "canary.parquet")}})
-				if err := os.WriteFile(filepath.Join(lakestate.CommitsDir(lake), "evil.json"), log, 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(lakestate.LegacyCommitsDir(lake), "evil.json"), log, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			},

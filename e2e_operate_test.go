@@ -45,37 +45,84 @@ func TestLockRefusesASecondRun(t *testing.T) {
 	lake := t.TempDir()
 	mustRun(t, didomiArgs("testdata/didomi", lake)...)
 	host, _ := os.Hostname()
-	lock := lakestate.LockPath(lake)
-	// A live run (another process of this host) holds the lock.
-	holder := exec.Command("sleep", "60")
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
+	lock := lakestate.LockPath(lake, "didomi")
+	plant := func(p string, v map[string]any) {
+		t.Helper()
+		data, _ := json.Marshal(v)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer holder.Process.Kill()
-	held, _ := json.Marshal(map[string]any{"run_id": "r-live", "pipeline": "didomi", "host": host, "pid": holder.Process.Pid, "started_at": time.Now().UTC()})
-	os.WriteFile(lock, held, 0o644)
-	before := fmt.Sprint(treeHashes(t, lake))
+	// A live run of another host holds the lock: it keeps renewing it.
+	live := map[string]any{"run_id": "r-live", "pipeline": "didomi", "host": "elsewhere", "pid": 1, "lease_s": 2}
+	plant(lock, live)
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			live["renewed_at"] = time.Now().Add(time.Duration(i) * time.Hour) // its clock is not ours
+			plant(lock, live)
+		}
+	}()
+	before := withoutLocks(treeHashes(t, lake))
 	code, _, errs := vendorlake(t, didomiArgs("testdata/didomi", lake, "--reprocess", "--lock-wait=1s")...)
-	if code != 4 || !strings.Contains(errs, "locked by another run: run r-live") || !strings.Contains(errs, "--break-lock") {
+	if code != 4 || !strings.Contains(errs, "locked by another run: run r-live (didomi, pid 1 on elsewhere)") || !strings.Contains(errs, "--break-lock") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
-	if after := fmt.Sprint(treeHashes(t, lake)); after != before {
+	if after := withoutLocks(treeHashes(t, lake)); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatal("a refused run changed the output tree")
 	}
-	// A lock left by a crashed run on this host (its process is gone) is taken over.
-	dead, _ := json.Marshal(map[string]any{"run_id": "r-dead", "pipeline": "didomi", "host": host, "pid": 1 << 22, "started_at": time.Now().UTC()})
-	os.WriteFile(lock, dead, 0o644)
-	mustRun(t, didomiArgs("testdata/didomi", lake, "--reprocess")...)
+	// Once that run stops renewing, its lock expires after its lease
+	// (2 s, measured here) and is taken over with a warning naming it.
+	close(stop)
+	<-renewed
+	start := time.Now()
+	// The binary: the warning is in its log on stderr.
+	r := runAll(t, buildVendorlake(t), [][]string{didomiArgs("testdata/didomi", lake, "--reprocess", "--progress=off")})[0]
+	code, errs = r.code, r.stderr
+	if code != 0 || !strings.Contains(errs, "lock taken over") || !strings.Contains(errs, "previous_run_id=r-live") || !strings.Contains(errs, "previous_host=elsewhere") {
+		t.Fatalf("an expired lock: exit %d, stderr %q", code, errs)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("the lock was taken over after %s, before its lease", d)
+	}
 	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("the lock was not released: %v", err)
 	}
-	// A lock from another host is only removed on request.
-	other, _ := json.Marshal(map[string]any{"run_id": "r-far", "pipeline": "didomi", "host": "elsewhere", "pid": 1, "started_at": time.Now().UTC()})
-	os.WriteFile(lock, other, 0o644)
-	if code, _, _ := vendorlake(t, didomiArgs("testdata/didomi", lake, "--reprocess")...); code != 4 {
-		t.Fatalf("a lock held on another host: exit %d, want 4", code)
+	// A lock left by a crashed run on this host (its process is gone) is taken over at once.
+	plant(lock, map[string]any{"run_id": "r-dead", "pipeline": "didomi", "host": host, "pid": 1 << 22, "lease_s": 60})
+	mustRun(t, didomiArgs("testdata/didomi", lake, "--reprocess")...)
+	// The lake-wide lock of an earlier version, held on another host, is
+	// honoured (it has no lease): exit 4, until --break-lock.
+	legacy := lakestate.LegacyLockPath(lake)
+	plant(legacy, map[string]any{"run_id": "r-old", "pipeline": "id5", "host": "elsewhere", "pid": 1, "started_at": time.Now().UTC()})
+	if code, _, errs := vendorlake(t, didomiArgs("testdata/didomi", lake, "--reprocess")...); code != 4 || !strings.Contains(errs, "r-old") {
+		t.Fatalf("a legacy lock held on another host: exit %d, want 4: %s", code, errs)
 	}
 	mustRun(t, didomiArgs("testdata/didomi", lake, "--reprocess", "--break-lock")...)
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Errorf("--break-lock left the legacy lock: %v", err)
+	}
+}
+
+// withoutLocks drops the pipelines' locks (renewed while their runs work)
+// from a treeHashes map.
+func withoutLocks(h map[string]string) map[string]string {
+	for k := range h {
+		if strings.HasPrefix(k, lakestate.LocksDir("")+"/") {
+			delete(h, k)
+		}
+	}
+	return h
 }
 
 func TestOverlappingBackfillsEqualOneRun(t *testing.T) {
@@ -144,14 +191,14 @@ func TestTwoConcurrentRunsOnOneOutput(t *testing.T) {
 	bin := buildVendorlake(t)
 	in := copyTree(t, "testdata/didomi")
 	lake := t.TempDir()
-	first := exec.Command(bin, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=60s", "--progress=off")...)
+	first := exec.Command(bin, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=60s", "--progress=off", "--lock-renew=300ms")...)
 	var firstOut strings.Builder
 	first.Stdout, first.Stderr = &firstOut, &firstOut
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer first.Process.Kill()
-	lock := lakestate.LockPath(lake)
+	lock := lakestate.LockPath(lake, "didomi")
 	for i := 0; ; i++ {
 		if _, err := os.Stat(lock); err == nil {
 			break
@@ -161,13 +208,13 @@ func TestTwoConcurrentRunsOnOneOutput(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	before := fmt.Sprint(treeHashes(t, lake))
+	before := fmt.Sprint(withoutLocks(treeHashes(t, lake)))
 	second := exec.Command(bin, didomiArgs("testdata/didomi", lake)...)
 	out, err := second.CombinedOutput()
 	if code := second.ProcessState.ExitCode(); code != 4 || !strings.Contains(string(out), "locked by another run") {
 		t.Fatalf("second run: exit %d (%v)\n%s", code, err, out)
 	}
-	if after := fmt.Sprint(treeHashes(t, lake)); after != before {
+	if after := fmt.Sprint(withoutLocks(treeHashes(t, lake))); after != before {
 		t.Fatal("the refused run changed the output tree")
 	}
 	os.WriteFile(filepath.Join(in, "export-id=exp-app", "date=2024-03-03", "_SUCCESS"), nil, 0o644)

@@ -183,7 +183,7 @@ func TestMain(m *testing.M) {
 func checkS3Lake(t *testing.T, fsys lakefs.FS, uri string) {
 	t.Helper()
 	ctx := context.Background()
-	for _, dir := range []string{lakestate.TempRoot(uri), lakestate.CommitsDir(uri)} {
+	for _, dir := range []string{lakestate.LegacyTempRoot(uri), lakestate.LegacyCommitsDir(uri)} {
 		if left, err := fsys.List(ctx, dir); err != nil || len(left) != 0 {
 			t.Errorf("%s: %d objects left (%v)", dir, len(left), err)
 		}
@@ -319,7 +319,7 @@ func isCopy(r *http.Request) bool {
 }
 
 func isTempWrite(r *http.Request) bool {
-	return (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.Contains(r.URL.Path, "/"+lakestate.TempRoot("")+"/")
+	return (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.Contains(r.URL.Path, "/"+lakestate.LegacyTempRoot("")+"/")
 }
 
 func TestS3DidomiMinIOStoppedMidRun(t *testing.T) {
@@ -376,7 +376,7 @@ func TestS3DidomiMinIOStoppedMidRun(t *testing.T) {
 				t.Errorf("want one line that names the object and says S3 could not be reached:\n%s", errs)
 			}
 			start()
-			logs, err := fsys.List(context.Background(), lakestate.CommitsDir(lake))
+			logs, err := fsys.List(context.Background(), lakestate.LegacyCommitsDir(lake))
 			if err != nil || (len(logs) == 1) != c.pendingCommit {
 				t.Errorf("commit logs after the crash: %v, %v; want pending=%v", logs, err, c.pendingCommit)
 			}

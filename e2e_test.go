@@ -187,7 +187,7 @@ func assertNoTempInTables(t *testing.T, lake string) {
 			t.Errorf("unexpected file in a table folder: %s", rel)
 		}
 	}
-	if files := treeHashes(t, lakestate.TempRoot(lake)); len(files) != 0 {
+	if files := treeHashes(t, lakestate.LegacyTempRoot(lake)); len(files) != 0 {
 		t.Errorf("temporary files left behind: %v", files)
 	}
 }

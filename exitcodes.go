@@ -37,7 +37,7 @@ func exitCodeTable() []exitCode {
 		{exitFailed, "Error: nothing of the run is committed and the lake's earlier data is intact."},
 		{exitUsage, "Usage error: an unknown command, runner or flag, a bad flag value, or an output inside the input (or the reverse)."},
 		{exitRejectRatio, "Nothing committed: the reject ratio exceeded --max-reject-ratio, or (ID5) a full extract was refused by --max-extract-shrink; the rejected rows are kept in _vendorlake/runs/RUN_ID/."},
-		{exitLocked, "Another run holds the output's lock (see --lock-wait and --break-lock)."},
+		{exitLocked, "Another run of the pipeline holds its lock on the output, or took it over from this run, which then committed nothing (see --lock-wait, --lock-lease and --break-lock)."},
 		{exitHeldBack, "Committed, but some units (an unreadable input file) or proof tables (an unreadable proof archive, or entries rejected beyond --max-proof-reject-ratio) were held back: the summary names them, and the next run retries them."},
 		{exitNothingMatched, "Nothing matched: no input under --input has the vendor's layout, or the filters select nothing."},
 		{exitWaitExpired, "--wait-for-success expired with units still incomplete: the summary names them, and the complete units were committed."},

@@ -41,6 +41,8 @@ type common struct {
 	waitForSuccess time.Duration
 	lockWait       time.Duration
 	breakLock      bool
+	lockLease      time.Duration
+	lockRenew      time.Duration
 	progress       string
 	progressEvery  time.Duration
 	pageV2         bool
@@ -69,6 +71,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.waitForSuccess, "wait-for-success", 0, "poll this long (e.g. 30m) for selected inputs whose _SUCCESS marker is missing")
 	fs.DurationVar(&c.lockWait, "lock-wait", 0, "wait this long for another run's lock on --output before giving up (exit 4)")
 	fs.BoolVar(&c.breakLock, "break-lock", false, "remove the output's lock first: only when its run is known to be dead")
+	fs.DurationVar(&c.lockLease, "lock-lease", 60*time.Second, "a pipeline's lock not renewed for this long is expired: another run takes it over")
+	fs.DurationVar(&c.lockRenew, "lock-renew", 10*time.Second, "renew the pipeline's lock this often while the run works (shorter than --lock-lease)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal, a log line every --progress-interval otherwise), on, off")
 	fs.DurationVar(&c.progressEvery, "progress-interval", 30*time.Second, "interval of progress log lines when stderr is not a terminal")
 }
@@ -95,6 +99,9 @@ func (c *common) validate() error {
 	}
 	if c.input == "" || c.output == "" {
 		return errors.New("--input and --output are required")
+	}
+	if c.lockRenew <= 0 || c.lockRenew >= c.lockLease {
+		return fmt.Errorf("--lock-renew=%s --lock-lease=%s: the renewal must be shorter than the lease, and positive", c.lockRenew, c.lockLease)
 	}
 	if c.maxRejectRatio < 0 || c.maxRejectRatio > 1 {
 		return fmt.Errorf("--max-reject-ratio=%g: want a number from 0 to 1", c.maxRejectRatio)
@@ -140,6 +147,7 @@ func (c *common) options(con console) run.Options {
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,
 		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
+		LockLease: c.lockLease, LockRenew: c.lockRenew,
 	}
 	if con.runLog {
 		o.Logger = c.logger(con.stderr)

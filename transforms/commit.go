@@ -37,7 +37,13 @@ type Unit struct {
 // counters that flow into it. It is serialised into the DoFn, so it must
 // stay small: file lists, not data.
 type CommitConfig struct {
-	Pipeline       string                  `json:"pipeline"`
+	Pipeline string `json:"pipeline"`
+	// LockPipeline and LockRunID name the lock the run works under
+	// (lakestate.LockPath): the commit checks that it still holds it
+	// before it records its commit log. Empty: no check (a run without
+	// a lock, in tests).
+	LockPipeline   string                  `json:"lock_pipeline,omitempty"`
+	LockRunID      string                  `json:"lock_run_id,omitempty"`
 	Version        string                  `json:"version,omitempty"`
 	Runner         string                  `json:"runner"`
 	Input          string                  `json:"input"`
@@ -201,6 +207,13 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 		return err
 	}
 	log.Writes = append(log.Writes, w)
+	log.Pipeline = cfg.Pipeline
+	if cfg.LockRunID != "" {
+		// A run whose lock was taken over must not commit.
+		if err := lakestate.CheckLock(ctx, fsys, cfg.Output, cfg.LockPipeline, cfg.LockRunID); err != nil {
+			return fmt.Errorf("commit %s: %w", cfg.RunID, err)
+		}
+	}
 	return lakestate.Apply(ctx, fsys, log)
 }
 
@@ -226,7 +239,7 @@ func refuse(ctx context.Context, fsys lakefs.FS, cfg CommitConfig, files []hivep
 		rep.RejectsKept = dir
 	}
 	finish(&rep)
-	if err := fsys.DeleteAll(ctx, lakestate.TempDir(cfg.Output, cfg.RunID)); err != nil {
+	if err := fsys.DeleteAll(ctx, lakestate.TempDir(cfg.Output, cfg.Pipeline, cfg.RunID)); err != nil {
 		return err
 	}
 	return lakestate.WriteReport(ctx, fsys, rep.Output, rep.RunID, rep)

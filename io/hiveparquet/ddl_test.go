@@ -33,7 +33,7 @@ func TestScanLake(t *testing.T) {
 		"hidden_part/.date=2024-01-01/part-0.parquet",
 		"not_parquet/date=2024-01-01/PROOF.pdf",
 		"flat/part-0.parquet",
-		inLake(lakefs.Join(lakestate.TempDir(inLakeRoot, "run"), "missing/part-0.parquet")),
+		inLake(lakefs.Join(lakestate.TempDir(inLakeRoot, "p", "run"), "missing/part-0.parquet")),
 	} {
 		p := filepath.Join(lake, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -23,7 +23,7 @@ func TestCommitFilesMode(t *testing.T) {
 		"raw/p=2/kept.pdf", // not claimed: kept
 		"raw/p=3/gone.pdf", // claimed without files: emptied
 	)
-	tmp := lakestate.TempDir(out, "r1")
+	tmp := lakestate.TempDir(out, "p", "r1")
 	touch(t, tmp, "raw/p=1/same.pdf", "raw/p=1/new.pdf")
 	os.WriteFile(filepath.Join(tmp, "raw/p=1/same.pdf"), []byte("from run r1"), 0o644)
 	files := []FileDesc{
@@ -34,6 +34,7 @@ func TestCommitFilesMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	log.Pipeline = "p"
 	if err := lakestate.Apply(ctx, fsys, log); err != nil {
 		t.Fatal(err)
 	}

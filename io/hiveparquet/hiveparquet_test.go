@@ -105,7 +105,7 @@ func TestCommitOverwriteAndIdempotentAppend(t *testing.T) {
 		"ia/d=1/"+FinalName(IdempotentAppend, "old", "b.csv", 1),
 		"all/k=x/part-old-00001.parquet",
 	)
-	tmp := lakestate.TempDir(out, "r2")
+	tmp := lakestate.TempDir(out, "p", "r2")
 	touch(t, tmp, "ow/p=1/b-1.parquet", "ow/p=1/b-2.parquet", "ia/d=1/b-1.parquet", "all/k=y/b-1.parquet")
 	files := []FileDesc{
 		{Table: "ow", Partition: "p=1", TempPath: filepath.Join(tmp, "ow/p=1/b-2.parquet"), Rows: 2},
@@ -118,6 +118,7 @@ func TestCommitOverwriteAndIdempotentAppend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	log.Pipeline = "p"
 	if err := lakestate.Apply(ctx, fsys, log); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +143,7 @@ func TestCommitOverwriteAndIdempotentAppend(t *testing.T) {
 		t.Errorf("final names are not in temp-path order: %s", data)
 	}
 	// Applying the same log again (a retried commit) is harmless.
+	log.Pipeline = "p"
 	if err := lakestate.Apply(ctx, fsys, log); err != nil {
 		t.Fatalf("second apply: %v", err)
 	}
@@ -155,7 +157,7 @@ func TestRecoverFinishesAnInterruptedCommit(t *testing.T) {
 	out := t.TempDir()
 	fsys := lakefs.Local{}
 	touch(t, out, "t/p=1/part-old-00001.parquet")
-	tmp := lakestate.TempDir(out, "r3")
+	tmp := lakestate.TempDir(out, "p", "r3")
 	touch(t, tmp, "t/p=1/b-1.parquet", "t/p=1/b-2.parquet")
 	log, err := Plan(ctx, fsys, out, "r3", []TableSpec{{Name: "t", Mode: Overwrite}},
 		[]FileDesc{{Table: "t", Partition: "p=1", TempPath: filepath.Join(tmp, "t/p=1/b-1.parquet")}, {Table: "t", Partition: "p=1", TempPath: filepath.Join(tmp, "t/p=1/b-2.parquet")}}, nil)
@@ -164,15 +166,16 @@ func TestRecoverFinishesAnInterruptedCommit(t *testing.T) {
 	}
 	// Simulate a crash after the log was recorded and one file was moved.
 	log.Writes = []lakestate.SideWrite{{Path: lakestate.LedgerPath(out, "p", "x"), Data: []byte(`{}`)}}
+	log.Pipeline = "p"
 	data := mustJSON(t, log)
 	touch(t, out)
-	if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(out, "r3"), data); err != nil {
+	if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(out, "p", "r3"), data); err != nil {
 		t.Fatal(err)
 	}
 	if err := fsys.Rename(ctx, log.Moves[0].From, log.Moves[0].To); err != nil {
 		t.Fatal(err)
 	}
-	done, err := lakestate.Recover(ctx, fsys, out)
+	done, err := lakestate.Recover(ctx, fsys, out, "p")
 	if err != nil || len(done) != 1 || done[0] != "r3" {
 		t.Fatalf("Recover = %v, %v", done, err)
 	}
@@ -180,7 +183,7 @@ func TestRecoverFinishesAnInterruptedCommit(t *testing.T) {
 	if got := listTree(t, out); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("after recovery: %v, want %v", got, want)
 	}
-	if done, err := lakestate.Recover(ctx, fsys, out); err != nil || len(done) != 0 {
+	if done, err := lakestate.Recover(ctx, fsys, out, "p"); err != nil || len(done) != 0 {
 		t.Fatalf("second Recover = %v, %v", done, err)
 	}
 }
@@ -195,6 +198,7 @@ func TestCommitRefusesMissingFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	log.Pipeline = "p"
 	if err := lakestate.Apply(ctx, fsys, log); err == nil {
 		t.Fatal("Apply with a missing temp file: no error")
 	}

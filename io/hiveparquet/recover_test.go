@@ -32,7 +32,7 @@ func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 			if rel == "." {
 				t.Chdir(abs)
 			}
-			tmp := lakestate.TempDir(rel, "r5")
+			tmp := lakestate.TempDir(rel, "p", "r5")
 			touch(t, tmp, "t/p=1/b-1.parquet", "t/p=1/b-2.parquet")
 			log, err := Plan(ctx, fsys, rel, "r5", []TableSpec{{Name: "t", Mode: Overwrite}},
 				[]FileDesc{{Table: "t", Partition: "p=1", TempPath: lakefs.Join(tmp, "t/p=1/b-1.parquet")}, {Table: "t", Partition: "p=1", TempPath: lakefs.Join(tmp, "t/p=1/b-2.parquet")}}, nil)
@@ -40,8 +40,9 @@ func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 				t.Fatal(err)
 			}
 			log.Writes = []lakestate.SideWrite{{Path: lakestate.LedgerPath(rel, "p", "x"), Data: []byte(`{}`)}}
+			log.Pipeline = "p"
 			// The crash: the log recorded, one file moved.
-			if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(rel, "r5"), mustJSON(t, log)); err != nil {
+			if err := lakefs.WriteFile(ctx, fsys, lakestate.CommitLogPath(rel, "p", "r5"), mustJSON(t, log)); err != nil {
 				t.Fatal(err)
 			}
 			if err := fsys.Rename(ctx, log.Moves[0].From, log.Moves[0].To); err != nil {
@@ -53,7 +54,7 @@ func TestRecoverLogOfAnotherSpellingOfOutput(t *testing.T) {
 			// The rerun: another working directory, the absolute path.
 			elsewhere := t.TempDir()
 			t.Chdir(elsewhere)
-			done, err := lakestate.Recover(ctx, fsys, abs)
+			done, err := lakestate.Recover(ctx, fsys, abs, "p")
 			if err != nil || len(done) != 1 || done[0] != "r5" {
 				t.Fatalf("Recover = %v, %v", done, err)
 			}
@@ -75,11 +76,11 @@ func TestRecoverRefusesLogPathsOutsideItsOutput(t *testing.T) {
 	// Recover deletes what the log names).
 	victim := filepath.Join(t.TempDir(), "victim.parquet")
 	touch(t, filepath.Dir(victim), filepath.Base(victim))
-	log := lakestate.CommitLog{RunID: "r6", Output: "elsewhere", Deletes: []string{victim}}
-	if err := lakefs.WriteFile(ctx, lakefs.Local{}, lakestate.CommitLogPath(out, "r6"), mustJSON(t, log)); err != nil {
+	log := lakestate.CommitLog{Pipeline: "p", RunID: "r6", Output: "elsewhere", Deletes: []string{victim}}
+	if err := lakefs.WriteFile(ctx, lakefs.Local{}, lakestate.CommitLogPath(out, "p", "r6"), mustJSON(t, log)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lakestate.Recover(ctx, lakefs.Local{}, out); err == nil || !strings.Contains(err.Error(), "outside") {
+	if _, err := lakestate.Recover(ctx, lakefs.Local{}, out, "p"); err == nil || !strings.Contains(err.Error(), "outside") {
 		t.Fatalf("Recover of a log with a path outside its output: %v", err)
 	}
 	if got := listTree(t, filepath.Dir(victim)); len(got) != 1 {

@@ -38,7 +38,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete through a linked partition",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(out, "t/p=1/canary.parquet")}})
+				writeLog(t, out, lakestate.CommitLog{Pipeline: "p", RunID: "r1", Output: out, Deletes: []string{filepath.Join(out, "t/p=1/canary.parquet")}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -47,7 +47,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete through a linked table folder, lake spelled relative",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t")
-				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: "lake", Deletes: []string{"lake/t/canary.parquet"}})
+				writeLog(t, out, lakestate.CommitLog{Pipeline: "p", RunID: "r1", Output: "lake", Deletes: []string{"lake/t/canary.parquet"}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -56,7 +56,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered delete of a ../ path",
 			plant: func(t *testing.T, out, outside string) {
 				rel, _ := filepath.Rel(out, filepath.Join(outside, "canary.parquet"))
-				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{out + "/" + rel}})
+				writeLog(t, out, lakestate.CommitLog{Pipeline: "p", RunID: "r1", Output: out, Deletes: []string{out + "/" + rel}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -66,7 +66,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
 				touch(t, out, "t/p=2/part-r0-00001.parquet")
-				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=2/part-r0-00001.parquet"), To: filepath.Join(out, "t/p=1/canary.parquet")}}})
+				writeLog(t, out, lakestate.CommitLog{Pipeline: "p", RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=2/part-r0-00001.parquet"), To: filepath.Join(out, "t/p=1/canary.parquet")}}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -75,7 +75,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "recovered move of an outside file into the lake through a link",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				writeLog(t, out, lakestate.CommitLog{RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=1/canary.parquet"), To: filepath.Join(out, "t/p=2/x.parquet")}}})
+				writeLog(t, out, lakestate.CommitLog{Pipeline: "p", RunID: "r1", Output: out, Moves: []lakestate.Move{{From: filepath.Join(out, "t/p=1/canary.parquet"), To: filepath.Join(out, "t/p=2/x.parquet")}}})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -85,7 +85,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// folder above the lake.
 			name: "recovered temp cleanup of a crafted run ID",
 			plant: func(t *testing.T, out, outside string) {
-				writeLog(t, out, lakestate.CommitLog{RunID: "../../..", Output: out})
+				writeLog(t, out, lakestate.CommitLog{Pipeline: "p", RunID: "../../..", Output: out})
 			},
 			run:     recoverRun,
 			refused: true,
@@ -94,7 +94,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit move into a linked partition",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, out, "t/p=1")
-				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "p", "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -106,9 +106,9 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name:  "commit of a log naming a path outside the lake",
 			plant: func(t *testing.T, out, outside string) {},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				log := &lakestate.CommitLog{RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
+				log := &lakestate.CommitLog{Pipeline: "p", RunID: "r1", Output: out, Deletes: []string{filepath.Join(filepath.Dir(out), "outside", "canary.parquet")}}
 				err := lakestate.Apply(ctx, fsys, log)
-				if _, serr := os.Stat(lakestate.CommitLogPath(out, "r1")); serr == nil {
+				if _, serr := os.Stat(lakestate.CommitLogPath(out, "p", "r1")); serr == nil {
 					return errors.New("the log was recorded")
 				}
 				return err
@@ -121,7 +121,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 				link(t, outside, out, "t")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				log := &lakestate.CommitLog{RunID: "r1", Output: out, Tables: []string{"t"}}
+				log := &lakestate.CommitLog{Pipeline: "p", RunID: "r1", Output: out, Tables: []string{"t"}}
 				return lakestate.Apply(ctx, fsys, log)
 			},
 			refused: true,
@@ -130,7 +130,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit ledger entry into a linked ledger folder",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, outside, lakestate.LedgerDir(out, "p"), "")
-				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "p", "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: lakestate.LedgerPath(out, "p", "u"), Data: []byte(`{}`)}})
@@ -143,7 +143,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit run report through a linked temporary name",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, filepath.Join(outside, "canary.parquet"), lakestate.RunsDir(out), ".r1.json.tmp")
-				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "p", "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", []lakestate.SideWrite{{Path: lakestate.ReportPath(out, "r1"), Data: []byte(`{}`)}})
@@ -153,8 +153,8 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 		{
 			name: "commit log recorded into a linked commits folder",
 			plant: func(t *testing.T, out, outside string) {
-				link(t, outside, lakestate.CommitsDir(out), "")
-				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				link(t, outside, lakestate.CommitsDir(out, "p"), "")
+				touch(t, lakestate.TempDir(out, "p", "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -166,7 +166,7 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			name: "commit replaces a published name that is a link",
 			plant: func(t *testing.T, out, outside string) {
 				link(t, filepath.Join(outside, "canary.parquet"), out, "t/p=1/part-r1-00001.parquet")
-				touch(t, lakestate.TempDir(out, "r1"), "t/p=1/b-1.parquet")
+				touch(t, lakestate.TempDir(out, "p", "r1"), "t/p=1/b-1.parquet")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
 				return commit(ctx, fsys, out, "r1", nil)
@@ -175,11 +175,11 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 		{
 			name: "temp cleanup through a linked lake folder",
 			plant: func(t *testing.T, out, outside string) {
-				touch(t, outside, "tmp/r0/x.parquet")
+				touch(t, outside, "tmp/p/r0/x.parquet")
 				link(t, outside, lakestate.Dir(out), "")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				return lakestate.CleanTemp(ctx, fsys, out, "r1")
+				return lakestate.CleanTemp(ctx, fsys, out, "p", "r1")
 			},
 			refused: true,
 		},
@@ -187,14 +187,14 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 			// RemoveAll removes the link, never what it points to.
 			name: "temp cleanup of a run folder holding a link",
 			plant: func(t *testing.T, out, outside string) {
-				touch(t, lakestate.TempDir(out, "r0"), "x.parquet")
-				link(t, outside, lakestate.TempDir(out, "r0"), "out")
+				touch(t, lakestate.TempDir(out, "p", "r0"), "x.parquet")
+				link(t, outside, lakestate.TempDir(out, "p", "r0"), "out")
 			},
 			run: func(ctx context.Context, fsys lakefs.FS, out string) error {
-				if err := lakestate.CleanTemp(ctx, fsys, out, "r1"); err != nil {
+				if err := lakestate.CleanTemp(ctx, fsys, out, "p", "r1"); err != nil {
 					return err
 				}
-				if _, err := os.Lstat(lakestate.TempDir(out, "r0")); !errors.Is(err, os.ErrNotExist) {
+				if _, err := os.Lstat(lakestate.TempDir(out, "p", "r0")); !errors.Is(err, os.ErrNotExist) {
 					return errors.New("the run's temporary folder is still there")
 				}
 				return nil
@@ -236,13 +236,13 @@ func TestSymlinksCannotLeadOutOfTheLake(t *testing.T) {
 }
 
 func recoverRun(ctx context.Context, fsys lakefs.FS, out string) error {
-	_, err := lakestate.Recover(ctx, fsys, out)
+	_, err := lakestate.Recover(ctx, fsys, out, "p")
 	return err
 }
 
 // commit plans and applies run runID's temporary files of table t.
 func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []lakestate.SideWrite) error {
-	tmp := lakestate.TempDir(out, runID)
+	tmp := lakestate.TempDir(out, "p", runID)
 	files, err := filepath.Glob(filepath.Join(tmp, "t", "*", "*.parquet"))
 	if err != nil {
 		return err
@@ -255,7 +255,7 @@ func commit(ctx context.Context, fsys lakefs.FS, out, runID string, writes []lak
 	if err != nil {
 		return err
 	}
-	log.Writes = writes
+	log.Writes, log.Pipeline = writes, "p"
 	return lakestate.Apply(ctx, fsys, log)
 }
 
@@ -273,7 +273,7 @@ func link(t *testing.T, target, root, rel string) {
 
 func writeLog(t *testing.T, out string, log lakestate.CommitLog) {
 	t.Helper()
-	p := filepath.Join(lakestate.CommitsDir(out), "crafted.json")
+	p := filepath.Join(lakestate.CommitsDir(out, "p"), "crafted.json")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}

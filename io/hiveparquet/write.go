@@ -42,8 +42,8 @@ func init() {
 	register.Emitter1[FileDesc]()
 }
 
-// Write writes batches into Parquet files in the run's temporary area
-// (lakestate.TempDir), outside every table folder, and
+// Write writes batches into Parquet files in the temporary area of run
+// runID of pipeline (lakestate.TempDir), outside every table folder, and
 // returns a PCollection<FileDesc> of the finished files for Commit.
 //
 // One writer is kept per (table, partition, source) per bundle, at most
@@ -58,17 +58,18 @@ func init() {
 //
 // Every batch must be of one of tables and have its schema: a batch of an
 // unknown table or of another schema fails the step, naming both schemas.
-func Write(s beam.Scope, tables []Table, output, runID string, fsOpts lakefs.Options, opts WriteOptions, batches beam.PCollection) beam.PCollection {
+func Write(s beam.Scope, tables []Table, output, pipeline, runID string, fsOpts lakefs.Options, opts WriteOptions, batches beam.PCollection) beam.PCollection {
 	s = s.Scope("hiveparquet.Write")
-	return beam.ParDo(s, &writeFn{Tables: TableSchemas(tables), Output: output, RunID: runID, FS: fsOpts, Options: opts.withDefaults()}, batches)
+	return beam.ParDo(s, &writeFn{Tables: TableSchemas(tables), Output: output, Pipeline: pipeline, RunID: runID, FS: fsOpts, Options: opts.withDefaults()}, batches)
 }
 
 type writeFn struct {
-	Tables  map[string]TableSchema `json:"tables"`
-	Output  string                 `json:"output"`
-	RunID   string                 `json:"run_id"`
-	FS      lakefs.Options         `json:"fs"`
-	Options WriteOptions           `json:"options"`
+	Tables   map[string]TableSchema `json:"tables"`
+	Output   string                 `json:"output"`
+	Pipeline string                 `json:"pipeline"`
+	RunID    string                 `json:"run_id"`
+	FS       lakefs.Options         `json:"fs"`
+	Options  WriteOptions           `json:"options"`
 
 	fs      lakefs.FS
 	bundle  string
@@ -403,7 +404,7 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 	}
 	fn.seq++
 	name := fmt.Sprintf("%s-%05d.parquet", fn.bundle, fn.seq)
-	p := lakefs.Join(lakestate.TempDir(fn.Output, fn.RunID), key.table, key.partition, name)
+	p := lakefs.Join(lakestate.TempDir(fn.Output, fn.Pipeline, fn.RunID), key.table, key.partition, name)
 	wc, err := fn.fs.Create(ctx, p)
 	if err != nil {
 		return nil, err

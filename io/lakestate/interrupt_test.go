@@ -50,9 +50,9 @@ func TestApplyInterrupted(t *testing.T) {
 	for _, before := range []bool{true, false} {
 		out := t.TempDir()
 		runID := "r1"
-		tmp := TempDir(out, runID)
+		tmp := TempDir(out, "p", runID)
 		var log CommitLog
-		log.RunID, log.Output, log.Tables = runID, out, []string{"t"}
+		log.RunID, log.Pipeline, log.Output, log.Tables = runID, "p", out, []string{"t"}
 		for _, name := range []string{"a", "b", "c"} {
 			from := lakefs.Join(tmp, name)
 			if err := lakefs.WriteFile(context.Background(), lakefs.Local{}, from, []byte(name)); err != nil {
@@ -72,7 +72,7 @@ func TestApplyInterrupted(t *testing.T) {
 				moved++
 			}
 		}
-		_, logErr := os.Stat(CommitLogPath(out, runID))
+		_, logErr := os.Stat(CommitLogPath(out, "p", runID))
 		if before {
 			if !errors.Is(err, context.Canceled) || moved != 0 || !os.IsNotExist(logErr) {
 				t.Errorf("cancelled before: err %v, %d files moved, log %v; want context.Canceled, nothing moved, no log", err, moved, logErr)

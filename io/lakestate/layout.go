@@ -5,12 +5,25 @@
 //
 // The layout, relative to the output root:
 //
-//	_vendorlake/tmp/RUN_ID/...         a run's temporary files (TempDir)
-//	_vendorlake/commits/RUN_ID.json    a commit log while it is applied (CommitLogPath)
-//	_vendorlake/runs/RUN_ID.json       a run's report (ReportPath)
-//	_vendorlake/runs/RUN_ID/TABLE/k=v/ the rejects of a run whose commit was refused (RejectsDir)
-//	_vendorlake/ledger/PIPELINE/H.json a ledger entry (LedgerPath)
-//	_vendorlake/lock                   the lock of the running run (LockPath)
+//	_vendorlake/tmp/PIPELINE/RUN_ID/...         a run's temporary files (TempDir)
+//	_vendorlake/commits/PIPELINE/RUN_ID.json    a commit log while it is applied (CommitLogPath)
+//	_vendorlake/runs/RUN_ID.json                a run's report (ReportPath)
+//	_vendorlake/runs/RUN_ID/TABLE/k=v/          the rejects of a run whose commit was refused (RejectsDir)
+//	_vendorlake/ledger/PIPELINE/H.json          a ledger entry (LedgerPath)
+//	_vendorlake/locks/PIPELINE                  the lease of the pipeline's running run (LockPath)
+//
+// Everything a run changes in the lake's own folder is its pipeline's
+// (temporary area, commit logs, ledger) or its own (report, kept rejects),
+// so runs of different pipelines never write one file, and each pipeline
+// recovers and cleans only its own: runs of different pipelines proceed
+// side by side, each holding its own lock. A chained pipeline (ID5's
+// current rebuild) has its own folders and runs under the lock of the
+// pipeline it follows.
+//
+// Lakes written before the per-pipeline lock had _vendorlake/lock,
+// _vendorlake/commits/RUN_ID.json and _vendorlake/tmp/RUN_ID/ (the Legacy
+// functions); see Recover, CleanTemp and AcquireLock for how they are
+// honoured.
 //
 // Every other package spells these paths through the functions here; given
 // an empty output, each function returns its path relative to the output
@@ -33,21 +46,38 @@ const Folder = "_vendorlake"
 // Dir is the lake's own folder under output.
 func Dir(output string) string { return lakefs.Join(output, Folder) }
 
-// TempRoot is the folder that holds the temporary area of every run.
-func TempRoot(output string) string { return lakefs.Join(Dir(output), "tmp") }
-
-// TempDir is the temporary area of run runID: outside every table folder,
-// so readers never see its files; removed by the run's commit, by the run
-// when it fails, or by a later run's CleanTemp.
-func TempDir(output, runID string) string { return lakefs.Join(TempRoot(output), runID) }
-
-// CommitsDir is the folder of the commit logs not yet fully applied.
-func CommitsDir(output string) string { return lakefs.Join(Dir(output), "commits") }
-
-// CommitLogPath is where the commit log of run runID is recorded.
-func CommitLogPath(output, runID string) string {
-	return lakefs.Join(CommitsDir(output), runID+".json")
+// TempRoot is the folder that holds the temporary areas of the runs of
+// pipeline.
+func TempRoot(output, pipeline string) string {
+	return lakefs.Join(LegacyTempRoot(output), pipeline)
 }
+
+// TempDir is the temporary area of run runID of pipeline: outside every
+// table folder, so readers never see its files; removed by the run's
+// commit, by the run when it fails, or by a later run's CleanTemp.
+func TempDir(output, pipeline, runID string) string {
+	return lakefs.Join(TempRoot(output, pipeline), runID)
+}
+
+// CommitsDir is the folder of pipeline's commit logs not yet fully
+// applied.
+func CommitsDir(output, pipeline string) string {
+	return lakefs.Join(LegacyCommitsDir(output), pipeline)
+}
+
+// CommitLogPath is where the commit log of run runID of pipeline is
+// recorded.
+func CommitLogPath(output, pipeline, runID string) string {
+	return lakefs.Join(CommitsDir(output, pipeline), runID+".json")
+}
+
+// LegacyTempRoot is the folder of every temporary area; before the
+// per-pipeline lock, it held each run's area directly (tmp/RUN_ID).
+func LegacyTempRoot(output string) string { return lakefs.Join(Dir(output), "tmp") }
+
+// LegacyCommitsDir is the folder of every pipeline's commit logs; before
+// the per-pipeline lock, it held them directly (commits/RUN_ID.json).
+func LegacyCommitsDir(output string) string { return lakefs.Join(Dir(output), "commits") }
 
 // RunsDir is the folder of the run reports.
 func RunsDir(output string) string { return lakefs.Join(Dir(output), "runs") }
@@ -74,5 +104,12 @@ func LedgerPath(output, pipeline, unit string) string {
 	return lakefs.Join(LedgerDir(output, pipeline), hex.EncodeToString(h[:16])+".json")
 }
 
-// LockPath is the lock file of output.
-func LockPath(output string) string { return lakefs.Join(Dir(output), "lock") }
+// LocksDir is the folder of the pipelines' locks.
+func LocksDir(output string) string { return lakefs.Join(Dir(output), "locks") }
+
+// LockPath is the lock of pipeline's runs on output (see AcquireLock).
+func LockPath(output, pipeline string) string { return lakefs.Join(LocksDir(output), pipeline) }
+
+// LegacyLockPath is the lake-wide lock of the versions before the
+// per-pipeline lock.
+func LegacyLockPath(output string) string { return lakefs.Join(Dir(output), "lock") }

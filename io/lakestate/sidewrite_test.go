@@ -26,7 +26,7 @@ func TestApplySideWritesTogether(t *testing.T) {
 			ctx := context.Background()
 			out := t.TempDir()
 			fsys := &lakefstest.HeldFS{Fail: tt.fail}
-			log := &CommitLog{RunID: "r1", Output: out, CreatedAt: time.Now().UTC()}
+			log := &CommitLog{Pipeline: "p", RunID: "r1", Output: out, CreatedAt: time.Now().UTC()}
 			for i := range 4 {
 				log.Writes = append(log.Writes, SideWrite{Path: filepath.Join(out, fmt.Sprintf("_vendorlake/ledger/p/entry-%d.json", i)),
 					Data: []byte(fmt.Sprintf(`{"n":%d}`, i))})
@@ -43,7 +43,7 @@ func TestApplySideWritesTogether(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), "disk full") {
 					t.Fatalf("Apply = %v, want the failed write's error", err)
 				}
-				if _, err := os.Stat(filepath.Join(out, "_vendorlake/commits/r1.json")); err != nil {
+				if _, err := os.Stat(CommitLogPath(out, "p", "r1")); err != nil {
 					t.Errorf("the commit log is gone after a failed commit: %v", err)
 				}
 				return

@@ -2,12 +2,12 @@ package lakestate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/ledger"
@@ -82,61 +82,93 @@ func TestPendingCommits(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
 	fsys := lakefs.Local{}
-	if CommitPending(ctx, fsys, out, "r1") || len(PendingCommits(ctx, fsys, out)) != 0 {
+	if CommitPending(ctx, fsys, out, "p", "r1") || len(PendingCommits(ctx, fsys, out, "p")) != 0 {
 		t.Fatal("an empty lake has a pending commit")
 	}
-	for _, p := range []string{CommitLogPath(out, "r1"), filepath.Join(CommitsDir(out), ".r2.json.tmp")} {
-		if err := lakefs.WriteFile(ctx, fsys, p, []byte("{}")); err != nil {
+	for _, p := range []string{CommitLogPath(out, "p", "r1"), filepath.Join(CommitsDir(out, "p"), ".r2.json.tmp"), CommitLogPath(out, "q", "r3")} {
+		if err := lakefs.WriteFile(ctx, fsys, p, []byte(`{"pipeline":"`+filepath.Base(filepath.Dir(p))+`"}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !CommitPending(ctx, fsys, out, "r1") || CommitPending(ctx, fsys, out, "r2") {
-		t.Error("CommitPending does not see r1's log alone")
+	if !CommitPending(ctx, fsys, out, "p", "r1") || CommitPending(ctx, fsys, out, "p", "r2") || CommitPending(ctx, fsys, out, "p", "r3") {
+		t.Error("CommitPending does not see p's r1 alone")
 	}
-	if got := PendingCommits(ctx, fsys, out); strings.Join(got, ",") != "r1" {
-		t.Errorf("PendingCommits = %v, want [r1]", got)
+	if got := PendingCommits(ctx, fsys, out, "p"); len(got) != 1 {
+		t.Errorf("PendingCommits(p) = %v, want one", got)
 	}
 }
 
-func TestLock(t *testing.T) {
+// TestRecoverPerPipeline: a pipeline recovers and cleans only its own
+// commit logs and temporary areas, and the legacy ones of its pipeline
+// (the layout before the per-pipeline lock).
+func TestRecoverPerPipeline(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
 	fsys := lakefs.Local{}
-	release, err := AcquireLock(ctx, fsys, out, "r1", "p", 0, false)
+	write := func(p, data string) {
+		t.Helper()
+		if err := lakefs.WriteFile(ctx, fsys, p, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logOf := func(pipeline, runID, legacyOf string) string {
+		l := CommitLog{Pipeline: pipeline, RunID: runID, Output: out, Tables: []string{"t_" + runID}}
+		tmp := TempDir(out, pipeline, runID)
+		if pipeline == "" {
+			tmp = filepath.Join(LegacyTempRoot(out), runID)
+		}
+		write(filepath.Join(tmp, "f"), "x")
+		l.Moves = []Move{{From: filepath.Join(tmp, "f"), To: filepath.Join(out, "t_"+runID, "f.parquet")}}
+		if legacyOf != "" {
+			l.Writes = []SideWrite{{Path: ReportPath(out, runID), Data: []byte(`{"pipeline":"` + legacyOf + `"}`)}}
+		}
+		data, _ := json.Marshal(l)
+		return string(data)
+	}
+	legacyP, legacyQ := "20240101T000000Z-aaaaaa", "20240101T000000Z-bbbbbb"
+	write(CommitLogPath(out, "p", "rp"), logOf("p", "rp", ""))
+	write(CommitLogPath(out, "q", "rq"), logOf("q", "rq", ""))
+	write(filepath.Join(LegacyCommitsDir(out), legacyP+".json"), logOf("", legacyP, "p"))
+	write(filepath.Join(LegacyCommitsDir(out), legacyQ+".json"), logOf("", legacyQ, "q"))
+	write(filepath.Join(TempDir(out, "p", "crashed"), "f"), "x")
+	write(filepath.Join(TempDir(out, "q", "live"), "f"), "x")
+	orphan := filepath.Join(LegacyTempRoot(out), "20240102T000000Z-cccccc")
+	write(filepath.Join(orphan, "f"), "x")
+
+	done, err := Recover(ctx, fsys, out, "p")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(LockPath(out)); err != nil {
-		t.Fatalf("no lock file: %v", err)
+	if got := strings.Join(done, ","); got != legacyP+",rp" && got != "rp,"+legacyP {
+		t.Errorf("Recover(p) = %v, want rp and %s", done, legacyP)
 	}
-	// Held by a live run of this process: a second run waits, then fails.
-	start := time.Now()
-	if _, err := AcquireLock(ctx, fsys, out, "r2", "p", 50*time.Millisecond, false); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "run r1 (p, pid ") {
-		t.Fatalf("second lock: %v", err)
-	}
-	if time.Since(start) < 50*time.Millisecond {
-		t.Error("the second run did not wait")
-	}
-	// --break-lock takes it over.
-	release2, err := AcquireLock(ctx, fsys, out, "r3", "p", 0, true)
-	if err != nil {
-		t.Fatalf("break the lock: %v", err)
-	}
-	release2()
-	if _, err := os.Stat(LockPath(out)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("lock left after release: %v", err)
-	}
-	release() // r1's release after its lock was broken is harmless.
-	// A lock of a dead process of this host is stale.
-	dead := `{"run_id":"r0","pipeline":"p","host":"` + hostname(t) + `","pid":2147483646}`
-	if err := os.WriteFile(LockPath(out), []byte(dead), 0o644); err != nil {
+	if err := CleanTemp(ctx, fsys, out, "p", "mine"); err != nil {
 		t.Fatal(err)
 	}
-	release3, err := AcquireLock(ctx, fsys, out, "r4", "p", 0, false)
-	if err != nil {
-		t.Fatalf("stale lock not taken over: %v", err)
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	for _, c := range []struct {
+		path string
+		want bool
+	}{
+		{filepath.Join(out, "t_rp", "f.parquet"), true},
+		{filepath.Join(out, "t_"+legacyP, "f.parquet"), true},
+		{filepath.Join(LegacyCommitsDir(out), legacyP+".json"), false},
+		{filepath.Join(out, "t_rq", "f.parquet"), false},
+		{CommitLogPath(out, "q", "rq"), true},
+		{filepath.Join(LegacyCommitsDir(out), legacyQ+".json"), true},
+		{filepath.Join(LegacyTempRoot(out), legacyQ, "f"), true}, // its log waits for q
+		{TempDir(out, "q", "live"), true},
+		{TempDir(out, "q", "rq"), true},
+		{TempDir(out, "p", "crashed"), false},
+		{orphan, false},
+	} {
+		if exists(c.path) != c.want {
+			t.Errorf("%s exists: %v, want %v", c.path, !c.want, c.want)
+		}
 	}
-	release3()
+	if done, err := Recover(ctx, fsys, out, "q"); err != nil || len(done) != 2 {
+		t.Errorf("Recover(q) = %v, %v; want rq and %s", done, err, legacyQ)
+	}
 }
 
 func hostname(t *testing.T) string {

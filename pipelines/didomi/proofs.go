@@ -180,7 +180,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	closers.SetLimit(max(lakefs.SmallWritesAtOnce(output), 1))
 	defer closers.Wait()
 	seen := map[string]bool{}
-	tmp := lakefs.Join(lakestate.TempDir(output, runID), ProofFilesTable, f.Partition)
+	tmp := lakefs.Join(lakestate.TempDir(output, Name, runID), ProofFilesTable, f.Partition)
 	buf := make([]byte, 256<<10)
 	var dirs int64
 	for {

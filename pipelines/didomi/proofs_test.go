@@ -182,7 +182,7 @@ func TestReadProofs(t *testing.T) {
 		if err != nil || !bytes.Equal(got, body[fd.Name]) {
 			t.Errorf("%s: %q %v", fd.Name, got, err)
 		}
-		if !strings.HasPrefix(fd.TempPath, lakestate.TempDir(out, "r1")) {
+		if !strings.HasPrefix(fd.TempPath, lakestate.TempDir(out, Name, "r1")) {
 			t.Errorf("%s written outside the run's temporary area: %s", fd.Name, fd.TempPath)
 		}
 	}

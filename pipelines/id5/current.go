@@ -143,7 +143,7 @@ func (c *Current) ForRun(output, runID string, _ lakefs.Options) run.Pipeline {
 
 // spillDir is the folder of the run's spill files.
 func (c *Current) spillDir() string {
-	return lakefs.Join(lakestate.TempDir(c.Lake, c.RunID), spillDirName)
+	return lakefs.Join(lakestate.TempDir(c.Lake, CurrentName, c.RunID), spillDirName)
 }
 
 // tableFiles lists the published Parquet files of a table of the lake.

@@ -273,7 +273,7 @@ func TestShardedRebuild(t *testing.T) {
 			if !slices.EqualFunc(got, want, func(a, b CurrentRow) bool { return a.UpdatedAt.Equal(b.UpdatedAt) && sameButTime(a, b) }) {
 				checkCurrentTable(t, in, out) // reports the differences
 			}
-			tmp, err := lakefs.Local{}.List(ctx, lakestate.TempRoot(out))
+			tmp, err := lakefs.Local{}.List(ctx, lakestate.TempRoot(out, CurrentName))
 			if err != nil || len(tmp) != 0 {
 				t.Errorf("left in the temporary area: %v %v", tmp, err)
 			}
@@ -289,7 +289,7 @@ func TestCurrentNeedsRunID(t *testing.T) {
 		t.Fatal("Discover without a run ID: no error")
 	}
 	c := (&Current{Lake: "/lake"}).ForRun("/lake", "R1", lakefs.Options{}).(*Current)
-	if c.RunID != "R1" || c.spillDir() != filepath.Join(lakestate.TempDir("/lake", "R1"), spillDirName) {
+	if c.RunID != "R1" || c.spillDir() != filepath.Join(lakestate.TempDir("/lake", CurrentName, "R1"), spillDirName) {
 		t.Errorf("ForRun: %+v, spill folder %s", c, c.spillDir())
 	}
 }

@@ -15,7 +15,7 @@ import (
 // dryRun discovers what a run would do and reports it without changing
 // anything: no recovery, no temporary files, no report written.
 func dryRun(ctx context.Context, p Pipeline, o Options, inFS, outFS lakefs.FS, rep transforms.RunReport) (transforms.RunReport, error) {
-	rep.PendingCommits = lakestate.PendingCommits(ctx, outFS, o.Output)
+	rep.PendingCommits = lakestate.PendingCommits(ctx, outFS, o.Output, p.Name())
 	led := map[string]ledger.Entry{}
 	if !o.Reprocess {
 		var err error

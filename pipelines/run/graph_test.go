@@ -180,7 +180,7 @@ func TestCheckBatchEdges(t *testing.T) {
 		return beam.ParDo(s, func(_ []byte, emit func(hiveparquet.Batch)) {}, beam.Impulse(s))
 	}
 	write := func(s beam.Scope, b beam.PCollection) beam.PCollection {
-		return hiveparquet.Write(s, nil, o.Output, o.RunID, o.FS, o.Write, b)
+		return hiveparquet.Write(s, nil, o.Output, "p", o.RunID, o.FS, o.Write, b)
 	}
 	tests := []struct {
 		name  string

@@ -28,8 +28,8 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*progressFn)(nil)).Elem())
 }
 
-func progressDir(output, runID string) string {
-	return lakefs.Join(lakestate.TempDir(output, runID), "_progress")
+func progressDir(output, pipeline, runID string) string {
+	return lakefs.Join(lakestate.TempDir(output, pipeline, runID), "_progress")
 }
 
 // progressFn records finished input files for reportProgress. It writes
@@ -38,9 +38,10 @@ func progressDir(output, runID string) string {
 // a third of the CPU of a drop of thousands of small files (a create, a
 // write and a rename each).
 type progressFn struct {
-	Output string         `json:"output"`
-	RunID  string         `json:"run_id"`
-	FS     lakefs.Options `json:"fs"`
+	Output   string         `json:"output"`
+	Pipeline string         `json:"pipeline"`
+	RunID    string         `json:"run_id"`
+	FS       lakefs.Options `json:"fs"`
 
 	fs      lakefs.FS
 	pending progressMark
@@ -81,7 +82,7 @@ func (fn *progressFn) flush(ctx context.Context) error {
 		return err
 	}
 	h := sha256.Sum256(data)
-	if err := lakefs.WriteFile(ctx, fn.fs, lakefs.Join(progressDir(fn.Output, fn.RunID), hex.EncodeToString(h[:12])+".json"), data); err != nil {
+	if err := lakefs.WriteFile(ctx, fn.fs, lakefs.Join(progressDir(fn.Output, fn.Pipeline, fn.RunID), hex.EncodeToString(h[:12])+".json"), data); err != nil {
 		return fmt.Errorf("progress marker: %w", err)
 	}
 	fn.pending = progressMark{}
@@ -100,7 +101,7 @@ type progressMark struct {
 // reportProgress prints, every interval until stop is closed, how many
 // input files are done, bytes and records, the rate and an ETA. On a
 // terminal it redraws one line; otherwise it writes log lines.
-func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, files int, totalBytes int64, interval time.Duration, w io.Writer, terminal bool, log *slog.Logger, stop <-chan struct{}) {
+func reportProgress(ctx context.Context, fsys lakefs.FS, output, pipeline, runID string, files int, totalBytes int64, interval time.Duration, w io.Writer, terminal bool, log *slog.Logger, stop <-chan struct{}) {
 	start := time.Now()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -114,7 +115,7 @@ func reportProgress(ctx context.Context, fsys lakefs.FS, output, runID string, f
 			return
 		case <-tick.C:
 		}
-		marks, err := fsys.List(ctx, progressDir(output, runID))
+		marks, err := fsys.List(ctx, progressDir(output, pipeline, runID))
 		if err != nil {
 			continue
 		}

@@ -19,7 +19,7 @@ import (
 func TestProgressMarkersPerFlushNotPerFile(t *testing.T) {
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "lake")
-	fn := &progressFn{Output: out, RunID: "r1"}
+	fn := &progressFn{Output: out, Pipeline: "p", RunID: "r1"}
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestProgressMarkersPerFlushNotPerFile(t *testing.T) {
 	if err := fn.FinishBundle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	marks, err := fn.fs.List(ctx, progressDir(out, "r1"))
+	marks, err := fn.fs.List(ctx, progressDir(out, "p", "r1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestProgressMarkersPerFlushNotPerFile(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
-		reportProgress(ctx, lakefs.Local{}, out, "r1", files, files*10, 20*time.Millisecond, &bytes.Buffer{}, false, slog.New(slog.NewTextHandler(&log, nil)), stop)
+		reportProgress(ctx, lakefs.Local{}, out, "p", "r1", files, files*10, 20*time.Millisecond, &bytes.Buffer{}, false, slog.New(slog.NewTextHandler(&log, nil)), stop)
 		close(done)
 	}()
 	time.Sleep(150 * time.Millisecond)

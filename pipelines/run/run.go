@@ -89,10 +89,14 @@ type Options struct {
 	// WaitForSuccess polls this long for selected inputs whose vendor has
 	// not yet written its completion marker.
 	WaitForSuccess time.Duration
-	// LockWait is how long to wait for another run's lock on the output;
-	// BreakLock removes a lock whose holder is known to be dead.
+	// LockWait is how long to wait for a live run's lock on the output;
+	// BreakLock takes over a lock whose holder is known to be dead.
 	LockWait  time.Duration
 	BreakLock bool
+	// LockLease and LockRenew: the run renews its pipeline's lock every
+	// LockRenew, and a lock unchanged for its lease is expired (see
+	// lakestate.AcquireLock); zero means the defaults (60s, 10s).
+	LockLease, LockRenew time.Duration
 	// Progress, when set, receives progress lines every ProgressInterval;
 	// ProgressTerminal redraws one line instead.
 	Progress         io.Writer
@@ -101,6 +105,12 @@ type Options struct {
 	// Logger receives the run's structured log (start, plan, end, and
 	// progress when stderr is not a terminal); nil logs nothing.
 	Logger *slog.Logger
+
+	// lockName and lockRunID are the pipeline and run that hold the lock
+	// a run works under (a chained run works under its first pipeline's);
+	// recovered are the commits Execute finished before the first run.
+	lockName, lockRunID string
+	recovered           []string
 }
 
 // ErrRejectRatio is returned (wrapped) when a run was not committed because
@@ -152,13 +162,26 @@ type Chained interface {
 // partitions (and replaced files) of the chained run added. An error of the
 // chained run is returned (wrapped) with p's report.
 //
-// A run holds the output's lock while it works (lakestate.AcquireLock);
-// another run on the same output waits up to LockWait, then fails with an
-// error wrapping ErrLocked. A dry run takes no lock and changes nothing.
+// A run holds its pipeline's lock while it works (lakestate.AcquireLock),
+// renewed in the background; runs of other pipelines have their own.
+// Another run of the pipeline waits up to LockWait for a live holder, then
+// fails with an error wrapping ErrLocked; an expired lock (its holder
+// stopped renewing it for a lease) is taken over with a warning. A run
+// that loses its lock stops with an error wrapping lakestate.ErrLockLost
+// and commits nothing. Chained pipelines run under the first one's lock.
+// Before anything else, the run finishes the half-done commits of its
+// pipeline (and of the pipelines chained to it) and removes their crashed
+// runs' temporary files. A dry run takes no lock and changes nothing.
 func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
 	if o.RunID == "" {
 		o.RunID = NewRunID()
 	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(discardHandler{})
+	}
+	o.Logger = log
+	o.lockName, o.lockRunID = p.Name(), o.RunID
 	if !o.DryRun {
 		if err := CheckPaths(o.Input, o.Output); err != nil {
 			return transforms.RunReport{}, err
@@ -167,21 +190,46 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 		if err != nil {
 			return transforms.RunReport{}, err
 		}
-		release, err := lakestate.AcquireLock(ctx, outFS, o.Output, o.RunID, p.Name(), o.LockWait, o.BreakLock)
+		lock, err := lakestate.AcquireLock(ctx, outFS, o.Output, p.Name(), o.RunID, lakestate.LockOptions{
+			Wait: o.LockWait, Lease: o.LockLease, Renew: o.LockRenew, BreakLock: o.BreakLock,
+			OnTakeover: func(prev lakestate.LockInfo, why string) {
+				log.Warn("lock taken over", "pipeline", p.Name(), "run_id", o.RunID, "lock", lakestate.LockPath(o.Output, p.Name()),
+					"previous_run_id", prev.RunID, "previous_host", prev.Host, "previous_pid", prev.PID, "previous_renewed_at", prev.RenewedAt, "why", why)
+			},
+		})
 		if errors.Is(err, ErrLocked) {
-			err = fmt.Errorf("%w. Wait for it, or pass --lock-wait=DURATION; "+
-				"if that run is known to be dead (e.g. a crashed machine), rerun with --break-lock (its half-done commit, if any, is finished by the next run)", err)
+			err = fmt.Errorf("%w. Wait for it, or pass --lock-wait=DURATION (a lock that is no longer renewed is taken over after its lease); "+
+				"if that run is known to be dead, rerun with --break-lock (its half-done commit, if any, is finished by the next run)", err)
 		}
 		if err != nil {
 			return transforms.RunReport{}, err
 		}
-		defer release()
+		defer lock.Release()
+		// A lost lock stops the run: nothing of it commits.
+		lctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case <-lock.Lost():
+				cancel(lock.Err())
+			case <-lctx.Done():
+			}
+		}()
+		ctx = lctx
+		// Finish what crashed runs of this pipeline (and of those chained
+		// to it) left half committed, then drop the temporary files of its
+		// runs that never reached their commit.
+		for _, q := range chain(p, o) {
+			done, err := lakestate.Recover(ctx, outFS, o.Output, q.Name())
+			o.recovered = append(o.recovered, done...)
+			if err == nil {
+				err = lakestate.CleanTemp(ctx, outFS, o.Output, q.Name(), o.RunID)
+			}
+			if err != nil {
+				return transforms.RunReport{RunID: o.RunID, Pipeline: p.Name()}, err
+			}
+		}
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(discardHandler{})
-	}
-	o.Logger = log
 	log.Info("run started", "pipeline", p.Name(), "run_id", o.RunID, "runner", o.Runner, "input", o.Input, "output", o.Output, "dry_run", o.DryRun)
 	rep, err := executeChain(ctx, p, o)
 	if cause := context.Cause(ctx); cause != nil && err == nil {
@@ -237,6 +285,7 @@ func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunRep
 	next := c.Then(o)
 	no := o
 	no.RunID = rep.RunID + "-" + next.Name()
+	no.recovered = nil
 	nrep, err := executeChain(ctx, next, no)
 	rep.Partitions = append(rep.Partitions, nrep.Partitions...)
 	rep.FilesReplaced += nrep.FilesReplaced
@@ -244,6 +293,19 @@ func executeChain(ctx context.Context, p Pipeline, o Options) (transforms.RunRep
 		return rep, fmt.Errorf("%s (run %s): %w", next.Name(), no.RunID, err)
 	}
 	return rep, waitErr
+}
+
+// chain is p and the pipelines chained to it.
+func chain(p Pipeline, o Options) []Pipeline {
+	out := []Pipeline{p}
+	for {
+		c, ok := p.(Chained)
+		if !ok {
+			return out
+		}
+		p = c.Then(o)
+		out = append(out, p)
+	}
 }
 
 func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, error) {
@@ -282,7 +344,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 				rep.Totals.Bytes += f.Size
 			}
 		}
-		pending := lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, o.RunID)
+		pending := lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, p.Name(), o.RunID)
 		if cause := context.Cause(ctx); cause != nil && !pending {
 			// What failed was cut short by the interruption (a read's
 			// "context canceled"): say so, not blame an innocent file.
@@ -295,7 +357,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		// Best effort: the files of a failed run are garbage, unless its
 		// commit log was recorded: the next run's Recover needs them.
 		if !pending {
-			_ = outFS.DeleteAll(context.WithoutCancel(ctx), lakestate.TempDir(o.Output, o.RunID))
+			_ = outFS.DeleteAll(context.WithoutCancel(ctx), lakestate.TempDir(o.Output, p.Name(), o.RunID))
 		}
 		_ = lakestate.WriteReport(context.WithoutCancel(ctx), outFS, rep.Output, rep.RunID, rep)
 		return rep, err
@@ -305,16 +367,9 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		return dryRun(ctx, p, o, inFS, outFS, rep)
 	}
 
-	// Finish what a crashed run left half committed, then drop the
-	// temporary files of runs that never reached their commit.
-	recovered, err := lakestate.Recover(ctx, outFS, o.Output)
-	if err != nil {
-		return fail(err)
-	}
+	// Execute recovered the half-done commits of the pipeline.
+	recovered := o.recovered
 	rep.Recovered = recovered
-	if err := lakestate.CleanTemp(ctx, outFS, o.Output, o.RunID); err != nil {
-		return fail(err)
-	}
 
 	led := map[string]ledger.Entry{}
 	if !o.Reprocess {
@@ -367,7 +422,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		specs = append(specs, t.Spec())
 	}
 	cfg := transforms.CommitConfig{
-		Pipeline: p.Name(), Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
+		Pipeline: p.Name(), LockPipeline: o.lockName, LockRunID: o.lockRunID, Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
 		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
 		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
 		AllowEmpty:               o.AllowEmptyPartitions,
@@ -390,7 +445,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			for _, f := range plan.Files {
 				total += f.Size
 			}
-			go reportProgress(ctx, outFS, o.Output, o.RunID, len(plan.Files), total, o.ProgressInterval, o.Progress, o.ProgressTerminal, o.Logger, stopProgress)
+			go reportProgress(ctx, outFS, o.Output, p.Name(), o.RunID, len(plan.Files), total, o.ProgressInterval, o.Progress, o.ProgressTerminal, o.Logger, stopProgress)
 		}
 		err := runBeam(ctx, o.Runner, pl)
 		if stopProgress != nil {
@@ -431,11 +486,11 @@ func BuildGraph(s beam.Scope, p Pipeline, o Options, cfg transforms.CommitConfig
 	// descriptors are flattened.
 	written := make([]beam.PCollection, len(out.Batches))
 	for i, batches := range out.Batches {
-		written[i] = hiveparquet.Write(s, p.Tables(), o.Output, o.RunID, o.FS, o.Write, batches)
+		written[i] = hiveparquet.Write(s, p.Tables(), o.Output, p.Name(), o.RunID, o.FS, o.Write, batches)
 	}
 	transforms.Commit(s, cfg, beam.Flatten(s, written...), out.Stats)
 	if o.Progress != nil {
-		beam.ParDo0(s, &progressFn{Output: o.Output, RunID: o.RunID, FS: o.FS}, out.Stats)
+		beam.ParDo0(s, &progressFn{Output: o.Output, Pipeline: p.Name(), RunID: o.RunID, FS: o.FS}, out.Stats)
 	}
 	return nil
 }
