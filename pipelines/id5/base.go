@@ -25,6 +25,10 @@ package id5
 //     is older than RebuildAge.
 // Every delta row is delivered after every base row of its partner, so the
 // view's order (updated_at, source_file, source_line) is CurrentMapping's.
+// The horizon only narrows the delta: without it (Athena's projection of
+// partner_gvlid starts at 1 and so never reads partition 0) the view also
+// reads incremental rows already in the base, the same rows, which lose or
+// tie to themselves: the answer is the same.
 
 import (
 	"context"
