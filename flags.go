@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
+	"github.com/peterbourgon/ff/v3"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -44,6 +46,9 @@ type common struct {
 	progress       string
 	progressEvery  time.Duration
 	pageV2         bool
+	// fromEnv are the flags set from the environment (VENDORLAKE_…), for
+	// the message of a bad value.
+	fromEnv []string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -241,6 +246,9 @@ func parseFlags(name string, args []string, con console, c *common, extra func(*
 	}
 	probe.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
 	err := fs.Parse(args)
+	if err == nil {
+		c.fromEnv, err = parseEnv(fs, ours)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		w := con.stdout
@@ -250,6 +258,7 @@ func parseFlags(name string, args []string, con console, c *common, extra func(*
 				fmt.Fprintf(w, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
 			}
 		})
+		fmt.Fprintln(w, "\nEach flag but --break-lock and --reprocess may also be set by an environment variable: --max-reject-ratio by VENDORLAKE_MAX_REJECT_RATIO; a flag on the command line wins.")
 		fmt.Fprintln(w, "\nBeam runner flags are accepted too: --endpoint, --environment_type, --environment_config, --job_name, --parallelism.")
 		return err
 	case err != nil:
@@ -269,6 +278,63 @@ func parseFlags(name string, args []string, con console, c *common, extra func(*
 	beam.Init() // sets Beam's own slog default; ours replaces it below
 	c.setupLogging(con.stderr)
 	return nil
+}
+
+// envPrefix is the prefix of the environment variables that set the
+// command's flags: --max-reject-ratio is VENDORLAKE_MAX_REJECT_RATIO.
+const envPrefix = "VENDORLAKE"
+
+// notFromEnv are the flags the environment never sets: one-off decisions
+// that a variable left in a scheduler's environment would repeat on every
+// run.
+var notFromEnv = map[string]bool{"break-lock": true, "reprocess": true}
+
+// envName is the environment variable of the flag name.
+func envName(name string) string {
+	return envPrefix + "_" + strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(name))
+}
+
+// parseEnv sets each of our flags in fs (ours, by name) that args did not
+// set from its VENDORLAKE_ variable, if set: the command line wins over the
+// environment. Beam's flags, --break-lock and --reprocess are never read
+// from the environment. It returns the names of the flags it set; a bad
+// value is an error naming the variable.
+func parseEnv(fs *flag.FlagSet, ours map[string]bool) ([]string, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	env := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	env.SetOutput(io.Discard)
+	fs.VisitAll(func(f *flag.Flag) {
+		if ours[f.Name] && !given[f.Name] && !notFromEnv[f.Name] {
+			env.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	if err := ff.Parse(env, nil, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+		var name string
+		env.VisitAll(func(f *flag.Flag) {
+			if name == "" && strings.Contains(err.Error(), `"`+envName(f.Name)+`"`) {
+				name = f.Name
+			}
+		})
+		if name != "" {
+			return nil, fmt.Errorf("%s=%q: invalid value for --%s", envName(name), os.Getenv(envName(name)), name)
+		}
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	var set []string
+	env.Visit(func(f *flag.Flag) { set = append(set, f.Name) })
+	return set, nil
+}
+
+// envHint adds to err, a flag's validation error, the variable that set
+// the flag it names, if the environment set it.
+func (c *common) envHint(err error) error {
+	for _, name := range c.fromEnv {
+		if strings.Contains(err.Error(), "--"+name) {
+			return fmt.Errorf("%w (--%s was set by %s)", err, name, envName(name))
+		}
+	}
+	return err
 }
 
 // closestFlag returns the name in names nearest to name by edit distance,

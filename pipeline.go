@@ -37,7 +37,7 @@ func runPipeline(ctx context.Context, v registry.Vendor, args []string, con cons
 		return usageErr(con.stderr, err)
 	}
 	if err := c.Validate(); err != nil {
-		return usageErr(con.stderr, err)
+		return usageErr(con.stderr, c.envHint(err))
 	}
 	opts := c.options(con)
 	p := c.vendor.Pipeline(&opts)
