@@ -46,6 +46,10 @@ type common struct {
 	progress       string
 	progressEvery  time.Duration
 	pageV2         bool
+	label          string
+	reportFile     string
+	summary        string
+	keepReports    time.Duration
 	// fromEnv are the flags set from the environment (VENDORLAKE_…), for
 	// the message of a bad value.
 	fromEnv []string
@@ -76,7 +80,19 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.breakLock, "break-lock", false, "remove the output's lock first: only when its run is known to be dead")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal, a log line every --progress-interval otherwise), on, off")
 	fs.DurationVar(&c.progressEvery, "progress-interval", 30*time.Second, "interval of progress log lines when stderr is not a terminal")
+	fs.StringVar(&c.label, "run-id", "", "the orchestrator's ID of this run (e.g. Airflow's run_id), recorded in the report and summary as orchestrator_run_id; a label only, the run's own ID still names its files")
+	fs.StringVar(&c.reportFile, "report-file", "", "also write the run report (JSON) to this path: a local file or s3://bucket/key")
+	fs.StringVar(&c.summary, "summary", "text", "the summary on stdout: text, or json (one JSON object: the run report plus exit_code)")
+	c.registerKeepReports(fs)
 }
+
+// registerKeepReports registers --keep-reports, which prune takes too.
+func (c *common) registerKeepReports(fs *flag.FlagSet) {
+	fs.DurationVar(&c.keepReports, "keep-reports", defaultKeepReports, "remove this pipeline's run reports (and their kept rejects) older than this at each run; 0 keeps them all (the ledger is never pruned)")
+}
+
+// defaultKeepReports is how long run reports are kept: 30 days.
+const defaultKeepReports = 720 * time.Hour
 
 // runners are the Beam runners the command offers, by --runner's name.
 var runners = []string{"direct", "prism", "universal", "flink", "spark"}
@@ -124,6 +140,12 @@ func (c *common) validate() error {
 	default:
 		return fmt.Errorf("--progress=%s: want auto, on or off", c.progress)
 	}
+	if c.summary != "text" && c.summary != "json" {
+		return fmt.Errorf("--summary=%s: want text or json", c.summary)
+	}
+	if c.keepReports < 0 {
+		return fmt.Errorf("--keep-reports=%s: want a duration of 0 (keep every report) or more", c.keepReports)
+	}
 	if c.progress != "off" && c.progressEvery <= 0 {
 		return errors.New("--progress-interval must be positive")
 	}
@@ -145,6 +167,7 @@ func (c *common) options(con console) run.Options {
 		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,
 		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
+		Label: c.label, KeepReports: c.keepReports,
 	}
 	if con.runLog {
 		o.Logger = c.logger(con.stderr)

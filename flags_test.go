@@ -61,6 +61,8 @@ func TestTestVariablesDoNotSetFlags(t *testing.T) {
 	flagVars := map[string]string{}
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
 	(&common{}).register(fs)
+	var prune pruneCommand
+	prune.register(flag.NewFlagSet("", flag.ContinueOnError))
 	fs.VisitAll(func(f *flag.Flag) { flagVars[envName(f.Name)] = f.Name })
 	files, _ := filepath.Glob("*_test.go")
 	more, _ := filepath.Glob("scripts/*.sh")

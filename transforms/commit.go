@@ -36,8 +36,10 @@ type Unit struct {
 // counters that flow into it. It is serialised into the DoFn, so it must
 // stay small: file lists, not data.
 type CommitConfig struct {
-	Pipeline       string                  `json:"pipeline"`
-	Version        string                  `json:"version,omitempty"`
+	Pipeline string `json:"pipeline"`
+	Version  string `json:"version,omitempty"`
+	// Label is the orchestrator's ID of the run (RunReport.OrchestratorRunID).
+	Label          string                  `json:"label,omitempty"`
 	Runner         string                  `json:"runner"`
 	Input          string                  `json:"input"`
 	Output         string                  `json:"output"`
@@ -126,7 +128,7 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	}
 	rep := RunReport{
 		RunID: cfg.RunID, Pipeline: cfg.Pipeline, Version: cfg.Version, Runner: cfg.Runner, Input: cfg.Input, Output: cfg.Output,
-		StartedAt: cfg.StartedAt, Inputs: stats, Skipped: cfg.Skipped, MaxRejectRatio: cfg.MaxRejectRatio,
+		OrchestratorRunID: cfg.Label, StartedAt: cfg.StartedAt, Inputs: stats, Skipped: cfg.Skipped, MaxRejectRatio: cfg.MaxRejectRatio,
 		Recovered: cfg.Recovered,
 	}
 	rep.Totals = SumStats(stats)
