@@ -76,6 +76,9 @@ go vet ./...
 step "go test"
 go test -count=1 -timeout=40m ./...
 
+step "schedule examples: the Airflow DAG's exit-code mapping (plain Python)"
+(cd scripts/schedule && python3 -m unittest -q test_vendorlake_dag)
+
 step "README: go run . demo (on a scratch copy of the repo)"
 git ls-files -z | xargs -0 -I{} cp --parents {} "$scratch"/ 2>/dev/null || cp -r . "$scratch"/
 (cd "$scratch" && go run . demo > demo.out) || { cat "$scratch/demo.out"; exit 1; }
