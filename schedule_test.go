@@ -91,7 +91,7 @@ func TestScheduleExamples(t *testing.T) {
 	if strings.Contains(y, "AWS_ACCESS_KEY_ID") || strings.Contains(y, "AWS_SECRET_ACCESS_KEY") {
 		t.Error("cronjob.yaml holds S3 keys: credentials come from the pod's role")
 	}
-	os.Unsetenv("VENDORLAKE_OUTPUT")
+	t.Setenv("VENDORLAKE_OUTPUT", "") // the crontab's; the CronJob sets its own
 	for _, m := range regexp.MustCompile(`- name: (VENDORLAKE_\w+)\n\s+value: (\S+)`).FindAllStringSubmatch(y, -1) {
 		t.Setenv(m[1], m[2])
 	}
