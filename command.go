@@ -30,6 +30,10 @@ import (
 type console struct {
 	stdout, stderr   io.Writer
 	runLog, terminal bool
+	// summaryJSON prints the summary as one JSON object (--summary=json);
+	// reportFile, when set, receives the run report too (--report-file).
+	summaryJSON bool
+	reportFile  string
 }
 
 // isTerminal reports whether f is a terminal.
@@ -74,6 +78,8 @@ func command(args []string, con console) int {
 		return demo(ctx, args[1:], con)
 	case "ddl":
 		return ddl(args[1:], con)
+	case "prune":
+		return prune(ctx, args[1:], con)
 	}
 	var group []registry.Vendor // the vendors whose command starts with args[0]
 	for _, v := range registry.All() {
@@ -157,6 +163,7 @@ func usage(w io.Writer) {
 	lines = append(lines,
 		line{"demo", "run every pipeline on the bundled samples in testdata/ into ./lake"},
 		line{"ddl", "print CREATE TABLE statements (Athena, Spark, DuckDB) for every table"},
+		line{"prune", "remove run reports older than --keep-reports (every run also does it for its pipeline)"},
 		line{"version", "print the version (also --version)"})
 	width := 0
 	for _, l := range lines {

@@ -137,6 +137,11 @@ func ddl(args []string, con console) int {
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
+	ours := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
+	if _, err := parseEnv(fs, ours); err != nil {
+		return usageErr(stderr, err)
+	}
 	if err := c.Validate(); err != nil {
 		return usageErr(stderr, err)
 	}

@@ -2,7 +2,7 @@ package main
 
 // End-to-end tests on S3: the vendorlake command reading and writing a real
 // S3-compatible server. scripts/test.sh builds and starts MinIO
-// (scripts/minio.sh) and sets VENDORLAKE_S3_ENDPOINT, the AWS_* credentials,
+// (scripts/minio.sh) and sets VLTEST_S3_ENDPOINT, the AWS_* credentials,
 // VENDORLAKE_MINIO_SH (the script, with which a test that stops MinIO
 // starts one of its own) and VENDORLAKE_REQUIRE_S3=1, so there these tests
 // never skip. Lakes written to S3 are downloaded and compared with DuckDB
@@ -41,7 +41,7 @@ var didomiTables = []string{"didomi_users", "didomi_events", "didomi_rejects"}
 // VENDORLAKE_REQUIRE_S3 is set) when there is none.
 func s3Endpoint(t *testing.T) string {
 	t.Helper()
-	ep := os.Getenv("VENDORLAKE_S3_ENDPOINT")
+	ep := os.Getenv("VLTEST_S3_ENDPOINT")
 	unavailable := func(why string) {
 		t.Helper()
 		if os.Getenv("VENDORLAKE_REQUIRE_S3") != "" {
@@ -50,11 +50,11 @@ func s3Endpoint(t *testing.T) string {
 		t.Skipf("no S3 server (%s); run scripts/test.sh", why)
 	}
 	if ep == "" {
-		unavailable("VENDORLAKE_S3_ENDPOINT is not set")
+		unavailable("VLTEST_S3_ENDPOINT is not set")
 	}
 	u, err := url.Parse(ep)
 	if err != nil || u.Host == "" {
-		unavailable(fmt.Sprintf("VENDORLAKE_S3_ENDPOINT=%q is not a URL", ep))
+		unavailable(fmt.Sprintf("VLTEST_S3_ENDPOINT=%q is not a URL", ep))
 	}
 	c, err := net.DialTimeout("tcp", u.Host, 3*time.Second)
 	if err != nil {
@@ -289,7 +289,7 @@ func ownMinIO(t *testing.T) (endpoint string, stop, start func()) {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "export VENDORLAKE_S3_ENDPOINT="); ok {
+		if v, ok := strings.CutPrefix(line, "export VLTEST_S3_ENDPOINT="); ok {
 			endpoint = v
 		}
 	}

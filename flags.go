@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
+	"github.com/peterbourgon/ff/v3"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -46,6 +48,13 @@ type common struct {
 	progress       string
 	progressEvery  time.Duration
 	pageV2         bool
+	label          string
+	reportFile     string
+	summary        string
+	keepReports    time.Duration
+	// fromEnv are the flags set from the environment (VENDORLAKE_…), for
+	// the message of a bad value.
+	fromEnv []string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -75,7 +84,19 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.lockRenew, "lock-renew", 10*time.Second, "renew the pipeline's lock this often while the run works (shorter than --lock-lease)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a live line on a terminal, a log line every --progress-interval otherwise), on, off")
 	fs.DurationVar(&c.progressEvery, "progress-interval", 30*time.Second, "interval of progress log lines when stderr is not a terminal")
+	fs.StringVar(&c.label, "run-id", "", "the orchestrator's ID of this run (e.g. Airflow's run_id), recorded in the report and summary as orchestrator_run_id; a label only, the run's own ID still names its files")
+	fs.StringVar(&c.reportFile, "report-file", "", "also write the run report (JSON) to this path: a local file or s3://bucket/key")
+	fs.StringVar(&c.summary, "summary", "text", "the summary on stdout: text, or json (one JSON object: the run report plus exit_code)")
+	c.registerKeepReports(fs)
 }
+
+// registerKeepReports registers --keep-reports, which prune takes too.
+func (c *common) registerKeepReports(fs *flag.FlagSet) {
+	fs.DurationVar(&c.keepReports, "keep-reports", defaultKeepReports, "remove this pipeline's run reports (and their kept rejects) older than this at each run; 0 keeps them all (the ledger is never pruned)")
+}
+
+// defaultKeepReports is how long run reports are kept: 30 days.
+const defaultKeepReports = 720 * time.Hour
 
 // runners are the Beam runners the command offers, by --runner's name.
 var runners = []string{"direct", "prism", "universal", "flink", "spark"}
@@ -126,6 +147,12 @@ func (c *common) validate() error {
 	default:
 		return fmt.Errorf("--progress=%s: want auto, on or off", c.progress)
 	}
+	if c.summary != "text" && c.summary != "json" {
+		return fmt.Errorf("--summary=%s: want text or json", c.summary)
+	}
+	if c.keepReports < 0 {
+		return fmt.Errorf("--keep-reports=%s: want a duration of 0 (keep every report) or more", c.keepReports)
+	}
 	if c.progress != "off" && c.progressEvery <= 0 {
 		return errors.New("--progress-interval must be positive")
 	}
@@ -148,6 +175,7 @@ func (c *common) options(con console) run.Options {
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,
 		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
 		LockLease: c.lockLease, LockRenew: c.lockRenew,
+		Label: c.label, KeepReports: c.keepReports,
 	}
 	if con.runLog {
 		o.Logger = c.logger(con.stderr)
@@ -249,6 +277,9 @@ func parseFlags(name string, args []string, con console, c *common, extra func(*
 	}
 	probe.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
 	err := fs.Parse(args)
+	if err == nil {
+		c.fromEnv, err = parseEnv(fs, ours)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		w := con.stdout
@@ -258,6 +289,7 @@ func parseFlags(name string, args []string, con console, c *common, extra func(*
 				fmt.Fprintf(w, "  --%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
 			}
 		})
+		fmt.Fprintln(w, "\nEach flag but --break-lock and --reprocess may also be set by an environment variable: --max-reject-ratio by VENDORLAKE_MAX_REJECT_RATIO; a flag on the command line wins.")
 		fmt.Fprintln(w, "\nBeam runner flags are accepted too: --endpoint, --environment_type, --environment_config, --job_name, --parallelism.")
 		return err
 	case err != nil:
@@ -277,6 +309,63 @@ func parseFlags(name string, args []string, con console, c *common, extra func(*
 	beam.Init() // sets Beam's own slog default; ours replaces it below
 	c.setupLogging(con.stderr)
 	return nil
+}
+
+// envPrefix is the prefix of the environment variables that set the
+// command's flags: --max-reject-ratio is VENDORLAKE_MAX_REJECT_RATIO.
+const envPrefix = "VENDORLAKE"
+
+// notFromEnv are the flags the environment never sets: one-off decisions
+// that a variable left in a scheduler's environment would repeat on every
+// run.
+var notFromEnv = map[string]bool{"break-lock": true, "reprocess": true}
+
+// envName is the environment variable of the flag name.
+func envName(name string) string {
+	return envPrefix + "_" + strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(name))
+}
+
+// parseEnv sets each of our flags in fs (ours, by name) that args did not
+// set from its VENDORLAKE_ variable, if set: the command line wins over the
+// environment. Beam's flags, --break-lock and --reprocess are never read
+// from the environment. It returns the names of the flags it set; a bad
+// value is an error naming the variable.
+func parseEnv(fs *flag.FlagSet, ours map[string]bool) ([]string, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	env := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	env.SetOutput(io.Discard)
+	fs.VisitAll(func(f *flag.Flag) {
+		if ours[f.Name] && !given[f.Name] && !notFromEnv[f.Name] {
+			env.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	if err := ff.Parse(env, nil, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+		var name string
+		env.VisitAll(func(f *flag.Flag) {
+			if name == "" && strings.Contains(err.Error(), `"`+envName(f.Name)+`"`) {
+				name = f.Name
+			}
+		})
+		if name != "" {
+			return nil, fmt.Errorf("%s=%q: invalid value for --%s", envName(name), os.Getenv(envName(name)), name)
+		}
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	var set []string
+	env.Visit(func(f *flag.Flag) { set = append(set, f.Name) })
+	return set, nil
+}
+
+// envHint adds to err, a flag's validation error, the variable that set
+// the flag it names, if the environment set it.
+func (c *common) envHint(err error) error {
+	for _, name := range c.fromEnv {
+		if strings.Contains(err.Error(), "--"+name) {
+			return fmt.Errorf("%w (--%s was set by %s)", err, name, envName(name))
+		}
+	}
+	return err
 }
 
 // closestFlag returns the name in names nearest to name by edit distance,

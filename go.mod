@@ -9,6 +9,8 @@ require (
 	github.com/klauspost/compress v1.20.3
 )
 
+require github.com/peterbourgon/ff/v3 v3.4.0
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	cloud.google.com/go v0.123.0 // indirect

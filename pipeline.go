@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 
+	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
@@ -37,9 +41,10 @@ func runPipeline(ctx context.Context, v registry.Vendor, args []string, con cons
 		return usageErr(con.stderr, err)
 	}
 	if err := c.Validate(); err != nil {
-		return usageErr(con.stderr, err)
+		return usageErr(con.stderr, c.envHint(err))
 	}
 	opts := c.options(con)
+	con.summaryJSON, con.reportFile = c.summary == "json", c.reportFile
 	p := c.vendor.Pipeline(&opts)
 	return execute(ctx, p, opts, con)
 }
@@ -49,7 +54,27 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console)
 	// run.Execute hands the run ID to a pipeline that writes files of its
 	// own (Didomi proofs, the ID5 rebuild's spill) through run.ForRunner.
 	rep, err := run.Execute(ctx, p, opts)
-	if rep.RunID != "" && rep.Status != "" {
+	code, lines := outcome(p, rep, err)
+	if con.reportFile != "" && rep.RunID != "" {
+		if werr := writeReportFile(ctx, con.reportFile, opts, rep); werr != nil {
+			lines = append(lines, fmt.Sprintf("vendorlake %s: --report-file: %v", p.Name(), werr))
+			if code == exitOK {
+				code = exitFailed
+			}
+		}
+	}
+	if con.summaryJSON {
+		// One JSON object on stdout, whatever happened: the run report
+		// (or what is known without one) and the exit code.
+		if rep.RunID == "" {
+			rep.Pipeline, rep.Status, rep.Input, rep.Output, rep.OrchestratorRunID = p.Name(), transforms.StatusFailed, opts.Input, opts.Output, opts.Label
+			rep.Version, rep.Runner = opts.Version, opts.Runner
+			if err != nil {
+				rep.Error = err.Error()
+			}
+		}
+		printJSONSummary(con.stdout, rep, code)
+	} else if rep.RunID != "" && rep.Status != "" {
 		// An error is printed once: on the last line (stderr) when there
 		// is one below, else in the summary (a tripped reject gate).
 		printed := rep
@@ -58,38 +83,79 @@ func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console)
 		}
 		run.PrintSummary(con.stdout, printed)
 	}
-	stderr := con.stderr
+	for _, l := range lines {
+		fmt.Fprintln(con.stderr, l)
+	}
+	return code
+}
+
+// outcome is the exit code of a run that returned rep and err, and the
+// lines that say why on stderr.
+func outcome(p run.Pipeline, rep transforms.RunReport, err error) (int, []string) {
 	var interrupted *interruptError
+	line := func() []string { return []string{fmt.Sprintf("vendorlake %s: %v", p.Name(), err)} }
 	switch {
 	case errors.As(err, &interrupted):
-		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
-		return interrupted.exitCode()
+		return interrupted.exitCode(), line()
 	case errors.Is(err, run.ErrRejectRatio):
-		return exitRejectRatio
+		return exitRejectRatio, nil
 	case errors.Is(err, run.ErrRefused):
-		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
-		return exitRejectRatio
+		return exitRejectRatio, line()
 	case errors.Is(err, run.ErrLocked):
-		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
-		return exitLocked
+		return exitLocked, line()
 	case errors.Is(err, run.ErrNothingMatched):
-		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
-		return exitNothingMatched
+		return exitNothingMatched, line()
 	case errors.Is(err, run.ErrWaitExpired):
-		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
-		return exitWaitExpired
+		return exitWaitExpired, line()
 	case err != nil:
-		fmt.Fprintf(stderr, "vendorlake %s: %v\n", p.Name(), err)
-		return exitFailed
+		return exitFailed, line()
 	}
 	if len(rep.HeldBack) > 0 {
 		// One line per unit or partition held back, with its file and error.
+		var lines []string
 		for _, h := range rep.HeldBack {
-			fmt.Fprintf(stderr, "vendorlake %s: committed, but held back %s; the next run retries it\n", p.Name(), heldBackLine(rep, h))
+			lines = append(lines, fmt.Sprintf("vendorlake %s: committed, but held back %s; the next run retries it", p.Name(), heldBackLine(rep, h)))
 		}
-		return exitHeldBack
+		return exitHeldBack, lines
 	}
-	return exitOK
+	return exitOK, nil
+}
+
+// jsonSummary is the summary of --summary=json: the run report and the
+// command's exit code.
+type jsonSummary struct {
+	transforms.RunReport
+	ExitCode int `json:"exit_code"`
+}
+
+// printJSONSummary writes rep and code as one line of JSON.
+func printJSONSummary(w io.Writer, rep transforms.RunReport, code int) {
+	data, err := json.Marshal(jsonSummary{rep, code})
+	if err != nil {
+		data, _ = json.Marshal(map[string]any{"pipeline": rep.Pipeline, "error": err.Error(), "exit_code": code})
+	}
+	fmt.Fprintf(w, "%s\n", data)
+}
+
+// writeReportFile writes rep, indented, to path (local or s3://), as
+// --report-file asks.
+func writeReportFile(ctx context.Context, path string, opts run.Options, rep transforms.RunReport) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	root := path
+	if lakefs.Scheme(path) == "" {
+		if root, err = filepath.Abs(filepath.Dir(path)); err != nil {
+			return err
+		}
+		path = filepath.Join(root, filepath.Base(path))
+	}
+	fsys, err := lakefs.New(context.WithoutCancel(ctx), root, opts.FS)
+	if err != nil {
+		return err
+	}
+	return lakefs.WriteFile(context.WithoutCancel(ctx), fsys, path, data)
 }
 
 // heldBackLine says what h held back and why, in one line.

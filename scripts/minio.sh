@@ -77,7 +77,7 @@ start_minio() {
   for _ in $(seq 1 150); do
     if ready "$port"; then
       cat <<EOF
-export VENDORLAKE_S3_ENDPOINT=http://127.0.0.1:$port
+export VLTEST_S3_ENDPOINT=http://127.0.0.1:$port
 export AWS_ACCESS_KEY_ID=$MINIO_ROOT_USER
 export AWS_SECRET_ACCESS_KEY=$MINIO_ROOT_PASSWORD
 export AWS_REGION=us-east-1

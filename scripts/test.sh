@@ -66,7 +66,7 @@ export VENDORLAKE_REQUIRE_PRISM=1
 minio_env=$(scripts/minio.sh start) # for the S3 tests; a test that stops MinIO starts its own with VENDORLAKE_MINIO_SH
 eval "$minio_env"
 export VENDORLAKE_REQUIRE_S3=1 VENDORLAKE_MINIO_SH="$root/scripts/minio.sh"
-echo "minio: $VENDORLAKE_S3_ENDPOINT"
+echo "minio: $VLTEST_S3_ENDPOINT"
 # The job servers start after MinIO: their PROCESS workers inherit its AWS_*
 # credentials from them (never from pipeline options).
 beam_boot_install
@@ -87,6 +87,9 @@ go vet ./...
 
 step "go test"
 go test -count=1 -timeout=40m ./...
+
+step "schedule examples: the Airflow DAG's exit-code mapping (plain Python)"
+(cd scripts/schedule && python3 -m unittest -q test_vendorlake_dag)
 
 step "README: go run . demo (on a scratch copy of the repo)"
 git ls-files -z | xargs -0 -I{} cp --parents {} "$scratch"/ 2>/dev/null || cp -r . "$scratch"/

@@ -42,9 +42,11 @@ type CommitConfig struct {
 	// (lakestate.LockPath): the commit checks that it still holds it
 	// before it records its commit log. Empty: no check (a run without
 	// a lock, in tests).
-	LockPipeline   string                  `json:"lock_pipeline,omitempty"`
-	LockRunID      string                  `json:"lock_run_id,omitempty"`
-	Version        string                  `json:"version,omitempty"`
+	LockPipeline string `json:"lock_pipeline,omitempty"`
+	LockRunID    string `json:"lock_run_id,omitempty"`
+	Version      string `json:"version,omitempty"`
+	// Label is the orchestrator's ID of the run (RunReport.OrchestratorRunID).
+	Label          string                  `json:"label,omitempty"`
 	Runner         string                  `json:"runner"`
 	Input          string                  `json:"input"`
 	Output         string                  `json:"output"`
@@ -136,7 +138,7 @@ func CommitRun(ctx context.Context, cfg CommitConfig, files []hiveparquet.FileDe
 	}
 	rep := RunReport{
 		RunID: cfg.RunID, Pipeline: cfg.Pipeline, Version: cfg.Version, Runner: cfg.Runner, Input: cfg.Input, Output: cfg.Output,
-		StartedAt: cfg.StartedAt, Inputs: stats, Skipped: cfg.Skipped, MaxRejectRatio: cfg.MaxRejectRatio,
+		OrchestratorRunID: cfg.Label, StartedAt: cfg.StartedAt, Inputs: stats, Skipped: cfg.Skipped, MaxRejectRatio: cfg.MaxRejectRatio,
 		Recovered: cfg.Recovered,
 	}
 	rep.Totals = SumStats(stats)

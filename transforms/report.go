@@ -69,6 +69,9 @@ type RunReport struct {
 	Runner   string `json:"runner"`
 	Input    string `json:"input"`
 	Output   string `json:"output"`
+	// OrchestratorRunID is the scheduler's ID of the run (--run-id), a
+	// label only: it may repeat across retries.
+	OrchestratorRunID string `json:"orchestrator_run_id,omitempty"`
 	// Version is the version of the vendorlake that ran (see the command's
 	// --version).
 	Version        string            `json:"version,omitempty"`

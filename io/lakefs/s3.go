@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 )
 
 // S3 defaults.
@@ -66,7 +68,9 @@ func NewS3(ctx context.Context, opts Options) (*S3, error) {
 
 // newS3 is NewS3 with an optional HTTP client (tests inject faults).
 func newS3(ctx context.Context, opts Options, hc *http.Client) (*S3, error) {
-	var loads []func(*config.LoadOptions) error
+	// The SDK's own messages (e.g. "falling back to IMDSv1") go through
+	// slog, so that a JSON log stays one JSON object per line.
+	loads := []func(*config.LoadOptions) error{config.WithLogger(sdkLogger)}
 	if opts.S3Region != "" {
 		loads = append(loads, config.WithRegion(opts.S3Region))
 	}
@@ -229,3 +233,13 @@ func (s *S3) Stat(ctx context.Context, p string) (FileInfo, error) {
 	}
 	return FileInfo{Path: p, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified).UTC(), ETag: trimETag(out.ETag)}, nil
 }
+
+// sdkLogger hands the AWS SDK's log messages to slog's default logger:
+// warnings at Warn, the rest at Debug.
+var sdkLogger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	slog.Log(context.Background(), level, "aws sdk: "+fmt.Sprintf(format, v...))
+})

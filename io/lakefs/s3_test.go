@@ -1,7 +1,7 @@
 package lakefs
 
 // S3 tests against a real S3-compatible server. scripts/test.sh builds and
-// starts MinIO (scripts/minio.sh) and sets VENDORLAKE_S3_ENDPOINT, the AWS_*
+// starts MinIO (scripts/minio.sh) and sets VLTEST_S3_ENDPOINT, the AWS_*
 // credentials and VENDORLAKE_REQUIRE_S3=1, so there these tests never skip.
 
 import (
@@ -34,7 +34,7 @@ import (
 // (fails when VENDORLAKE_REQUIRE_S3 is set) when there is none.
 func s3TestOptions(t *testing.T) Options {
 	t.Helper()
-	ep := os.Getenv("VENDORLAKE_S3_ENDPOINT")
+	ep := os.Getenv("VLTEST_S3_ENDPOINT")
 	unavailable := func(why string) {
 		t.Helper()
 		if os.Getenv("VENDORLAKE_REQUIRE_S3") != "" {
@@ -43,11 +43,11 @@ func s3TestOptions(t *testing.T) Options {
 		t.Skipf("no S3 server (%s); run scripts/test.sh", why)
 	}
 	if ep == "" {
-		unavailable("VENDORLAKE_S3_ENDPOINT is not set")
+		unavailable("VLTEST_S3_ENDPOINT is not set")
 	}
 	u, err := url.Parse(ep)
 	if err != nil || u.Host == "" {
-		unavailable(fmt.Sprintf("VENDORLAKE_S3_ENDPOINT=%q is not a URL", ep))
+		unavailable(fmt.Sprintf("VLTEST_S3_ENDPOINT=%q is not a URL", ep))
 	}
 	c, err := net.DialTimeout("tcp", u.Host, 3*time.Second)
 	if err != nil {

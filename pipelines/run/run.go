@@ -102,6 +102,14 @@ type Options struct {
 	Progress         io.Writer
 	ProgressInterval time.Duration
 	ProgressTerminal bool
+	// Label is the orchestrator's own ID of the run (--run-id: Airflow's
+	// run_id, a CronJob's job name), recorded in the report as
+	// orchestrator_run_id; the run's own ID (RunID) still names its files.
+	Label string
+	// KeepReports is how long the pipeline's run reports (and their kept
+	// rejects) are kept: each run that takes the lock removes older ones
+	// (lakestate.PruneReports). 0 keeps them all.
+	KeepReports time.Duration
 	// Logger receives the run's structured log (start, plan, end, and
 	// progress when stderr is not a terminal); nil logs nothing.
 	Logger *slog.Logger
@@ -182,6 +190,7 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 	}
 	o.Logger = log
 	o.lockName, o.lockRunID = p.Name(), o.RunID
+	var lockedFS lakefs.FS // the output's, when the run holds its lock
 	if !o.DryRun {
 		if err := CheckPaths(o.Input, o.Output); err != nil {
 			return transforms.RunReport{}, err
@@ -229,6 +238,11 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 				return transforms.RunReport{RunID: o.RunID, Pipeline: p.Name()}, err
 			}
 		}
+		lockedFS = outFS
+	}
+	if lockedFS != nil && o.KeepReports > 0 {
+		// Every run that holds the lock, even one with nothing to do.
+		PruneReports(ctx, lockedFS, p, o)
 	}
 	log.Info("run started", "pipeline", p.Name(), "run_id", o.RunID, "runner", o.Runner, "input", o.Input, "output", o.Output, "dry_run", o.DryRun)
 	rep, err := executeChain(ctx, p, o)
@@ -260,6 +274,39 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 		log.Info("run finished", attrs...)
 	}
 	return rep, err
+}
+
+// PipelineNames are the names of p and of the pipelines chained after it
+// (ID5's ingest and its current rebuild): one pipeline for the lock and
+// for the retention of reports.
+func PipelineNames(p Pipeline, o Options) []string {
+	names := []string{p.Name()}
+	for c, ok := p.(Chained); ok; c, ok = p.(Chained) {
+		p = c.Then(o)
+		names = append(names, p.Name())
+	}
+	return names
+}
+
+// PruneReports removes the reports of p (and of the pipelines chained
+// after it) older than o.KeepReports, with the rejects they kept; the
+// caller holds p's lock. A failure is a warning in the run's log, not the
+// run's failure: the next run tries again.
+func PruneReports(ctx context.Context, outFS lakefs.FS, p Pipeline, o Options) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(discardHandler{})
+	}
+	start := time.Now()
+	pr, err := lakestate.PruneReports(ctx, outFS, o.Output, PipelineNames(p, o), start.Add(-o.KeepReports))
+	if err != nil {
+		log.Warn("pruning old run reports failed; the next run tries again", "pipeline", p.Name(), "error", err.Error())
+		return
+	}
+	if pr.Reports > 0 {
+		log.Info("old run reports removed", "pipeline", p.Name(), "reports", pr.Reports, "reject_files", pr.RejectFiles,
+			"keep_reports", o.KeepReports.String(), "seconds", time.Since(start).Seconds())
+	}
 }
 
 // discardHandler is a slog.Handler that drops everything.
@@ -317,7 +364,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		p = fr.ForRun(o.Output, o.RunID, o.FS)
 	}
 	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output,
-		StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
+		OrchestratorRunID: o.Label, StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
 	if err := CheckPaths(o.Input, o.Output); err != nil {
 		return rep, err
 	}
@@ -422,7 +469,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 		specs = append(specs, t.Spec())
 	}
 	cfg := transforms.CommitConfig{
-		Pipeline: p.Name(), LockPipeline: o.lockName, LockRunID: o.lockRunID, Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
+		Pipeline: p.Name(), LockPipeline: o.lockName, LockRunID: o.lockRunID, Version: o.Version, Label: o.Label, Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
 		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
 		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
 		AllowEmpty:               o.AllowEmptyPartitions,
