@@ -90,6 +90,8 @@ go test -count=1 -timeout=40m ./...
 
 step "schedule examples: the Airflow DAG's exit-code mapping (plain Python)"
 (cd scripts/schedule && python3 -m unittest -q test_vendorlake_dag)
+step "schedule examples: the CronJob strictly decoded into k8s.io/api batch/v1 (its own module)"
+(cd scripts/schedule/k8scheck && go test -count=1 ./...)
 
 step "README: go run . demo (on a scratch copy of the repo)"
 git ls-files -z | xargs -0 -I{} cp --parents {} "$scratch"/ 2>/dev/null || cp -r . "$scratch"/
