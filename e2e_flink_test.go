@@ -31,14 +31,7 @@ import (
 // when VENDORLAKE_REQUIRE_FLINK is set).
 func flinkEndpoint(t *testing.T) string {
 	t.Helper()
-	endpoint := os.Getenv("VENDORLAKE_FLINK_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("VENDORLAKE_REQUIRE_FLINK") != "" {
-			t.Fatal("VENDORLAKE_FLINK_ENDPOINT is not set: scripts/flink.sh's flink_start starts a Flink job server")
-		}
-		t.Skip("no Flink job server; see scripts/flink.sh")
-	}
-	return endpoint
+	return serviceEnv(t, "VENDORLAKE_FLINK_ENDPOINT", "VENDORLAKE_REQUIRE_FLINK", "scripts/flink.sh's flink_start starts a Flink job server")
 }
 
 // flinkREST returns the address of the session cluster's REST API

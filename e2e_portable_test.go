@@ -72,13 +72,7 @@ func portableRun(t *testing.T, name string) sampleRun {
 // scripts/test.sh starts on loopback (VENDORLAKE_PRISM_ENDPOINT), with
 // LOOPBACK workers, and compares the tables with the direct runner's.
 func TestPortableJobServerEqualsDirect(t *testing.T) {
-	endpoint := os.Getenv("VENDORLAKE_PRISM_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("VENDORLAKE_REQUIRE_PRISM") != "" {
-			t.Fatal("VENDORLAKE_PRISM_ENDPOINT is not set: scripts/test.sh starts a prism job server")
-		}
-		t.Skip("no job server; run scripts/test.sh")
-	}
+	endpoint := serviceEnv(t, "VENDORLAKE_PRISM_ENDPOINT", "VENDORLAKE_REQUIRE_PRISM", "scripts/test.sh starts a prism job server")
 	for _, r := range portableRuns() {
 		t.Run(r.name, func(t *testing.T) {
 			direct, portable := t.TempDir(), t.TempDir()

@@ -6,7 +6,6 @@ package main
 // direct runner's.
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -15,14 +14,7 @@ import (
 // (fails when VENDORLAKE_REQUIRE_SPARK_RUNNER is set).
 func sparkRunnerEndpoint(t *testing.T) string {
 	t.Helper()
-	endpoint := os.Getenv("VENDORLAKE_SPARK_RUNNER_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("VENDORLAKE_REQUIRE_SPARK_RUNNER") != "" {
-			t.Fatal("VENDORLAKE_SPARK_RUNNER_ENDPOINT is not set: scripts/spark-runner.sh's spark_runner_start starts a Spark job server")
-		}
-		t.Skip("no Spark job server; see scripts/spark-runner.sh")
-	}
-	return endpoint
+	return serviceEnv(t, "VENDORLAKE_SPARK_RUNNER_ENDPOINT", "VENDORLAKE_REQUIRE_SPARK_RUNNER", "scripts/spark-runner.sh's spark_runner_start starts a Spark job server")
 }
 
 func TestSparkRunnerEqualsDirect(t *testing.T) {

@@ -41,14 +41,7 @@ type sparkReport struct {
 // VENDORLAKE_REQUIRE_SPARK is set).
 func pysparkPython(t *testing.T) string {
 	t.Helper()
-	py := os.Getenv("VENDORLAKE_PYSPARK_PYTHON")
-	if py == "" {
-		if os.Getenv("VENDORLAKE_REQUIRE_SPARK") != "" {
-			t.Fatal("VENDORLAKE_PYSPARK_PYTHON is not set: scripts/test.sh installs PySpark with scripts/spark.sh")
-		}
-		t.Skip("no PySpark; run scripts/test.sh (or export VENDORLAKE_PYSPARK_PYTHON=$(scripts/spark.sh install))")
-	}
-	return py
+	return serviceEnv(t, "VENDORLAKE_PYSPARK_PYTHON", "VENDORLAKE_REQUIRE_SPARK", "scripts/test.sh installs PySpark (export VENDORLAKE_PYSPARK_PYTHON=$(scripts/spark.sh install))")
 }
 
 func TestSparkReadsTheLake(t *testing.T) {

@@ -73,6 +73,22 @@ func vendorlake(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// serviceEnv returns the value of variable, which scripts/test.sh sets
+// once it has started or installed a service; without it the test skips,
+// or fails when require is set too (scripts/test.sh sets it, so a service
+// that did not start cannot pass as a skip). how says where it comes from.
+func serviceEnv(t *testing.T, variable, require, how string) string {
+	t.Helper()
+	v := os.Getenv(variable)
+	if v == "" {
+		if os.Getenv(require) != "" {
+			t.Fatalf("%s is not set but %s is: %s", variable, require, how)
+		}
+		t.Skipf("%s is not set: %s", variable, how)
+	}
+	return v
+}
+
 // duckdb runs SQL with DuckDB and returns the rows as JSON objects.
 func duckdb(t *testing.T, sql string) []map[string]any {
 	t.Helper()

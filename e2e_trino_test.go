@@ -42,14 +42,7 @@ import (
 // or skips (fails when VENDORLAKE_REQUIRE_TRINO is set).
 func trinoServer(t *testing.T) string {
 	t.Helper()
-	url := os.Getenv("VENDORLAKE_TRINO_SERVER")
-	if url == "" {
-		if os.Getenv("VENDORLAKE_REQUIRE_TRINO") != "" {
-			t.Fatal("VENDORLAKE_TRINO_SERVER is not set: scripts/test.sh starts Trino with scripts/trino.sh")
-		}
-		t.Skip("no Trino; run scripts/test.sh (or: source scripts/trino.sh; trino_start)")
-	}
-	return url
+	return serviceEnv(t, "VENDORLAKE_TRINO_SERVER", "VENDORLAKE_REQUIRE_TRINO", "scripts/test.sh starts Trino (or: source scripts/trino.sh; trino_start)")
 }
 
 // trinoQuery runs one statement through Trino's client REST protocol
