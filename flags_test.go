@@ -30,7 +30,7 @@ func TestFlagsFromEnvironment(t *testing.T) {
 		// LOOPBACK from the environment would let a flink run on local paths pass.
 		{"beam flags are not from env", map[string]string{"VENDORLAKE_ENVIRONMENT_TYPE": "LOOPBACK"}, []string{"--input=testdata/didomi", "--output=@lake", "--runner=flink"}, exitUsage, "--environment_type=DOCKER"},
 		{"vendor flag from env", map[string]string{"VENDORLAKE_FROM": "yesterday"}, []string{"--input=testdata/didomi", "--output=@lake", "--dry-run"}, exitUsage, "VENDORLAKE_FROM"},
-		{"ddl from env", map[string]string{"VENDORLAKE_OUTPUT": "@lake"}, []string{}, exitOK, "no table under /"},
+		{"ddl from env", map[string]string{"VENDORLAKE_OUTPUT": "@lake"}, []string{}, exitFailed, "no table under /"}, // an empty lake: nothing to declare
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lake := t.TempDir()

@@ -71,11 +71,14 @@ beam_boot_install() {
   # one ran a half-written binary ("User program exited: signal:
   # segmentation fault"). The wrapper gives each worker its working
   # directory as --semi_persist_dir: each TaskManager (and the Spark job
-  # server) has its own, removed when it stops.
-  local wrapper="$bin-cwd.sh"
+  # server) has its own, removed when it stops. TMPDIR too: the boot
+  # program copies the worker binary (about 175 MB) to a fresh
+  # $TMPDIR/binNNN for every worker and never removes it; in /tmp those
+  # filled the disk after a few test runs.
+  local wrapper="$bin-cwd2.sh"
   if [ ! -x "$wrapper" ]; then
     tmp=$(mktemp "$flink_cache/bin/.wrapper.XXXXXX")
-    printf '#!/bin/sh\n# Beam Go boot program with its staged files in the working directory (scripts/flink.sh).\nexec %q --semi_persist_dir="$PWD" "$@"\n' "$bin" >"$tmp"
+    printf '#!/bin/sh\n# Beam Go boot program with its staged files and temporary copies in the working directory (scripts/flink.sh).\nTMPDIR="$PWD" exec %q --semi_persist_dir="$PWD" "$@"\n' "$bin" >"$tmp"
     chmod +x "$tmp" && mv "$tmp" "$wrapper"
   fi
   export VENDORLAKE_BEAM_BOOT="$wrapper"
@@ -169,7 +172,10 @@ flink_start() {
       'rest.address: 127.0.0.1' 'rest.bind-address: 127.0.0.1' \
       'taskmanager.host: 127.0.0.1' 'taskmanager.bind-host: 127.0.0.1' \
       'jobmanager.memory.process.size: 1024m' 'classloader.resolve-order: parent-first' \
-      'heartbeat.interval: 3000' 'heartbeat.timeout: 30000'
+      'heartbeat.interval: 3000' 'heartbeat.timeout: 30000' \
+      "io.tmp.dirs: $FLINK_STATE/io"
+    # (io.tmp.dirs: the TaskManagers' working folders, tm_ID with every
+    # job's blobs, in the state folder flink_stop removes, not in /tmp.)
     # (A lost TaskManager is noticed within 30 s rather than Flink's 50:
     # e2e_flink_test.go kills one.)
     for p in jobmanager.rpc.port rest.port blob.server.port; do

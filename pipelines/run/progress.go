@@ -34,9 +34,11 @@ func progressDir(output, pipeline, runID string) string {
 
 // progressFn records finished input files for reportProgress. It writes
 // one marker per flush, not per file: at most every progressFlushEvery (the
-// first file at once) and at the end of each bundle. A marker per file cost
-// a third of the CPU of a drop of thousands of small files (a create, a
-// write and a rename each).
+// first file at once), so what it shows lags by up to that. A marker per
+// file cost a third of the CPU of a drop of thousands of small files (a
+// create, a write and a rename each). There is no flush in FinishBundle: a
+// runner may finish the bundle after the commit removed the run's
+// temporary area, and the marker would be left behind in a new one.
 type progressFn struct {
 	Output   string         `json:"output"`
 	Pipeline string         `json:"pipeline"`
@@ -67,8 +69,6 @@ func (fn *progressFn) ProcessElement(ctx context.Context, st transforms.FileStat
 	}
 	return fn.flush(ctx)
 }
-
-func (fn *progressFn) FinishBundle(ctx context.Context) error { return fn.flush(ctx) }
 
 // flush writes the files counted since the last flush as one marker, named
 // by its content (the last file's name makes it unique within a run).
