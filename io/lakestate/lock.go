@@ -106,6 +106,19 @@ type Lock struct {
 // stale one (its process gone from this host) or, with BreakLock, any one
 // is removed.
 func AcquireLock(ctx context.Context, fsys lakefs.FS, output, pipeline, runID string, o LockOptions) (*Lock, error) {
+	// The run is this process's before any lock file names it: a racer of
+	// this process that reads the lock between the write and hold would
+	// otherwise find a run of a live pid that is not held here, take it for
+	// a crashed one and take the lock over too (2 of 8 racers won).
+	locksHeld.Store(runID, true)
+	l, err := acquireLock(ctx, fsys, output, pipeline, runID, o)
+	if err != nil {
+		locksHeld.Delete(runID)
+	}
+	return l, err
+}
+
+func acquireLock(ctx context.Context, fsys lakefs.FS, output, pipeline, runID string, o LockOptions) (*Lock, error) {
 	if o.Lease <= 0 {
 		o.Lease = DefaultLockLease
 	}
@@ -205,9 +218,9 @@ func AcquireLock(ctx context.Context, fsys lakefs.FS, output, pipeline, runID st
 	}
 }
 
-// hold starts the renewal of a lock just taken.
+// hold starts the renewal of a lock just taken (AcquireLock has recorded
+// its run in locksHeld).
 func hold(fsys lakefs.FS, p string, info LockInfo, version string, renew time.Duration) *Lock {
-	locksHeld.Store(info.RunID, true)
 	l := &Lock{fsys: fsys, path: p, info: info, version: version, renew: renew,
 		lost: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.renewLoop()
