@@ -117,11 +117,7 @@ func ReplaceIf(ctx context.Context, fsys FS, p, version string, data []byte) (st
 		var newVersion string
 		err := f.lockRoot(p, false, func(r *os.Root, rel string) error {
 			return guarded(r, rel, func() error {
-				_, got, err := readLocalVersion(r, rel)
-				if errors.Is(err, fs.ErrNotExist) || (err == nil && got != version) {
-					return ErrChanged
-				}
-				if err != nil {
+				if err := checkLocalVersion(r, rel, version); err != nil {
 					return err
 				}
 				tmp, err := writeTemp(r, rel, data)
@@ -167,11 +163,7 @@ func DeleteIf(ctx context.Context, fsys FS, p, version string) error {
 	if f, ok := fsys.(Local); ok {
 		err := f.lockRoot(p, false, func(r *os.Root, rel string) error {
 			return guarded(r, rel, func() error {
-				_, got, err := readLocalVersion(r, rel)
-				if errors.Is(err, fs.ErrNotExist) || (err == nil && got != version) {
-					return ErrChanged
-				}
-				if err != nil {
+				if err := checkLocalVersion(r, rel, version); err != nil {
 					return err
 				}
 				return r.Remove(rel)
@@ -193,6 +185,16 @@ func DeleteIf(ctx context.Context, fsys FS, p, version string) error {
 }
 
 // guarded runs fn holding an exclusive flock of rel's guard file.
+// checkLocalVersion fails with ErrChanged unless rel exists and holds
+// version; the caller holds the guard (guarded).
+func checkLocalVersion(r *os.Root, rel, version string) error {
+	_, got, err := readLocalVersion(r, rel)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && got != version) {
+		return ErrChanged
+	}
+	return err
+}
+
 func guarded(r *os.Root, rel string, fn func() error) error {
 	g, err := r.OpenFile(filepath.Join(filepath.Dir(rel), "."+filepath.Base(rel)+".guard"), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
