@@ -57,7 +57,10 @@ func command(args []string, con console) int {
 	resetBeamFlags()
 	if strings.HasPrefix(args[0], "-") {
 		// Invoked by a Beam runner as a worker (--worker --id=...): the
-		// harness runs inside beam.Init and exits.
+		// harness runs inside beam.Init and exits. A copy of this program
+		// that Beam's boot program made is removed first (see
+		// removeBootCopy).
+		removeBootCopy()
 		flag.CommandLine.Parse(args)
 		beam.Init()
 		usage(con.stderr)

@@ -46,6 +46,11 @@ echo "pyspark: $("$VENDORLAKE_PYSPARK_PYTHON" -c 'import pyspark; print(pyspark.
 
 # Services, stopped on exit whatever happens.
 scratch=$(mktemp -d)
+# Every temporary file of the tests and of what they start (Beam's LOOPBACK
+# placeholder files, go build's work folders, t.TempDir) lands in one folder,
+# removed on exit with whatever a test or a library forgot to remove.
+TMPDIR=$(mktemp -d)
+export TMPDIR
 VENDORLAKE_MINIO_STATE=$(mktemp -d) # scripts/minio.sh: port, pid, data, log
 export VENDORLAKE_MINIO_STATE
 cleanup() {
@@ -54,7 +59,7 @@ cleanup() {
   spark_runner_stop
   trino_stop
   "$root/scripts/minio.sh" clean || true
-  rm -rf "$scratch"
+  rm -rf "$scratch" "$TMPDIR"
 }
 trap cleanup EXIT
 source scripts/prism.sh
