@@ -18,6 +18,7 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/spark"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 
+	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
@@ -65,6 +66,9 @@ func command(args []string, con console) int {
 		beam.Init()
 		usage(con.stderr)
 		return exitUsage
+	}
+	if v := os.Getenv(faults.Env); v != "" && !faults.Enabled {
+		fmt.Fprintf(con.stderr, "vendorlake: ignoring %s=%q: this build has no fault points (they are a test hook, built with -tags vendorlake_faults)\n", faults.Env, v)
 	}
 	if args[0] != "ddl" {
 		// The Parquet sink patches Arrow internals; refuse to write if a

@@ -268,22 +268,6 @@ func requireDuckDB(t *testing.T) {
 	}
 }
 
-// buildVendorlake builds the command into a temporary folder: a crash must
-// kill a real process, not the test.
-func buildVendorlake(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vendorlake")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool to build the command:", err)
-	}
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 type crashResult struct {
 	stdout, stderr string
 	err            error

@@ -422,10 +422,7 @@ func processWorkersS3(t *testing.T, runner, endpoint, environment string, only .
 	fsys := s3FS(t, ep)
 	bucket := newBucket(t, ep)
 	// The worker binary the SDK stages: this program, built for the workers.
-	worker := filepath.Join(t.TempDir(), "vendorlake")
-	if out, err := exec.Command("go", "build", "-o", worker, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	worker := buildVendorlake(t)
 	runs := portableRuns()
 	if len(only) > 0 {
 		runs = nil

@@ -580,10 +580,7 @@ func TestProofBigArchiveBoundedMemory(t *testing.T) {
 		t.Skip("/usr/bin/time not installed")
 	}
 	root := t.TempDir()
-	bin := filepath.Join(root, "vendorlake")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildVendorlake(t)
 	in := filepath.Join(root, "in")
 	dir := filepath.Join(in, "export-id=big", "date=2024-03-01")
 	os.MkdirAll(dir, 0o755)

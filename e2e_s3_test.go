@@ -176,6 +176,9 @@ func TestMain(m *testing.M) {
 	if refLake != "" {
 		os.RemoveAll(refLake)
 	}
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 }
 
 // checkS3Lake asserts that the lake at uri holds the reference tables, no

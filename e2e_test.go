@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/lakestate"
@@ -65,12 +66,52 @@ func loadExpected(t *testing.T) expected {
 	return e
 }
 
-// vendorlake runs the command in-process and returns its exit code and output.
+// vendorlake runs the command in-process and returns its exit code and
+// output: its summary and errors, but not the run's log (see console).
 func vendorlake(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := mainCode(args, &out, &errb)
+	code := command(args, console{stdout: &out, stderr: &errb})
 	return code, out.String(), errb.String()
+}
+
+// built is the command built once per test process by buildVendorlake, in
+// a folder TestMain removes.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// buildVendorlake returns the path of the command built with its fault
+// points (the build tag vendorlake_faults, see io/faults): the binary that
+// the crash, interrupt and lock tests run as a real process (a crash must
+// kill a process, not the test) and that the portable runners stage as
+// the worker. It is built once per test process; callers must not change
+// it.
+func buildVendorlake(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			built.err = fmt.Errorf("no go tool to build the command: %w", err)
+			return
+		}
+		if built.dir, err = os.MkdirTemp("", "vendorlake-bin-"); err != nil {
+			built.err = err
+			return
+		}
+		bin := filepath.Join(built.dir, "vendorlake")
+		if out, err := exec.Command(goTool, "build", "-tags", "vendorlake_faults", "-o", bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
 }
 
 // serviceEnv returns the value of variable, which scripts/test.sh sets

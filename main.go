@@ -15,7 +15,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"runtime/debug"
 
@@ -54,10 +53,4 @@ func main() {
 	code := command(os.Args[1:], console{stdout: os.Stdout, stderr: os.Stderr, runLog: true, terminal: isTerminal(os.Stderr)})
 	stop()
 	os.Exit(code)
-}
-
-// mainCode runs the command in-process, as the tests do: its summary and
-// errors go to stdout and stderr, but not the run's log (see console).
-func mainCode(args []string, stdout, stderr io.Writer) int {
-	return command(args, console{stdout: stdout, stderr: stderr})
 }

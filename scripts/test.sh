@@ -89,9 +89,13 @@ fi
 
 step "go vet"
 go vet ./...
+go vet -tags vendorlake_faults ./io/faults/
 
 step "go test"
 go test -count=1 -timeout=40m ./...
+# The fault points themselves exist only in a build with this tag (the
+# end-to-end tests build the command with it, see buildVendorlake).
+go test -count=1 -tags vendorlake_faults ./io/faults/
 
 step "schedule examples: the Airflow DAG's exit-code mapping (plain Python)"
 (cd scripts/schedule && python3 -m unittest -q test_vendorlake_dag)

@@ -1,3 +1,5 @@
+//go:build vendorlake_faults
+
 package faults
 
 import (
