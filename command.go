@@ -160,18 +160,26 @@ func interruptible(parent context.Context) (ctx context.Context, stop func()) {
 	}
 }
 
-// usage prints the command's help: one line per registered pipeline.
-func usage(w io.Writer) {
-	type line struct{ cmd, summary string }
-	var lines []line
+// commandLine is one line of the help: a command and what it does.
+type commandLine struct{ cmd, summary string }
+
+// commands are the help's commands, in its order: one per registered
+// pipeline, then the others.
+func commands() []commandLine {
+	var lines []commandLine
 	for _, v := range registry.All() {
-		lines = append(lines, line{strings.Join(v.CommandLine(), " "), v.Summary})
+		lines = append(lines, commandLine{strings.Join(v.CommandLine(), " "), v.Summary})
 	}
-	lines = append(lines,
-		line{"demo", "run every pipeline on the bundled samples in testdata/ into ./lake"},
-		line{"ddl", "print CREATE TABLE statements (Athena, Spark, DuckDB) for every table"},
-		line{"prune", "remove run reports older than --keep-reports (every run also does it for its pipeline)"},
-		line{"version", "print the version (also --version)"})
+	return append(lines,
+		commandLine{"demo", "run every pipeline on the bundled samples in testdata/ into ./lake"},
+		commandLine{"ddl", "print CREATE TABLE statements (Athena, Spark, Trino, DuckDB) for every table"},
+		commandLine{"prune", "remove run reports older than --keep-reports (every run also does it for its pipeline)"},
+		commandLine{"version", "print the version (also --version)"})
+}
+
+// usage prints the command's help: one line per command.
+func usage(w io.Writer) {
+	lines := commands()
 	width := 0
 	for _, l := range lines {
 		width = max(width, len(l.cmd))

@@ -1,8 +1,8 @@
 // Package registry is the list of vendor pipelines the vendorlake command
 // knows. Each vendor package declares one Vendor (its name, command words,
 // summary, flags, pipeline builder, tables and demo sample) and the command
-// registers it with one line; the command line, its help, `ddl`, `demo`,
-// the end-to-end tests and the bench's `vendorlake pipelines` list all read
+// registers it with one line; the command line, its help and the README's
+// command-line reference, `ddl`, `demo` and the end-to-end tests all read
 // the registry, so a new vendor is one package and one line.
 package registry
 
