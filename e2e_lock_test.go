@@ -234,23 +234,7 @@ func TestLockLostStopsTheRun(t *testing.T) {
 	lake := t.TempDir()
 	marker := filepath.Join(in, "export-id=exp-app", "date=2024-03-03", "_SUCCESS")
 	os.Remove(marker)
-	first := exec.Command(bin, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=5m", "--progress=off", "--lock-renew=200ms")...)
-	var firstOut bytes.Buffer
-	first.Stdout, first.Stderr = &firstOut, &firstOut
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer first.Process.Kill()
-	lock := lakestate.LockPath(lake, "didomi")
-	for i := 0; ; i++ {
-		if _, err := os.Stat(lock); err == nil {
-			break
-		}
-		if i > 600 {
-			t.Fatalf("the first run never took the lock:\n%s", firstOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	first, firstOut := startHoldingLock(t, bin, lake, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=5m", "--progress=off", "--lock-renew=200ms"))
 	second := runAll(t, bin, [][]string{didomiArgs(in, lake, "--break-lock", "--progress=off", "--lock-wait=10s")})[0]
 	if second.code != 0 || !strings.Contains(second.stderr, "lock taken over") {
 		t.Fatalf("the run breaking the lock: exit %d\n%s", second.code, second.stderr)
@@ -264,5 +248,31 @@ func TestLockLostStopsTheRun(t *testing.T) {
 	}
 	if code := first.ProcessState.ExitCode(); code != 4 || !strings.Contains(firstOut.String(), "lost its lock") {
 		t.Fatalf("the run that lost its lock: exit %d\n%s", code, firstOut.String())
+	}
+}
+
+// startHoldingLock starts bin with args, a Didomi run on lake that waits
+// for a _SUCCESS marker (--wait-for-success) and so holds the pipeline's
+// lock, and returns once the lock file exists (within 30 s), with the
+// buffer collecting the run's output. The process is killed at the test's
+// end if it still runs.
+func startHoldingLock(t *testing.T, bin, lake string, args []string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out := new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	lock := lakestate.LockPath(lake, "didomi")
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if _, err := os.Stat(lock); err == nil {
+			return cmd, out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run never took the lock:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -191,23 +191,7 @@ func TestTwoConcurrentRunsOnOneOutput(t *testing.T) {
 	bin := buildVendorlake(t)
 	in := copyTree(t, "testdata/didomi")
 	lake := t.TempDir()
-	first := exec.Command(bin, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=60s", "--progress=off", "--lock-renew=300ms")...)
-	var firstOut strings.Builder
-	first.Stdout, first.Stderr = &firstOut, &firstOut
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer first.Process.Kill()
-	lock := lakestate.LockPath(lake, "didomi")
-	for i := 0; ; i++ {
-		if _, err := os.Stat(lock); err == nil {
-			break
-		}
-		if i > 300 {
-			t.Fatalf("the first run never took the lock:\n%s", firstOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	first, firstOut := startHoldingLock(t, bin, lake, didomiArgs(in, lake, "--export-id=exp-app", "--from=2024-03-03", "--wait-for-success=60s", "--progress=off", "--lock-renew=300ms"))
 	before := fmt.Sprint(withoutLocks(treeHashes(t, lake)))
 	second := exec.Command(bin, didomiArgs("testdata/didomi", lake)...)
 	out, err := second.CombinedOutput()
@@ -224,7 +208,7 @@ func TestTwoConcurrentRunsOnOneOutput(t *testing.T) {
 	if !strings.Contains(firstOut.String(), "didomi_users: 14 rows, 1 partitions") {
 		t.Errorf("first run did not commit the awaited partition:\n%s", firstOut.String())
 	}
-	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+	if _, err := os.Stat(lakestate.LockPath(lake, "didomi")); !os.IsNotExist(err) {
 		t.Errorf("the lock was not released: %v", err)
 	}
 }

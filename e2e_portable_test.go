@@ -73,21 +73,30 @@ func portableRun(t *testing.T, name string) sampleRun {
 // LOOPBACK workers, and compares the tables with the direct runner's.
 func TestPortableJobServerEqualsDirect(t *testing.T) {
 	endpoint := serviceEnv(t, "VENDORLAKE_PRISM_ENDPOINT", "VENDORLAKE_REQUIRE_PRISM", "scripts/test.sh starts a prism job server")
+	runnerEqualsDirect(t, "universal", "--endpoint="+endpoint, "--environment_type=LOOPBACK")
+}
+
+// runnerEqualsDirect runs every pipeline's sample (portableRuns) on the
+// direct runner and on runner with flags, and compares their tables; the
+// summary must name the runner, and the lake hold valid UTF-8 only.
+func runnerEqualsDirect(t *testing.T, runner string, flags ...string) {
+	t.Helper()
 	for _, r := range portableRuns() {
 		t.Run(r.name, func(t *testing.T) {
-			direct, portable := t.TempDir(), t.TempDir()
+			direct, lake := t.TempDir(), t.TempDir()
 			if code, out, errs := vendorlake(t, append(r.args, "--output="+direct, "--runner=direct")...); code != 0 {
 				t.Fatalf("direct: exit %d\n%s\n%s", code, out, errs)
 			}
-			code, out, errs := vendorlake(t, append(r.args, "--output="+portable, "--runner=universal", "--endpoint="+endpoint, "--environment_type=LOOPBACK")...)
+			args := append(append(slices.Clone(r.args), "--output="+lake, "--runner="+runner), flags...)
+			code, out, errs := vendorlake(t, args...)
 			if code != 0 {
-				t.Fatalf("universal: exit %d\n%s\n%s", code, out, errs)
+				t.Fatalf("%s: exit %d\n%s\n%s", runner, code, out, errs)
 			}
-			if !strings.Contains(out, "runner universal") {
+			if !strings.Contains(out, "runner "+runner) {
 				t.Errorf("summary does not name the runner:\n%s", out)
 			}
-			sameTables(t, direct, portable, r.tables...)
-			assertLakeUTF8(t, portable)
+			sameTables(t, direct, lake, r.tables...)
+			assertLakeUTF8(t, lake)
 		})
 	}
 }

@@ -6,7 +6,6 @@ package main
 // direct runner's.
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -18,24 +17,7 @@ func sparkRunnerEndpoint(t *testing.T) string {
 }
 
 func TestSparkRunnerEqualsDirect(t *testing.T) {
-	endpoint := sparkRunnerEndpoint(t)
-	for _, r := range portableRuns() {
-		t.Run(r.name, func(t *testing.T) {
-			direct, spark := t.TempDir(), t.TempDir()
-			if code, out, errs := vendorlake(t, append(r.args, "--output="+direct, "--runner=direct")...); code != 0 {
-				t.Fatalf("direct: exit %d\n%s\n%s", code, out, errs)
-			}
-			code, out, errs := vendorlake(t, append(r.args, "--output="+spark, "--runner=spark", "--endpoint="+endpoint, "--environment_type=LOOPBACK")...)
-			if code != 0 {
-				t.Fatalf("spark: exit %d\n%s\n%s", code, out, errs)
-			}
-			if !strings.Contains(out, "runner spark") {
-				t.Errorf("summary does not name the runner:\n%s", out)
-			}
-			sameTables(t, direct, spark, r.tables...)
-			assertLakeUTF8(t, spark)
-		})
-	}
+	runnerEqualsDirect(t, "spark", "--endpoint="+sparkRunnerEndpoint(t), "--environment_type=LOOPBACK")
 }
 
 // TestSparkRunnerProcessWorkersS3 runs every pipeline on Spark with
