@@ -14,15 +14,16 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
-// lakeTables lists every table that the registered pipelines write.
-func lakeTables() []hiveparquet.Table { return registry.Tables() }
+// lakeTables lists every table that the registered pipelines write and
+// engines declare (not the folders of raw files).
+func lakeTables() []hiveparquet.Table { return hiveparquet.Queryable(registry.Tables()) }
 
 // pipelineTables maps each registered pipeline's name to the Parquet
 // tables it writes, for ddl's --pipelines.
 func pipelineTables() map[string][]hiveparquet.Table {
 	m := map[string][]hiveparquet.Table{}
 	for _, v := range registry.All() {
-		m[v.Name] = v.Tables()
+		m[v.Name] = hiveparquet.Queryable(v.Tables())
 	}
 	return m
 }

@@ -142,7 +142,7 @@ func filterUnit(fs []transforms.InputFile, unit string) []transforms.InputFile {
 }
 
 func (p acmePipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
-	batches, stats := transforms.Read(s, acmeName, p.cfg, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newAcmeReader, p.cfg, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
@@ -203,8 +203,9 @@ func (p *acmeParser) Rows() []transforms.Count {
 func (p *acmeParser) Release() { p.b.Release() }
 
 func init() {
-	// What a vendor package's init does beside its Beam registrations.
-	transforms.RegisterReader(acmeName, newAcmeReader)
+	// What a vendor package's init does: its reader among its Beam
+	// registrations.
+	beam.RegisterFunction(newAcmeReader)
 }
 
 // acmeDrop writes a small acme drop: 4 pairs and 1 reject over two days.

@@ -35,7 +35,7 @@ func portableRuns() []sampleRun {
 		args := append(slices.Clone(v.CommandLine()), "--input=testdata/"+v.Sample.Dir)
 		args = append(append(args, v.Sample.Args...), "--max-reject-ratio=0.5")
 		var tables []string
-		for _, t := range v.Tables() {
+		for _, t := range hiveparquet.Queryable(v.Tables()) {
 			tables = append(tables, t.Name)
 		}
 		runs = append(runs, sampleRun{strings.Join(v.CommandLine(), " "), args, tables})

@@ -328,23 +328,12 @@ type acmeCutPipeline struct{ acmePipeline }
 func (acmeCutPipeline) Name() string { return acmeCutName }
 
 func (acmeCutPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
-	batches, stats := transforms.Read(s, acmeCutName, acmeConfig{Case: "keep"}, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newAcmeCutReader, acmeConfig{Case: "keep"}, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
 func init() {
-	transforms.RegisterReader(acmeCutName, func(ctx context.Context, config []byte, fs lakefs.Options) (transforms.FileReader, error) {
-		r, err := newAcmeReader(ctx, config, fs)
-		if err != nil {
-			return nil, err
-		}
-		return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
-			if strings.Contains(f.Rel, "broken-store") {
-				fsys = acmeCutStore{fsys}
-			}
-			return r.ReadFile(ctx, fsys, f, lines, emit)
-		}), nil
-	})
+	beam.RegisterFunction(newAcmeCutReader)
 }
 
 // A store error in the middle of a gzip file (the connection reset, not
@@ -379,4 +368,19 @@ func TestStoreErrorStillFailsTheRun(t *testing.T) {
 	if len(ledgerOf(t, lake, acmeCutName)) != 0 {
 		t.Errorf("the failed run wrote ledger entries")
 	}
+}
+
+// newAcmeCutReader is acme's reader, with its input store cut for the
+// files named broken-store.
+func newAcmeCutReader(ctx context.Context, config []byte, fs lakefs.Options) (transforms.FileReader, error) {
+	r, err := newAcmeReader(ctx, config, fs)
+	if err != nil {
+		return nil, err
+	}
+	return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+		if strings.Contains(f.Rel, "broken-store") {
+			fsys = acmeCutStore{fsys}
+		}
+		return r.ReadFile(ctx, fsys, f, lines, emit)
+	}), nil
 }

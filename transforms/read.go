@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
+	"reflect"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/util/reflectx"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
@@ -43,50 +46,51 @@ func (r FileReaderFunc) ReadFile(ctx context.Context, in lakefs.FS, f InputFile,
 // own, such as the lake).
 type NewFileReader func(ctx context.Context, config []byte, fs lakefs.Options) (FileReader, error)
 
-var (
-	readersMu sync.RWMutex
-	readers   = map[string]NewFileReader{}
-)
-
-// RegisterReader registers a vendor's reader under name (the pipeline's
-// name, by convention). Call it from an init func of the vendor's package,
-// beside its Beam registrations: the read DoFn carries only the name and
-// looks the reader up at Setup, so every worker (the same binary) has it.
-// A second registration under a name replaces the first.
-func RegisterReader(name string, newReader NewFileReader) {
-	readersMu.Lock()
-	defer readersMu.Unlock()
-	readers[name] = newReader
-}
-
-func lookupReader(name string) (NewFileReader, bool) {
-	readersMu.RLock()
-	defer readersMu.RUnlock()
-	r, ok := readers[name]
-	return r, ok
-}
-
 // Read adds the read step of a pipeline: one DoFn that opens the input
 // store once per worker and hands each planned file of files (a
-// PCollection<InputFile>) to the reader registered under name, built from
-// config (any JSON-encodable value, decoded by the reader). It returns the
-// record batches (PCollection<hiveparquet.Batch>, for a write step in the
-// same stage: see run.Outputs) and one FileStats per file.
-func Read(s beam.Scope, name string, config any, files beam.PCollection, input string, fsOpts lakefs.Options, lines LineOptions) (batches, stats beam.PCollection) {
+// PCollection<InputFile>) to the reader that newReader builds from config
+// (any JSON-encodable value, decoded by the reader). It returns the record
+// batches (PCollection<hiveparquet.Batch>, for a write step in the same
+// stage: see run.Outputs) and one FileStats per file.
+//
+// newReader travels to the workers by its name, as Beam sends functions:
+// it must be a top-level function, registered with Beam in the vendor's
+// init beside its DoFns (beam.RegisterFunction), so that every worker (the
+// same binary) finds it; Beam's symbol table finds an unregistered one,
+// slower. A function literal panics here, when the graph is built, not on
+// a worker.
+func Read(s beam.Scope, newReader NewFileReader, config any, files beam.PCollection, input string, fsOpts lakefs.Options, lines LineOptions) (batches, stats beam.PCollection) {
 	s = s.Scope("transforms.Read")
-	if _, ok := lookupReader(name); !ok {
-		panic(fmt.Sprintf("transforms.Read: no reader registered as %q (transforms.RegisterReader)", name))
+	if newReader == nil {
+		panic("transforms.Read: no reader")
+	}
+	fn := (func(context.Context, []byte, lakefs.Options) (FileReader, error))(newReader)
+	name := reflectx.FunctionName(fn)
+	if isFuncLiteral(name) {
+		panic(fmt.Sprintf("transforms.Read: the reader %s is a function literal: workers find a reader by its name, so it must be a top-level function", name))
 	}
 	cfg, err := json.Marshal(config)
 	if err != nil {
-		panic(fmt.Sprintf("transforms.Read: the configuration of reader %q: %v", name, err))
+		panic(fmt.Sprintf("transforms.Read: the configuration of reader %s: %v", name, err))
 	}
 	return beam.ParDo2(s, &readFn{Reader: name, Config: string(cfg), Input: input, FS: fsOpts, Lines: lines}, files)
 }
 
-// readFn is the read DoFn of every pipeline. Only the reader's name and
-// configuration travel with it (a portable runner serialises the DoFn);
-// the reader itself is built at Setup.
+// isFuncLiteral reports whether the function name is a literal's (Go
+// names them "pkg.outer.func1", "pkg.init.func2.1"...).
+func isFuncLiteral(name string) bool {
+	last := name[strings.LastIndex(name, "/")+1:]
+	for _, part := range strings.Split(last, ".") {
+		if strings.HasPrefix(part, "func") && len(part) > 4 && part[4] >= '0' && part[4] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// readFn is the read DoFn of every pipeline. The reader's constructor
+// travels by its function name and its configuration as JSON (a portable
+// runner serialises the DoFn); the reader itself is built at Setup.
 type readFn struct {
 	Reader string         `json:"reader"`
 	Config string         `json:"config"`
@@ -99,18 +103,34 @@ type readFn struct {
 }
 
 func (fn *readFn) Setup(ctx context.Context) error {
-	newReader, ok := lookupReader(fn.Reader)
-	if !ok {
-		return fmt.Errorf("read: no reader registered as %q in this worker", fn.Reader)
+	newReader, err := resolveReader(fn.Reader)
+	if err != nil {
+		return err
 	}
-	var err error
 	if fn.fs, err = lakefs.New(ctx, fn.Input, fn.FS); err != nil {
 		return err
 	}
 	if fn.r, err = newReader(ctx, []byte(fn.Config), fn.FS); err != nil {
-		return fmt.Errorf("read: reader %q: %w", fn.Reader, err)
+		return fmt.Errorf("read: reader %s: %w", fn.Reader, err)
 	}
 	return nil
+}
+
+// newReaderType is the type of the functions resolveReader returns.
+var newReaderType = reflect.TypeOf((func(context.Context, []byte, lakefs.Options) (FileReader, error))(nil))
+
+// resolveReader finds the reader constructor named name in this binary:
+// among the functions registered with Beam, else in its symbol table.
+func resolveReader(name string) (NewFileReader, error) {
+	v, err := runtime.ResolveFunction(name, newReaderType)
+	if err != nil {
+		return nil, fmt.Errorf("read: no reader %s in this worker: %w", name, err)
+	}
+	newReader, ok := v.(func(context.Context, []byte, lakefs.Options) (FileReader, error))
+	if !ok {
+		return nil, fmt.Errorf("read: %s is a %T, not a transforms.NewFileReader", name, v)
+	}
+	return newReader, nil
 }
 
 func (fn *readFn) ProcessElement(ctx context.Context, f InputFile, emit func(hiveparquet.Batch), emitStats func(FileStats)) error {

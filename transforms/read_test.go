@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/util/reflectx"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 
@@ -31,45 +32,49 @@ import (
 func init() {
 	beam.RegisterFunction(batchTable)
 	beam.RegisterFunction(statsRel)
-	RegisterReader("test-lines", func(_ context.Context, config []byte, _ lakefs.Options) (FileReader, error) {
-		var cfg struct{ Table string }
-		if err := json.Unmarshal(config, &cfg); err != nil {
-			return nil, err
+	beam.RegisterFunction(newLinesReader)
+}
+
+// newLinesReader is the test's reader: it reads a file whole and emits one
+// row per line into the table its configuration names.
+func newLinesReader(_ context.Context, config []byte, _ lakefs.Options) (FileReader, error) {
+	var cfg struct{ Table string }
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, err
+	}
+	// Reads the file whole and emits one row per line into cfg.Table.
+	return FileReaderFunc(func(ctx context.Context, in lakefs.FS, f InputFile, _ LineOptions, emit func(hiveparquet.Batch)) (FileStats, error) {
+		rc, err := in.Open(ctx, f.Path)
+		if err != nil {
+			return FileStats{}, err
 		}
-		// Reads the file whole and emits one row per line into cfg.Table.
-		return FileReaderFunc(func(ctx context.Context, in lakefs.FS, f InputFile, _ LineOptions, emit func(hiveparquet.Batch)) (FileStats, error) {
-			rc, err := in.Open(ctx, f.Path)
+		defer rc.Close()
+		var b strings.Builder
+		buf := make([]byte, 512)
+		for {
+			n, err := rc.Read(buf)
+			b.Write(buf[:n])
 			if err != nil {
-				return FileStats{}, err
+				break
 			}
-			defer rc.Close()
-			var b strings.Builder
-			buf := make([]byte, 512)
-			for {
-				n, err := rc.Read(buf)
-				b.Write(buf[:n])
-				if err != nil {
-					break
-				}
-			}
-			lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-			rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{{Name: "line", Type: arrow.BinaryTypes.String}}, nil))
-			defer rb.Release()
-			for _, l := range lines {
-				rb.Field(0).(*array.StringBuilder).Append(l)
-			}
-			emit(hiveparquet.Batch{Table: cfg.Table, Partition: f.Partition, Record: rb.NewRecord()})
-			return FileStats{Rel: f.Rel, RecordsIn: int64(len(lines)), RecordsOut: int64(len(lines))}, nil
-		}), nil
-	})
+		}
+		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{{Name: "line", Type: arrow.BinaryTypes.String}}, nil))
+		defer rb.Release()
+		for _, l := range lines {
+			rb.Field(0).(*array.StringBuilder).Append(l)
+		}
+		emit(hiveparquet.Batch{Table: cfg.Table, Partition: f.Partition, Record: rb.NewRecord()})
+		return FileStats{Rel: f.Rel, RecordsIn: int64(len(lines)), RecordsOut: int64(len(lines))}, nil
+	}), nil
 }
 
 func batchTable(b hiveparquet.Batch) string { return b.Table + "/" + b.Partition }
 func statsRel(s FileStats) string           { return s.Rel }
 
-// TestReadRunsTheRegisteredReader runs the generic read DoFn with a reader
-// registered by name: its configuration reaches the reader on the worker,
-// and every file yields its batches and one FileStats.
+// TestReadRunsTheRegisteredReader runs the generic read DoFn with a
+// reader: its configuration reaches the reader on the worker, and every
+// file yields its batches and one FileStats.
 func TestReadRunsTheRegisteredReader(t *testing.T) {
 	dir := t.TempDir()
 	var files []InputFile
@@ -81,7 +86,7 @@ func TestReadRunsTheRegisteredReader(t *testing.T) {
 		files = append(files, InputFile{Path: p, Rel: name, Size: 4, Partition: "p=" + name[:1]})
 	}
 	p, s := beam.NewPipelineWithRoot()
-	batches, stats := Read(s, "test-lines", struct{ Table string }{"lines_table"}, beam.CreateList(s, files), dir, lakefs.Options{}, LineOptions{})
+	batches, stats := Read(s, newLinesReader, struct{ Table string }{"lines_table"}, beam.CreateList(s, files), dir, lakefs.Options{}, LineOptions{})
 	passert.Equals(s, beam.ParDo(s, batchTable, batches), "lines_table/p=a", "lines_table/p=b")
 	passert.Equals(s, beam.ParDo(s, statsRel, stats), "a.txt", "b.txt")
 	beam.Init()
@@ -90,24 +95,68 @@ func TestReadRunsTheRegisteredReader(t *testing.T) {
 	}
 }
 
-// TestReadRefusesAnUnknownReader: a pipeline naming a reader that no
-// package registered fails when its graph is built, not on a worker.
-func TestReadRefusesAnUnknownReader(t *testing.T) {
+// TestReadRefusesAFunctionLiteral: a reader that workers could not find
+// by name fails when the graph is built, not on a worker.
+func TestReadRefusesAFunctionLiteral(t *testing.T) {
 	defer func() {
-		if r := recover(); r == nil || !strings.Contains(r.(string), `"nobody"`) {
-			t.Errorf("recovered %v, want a panic naming the reader", r)
+		if r, _ := recover().(string); !strings.Contains(r, "function literal") {
+			t.Errorf("recovered %q, want a panic saying the reader is a function literal", r)
 		}
 	}()
 	_, s := beam.NewPipelineWithRoot()
-	Read(s, "nobody", nil, beam.CreateList(s, []InputFile{{Path: "x"}}), "/in", lakefs.Options{}, LineOptions{})
+	Read(s, func(context.Context, []byte, lakefs.Options) (FileReader, error) { return nil, nil },
+		nil, beam.CreateList(s, []InputFile{{Path: "x"}}), "/in", lakefs.Options{}, LineOptions{})
+}
+
+// TestReadFnTravelsByName: the read DoFn, serialised as a portable runner
+// sends it to a worker, finds its reader there by name and builds it from
+// its configuration.
+func TestReadFnTravelsByName(t *testing.T) {
+	_, s := beam.NewPipelineWithRoot()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("x\ny\n"), 0o644)
+	Read(s, newLinesReader, struct{ Table string }{"t"}, beam.CreateList(s, []InputFile{{Path: "x"}}), dir, lakefs.Options{}, LineOptions{})
+	sent, err := json.Marshal(&readFn{Reader: reflectx.FunctionName(newLinesReader), Config: `{"Table":"t"}`, Input: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got readFn
+	if err := json.Unmarshal(sent, &got); err != nil {
+		t.Fatalf("%s: %v", sent, err)
+	}
+	if err := got.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var batches []hiveparquet.Batch
+	if err := got.ProcessElement(context.Background(), InputFile{Path: filepath.Join(dir, "a.txt"), Rel: "a.txt"}, func(b hiveparquet.Batch) { batches = append(batches, b) }, func(FileStats) {}); err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 1 || batches[0].Table != "t" || batches[0].Record.NumRows() != 2 {
+		t.Fatalf("batches %v, want one of 2 rows in table t", batches)
+	}
+	batches[0].Record.Release()
 }
 
 // TestReadFnSetupFailsWithoutItsReader: a worker that lacks the reader (a
-// binary without the vendor's package) fails the bundle with the name.
+// binary without the vendor's package) fails the bundle with its name.
 func TestReadFnSetupFailsWithoutItsReader(t *testing.T) {
-	fn := &readFn{Reader: "missing", Config: "null", Input: t.TempDir()}
-	if err := fn.Setup(context.Background()); err == nil || !strings.Contains(err.Error(), `"missing"`) {
+	fn := &readFn{Reader: "example.com/gone.newReader", Config: "null", Input: t.TempDir()}
+	if err := fn.Setup(context.Background()); err == nil || !strings.Contains(err.Error(), "example.com/gone.newReader") {
 		t.Errorf("Setup: %v, want an error naming the reader", err)
+	}
+}
+
+func TestIsFuncLiteral(t *testing.T) {
+	for name, want := range map[string]bool{
+		"github.com/vendorlake/vendorlake/pipelines/id5.newReader":       false,
+		"github.com/vendorlake/vendorlake/pipelines/didomi.init.func1":   true,
+		"github.com/vendorlake/vendorlake/transforms.TestX.func2.1":      true,
+		"github.com/vendorlake/vendorlake/pipelines/functions.newReader": false,
+		"github.com/vendorlake/vendorlake/pipelines/x.funcReader":        false,
+	} {
+		if got := isFuncLiteral(name); got != want {
+			t.Errorf("isFuncLiteral(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -64,6 +65,7 @@ func DDL(tables []Table, o DDLOptions) (string, error) {
 		}
 		o.Location = filepath.ToSlash(abs)
 	}
+	tables = Queryable(tables)
 	var b strings.Builder
 	if o.Dialect == Trino && len(tables) > 0 {
 		trinoHeader(&b, o)
@@ -90,6 +92,13 @@ func DDL(tables []Table, o DDLOptions) (string, error) {
 		b.WriteString("\n")
 	}
 	return b.String(), nil
+}
+
+// Queryable returns the tables of tables that engines declare, in order:
+// all but the tables of raw files (Files mode, Didomi's proof files), which
+// are committed like tables but are not Parquet.
+func Queryable(tables []Table) []Table {
+	return slices.DeleteFunc(slices.Clone(tables), func(t Table) bool { return t.Mode == Files })
 }
 
 // ScanLake lists the table folders below root (the lake the pipelines

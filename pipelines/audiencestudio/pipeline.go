@@ -31,12 +31,18 @@ const WarnBridgeKeyNotText = "bridge_key_not_text"
 
 // The pipelines' readers, for the generic read DoFn (transforms.Read).
 func init() {
-	transforms.RegisterReader(RequestsName, func(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
-		return transforms.FileReaderFunc(readRequests), nil
-	})
-	transforms.RegisterReader(PortabilityName, func(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
-		return transforms.FileReaderFunc(readPortability), nil
-	})
+	beam.RegisterFunction(newRequestsReader)
+	beam.RegisterFunction(newPortabilityReader)
+}
+
+// newRequestsReader builds the reader of consent request files.
+func newRequestsReader(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
+	return transforms.FileReaderFunc(readRequests), nil
+}
+
+// newPortabilityReader builds the reader of portability feed files.
+func newPortabilityReader(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
+	return transforms.FileReaderFunc(readPortability), nil
 }
 
 // RequestsPipeline reads consent request files into audiencestudio_requests
@@ -59,7 +65,7 @@ func (p RequestsPipeline) Discover(ctx context.Context, fsys lakefs.FS, input st
 // Read implements run.Pipeline.
 func (RequestsPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("audiencestudio.ReadRequests")
-	batches, stats := transforms.Read(s, RequestsName, nil, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newRequestsReader, nil, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
@@ -83,7 +89,7 @@ func (p PortabilityPipeline) Discover(ctx context.Context, fsys lakefs.FS, input
 // Read implements run.Pipeline.
 func (PortabilityPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("audiencestudio.ReadPortability")
-	batches, stats := transforms.Read(s, PortabilityName, nil, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newPortabilityReader, nil, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 

@@ -27,9 +27,7 @@ import (
 const Name = "didomi"
 
 func init() {
-	transforms.RegisterReader(Name, func(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
-		return &usersReader{}, nil
-	})
+	beam.RegisterFunction(newUsersReader)
 	register.DoFn7x1[context.Context, transforms.InputFile, func(hiveparquet.Batch), func(transforms.FileStats),
 		func(string, proofRef), func(string, proofIndex), func(string, transforms.FileStats), error](&readWithProofsFn{})
 	register.DoFn4x0[string, func(*proofRef) bool, func(*proofIndex) bool, func(string, checkRow)](&matchProofsFn{})
@@ -63,7 +61,7 @@ type Pipeline struct {
 func (Pipeline) Name() string { return Name }
 
 // Tables implements run.Pipeline.
-func (Pipeline) Tables() []hiveparquet.Table { return AllTables() }
+func (Pipeline) Tables() []hiveparquet.Table { return Tables() }
 
 // ForRun implements run.ForRunner: p for the run runID writing to output.
 func (p Pipeline) ForRun(output, runID string, _ lakefs.Options) run.Pipeline {
@@ -101,7 +99,7 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
 	s = s.Scope("didomi.Read")
 	if !p.Selection.Proofs {
-		batches, stats := transforms.Read(s, Name, nil, files, input, fsOpts, lines)
+		batches, stats := transforms.Read(s, newUsersReader, nil, files, input, fsOpts, lines)
 		return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 	}
 	outs := beam.ParDoN(s, &readWithProofsFn{Input: input, FS: fsOpts, Lines: lines, Output: p.Output, RunID: p.RunID}, files)
@@ -115,6 +113,11 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 // usersReader is the read step of users files (the pipeline's registered
 // transforms.FileReader). Its parsers pass their column buffers on from
 // file to file (colsCache).
+// newUsersReader builds the reader of the users files on a worker.
+func newUsersReader(context.Context, []byte, lakefs.Options) (transforms.FileReader, error) {
+	return &usersReader{}, nil
+}
+
 type usersReader struct {
 	cols colsCache
 }

@@ -4,8 +4,6 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/vendorlake/vendorlake/io/hiveparquet"
-
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 )
@@ -17,7 +15,7 @@ var Vendor = registry.Vendor{
 	Help: "Reads INPUT/export-id=ID/date=YYYY-MM-DD/users/*.json.gz (and proofs.tar.gz.NN) from complete partitions (_SUCCESS)\n" +
 		"and writes didomi_users, didomi_events, didomi_rejects and the proof tables under OUTPUT.",
 	Flags:  func() registry.Flags { return &flags{} },
-	Tables: func() []hiveparquet.Table { return append(Tables(), ProofTables()...) },
+	Tables: Tables,
 	Sample: registry.Sample{Dir: "didomi"},
 }
 

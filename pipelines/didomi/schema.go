@@ -150,12 +150,17 @@ func Partitions() []hiveparquet.PartitionColumn {
 	return []hiveparquet.PartitionColumn{{Name: "export_id", Type: "string"}, {Name: "date", Type: "date"}}
 }
 
-// Tables returns the tables the Didomi pipeline writes.
+// Tables returns every table the Didomi pipeline commits: users, events
+// and rejects, the proof tables, and the proof files (a table of raw
+// files, hiveparquet.Files, which ddl leaves out).
 func Tables() []hiveparquet.Table {
 	return []hiveparquet.Table{
 		{Name: UsersTable, Doc: "One row per Didomi user record (one exported line).", Schema: UsersSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
 		{Name: EventsTable, Doc: "One row per consent event of a user record.", Schema: EventsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
 		Rejects(),
+		{Name: ProofsTable, Doc: "One row per proof file of a partition's proof archive (proofs.tar.gz.NN); the file itself is at object_path (didomi_proof_files/export_id=ID/date=D/PROOF_ID).", Schema: ProofsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
+		{Name: ProofCheckTable, Doc: "One row per missing proof (referenced by an event, not in the archive) or orphan proof (in the archive, referenced by no event).", Schema: ProofCheckSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
+		{Name: ProofFilesTable, Doc: "The proof files themselves, bytes unchanged, named by proof ID (raw files, not Parquet).", Schema: ProofFilesSchema(), Partitions: Partitions(), Mode: hiveparquet.Files},
 	}
 }
 
@@ -163,22 +168,3 @@ func Tables() []hiveparquet.Table {
 // an event of a kept line, a proof archive entry) is a row of its schema.
 func Rejects() hiveparquet.Table { return transforms.EventRejectTable(RejectsTable, Partitions()) }
 
-// ProofTables returns the Parquet tables of the proof step (what DDL covers).
-func ProofTables() []hiveparquet.Table {
-	return []hiveparquet.Table{
-		{Name: ProofsTable, Doc: "One row per proof file of a partition's proof archive (proofs.tar.gz.NN); the file itself is at object_path (didomi_proof_files/export_id=ID/date=D/PROOF_ID).", Schema: ProofsSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
-		{Name: ProofCheckTable, Doc: "One row per missing proof (referenced by an event, not in the archive) or orphan proof (in the archive, referenced by no event).", Schema: ProofCheckSchema(), Partitions: Partitions(), Mode: hiveparquet.Overwrite},
-	}
-}
-
-// ProofFiles is the folder of raw proof files (hiveparquet.Files mode):
-// committed like a table, but not Parquet, so it has no DDL.
-func ProofFiles() hiveparquet.Table {
-	return hiveparquet.Table{Name: ProofFilesTable, Doc: "The proof files themselves, bytes unchanged, named by proof ID (raw files, not Parquet).", Schema: ProofFilesSchema(), Partitions: Partitions(), Mode: hiveparquet.Files}
-}
-
-// AllTables returns every table the pipeline commits: Tables, ProofTables
-// and the proof files.
-func AllTables() []hiveparquet.Table {
-	return append(append(Tables(), ProofTables()...), ProofFiles())
-}

@@ -21,7 +21,7 @@ const Name = "id5"
 
 // The pipeline's reader, for the generic read DoFn (transforms.Read).
 func init() {
-	transforms.RegisterReader(Name, newReader)
+	beam.RegisterFunction(newReader)
 }
 
 // Pipeline is the ID5 Partner Graph pipeline. Its ingest stage reads the
@@ -109,7 +109,7 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 	if p.guard != nil {
 		cfg.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: p.guard.lake}
 	}
-	batches, stats := transforms.Read(s, Name, cfg, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newReader, cfg, files, input, fsOpts, lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
