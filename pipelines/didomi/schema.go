@@ -167,4 +167,3 @@ func Tables() []hiveparquet.Table {
 // Rejects is the didomi_rejects table: every reject of a partition (a line,
 // an event of a kept line, a proof archive entry) is a row of its schema.
 func Rejects() hiveparquet.Table { return transforms.EventRejectTable(RejectsTable, Partitions()) }
-
