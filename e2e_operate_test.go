@@ -52,7 +52,12 @@ func TestLockRefusesASecondRun(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
+		// Written aside and renamed, as the runs write a lock: a reader
+		// never sees a half-written one.
+		if err := os.WriteFile(p+".planting", data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p+".planting", p); err != nil {
 			t.Fatal(err)
 		}
 	}
