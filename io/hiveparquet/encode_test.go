@@ -16,15 +16,6 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
-// TestFileWriterLayout fails when pqarrow.FileWriter no longer has the
-// fields writeRowGroups sets on its per-worker copies (an Arrow upgrade):
-// the sink would still work, but encode every column on one goroutine.
-func TestFileWriterLayout(t *testing.T) {
-	if err := fileWriterLayout().err; err != nil {
-		t.Fatal(err)
-	}
-}
-
 // randomRows makes n rows of schema as JSON objects, deterministic in seed,
 // with nulls in every nullable field, empty and null lists, maps and
 // structs, low-cardinality strings (dictionary pages) and unique ones.

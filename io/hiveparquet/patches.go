@@ -13,14 +13,20 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
-// The two Arrow patches (levelbuf.go and the zstd codec in props.go) reach
-// unexported Arrow variables with go:linkname. A linkname to a variable does
-// not fail the build when Arrow renames or retypes its target: the patch
-// would then write to a variable of its own and silently do nothing. So each
-// patch counts what it does from inside Arrow's own write path, and
-// CheckArrowPatches writes a small probe file and fails unless both counts
-// moved. The counters are statistics only (atomic, never reset); nothing
-// reads them to decide how data is written.
+// The sink reaches into Arrow Go v15's internals in three places, and this
+// file is their one guard: the level-buffer pool (levelbuf.go) and the zstd
+// codec registry (props.go), both by go:linkname, and the unexported fields
+// of pqarrow.FileWriter that the parallel row-group writer sets
+// (rowgroup.go, by reflection and unsafe offsets). None of them fails the
+// build when Arrow changes: a linkname to a renamed variable writes to a
+// variable of its own and silently does nothing, a moved field is only
+// found missing at run time. So each linkname patch counts what it does
+// from inside Arrow's own write path, and CheckArrowPatches, called by the
+// command at start-up and by every write DoFn's Setup, writes a small probe
+// file and fails unless both counts moved and the FileWriter has the
+// fields by name and type; TestCheckArrowPatches fails on an Arrow that
+// breaks any of the three. The counters are statistics only (atomic, never
+// reset); nothing reads them to decide how data is written.
 var (
 	// levelPoolNews counts buffers made by the New function installed in
 	// Arrow's level-buffer pool.
@@ -36,16 +42,20 @@ var (
 // arrowPatches is the outcome of the first CheckArrowPatches in this process.
 var arrowPatches = sync.OnceValue(checkArrowPatches)
 
-// CheckArrowPatches reports whether both patches of Arrow Go v15 internals
-// take effect in this process: the zstd codec that Arrow looks up for pages
-// is the encoder-reusing one, and Arrow's page writer takes its level
-// buffers from the pool whose New was replaced. It writes one small Parquet
+// CheckArrowPatches reports whether the three reaches into Arrow Go v15
+// internals work in this process: the zstd codec that Arrow looks up for
+// pages is the encoder-reusing one, Arrow's page writer takes its level
+// buffers from the pool whose New was replaced, and pqarrow.FileWriter has
+// the fields the parallel row-group writer sets. It writes one small Parquet
 // file in memory the first time; later calls return the same answer. The
 // command calls it at start-up and every write DoFn in its Setup, so a
 // worker process with a broken patch fails before writing anything.
 func CheckArrowPatches() error { return arrowPatches() }
 
 func checkArrowPatches() error {
+	if err := fileWriterLayout().err; err != nil {
+		return fmt.Errorf("arrow patch check: %w", err)
+	}
 	c, err := compress.GetCodec(compress.Codecs.Zstd)
 	if err != nil {
 		return fmt.Errorf("arrow patch check: %w", err)

@@ -251,8 +251,9 @@ func leafCount(dt arrow.DataType) int {
 // row group, index and context, so a parallel writer has to give each
 // goroutine its own index and context over the shared row group. Every
 // field is looked up by name and type when the package is first used; if
-// Arrow renamed or retyped one, err is set and writeRowGroups falls back to
-// WriteTable (TestFileWriterLayout fails, so it is noticed).
+// Arrow renamed or retyped one, err is set, CheckArrowPatches (patches.go,
+// the one guard of every reach into Arrow) refuses to write, and
+// writeRowGroups would fall back to WriteTable.
 type fwLayout struct {
 	wrOff, schemaOff, rgwOff, propsOff, ctxOff, colIdxOff uintptr
 	err                                                   error
