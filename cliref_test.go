@@ -7,20 +7,28 @@ import (
 	"testing"
 )
 
-// TestREADMECLI keeps README.md's command-line reference, between its cli
-// markers, the one generated from the commands' flag sets.
-func TestREADMECLI(t *testing.T) {
+// readmeBlock returns the text of README.md between the markers
+// "<!-- NAME:begin -->" and "<!-- NAME:end -->", which a test keeps equal
+// to what the code generates.
+func readmeBlock(t *testing.T, name string) string {
+	t.Helper()
 	data, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const begin, end = "<!-- cli:begin -->\n", "<!-- cli:end -->"
+	begin, end := "<!-- "+name+":begin -->\n", "<!-- "+name+":end -->"
 	readme := string(data)
 	i, j := strings.Index(readme, begin), strings.Index(readme, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the markers %q and %q around its command-line reference", begin, end)
+		t.Fatalf("README.md lacks the markers %q and %q", begin, end)
 	}
-	if got, want := readme[i+len(begin):j], cliReference(); got != want {
+	return readme[i+len(begin) : j]
+}
+
+// TestREADMECLI keeps README.md's command-line reference, between its cli
+// markers, the one generated from the commands' flag sets.
+func TestREADMECLI(t *testing.T) {
+	if got, want := readmeBlock(t, "cli"), cliReference(); got != want {
 		t.Errorf("README.md's command-line reference differs from the flag sets; put this between its markers:\n%s", want)
 	}
 }

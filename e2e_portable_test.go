@@ -285,16 +285,7 @@ func TestReadmeTableReference(t *testing.T) {
 	if code != 0 {
 		t.Fatal(errs)
 	}
-	data, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(data)
-	i, j := strings.Index(s, "<!-- tables:begin -->\n"), strings.Index(s, "<!-- tables:end -->")
-	if i < 0 || j < i {
-		t.Fatal("README.md lacks the tables markers")
-	}
-	if got := s[i+len("<!-- tables:begin -->\n") : j]; got != want {
+	if got := readmeBlock(t, "tables"); got != want {
 		t.Errorf("README.md's table reference is stale: regenerate it with 'go run . ddl --dialect=markdown'")
 	}
 }

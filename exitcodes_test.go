@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -9,17 +8,7 @@ import (
 // TestREADMEExitCodes keeps README.md's exit-code table the one generated
 // from exitCodeTable, between its exit-codes markers.
 func TestREADMEExitCodes(t *testing.T) {
-	data, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const begin, end = "<!-- exit-codes:begin -->\n", "<!-- exit-codes:end -->"
-	readme := string(data)
-	i, j := strings.Index(readme, begin), strings.Index(readme, end)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the markers %q and %q around its exit-code table", begin, end)
-	}
-	if got, want := readme[i+len(begin):j], exitCodesMarkdown(); got != want {
+	if got, want := readmeBlock(t, "exit-codes"), exitCodesMarkdown(); got != want {
 		t.Errorf("README.md's exit-code table differs from exitcodes.go's; put this between its markers:\n%s", want)
 	}
 }
