@@ -97,6 +97,7 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 		return lake, err
 	}
 	updateDays := map[string][]string{}
+	loaded := false
 	for _, f := range plan.Files {
 		df, err := classifyRel(f.Rel)
 		if err != nil {
@@ -106,7 +107,8 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 			updateDays[f.Partition] = append(updateDays[f.Partition], f.Source)
 			continue
 		}
-		if p.guard.states == nil {
+		if !loaded {
+			loaded = true
 			lake, err := openLake()
 			if err != nil {
 				return transforms.Plan{}, err
