@@ -89,11 +89,19 @@ var crashCases = []crashCase{
 	},
 	{
 		// Ingest then id5_mapping_current (a second commit in the same
-		// process): 26 reads, 33 batches, 31+2 files; commits: 31+2 moves,
-		// 31+2 deletes, 27+2 side writes. write.close:32, commit.after-log:2
-		// and commit.side-write:28 crash the rebuild after the ingest committed;
-		// current.spill:1 and current.merge:1 crash it once its candidates
-		// are spilled into the run's temporary area (one spill file, one shard).
+		// process): 26 reads, 31+7 batches, 31+7 files; commits: 31+7 moves,
+		// 17+21 deletes, 27+2 side writes. The base run compacted the two
+		// closed days (8 files each): the crashed run's ingest rewrites their
+		// compacted files without the rows of the files it reads again
+		// (ingest.uncompact, 2), and its rebuild compacts them again
+		// (current.compact, 2; commit.move:35 publishes a compacted file,
+		// commit.delete:20 removes a re-pushed day's files, so the double
+		// crash commit.delete:20+commit.side-write:2 is in the rebuild's
+		// recovery, commit.delete:10+commit.side-write:5 in the ingest's).
+		// write.close:32, commit.after-log:2 and commit.side-write:28 crash
+		// the rebuild after the ingest committed; current.spill:1 and
+		// current.merge:1 crash it once its candidates are spilled into the
+		// run's temporary area (one spill file, one shard).
 		name: "id5", pipeline: "id5", sample: "testdata/id5/sample",
 		args:    []string{"id5", "--source-gvlid=35", "--max-reject-ratio=0.5"},
 		tables:  []string{"id5_mapping_updates", "id5_full_extracts", "id5_extract_partners", "id5_rejects", "id5_mapping_base"},
@@ -101,7 +109,8 @@ var crashCases = []crashCase{
 		views:   []string{"id5_mapping_current"},
 		faults: []string{"read.file:1", "read.file:20", "write.batch:15", "write.close:32", "commit.after-log:2",
 			"commit.move:10", "commit.delete:1", "commit.delete:20", "commit.side-write:28", "commit.before-log-removal:1",
-			"commit.delete:20+commit.side-write:5", "current.spill:1", "current.merge:1"},
+			"commit.delete:20+commit.side-write:2", "commit.delete:10+commit.side-write:5", "current.spill:1", "current.merge:1",
+			"ingest.uncompact:1", "current.compact:2", "commit.move:35", "commit.delete:16"},
 	},
 	{
 		// The scheduled push: the base run holds back the three

@@ -246,9 +246,20 @@ func (c *Current) rebuildDue(ctx context.Context, fsys lakefs.FS, r rebuildCheck
 	for _, in := range r.prev.Inputs {
 		built[in.Rel] = in
 	}
+	// Compacted files are known by their names' prefix (compactedInput),
+	// which several files share: their entries are dropped at the end.
+	prefixes := map[string]bool{}
 	same := func(fi lakefs.FileInfo) (known, changed bool) {
 		in := fileInput(c.Lake, fi)
 		old, ok := built[in.Rel]
+		if !ok {
+			if key, isC := compactedKey(in.Rel); isC {
+				if old, ok := built[key]; ok && old.Size == compactedSize {
+					prefixes[key] = true
+					return true, false
+				}
+			}
+		}
 		delete(built, in.Rel)
 		return ok, ok && old != in
 	}
@@ -268,6 +279,9 @@ func (c *Current) rebuildDue(ctx context.Context, fsys lakefs.FS, r rebuildCheck
 		if !known {
 			delta = append(delta, fi)
 		}
+	}
+	for key := range prefixes {
+		delete(built, key)
 	}
 	if len(built) > 0 {
 		for rel := range built {

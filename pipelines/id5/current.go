@@ -113,6 +113,13 @@ type Current struct {
 	RebuildAge   time.Duration
 	// Now is the clock of the age rule; nil is time.Now.
 	Now func() time.Time
+	// CompactMinFiles is the number of files from which a rebuild compacts
+	// a closed day of id5_mapping_updates (see compact.go); zero means
+	// DefaultCompactMinFiles, a negative value never compacts.
+	CompactMinFiles int
+	// CompactMaxRows bounds the rows one compaction sorts in memory; zero
+	// means DefaultCompactMaxRows.
+	CompactMaxRows int64
 
 	view    []ExtractRef
 	why     string
@@ -122,6 +129,8 @@ type Current struct {
 	hasHorizon bool
 	shards     int
 	perGroup   int
+	// compact are the compaction tasks of the rebuild.
+	compact []compactTask
 	// spillBytes bounds the spill buffer of one bundle; zero means
 	// spillBufferBytes (tests set it low to get many segments).
 	spillBytes int64
@@ -130,8 +139,9 @@ type Current struct {
 // Name implements run.Pipeline.
 func (*Current) Name() string { return CurrentName }
 
-// Tables implements run.Pipeline.
-func (*Current) Tables() []hiveparquet.Table { return CurrentTables() }
+// Tables implements run.Pipeline: the base's tables, and
+// id5_mapping_updates, whose closed days a rebuild compacts.
+func (*Current) Tables() []hiveparquet.Table { return append(CurrentTables(), IngestTables()[0]) }
 
 // ForRun implements run.ForRunner: the rebuild of run runID spills into that
 // run's temporary area under the lake.
@@ -289,8 +299,45 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 		}
 	}
 	c.shards, c.perGroup = shardLayout(rows, c.ShardRows, c.MergeGroups)
-	plan.Units = []transforms.Unit{{Key: CurrentTable, Inputs: inputs}}
 	plan.Claims = []hiveparquet.Claim{{Table: BaseTable, Partition: hiveparquet.AllPartitions}, {Table: BaseStateTable, Partition: hiveparquet.AllPartitions}}
+	// The closed days to compact, in the same commit: their files are
+	// known to the next run by their names' prefix (compactedInput).
+	counts := make([]int64, len(foot))
+	for i, f := range foot {
+		counts[i] = f.rows
+	}
+	minFiles := c.CompactMinFiles
+	if minFiles == 0 {
+		minFiles = DefaultCompactMinFiles
+	}
+	maxRows := c.CompactMaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultCompactMaxRows
+	}
+	var days []string
+	c.compact, days, err = planCompaction(c.Lake, updates, counts, minFiles, maxRows)
+	if err != nil {
+		return transforms.Plan{}, err
+	}
+	if len(days) > 0 {
+		compacted := map[string]bool{}
+		for _, d := range days {
+			rel := UpdatesTable + "/" + d
+			compacted[rel] = true
+			plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: UpdatesTable, Partition: d})
+		}
+		kept := inputs[:0:0]
+		for _, in := range inputs {
+			if !compacted[path.Dir(in.Rel)] {
+				kept = append(kept, in)
+			}
+		}
+		for _, d := range days {
+			kept = append(kept, compactedInput(UpdatesTable+"/"+d, c.RunID))
+		}
+		inputs = kept
+	}
+	plan.Units = []transforms.Unit{{Key: CurrentTable, Inputs: inputs}}
 	return plan, nil
 }
 
@@ -326,7 +373,11 @@ func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.
 	batches, done := beam.ParDo2(s, &mergeFn{Lake: c.Lake, FS: c.FS, Dir: dir, Shards: shards, PerGroup: per}, grouped)
 	stats = beam.ParDo(s, &shardsDoneFn{Shards: shards}, stats, beam.SideInput{Input: done})
 	state := beam.ParDo(s, &baseStateFn{Extracts: c.view, Horizon: c.horizon, HasHorizon: c.hasHorizon, BuiltAt: c.builtAt}, beam.Impulse(s))
-	return run.Outputs{Batches: []beam.PCollection{batches, state}, Stats: stats}
+	out := run.Outputs{Batches: []beam.PCollection{batches, state}, Stats: stats}
+	if len(c.compact) > 0 {
+		out.Batches = append(out.Batches, beam.ParDo(s.Scope("compact"), &compactFn{Lake: c.Lake, FS: c.FS}, beam.CreateList(s, c.compact)))
+	}
+	return out
 }
 
 // sameColumns checks that got has want's column names and types, in order

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -48,6 +50,11 @@ type Pipeline struct {
 	// (Current); zero values are the defaults.
 	RebuildShare float64
 	RebuildAge   time.Duration
+	// CompactMinFiles and CompactMaxRows are the compaction policy of the
+	// rebuild (see compact.go); zero values are the defaults, a negative
+	// CompactMinFiles never compacts.
+	CompactMinFiles int
+	CompactMaxRows  int64
 
 	// guard carries the lake's partner states from Discover to Read; ForRun
 	// sets it (nil: extracts are not checked).
@@ -59,6 +66,9 @@ type guardState struct {
 	lake   string
 	fs     lakefs.Options
 	states []PartnerState
+	// rewrites are the compacted files that hold rows of the files the run
+	// reads again (see compact.go).
+	rewrites []compactTask
 }
 
 // Name implements run.Pipeline.
@@ -78,20 +88,82 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 	}
 	// The lake may be on another store than the input (local and s3://
 	// in any mix), so it is opened on its own.
-	p.guard.states = nil
+	p.guard.states, p.guard.rewrites = nil, nil
+	var lake lakefs.FS
+	openLake := func() (lakefs.FS, error) {
+		if lake == nil {
+			lake, err = lakefs.New(ctx, p.guard.lake, p.guard.fs)
+		}
+		return lake, err
+	}
+	updateDays := map[string][]string{}
+	loaded := false
 	for _, f := range plan.Files {
-		if df, err := classifyRel(f.Rel); err == nil && df.Kind.Full() {
-			lake, err := lakefs.New(ctx, p.guard.lake, p.guard.fs)
+		df, err := classifyRel(f.Rel)
+		if err != nil {
+			continue
+		}
+		if !df.Kind.Full() {
+			updateDays[f.Partition] = append(updateDays[f.Partition], f.Source)
+			continue
+		}
+		if !loaded {
+			loaded = true
+			lake, err := openLake()
 			if err != nil {
 				return transforms.Plan{}, err
 			}
 			if p.guard.states, err = LoadPartnerStates(ctx, lake, p.guard.lake); err != nil {
 				return transforms.Plan{}, err
 			}
-			break
+		}
+	}
+	if len(updateDays) > 0 {
+		lake, err := openLake()
+		if err != nil {
+			return transforms.Plan{}, err
+		}
+		if p.guard.rewrites, err = compactedRewrites(ctx, lake, p.guard.lake, updateDays); err != nil {
+			return transforms.Plan{}, err
+		}
+		for _, t := range p.guard.rewrites {
+			plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: UpdatesTable, Partition: t.Partition, Source: compactSource(t.Partition)})
 		}
 	}
 	return plan, nil
+}
+
+// compactedRewrites lists the compacted files of the partitions of
+// id5_mapping_updates that the run writes into (days: partition to the
+// sources read into it) and returns, per partition that has some, the task
+// that writes them again without those sources' rows: a file read again
+// replaces its rows exactly, compacted or not.
+func compactedRewrites(ctx context.Context, lake lakefs.FS, root string, days map[string][]string) ([]compactTask, error) {
+	parts := make([]string, 0, len(days))
+	for d := range days {
+		parts = append(parts, d)
+	}
+	sort.Strings(parts)
+	var out []compactTask
+	for _, d := range parts {
+		all, err := lake.List(ctx, lakefs.Join(root, UpdatesTable, d))
+		if err != nil {
+			return nil, fmt.Errorf("id5: list the compacted files of %s/%s: %w", UpdatesTable, d, err)
+		}
+		t := compactTask{Partition: d, Drop: days[d]}
+		for _, fi := range all {
+			rel, ok := lakefs.Rel(root, fi.Path)
+			if ok && strings.Count(rel, "/") == 2 && strings.HasSuffix(rel, ".parquet") && isCompacted(rel) {
+				t.Files = append(t.Files, compactFile{Path: fi.Path, Size: fi.Size})
+			}
+		}
+		if len(t.Files) > 0 {
+			sort.Slice(t.Files, func(i, j int) bool { return t.Files[i].Path < t.Files[j].Path })
+			sort.Strings(t.Drop)
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // ForRun implements run.ForRunner: the run's full extracts are checked
@@ -110,7 +182,14 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 		cfg.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: p.guard.lake}
 	}
 	batches, stats := transforms.Read(s, newReader, cfg, files, input, fsOpts, lines)
-	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
+	out := run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
+	if p.guard != nil && len(p.guard.rewrites) > 0 {
+		// After the reads: a file found unreadable keeps its rows.
+		rw := beam.ParDo(s.Scope("uncompact"), &rewriteFn{Lake: p.guard.lake, FS: p.guard.fs},
+			beam.CreateList(s, p.guard.rewrites), beam.SideInput{Input: stats})
+		out.Batches = append(out.Batches, rw)
+	}
+	return out
 }
 
 // Then implements run.Chained: after the ingest (committed or with nothing
@@ -118,7 +197,8 @@ func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpt
 // runners that run in this process, the shards are spread over as many
 // groups as there are CPUs, which bounds the merges in memory at once.
 func (p Pipeline) Then(o run.Options) run.Pipeline {
-	c := &Current{Lake: o.Output, FS: o.FS, RebuildShare: p.RebuildShare, RebuildAge: p.RebuildAge}
+	c := &Current{Lake: o.Output, FS: o.FS, RebuildShare: p.RebuildShare, RebuildAge: p.RebuildAge,
+		CompactMinFiles: p.CompactMinFiles, CompactMaxRows: p.CompactMaxRows}
 	switch o.Runner {
 	case "", "direct", "prism":
 		c.MergeGroups = runtime.NumCPU()

@@ -33,6 +33,7 @@ type flags struct {
 	maxShrink       float64
 	rebuildShare    float64
 	rebuildAge      time.Duration
+	compactMinFiles int
 }
 
 func (f *flags) Register(fs *flag.FlagSet) {
@@ -42,6 +43,8 @@ func (f *flags) Register(fs *flag.FlagSet) {
 		"rebuild id5_mapping_base once the incremental rows delivered after it pass this share of its rows (0..1]; a new full extract, a late or re-pushed file always rebuild it")
 	fs.DurationVar(&f.rebuildAge, "base-rebuild-age", DefaultRebuildAge,
 		"rebuild id5_mapping_base when it is older than this and has incremental rows after it (0: never for its age)")
+	fs.IntVar(&f.compactMinFiles, "compact-min-files", DefaultCompactMinFiles,
+		"a rebuild of id5_mapping_base also rewrites every closed day of id5_mapping_updates with at least this many files into a few sorted files (0: never)")
 	fs.IntVar(&f.source, "source-gvlid", 0, "GVLID of your UIDs, written as source_gvlid of per-partner rows (required)")
 	fs.IntVar(&f.partner, "partner", 0, "read only the per-partner files of this partner GVLID (single-file deliveries are then not read)")
 	fs.StringVar(&f.sel.From, "from", "", "first delivery day to read, YYYY-MM-DD (inclusive)")
@@ -61,6 +64,9 @@ func (f *flags) Validate() error {
 	if !(f.rebuildShare > 0 && f.rebuildShare <= 1) {
 		return fmt.Errorf("--base-rebuild-share=%g: want a number above 0, at most 1", f.rebuildShare)
 	}
+	if f.compactMinFiles < 0 {
+		return fmt.Errorf("--compact-min-files=%d: want 0 (never compact) or more", f.compactMinFiles)
+	}
 	if f.rebuildAge < 0 {
 		return fmt.Errorf("--base-rebuild-age=%s: want a duration of 0 or more", f.rebuildAge)
 	}
@@ -70,6 +76,10 @@ func (f *flags) Validate() error {
 func (f *flags) Pipeline(*run.Options) run.Pipeline {
 	sel := f.sel
 	sel.Partner = int32(f.partner)
+	minFiles := f.compactMinFiles
+	if minFiles == 0 {
+		minFiles = -1 // the flag's 0 is "never"; the field's is the default
+	}
 	return Pipeline{SourceGVLID: int32(f.source), Selection: sel, MaxExtractShrink: f.maxShrink,
-		RebuildShare: f.rebuildShare, RebuildAge: f.rebuildAge}
+		RebuildShare: f.rebuildShare, RebuildAge: f.rebuildAge, CompactMinFiles: minFiles}
 }

@@ -129,7 +129,7 @@ var (
 // is idempotent-append by input file: reprocessing a file replaces its rows.
 func IngestTables() []hiveparquet.Table {
 	return []hiveparquet.Table{
-		{Name: UpdatesTable, Doc: "One row per (UID, partner) mapping of an incremental file, as delivered.",
+		{Name: UpdatesTable, Doc: "One row per (UID, partner) mapping of an incremental file, as delivered: one file per pushed file, until a rebuild of the base rewrites the closed days into a few files sorted by (partner_gvlid, uid).",
 			Schema: UpdatesSchema(), Partitions: datePartitions, Mode: hiveparquet.IdempotentAppend},
 		{Name: ExtractsTable, Doc: "One row per (UID, partner) mapping of a full extract, as delivered.",
 			Schema: ExtractsSchema(), Partitions: extractDatePartitions, Mode: hiveparquet.IdempotentAppend},
