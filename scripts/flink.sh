@@ -108,10 +108,30 @@ beam_boot_install() {
   # program copies the worker binary (about 175 MB) to a fresh
   # $TMPDIR/binNNN for every worker and never removes it; in /tmp those
   # filled the disk after a few test runs.
-  local wrapper="$bin-cwd2.sh"
+  #
+  # The worker never exits by itself: once its harness ends, Beam's Go
+  # worker sleeps "until we're terminated" (harness/init), and the
+  # TaskManager terminates only the process it started, the boot program,
+  # which does not pass the signal on. Every PROCESS worker outlived its
+  # job, reparented to init: 52 of them (one or two per TaskManager and
+  # job) after an evening's runs, about 50 MB resident each and each
+  # holding its 180 MB binary in /tmp/binNNN, deleted or not. The wrapper
+  # therefore stays the boot program's parent and, when it is stopped,
+  # stops the boot program's children (the worker) and then the boot
+  # program.
+  local wrapper="$bin-cwd4.sh"
   if [ ! -x "$wrapper" ]; then
     tmp=$(mktemp "$flink_cache/bin/.wrapper.XXXXXX")
-    printf '#!/bin/sh\n# Beam Go boot program with its staged files and temporary copies in the working directory (scripts/flink.sh).\nTMPDIR="$PWD" exec %q --semi_persist_dir="$PWD" "$@"\n' "$bin" >"$tmp"
+    cat >"$tmp" <<SH
+#!/bin/sh
+# Beam's Go boot program with its staged files and temporary copies in the
+# working directory; stopping this script stops the boot program and the
+# SDK worker it started, which would otherwise sleep forever (scripts/flink.sh).
+TMPDIR="\$PWD" $(printf '%q' "$bin") --semi_persist_dir="\$PWD" "\$@" &
+boot=\$!
+trap 'pkill -TERM -P \$boot; kill -TERM \$boot 2>/dev/null; exit 143' TERM INT HUP
+wait \$boot
+SH
     chmod +x "$tmp" && mv "$tmp" "$wrapper"
   fi
   export VENDORLAKE_BEAM_BOOT="$wrapper"
