@@ -33,9 +33,13 @@ FLINK_BEAM_VERSION=${FLINK_BEAM_VERSION:-2.62.0}
 FLINK_VERSION=${FLINK_VERSION:-1.19}
 flink_cache="${VENDORLAKE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vendorlake}"
 
-# flink_java_opens are the --add-opens Flink (1.16, 1.19) and Beam need on Java 17.
+# flink_java_opens are the --add-opens Flink (1.16, 1.19) and Beam need on
+# Java 17, and SLF4J's simple logger with a time on every line (UTC, to
+# the millisecond: the logs are read beside Flink's REST API timestamps
+# and vendorlake's log when timing a job).
 flink_java_opens() {
   local p
+  printf -- '-Duser.timezone=UTC -Dorg.slf4j.simpleLogger.showDateTime=true -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS '
   for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.text \
     java.time java.math java.util java.util.concurrent java.util.concurrent.atomic sun.nio.ch sun.security.action; do
     printf -- '--add-opens=java.base/%s=ALL-UNNAMED ' "$p"
@@ -48,6 +52,35 @@ flink_install() {
   maven_classpath "" "$dir" "org.apache.beam:beam-runners-flink-$FLINK_VERSION:$FLINK_BEAM_VERSION" \
     org.slf4j:slf4j-simple:1.7.30 || return 1
   FLINK_CMD=(-cp "$(cat "$dir/cp.txt")" org.apache.beam.runners.flink.FlinkJobServerDriver)
+  flink_jobserver_install "$dir"
+}
+
+# flink_jobserver_install DIR compiles scripts/flink/LocalClasspathJobServer.java
+# against the runner's classpath once (cached in DIR by the source's hash)
+# and sets FLINK_JOBSERVER_CMD to run it: the session cluster's job server,
+# which ships no jar with a job (the JobManager and TaskManagers run from
+# the same classpath; staging it cost 16 s and more a job, see the source).
+# Without javac, or if it does not compile, FLINK_JOBSERVER_CMD is
+# FLINK_CMD, Beam's FlinkJobServerDriver, which stages the classpath.
+flink_jobserver_install() {
+  local dir=$1 src hash classes tmp
+  FLINK_JOBSERVER_CMD=("${FLINK_CMD[@]}")
+  src="$(dirname "${BASH_SOURCE[0]}")/flink/LocalClasspathJobServer.java"
+  command -v javac >/dev/null || { echo "flink.sh: no javac: the job server stages its classpath with every job" >&2; return 0; }
+  hash=$(sha256sum "$src" | cut -c1-16)
+  classes="$dir/jobserver-$hash"
+  if [ ! -d "$classes" ]; then
+    tmp=$(mktemp -d "$dir/.jobserver.XXXXXX")
+    if ! javac -nowarn -d "$tmp" -cp "${FLINK_CMD[1]}" "$src" >"$tmp.log" 2>&1; then
+      echo "flink.sh: $src does not compile against Beam $FLINK_BEAM_VERSION; the job server stages its classpath with every job:" >&2
+      cat "$tmp.log" >&2
+      rm -rf "$tmp" "$tmp.log"
+      return 0
+    fi
+    rm -f "$tmp.log"
+    mv "$tmp" "$classes" 2>/dev/null || rm -rf "$tmp" # another shell's copy won
+  fi
+  FLINK_JOBSERVER_CMD=(-cp "${FLINK_CMD[1]}:$classes" LocalClasspathJobServer)
 }
 
 # beam_boot_install builds Beam's Go boot program (the worker entry point of
@@ -75,10 +108,30 @@ beam_boot_install() {
   # program copies the worker binary (about 175 MB) to a fresh
   # $TMPDIR/binNNN for every worker and never removes it; in /tmp those
   # filled the disk after a few test runs.
-  local wrapper="$bin-cwd2.sh"
+  #
+  # The worker never exits by itself: once its harness ends, Beam's Go
+  # worker sleeps "until we're terminated" (harness/init), and the
+  # TaskManager terminates only the process it started, the boot program,
+  # which does not pass the signal on. Every PROCESS worker outlived its
+  # job, reparented to init: 52 of them (one or two per TaskManager and
+  # job) after an evening's runs, about 50 MB resident each and each
+  # holding its 180 MB binary in /tmp/binNNN, deleted or not. The wrapper
+  # therefore stays the boot program's parent and, when it is stopped,
+  # stops the boot program's children (the worker) and then the boot
+  # program.
+  local wrapper="$bin-cwd4.sh"
   if [ ! -x "$wrapper" ]; then
     tmp=$(mktemp "$flink_cache/bin/.wrapper.XXXXXX")
-    printf '#!/bin/sh\n# Beam Go boot program with its staged files and temporary copies in the working directory (scripts/flink.sh).\nTMPDIR="$PWD" exec %q --semi_persist_dir="$PWD" "$@"\n' "$bin" >"$tmp"
+    cat >"$tmp" <<SH
+#!/bin/sh
+# Beam's Go boot program with its staged files and temporary copies in the
+# working directory; stopping this script stops the boot program and the
+# SDK worker it started, which would otherwise sleep forever (scripts/flink.sh).
+TMPDIR="\$PWD" $(printf '%q' "$bin") --semi_persist_dir="\$PWD" "\$@" &
+boot=\$!
+trap 'pkill -TERM -P \$boot; kill -TERM \$boot 2>/dev/null; exit 143' TERM INT HUP
+wait \$boot
+SH
     chmod +x "$tmp" && mv "$tmp" "$wrapper"
   fi
   export VENDORLAKE_BEAM_BOOT="$wrapper"
@@ -200,11 +253,17 @@ flink_start() {
     flink_wait_slots 4 || { flink_stop; return 1; }
     master="127.0.0.1:$rest"
   fi
+  # The session cluster runs from the job server's classpath: a job server
+  # that ships none of it (flink_jobserver_install).
+  local jobserver=("${FLINK_CMD[@]}")
+  # Its TaskManagers keep a job's SDK workers 10 s after a phase's last
+  # task (Beam's environment_cache_millis), for the next phase to reuse.
+  [ "$mode" = session ] && jobserver=("-Dvendorlake.environmentCacheMillis=${FLINK_ENVIRONMENT_CACHE_MILLIS:-10000}" "${FLINK_JOBSERVER_CMD[@]}")
   # In its state folder: PROCESS workers start there and write files
   # (pipeline_options.json) into their working directory.
   # shellcheck disable=SC2086
-  (cd "$FLINK_STATE" && exec java -Xmx1g $opens -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-    "${FLINK_CMD[@]}" --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" \
+  (cd "$FLINK_STATE" && exec java -Xmx1g $opens -Dorg.slf4j.simpleLogger.defaultLogLevel="${FLINK_JOBSERVER_LOG_LEVEL:-warn}" \
+    "${jobserver[@]}" --job-host=127.0.0.1 --job-port="$job" --artifact-port="$artifact" \
     --expansion-port="$expansion" --artifacts-dir="$FLINK_STATE/artifacts" \
     --flink-master="$master" --flink-conf-dir="$FLINK_STATE") >"$FLINK_STATE/log" 2>&1 &
   FLINK_PID=$!
