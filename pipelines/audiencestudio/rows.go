@@ -19,6 +19,7 @@ import (
 // bitmap update per value were a third of the parser's time.
 type requestParser struct {
 	file, partition string
+	schema          *arrow.Schema // RequestsSchema, made once
 	n               int64
 	rows            int // rows since the last Flush
 
@@ -33,7 +34,7 @@ type requestParser struct {
 }
 
 func newRequestParser(file, partition string) *requestParser {
-	return &requestParser{file: file, partition: partition}
+	return &requestParser{file: file, partition: partition, schema: RequestsSchema()}
 }
 
 // Parse implements transforms.LineParser.
@@ -99,7 +100,7 @@ func (p *requestParser) Flush(emit func(hiveparquet.Batch)) {
 	if p.rows == 0 {
 		return
 	}
-	schema := RequestsSchema()
+	schema := p.schema
 	typ := func(name string) arrow.DataType {
 		f, _ := schema.FieldsByName(name)
 		return f[0].Type
