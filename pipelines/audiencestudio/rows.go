@@ -13,38 +13,28 @@ import (
 // requestParser turns consent request lines into audiencestudio_requests
 // rows (transforms.LineParser). Its pos argument is the line's decompressed
 // byte offset (see RequestsSchema), not a line number.
+//
+// The columns are hiveparquet column buffers, not Arrow builders: a request
+// line is ten values, and the builders' reserve check, indirect call and
+// bitmap update per value were a third of the parser's time.
 type requestParser struct {
 	file, partition string
-	b               *array.RecordBuilder
+	schema          *arrow.Schema // RequestsSchema, made once
 	n               int64
+	rows            int // rows since the last Flush
 
-	idKind, idType, idValue, action, pr, flagsRaw *array.StringBuilder
-	flags                                         *array.StructBuilder
-	flagVals                                      [len(FlagNames)]*array.Int32Builder
-	at                                            *array.TimestampBuilder
-	srcFile                                       *array.StringBuilder
-	srcOff                                        *array.Int64Builder
+	idKind, idType, idValue, action, pr, flagsRaw hiveparquet.StringBuf
+	flagsValid                                    hiveparquet.Validity
+	flagVals                                      [len(FlagNames)]hiveparquet.FixedBuf[int32]
+	at                                            hiveparquet.FixedBuf[int64]
+	srcFile                                       hiveparquet.StringBuf
+	srcOff                                        hiveparquet.FixedBuf[int64]
 
 	flagBuf [maxFlags]flagOf[[]byte] // parseFlags' result, reused
 }
 
 func newRequestParser(file, partition string) *requestParser {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, RequestsSchema())
-	p := &requestParser{file: file, partition: partition, b: b}
-	p.idKind = b.Field(0).(*array.StringBuilder)
-	p.idType = b.Field(1).(*array.StringBuilder)
-	p.idValue = b.Field(2).(*array.StringBuilder)
-	p.action = b.Field(3).(*array.StringBuilder)
-	p.pr = b.Field(4).(*array.StringBuilder)
-	p.flagsRaw = b.Field(5).(*array.StringBuilder)
-	p.flags = b.Field(6).(*array.StructBuilder)
-	for i := range p.flagVals {
-		p.flagVals[i] = p.flags.FieldBuilder(i).(*array.Int32Builder)
-	}
-	p.at = b.Field(7).(*array.TimestampBuilder)
-	p.srcFile = b.Field(8).(*array.StringBuilder)
-	p.srcOff = b.Field(9).(*array.Int64Builder)
-	return p
+	return &requestParser{file: file, partition: partition, schema: RequestsSchema()}
 }
 
 // Parse implements transforms.LineParser.
@@ -54,20 +44,21 @@ func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) b
 		rej.Add(pos, bad.Code, bad.Reason, line)
 		return false
 	}
-	p.idKind.Append(r.kind)
-	p.idType.BinaryBuilder.Append(r.idType)
-	p.idValue.BinaryBuilder.Append(r.idValue)
-	p.action.BinaryBuilder.Append(r.action)
-	appendBytesOrNull(p.pr, r.pr)
-	appendBytesOrNull(p.flagsRaw, r.flags)
+	p.idKind.AddString(r.kind)
+	p.idType.Add(r.idType)
+	p.idValue.Add(r.idValue)
+	p.action.Add(r.action)
+	addBytesOrNull(&p.pr, r.pr)
+	addBytesOrNull(&p.flagsRaw, r.flags)
 	flags, ok := p.flagBuf[:0], false
 	if len(r.flags) > 0 {
 		flags, ok = parseFlags(r.flags, flags)
 	}
+	// A null struct has a null in every field, as Arrow's StructBuilder makes it.
+	p.flagsValid.Add(ok)
+	var vals [len(FlagNames)]int32
+	var given [len(FlagNames)]bool
 	if ok {
-		p.flags.Append(true)
-		var vals [len(FlagNames)]int32
-		var given [len(FlagNames)]bool
 		for _, fl := range flags {
 			for i, name := range FlagNames {
 				if string(fl.key) == name {
@@ -75,41 +66,66 @@ func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) b
 				}
 			}
 		}
-		for i, vb := range p.flagVals {
-			if given[i] {
-				vb.Append(vals[i])
-			} else {
-				vb.AppendNull()
-			}
+	}
+	for i := range p.flagVals {
+		if given[i] {
+			p.flagVals[i].Add(vals[i])
+		} else {
+			p.flagVals[i].Null()
 		}
-	} else {
-		p.flags.AppendNull()
 	}
 	if r.atValid {
-		p.at.Append(arrowTS(r.at))
+		p.at.Add(r.at)
 	} else {
-		p.at.AppendNull()
+		p.at.Null()
 	}
-	p.srcFile.Append(p.file)
-	p.srcOff.Append(pos)
+	p.srcFile.AddString(p.file)
+	p.srcOff.Add(pos)
+	p.rows++
 	p.n++
 	return true
 }
 
-// appendBytesOrNull appends b, or null when b is empty.
-func appendBytesOrNull(sb *array.StringBuilder, b []byte) {
+// addBytesOrNull adds b, or null when b is empty.
+func addBytesOrNull(c *hiveparquet.StringBuf, b []byte) {
 	if len(b) > 0 {
-		sb.BinaryBuilder.Append(b)
+		c.Add(b)
 	} else {
-		sb.AppendNull()
+		c.Null()
 	}
 }
 
 // Flush implements transforms.LineParser.
 func (p *requestParser) Flush(emit func(hiveparquet.Batch)) {
-	if p.srcFile.Len() > 0 {
-		emit(hiveparquet.Batch{Table: RequestsTable, Partition: p.partition, Record: p.b.NewRecord()})
+	if p.rows == 0 {
+		return
 	}
+	schema := p.schema
+	typ := func(name string) arrow.DataType {
+		f, _ := schema.FieldsByName(name)
+		return f[0].Type
+	}
+	flagsT := typ("flags").(*arrow.StructType)
+	flagCols := make([]arrow.ArrayData, len(p.flagVals))
+	for i := range p.flagVals {
+		flagCols[i] = p.flagVals[i].Finish(flagsT.Field(i).Type)
+	}
+	// In RequestsSchema's order.
+	cols := []arrow.ArrayData{
+		p.idKind.Finish(typ("id_kind")),
+		p.idType.Finish(typ("id_type")),
+		p.idValue.Finish(typ("id_value")),
+		p.action.Finish(typ("action")),
+		p.pr.Finish(typ("policy_regime")),
+		p.flagsRaw.Finish(typ("flags_raw")),
+		hiveparquet.StructData(flagsT, &p.flagsValid, flagCols...),
+		p.at.Finish(typ("requested_at")),
+		p.srcFile.Finish(typ("source_file")),
+		p.srcOff.Finish(typ("source_offset")),
+	}
+	rows := p.rows
+	p.rows = 0
+	emit(hiveparquet.Batch{Table: RequestsTable, Partition: p.partition, Record: hiveparquet.RecordFromData(schema, cols, rows)})
 }
 
 // Rows implements transforms.LineParser.
@@ -117,8 +133,9 @@ func (p *requestParser) Rows() []transforms.Count {
 	return []transforms.Count{{Name: RequestsTable, N: p.n}}
 }
 
-// Release implements transforms.LineParser.
-func (p *requestParser) Release() { p.b.Release() }
+// Release implements transforms.LineParser. The column buffers are Go
+// memory: nothing to release.
+func (p *requestParser) Release() {}
 
 // feedFile is what a portability file's path says about its records.
 type feedFile struct {
