@@ -12,12 +12,9 @@ import (
 )
 
 // Defaults of LineOptions. DefaultChunkBytes is the one chunk size of every
-// line reader, the request reader's included (it had 4 MiB of its own): on
-// the bench's request files, 4 MiB chunks cost 8% more CPU and 20% more
-// peak memory than 16 MiB ones (more and smaller batches for the writer to
-// coalesce into row groups); a ramp from 1 MiB up to 16 MiB, tried so that
-// small files spread over the workers, gained 2.5% wall time for 4% more
-// CPU and 30% more peak memory.
+// line reader, the request reader's included: smaller chunks, or a ramp up
+// to it, cost more CPU and memory than they gained (BENCHMARKS.md,
+// "Measurements that were code comments").
 const (
 	DefaultMaxLineBytes = 64 << 20
 	DefaultChunkBytes   = 16 << 20

@@ -24,10 +24,9 @@ const (
 	DefaultRowGroupRows = 122_880
 	// DefaultRowGroupBytes bounds the uncompressed (Arrow) bytes of a row
 	// group's rows, which are held until the row group is written: with
-	// DefaultMaxOpenWriters files open, at most 256 MiB wait. Measured on
-	// a 64 MiB Didomi drop (direct runner): 16 MiB kept the wall time of
-	// one row group per batch with row groups 3x larger (peak RSS 0.47 GB
-	// against 0.36 GB); 64 MiB took 1.4x the time and 0.83 GB.
+	// DefaultMaxOpenWriters files open, at most 256 MiB wait. Larger row
+	// groups cost time and memory (BENCHMARKS.md, "Measurements that were
+	// code comments").
 	DefaultRowGroupBytes = 16 << 20
 )
 
@@ -39,18 +38,10 @@ type WriteOptions struct {
 	// codec's default (zstd 3, which the zstd library maps to its
 	// SpeedDefault). The zstd library has four speeds: 1-2 SpeedFastest,
 	// 3-5 SpeedDefault, 6-9 SpeedBetterCompression, 10-22
-	// SpeedBestCompression.
-	//
-	// Measured on one audiencestudio_requests file (1.3 M rows, 16 row
-	// groups, encoded on one goroutine, Arrow Go v15): level 3 took 1.86
-	// CPU-s for 42.7 MB; level 1 1.37 s for 51.0 MB (+19 %, nearly all in
-	// the unique id_value column, which level 1 compresses to 35.1 MB
-	// instead of 29.5 MB, and requested_at, which it leaves at its plain
-	// 8.9 MB instead of 6.6 MB); level 7 2.37 s for 42.4 MB; snappy 1.31 s
-	// for 67.6 MB; none 1.14 s for 76.3 MB. So compression is about a
-	// third of the encoding CPU at the default; level 1 buys a quarter of
-	// the encoding CPU back for a fifth more bytes stored and scanned, a
-	// trade for the user to make (--compression-level=1), not a default.
+	// SpeedBestCompression. Level 1 buys about a quarter of the encoding
+	// CPU back for a fifth more bytes stored and scanned: a trade for the
+	// user to make (--compression-level=1), not a default (BENCHMARKS.md,
+	// "Measurements that were code comments").
 	CompressionLevel int `json:"compression_level,omitempty"`
 	// TargetFileBytes rolls to a new file once this many uncompressed bytes
 	// were written to the current one (default 256 MiB).
@@ -65,10 +56,10 @@ type WriteOptions struct {
 	// RowGroupBytes ends a row group once its rows hold this many
 	// uncompressed bytes (default DefaultRowGroupBytes).
 	RowGroupBytes int64 `json:"row_group_bytes,omitempty"`
-	// DataPageV2 writes Parquet data pages V2 instead of V1: faster in Arrow
-	// Go v15 (its V1 level buffers grow quadratically on nullable columns),
-	// but Spark before 3.3 cannot read V2 pages with its vectorized reader.
-	// Off by default.
+	// DataPageV2 writes Parquet data pages V2 instead of V1. Off by
+	// default: Spark before 3.3 cannot read V2 pages with its vectorized
+	// reader. (V1's quadratic level-buffer growth in Arrow Go v15, which
+	// once made V2 much faster, is fixed by levelbuf.go.)
 	DataPageV2 bool `json:"data_page_v2,omitempty"`
 	// CreatedBy is the files' created_by: the application and its version,
 	// e.g. "vendorlake version v1.2.0" (default "vendorlake").
@@ -141,25 +132,12 @@ func ParseCompression(name string) (compress.Compression, error) {
 // TIMESTAMP(MICROS, isAdjustedToUTC=true), never INT96). A nil schema
 // checks the options only.
 //
-// The other settings are Arrow's defaults, measured against the
-// alternatives on the same audiencestudio_requests file as
-// WriteOptions.CompressionLevel (1.86 CPU-s, 42.7 MB as written):
-//   - Dictionary: turning it off for the low-cardinality strings (id_kind,
-//     action, ...) saves 0.01-0.03 s a column for 3-4x their bytes, and
-//     costs time on flags_raw; turning it on for the NoDictionary columns
-//     costs 0.13 s and 5.6 MB. The split by column stays.
-//   - Statistics: off saves 0.26 s (14 %) and 20 KB, but min/max are what
-//     Athena, Spark and DuckDB prune row groups with; they stay on.
-//   - Page size: 256 KiB pages cost 0.06 s and 0.4 MB more, 4 MiB pages
-//     save 0.08 s and nothing in size; Arrow's 1 MiB stays, the size
-//     readers are tuned for.
-//   - Encodings: DELTA_BINARY_PACKED would encode requested_at (0.12 s,
-//     6.6 MB -> 0.05 s, 5.4 MB) and source_offset (0.07 s, 2.2 MB -> 0.02 s,
-//     1.2 MB) better, but Spark before 3.3 cannot read it with its
-//     vectorized reader (like data pages V2), so it is not used.
-//   - The rest of the encoding time is Arrow's own: level building for
-//     nested columns (the six-leaf flags struct alone is 0.44 s) and
-//     dictionary hashing of every string value (about 0.1 s a column).
+// The other settings are Arrow's defaults, each measured against its
+// alternatives (BENCHMARKS.md, "Measurements that were code comments"):
+// dictionaries split by column (NoDictionary columns plain), statistics
+// on (engines prune row groups by min/max), Arrow's 1 MiB pages, and no
+// DELTA_BINARY_PACKED (Spark before 3.3 cannot read it with its vectorized
+// reader, like data pages V2).
 func writerProps(o WriteOptions, schema *arrow.Schema) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties, error) {
 	codec, err := ParseCompression(o.Compression)
 	if err != nil {
