@@ -4,14 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"strings"
-	"sync"
-	_ "unsafe" // go:linkname, see reusedZstd
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
-	"github.com/klauspost/compress/zstd"
 )
 
 // Defaults of WriteOptions.
@@ -59,7 +56,7 @@ type WriteOptions struct {
 	// DataPageV2 writes Parquet data pages V2 instead of V1. Off by
 	// default: Spark before 3.3 cannot read V2 pages with its vectorized
 	// reader. (V1's quadratic level-buffer growth in Arrow Go v15, which
-	// once made V2 much faster, is fixed by levelbuf.go.)
+	// once made V2 much faster, is fixed by arrowpatch/levelbuf.go.)
 	DataPageV2 bool `json:"data_page_v2,omitempty"`
 	// CreatedBy is the files' created_by: the application and its version,
 	// e.g. "vendorlake version v1.2.0" (default "vendorlake").
@@ -173,47 +170,4 @@ func compressionLevel(l int) int {
 		return compress.DefaultCompressionLevel
 	}
 	return l
-}
-
-// Arrow Go v15's zstd codec builds a new zstd encoder (and its multi-MiB
-// history and match tables) for every page it compresses (EncodeLevel in
-// parquet/compress/zstd.go), which cost about a fifth of a Didomi run's CPU.
-// The codec registry is unexported, so it is reached by go:linkname and the
-// zstd entry is wrapped: EncodeLevel uses one long-lived encoder per level
-// (zstd.Encoder.EncodeAll is safe for concurrent use and keeps no state
-// between calls), with the same options Arrow uses, so the pages are the
-// same zstd frames. Everything else is Arrow's own codec. A renamed or
-// retyped registry would still link (a linkname to a variable does not check
-// its target), so CheckArrowPatches (patches.go) looks the codec up through
-// Arrow and writes a probe page through it.
-//
-//go:linkname parquetCodecs github.com/apache/arrow/go/v15/parquet/compress.codecs
-var parquetCodecs map[compress.Compression]compress.Codec
-
-func init() {
-	if c, ok := parquetCodecs[compress.Codecs.Zstd]; ok && c != nil {
-		parquetCodecs[compress.Codecs.Zstd] = reusedZstd{Codec: c}
-	}
-}
-
-type reusedZstd struct{ compress.Codec }
-
-var zstdEncoders sync.Map // zstd.EncoderLevel -> *zstd.Encoder
-
-func (z reusedZstd) EncodeLevel(dst, src []byte, level int) []byte {
-	zstdPages.Add(1)
-	l := zstd.EncoderLevelFromZstd(level)
-	if level == compress.DefaultCompressionLevel {
-		l = zstd.SpeedDefault
-	}
-	e, ok := zstdEncoders.Load(l)
-	if !ok {
-		enc, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(l))
-		zstdBuilds.Add(1)
-		if err != nil {
-			return z.Codec.EncodeLevel(dst, src, level)
-		}
-		e, _ = zstdEncoders.LoadOrStore(l, enc)
-	}
-	return e.(*zstd.Encoder).EncodeAll(src, dst[:0])
 }

@@ -3,17 +3,17 @@ package hiveparquet
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"runtime"
 	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/vendorlake/vendorlake/io/hiveparquet/arrowpatch"
 )
 
 // maxEncodeWorkers bounds the goroutines that encode the columns of one row
@@ -44,17 +44,17 @@ func writeRowGroups(fw *pqarrow.FileWriter, tbl arrow.Table, chunkSize int64) er
 // worker, one column, or an Arrow whose FileWriter does not have the
 // fields this relies on, it is WriteTable.
 func writeRowGroupsN(fw *pqarrow.FileWriter, tbl arrow.Table, chunkSize int64, workers int) error {
-	in := fileWriterLayout()
-	if workers < 2 || tbl.NumCols() < 2 || tbl.NumRows() == 0 || in.err != nil {
+	in := arrowpatch.FileWriterFields()
+	if workers < 2 || tbl.NumCols() < 2 || tbl.NumRows() == 0 || in.Err != nil {
 		return fw.WriteTable(tbl, chunkSize)
 	}
 	if chunkSize <= 0 {
 		return fmt.Errorf("chunk size per row group must be greater than 0")
 	}
-	if !tbl.Schema().Equal(in.schema(fw)) {
-		return fmt.Errorf("table schema does not match writer's. \nTable: %s\n writer: %s", tbl.Schema(), in.schema(fw))
+	if !tbl.Schema().Equal(in.Schema(fw)) {
+		return fmt.Errorf("table schema does not match writer's. \nTable: %s\n writer: %s", tbl.Schema(), in.Schema(fw))
 	}
-	if max := in.wr(fw).Properties().MaxRowGroupLength(); chunkSize > max {
+	if max := in.Writer(fw).Properties().MaxRowGroupLength(); chunkSize > max {
 		chunkSize = max
 	}
 
@@ -99,9 +99,9 @@ func writeRowGroupsN(fw *pqarrow.FileWriter, tbl arrow.Table, chunkSize int64, w
 // every column from the first one not closed yet up to the first one still
 // being encoded (closer), so the closing overlaps the encoding of the
 // columns that are left instead of following it.
-func writeRowGroup(fw *pqarrow.FileWriter, in fwLayout, tbl arrow.Table, offset, n int64, first, order []int, leaves, workers int) error {
+func writeRowGroup(fw *pqarrow.FileWriter, in arrowpatch.FileWriterLayout, tbl arrow.Table, offset, n int64, first, order []int, leaves, workers int) error {
 	fw.NewBufferedRowGroup()
-	rgw := in.rgw(fw)
+	rgw := in.RowGroup(fw)
 	if rgw.NumColumns() != leaves {
 		return fmt.Errorf("row group has %d columns, the table's schema %d", rgw.NumColumns(), leaves)
 	}
@@ -118,14 +118,14 @@ func writeRowGroup(fw *pqarrow.FileWriter, in fwLayout, tbl arrow.Table, offset,
 			// own Arrow write context (scratch buffers for levels and
 			// values, which must not be shared between goroutines).
 			cw := *fw
-			*in.ctxOf(&cw) = pqarrow.NewArrowWriteContext(context.Background(), in.arrowProps(fw))
+			*in.Ctx(&cw) = pqarrow.NewArrowWriteContext(context.Background(), in.ArrowProps(fw))
 			for {
 				k := int(next.Add(1)) - 1
 				if k >= len(order) {
 					return
 				}
 				i := order[k]
-				*in.colIdxOf(&cw) = first[i]
+				*in.ColIdx(&cw) = first[i]
 				errs[i] = writeColumn(&cw, tbl, i, offset, n)
 				c.encoded(i)
 			}
@@ -241,73 +241,4 @@ func leafCount(dt arrow.DataType) int {
 	default:
 		return 1
 	}
-}
-
-// fwLayout locates the unexported fields of pqarrow.FileWriter (Arrow Go
-// v15.0.2) that writeRowGroups reads or sets on its per-worker copies: the
-// underlying file.Writer, the schema, the current row group, the Arrow
-// write properties, the write context and the current column index. The
-// public API writes one column after the other on the FileWriter's own
-// row group, index and context, so a parallel writer has to give each
-// goroutine its own index and context over the shared row group. Every
-// field is looked up by name and type when the package is first used; if
-// Arrow renamed or retyped one, err is set, CheckArrowPatches (patches.go,
-// the one guard of every reach into Arrow) refuses to write, and
-// writeRowGroups would fall back to WriteTable.
-type fwLayout struct {
-	wrOff, schemaOff, rgwOff, propsOff, ctxOff, colIdxOff uintptr
-	err                                                   error
-}
-
-var fileWriterLayout = sync.OnceValue(func() fwLayout {
-	var l fwLayout
-	t := reflect.TypeOf(pqarrow.FileWriter{})
-	for _, f := range []struct {
-		name string
-		typ  reflect.Type
-		off  *uintptr
-	}{
-		{"wr", reflect.TypeOf((*file.Writer)(nil)), &l.wrOff},
-		{"schema", reflect.TypeOf((*arrow.Schema)(nil)), &l.schemaOff},
-		{"rgw", reflect.TypeOf((*file.RowGroupWriter)(nil)).Elem(), &l.rgwOff},
-		{"arrowProps", reflect.TypeOf(pqarrow.ArrowWriterProperties{}), &l.propsOff},
-		{"ctx", reflect.TypeOf((*context.Context)(nil)).Elem(), &l.ctxOff},
-		{"colIdx", reflect.TypeOf(0), &l.colIdxOff},
-	} {
-		sf, ok := t.FieldByName(f.name)
-		if !ok || sf.Type != f.typ {
-			l.err = fmt.Errorf("pqarrow.FileWriter has no field %s of type %s (Arrow version changed?)", f.name, f.typ)
-			return l
-		}
-		*f.off = sf.Offset
-	}
-	return l
-})
-
-func fieldAt[T any](fw *pqarrow.FileWriter, off uintptr) *T {
-	return (*T)(unsafe.Add(unsafe.Pointer(fw), off))
-}
-
-func (l fwLayout) wr(fw *pqarrow.FileWriter) *file.Writer {
-	return *fieldAt[*file.Writer](fw, l.wrOff)
-}
-
-func (l fwLayout) schema(fw *pqarrow.FileWriter) *arrow.Schema {
-	return *fieldAt[*arrow.Schema](fw, l.schemaOff)
-}
-
-func (l fwLayout) rgw(fw *pqarrow.FileWriter) file.BufferedRowGroupWriter {
-	return (*fieldAt[file.RowGroupWriter](fw, l.rgwOff)).(file.BufferedRowGroupWriter)
-}
-
-func (l fwLayout) arrowProps(fw *pqarrow.FileWriter) *pqarrow.ArrowWriterProperties {
-	return fieldAt[pqarrow.ArrowWriterProperties](fw, l.propsOff)
-}
-
-func (l fwLayout) ctxOf(fw *pqarrow.FileWriter) *context.Context {
-	return fieldAt[context.Context](fw, l.ctxOff)
-}
-
-func (l fwLayout) colIdxOf(fw *pqarrow.FileWriter) *int {
-	return fieldAt[int](fw, l.colIdxOff)
 }

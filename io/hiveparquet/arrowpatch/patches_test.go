@@ -1,4 +1,4 @@
-package hiveparquet
+package arrowpatch
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
-func TestCheckArrowPatches(t *testing.T) {
-	if err := CheckArrowPatches(); err != nil {
+func TestCheck(t *testing.T) {
+	if err := Check(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package hiveparquet
+package arrowpatch
 
 import (
 	"bytes"

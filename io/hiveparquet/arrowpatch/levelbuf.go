@@ -1,4 +1,4 @@
-package hiveparquet
+package arrowpatch
 
 import (
 	"sync"
@@ -24,8 +24,8 @@ import (
 // O(log n) times. The bytes written are the same; only the growth policy of
 // the scratch buffers changes. A renamed or retyped pool would still link
 // (a linkname to a variable does not check its target), so the New below
-// counts its calls and CheckArrowPatches (patches.go) fails when Arrow's
-// writer never calls it.
+// counts its calls and Check (check.go) fails when Arrow's writer never
+// calls it.
 //
 //go:linkname parquetBufferPool github.com/apache/arrow/go/v15/parquet/internal/encoding.bufferPool
 var parquetBufferPool sync.Pool
