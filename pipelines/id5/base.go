@@ -161,6 +161,16 @@ type footer struct {
 // footerReaders at once: row counts and the delivered_at statistics.
 func readFooters(ctx context.Context, fsys lakefs.FS, files []lakefs.FileInfo) ([]footer, error) {
 	out := make([]footer, len(files))
+	err := eachFooter(ctx, fsys, files, func(i int, pf *file.Reader) (err error) {
+		out[i], err = updatesFooter(pf)
+		return err
+	})
+	return out, err
+}
+
+// eachFooter opens the footer of every file of files, footerReaders at
+// once, and hands it to fn with the file's index; an error names its file.
+func eachFooter(ctx context.Context, fsys lakefs.FS, files []lakefs.FileInfo, fn func(i int, pf *file.Reader) error) error {
 	errs := make([]error, len(files))
 	sem := make(chan struct{}, footerReaders)
 	var wg sync.WaitGroup
@@ -169,24 +179,28 @@ func readFooters(ctx context.Context, fsys lakefs.FS, files []lakefs.FileInfo) (
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = readFooter(ctx, fsys, fi)
+			pf, err := file.NewParquetReader(&rangeReader{ctx: ctx, fs: fsys, path: fi.Path, size: fi.Size})
+			if err == nil {
+				err = fn(i, pf)
+				pf.Close()
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("read parquet footer %s: %w", fi.Path, err)
+			}
 		}()
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-func readFooter(ctx context.Context, fsys lakefs.FS, fi lakefs.FileInfo) (footer, error) {
-	pf, err := file.NewParquetReader(&rangeReader{ctx: ctx, fs: fsys, path: fi.Path, size: fi.Size})
-	if err != nil {
-		return footer{}, fmt.Errorf("read parquet footer %s: %w", fi.Path, err)
-	}
-	defer pf.Close()
+// updatesFooter reads the row count and the delivered_at bounds of a file
+// of id5_mapping_updates from its footer.
+func updatesFooter(pf *file.Reader) (footer, error) {
 	md := pf.MetaData()
 	f := footer{rows: md.NumRows}
 	col := md.Schema.ColumnIndexByName("delivered_at")
 	if col < 0 {
-		return footer{}, fmt.Errorf("read parquet footer %s: no delivered_at column", fi.Path)
+		return footer{}, errors.New("no delivered_at column")
 	}
 	first := true
 	for g := 0; g < pf.NumRowGroups(); g++ {
@@ -196,15 +210,15 @@ func readFooter(ctx context.Context, fsys lakefs.FS, fi lakefs.FileInfo) (footer
 		}
 		cc, err := rg.ColumnChunk(col)
 		if err != nil {
-			return footer{}, fmt.Errorf("read parquet footer %s: %w", fi.Path, err)
+			return footer{}, err
 		}
 		st, err := cc.Statistics()
 		if err != nil {
-			return footer{}, fmt.Errorf("read parquet footer %s: %w", fi.Path, err)
+			return footer{}, err
 		}
 		s, ok := st.(*metadata.Int64Statistics)
 		if !ok || !s.HasMinMax() {
-			return footer{}, fmt.Errorf("read parquet footer %s: no delivered_at statistics", fi.Path)
+			return footer{}, errors.New("no delivered_at statistics")
 		}
 		if first || s.Min() < f.minAt {
 			f.minAt = s.Min()

@@ -30,13 +30,11 @@ package id5
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"reflect"
 	"strings"
-	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -181,29 +179,15 @@ func shardOf(partner int32, uid string, n int) int {
 // footerReaders of them at once.
 func parquetRows(ctx context.Context, fsys lakefs.FS, files []lakefs.FileInfo) (int64, error) {
 	counts := make([]int64, len(files))
-	errs := make([]error, len(files))
-	sem := make(chan struct{}, footerReaders)
-	var wg sync.WaitGroup
-	for i, fi := range files {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			pf, err := file.NewParquetReader(&rangeReader{ctx: ctx, fs: fsys, path: fi.Path, size: fi.Size})
-			if err != nil {
-				errs[i] = fmt.Errorf("read parquet footer %s: %w", fi.Path, err)
-				return
-			}
-			counts[i] = pf.NumRows()
-			pf.Close()
-		}()
-	}
-	wg.Wait()
+	err := eachFooter(ctx, fsys, files, func(i int, pf *file.Reader) error {
+		counts[i] = pf.NumRows()
+		return nil
+	})
 	var n int64
 	for _, c := range counts {
 		n += c
 	}
-	return n, errors.Join(errs...)
+	return n, err
 }
 
 // bytesOf returns the bytes of s without copying them, for builders that
