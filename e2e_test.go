@@ -228,6 +228,19 @@ func treeHashes(t *testing.T, root string) map[string]string {
 	return out
 }
 
+// tableHashes is treeHashes of the lake at root without the lake's own
+// folder (_vendorlake/: ledger, reports, locks): the tables' files only.
+func tableHashes(t *testing.T, root string) map[string]string {
+	t.Helper()
+	h := treeHashes(t, root)
+	for k := range h {
+		if strings.HasPrefix(k, lakestate.Folder+"/") {
+			delete(h, k)
+		}
+	}
+	return h
+}
+
 // assertNoTempInTables checks that no table folder holds anything but
 // committed part files and _SUCCESS markers.
 func assertNoTempInTables(t *testing.T, lake string) {
