@@ -132,15 +132,7 @@ func ddl(args []string, con console) int {
 		fmt.Fprintln(stderr, "Usage: vendorlake ddl --output=LAKE [--dialect=athena|spark|trino|duckdb] [--database=NAME] [--pipelines=NAME,...]\n\nPrints CREATE statements for the tables of the lake.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(stderr, err)
-	}
-	if fs.NArg() > 0 {
-		return usageErr(stderr, fmt.Errorf("unexpected arguments %q", fs.Args()))
-	}
-	ours := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
-	if _, err := parseEnv(fs, ours); err != nil {
+	if err := parseToolFlags(fs, args); err != nil {
 		return usageErr(stderr, err)
 	}
 	if err := c.Validate(); err != nil {

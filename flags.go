@@ -130,8 +130,8 @@ func (c *common) validate() error {
 	if err := c.writeOptions().Check(); err != nil {
 		return err
 	}
-	if c.logFormat != "text" && c.logFormat != "json" {
-		return fmt.Errorf("--log-format=%s: want text or json", c.logFormat)
+	if err := checkLogFormat(c.logFormat); err != nil {
+		return err
 	}
 	if c.targetFileMiB <= 0 || c.maxLineMiB <= 0 || c.rowGroupRows <= 0 || c.rowGroupMiB <= 0 {
 		return errors.New("--target-file-mib, --row-group-rows, --row-group-mib and --max-line-mib must be positive")
@@ -309,6 +309,30 @@ func parseFlags(name string, args []string, con console, c *common, extra func(*
 	beam.Init() // sets Beam's own slog default; ours replaces it below
 	c.setupLogging(con.stderr)
 	return nil
+}
+
+// checkLogFormat checks --log-format.
+func checkLogFormat(format string) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--log-format=%s: want text or json", format)
+	}
+	return nil
+}
+
+// parseToolFlags parses args into fs for a command that is not a pipeline
+// (ddl, prune): no positional argument, then every flag of fs that args did
+// not set from its VENDORLAKE_ variable (parseEnv).
+func parseToolFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	ours := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
+	_, err := parseEnv(fs, ours)
+	return err
 }
 
 // envPrefix is the prefix of the environment variables that set the

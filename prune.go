@@ -45,23 +45,15 @@ func prune(ctx context.Context, args []string, con console) int {
 		fmt.Fprintln(con.stderr, "Usage: vendorlake prune --output=LAKE [--keep-reports=720h] [--pipelines=NAME,...]\n\nRemoves the run reports (and the rejects they kept) older than --keep-reports; the ledger is never pruned.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(con.stderr, err)
-	}
-	if fs.NArg() > 0 {
-		return usageErr(con.stderr, fmt.Errorf("unexpected arguments %q", fs.Args()))
-	}
-	ours := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) { ours[f.Name] = true })
-	if _, err := parseEnv(fs, ours); err != nil {
+	if err := parseToolFlags(fs, args); err != nil {
 		return usageErr(con.stderr, err)
 	}
 	names, err := c.chosen()
 	if err != nil {
 		return usageErr(con.stderr, err)
 	}
-	if c.logFormat != "text" && c.logFormat != "json" {
-		return usageErr(con.stderr, fmt.Errorf("--log-format=%s: want text or json", c.logFormat))
+	if err := checkLogFormat(c.logFormat); err != nil {
+		return usageErr(con.stderr, err)
 	}
 	c.setupLogging(con.stderr)
 	if c.keepReports == 0 {
