@@ -198,9 +198,8 @@ func (c *common) options(con console) run.Options {
 // containers or on other hosts) is given local paths that its workers
 // cannot see. LOOPBACK workers run inside this process and see them.
 func checkPortablePaths(runner, input, output string) error {
-	switch runner {
-	case "direct", "prism", "":
-		return nil
+	if !run.UsesJobServer(runner) {
+		return nil // direct and prism: workers in this process
 	}
 	env := strings.ToLower(*jobopts.EnvironmentType)
 	if env == "loopback" {

@@ -50,9 +50,9 @@ type poolWorkers struct {
 	stops     int
 }
 
-// usesJobServer says whether runner reaches a job server through Beam's
+// UsesJobServer says whether runner reaches a job server through Beam's
 // universal runner (where LOOPBACK workers go through loopbackPool).
-func usesJobServer(runner string) bool {
+func UsesJobServer(runner string) bool {
 	switch runner {
 	case "flink", "spark", "universal":
 		return true
@@ -169,7 +169,7 @@ func (p *loopbackPool) Stop() {
 // empty worker binary (as Beam stages for LOOPBACK: the workers run in
 // this process, the binary is never run). Other runs call fn as it is.
 func withLoopbackPool(ctx context.Context, runner string, fn func() error) error {
-	if !usesJobServer(runner) || !jobopts.IsLoopback() {
+	if !UsesJobServer(runner) || !jobopts.IsLoopback() {
 		return fn()
 	}
 	pool, err := startLoopbackPool(ctx)
