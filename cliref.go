@@ -19,37 +19,31 @@ func cliReference() string {
 	for _, l := range commands() {
 		fmt.Fprintf(&b, "| `vendorlake %s` | %s |\n", l.cmd, cell(l.summary))
 	}
-	section := func(title string, register func(*flag.FlagSet), env bool) {
+	// Every flag of these commands may also be set by its environment
+	// variable (parseEnv), but those of notFromEnv.
+	section := func(title string, register func(*flag.FlagSet)) {
 		fs := flag.NewFlagSet("", flag.ContinueOnError)
 		register(fs)
 		fmt.Fprintf(&b, "\n%s\n\n", title)
-		if env {
-			b.WriteString("| flag | default | environment | meaning |\n|---|---|---|---|\n")
-		} else {
-			b.WriteString("| flag | default | meaning |\n|---|---|---|\n")
-		}
+		b.WriteString("| flag | default | environment | meaning |\n|---|---|---|---|\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			def := "`" + f.DefValue + "`"
 			if f.DefValue == "" {
 				def = "—"
 			}
-			if env {
-				variable := "`" + envName(f.Name) + "`"
-				if notFromEnv[f.Name] {
-					variable = "—"
-				}
-				fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", f.Name, def, variable, cell(f.Usage))
-				return
+			variable := "`" + envName(f.Name) + "`"
+			if notFromEnv[f.Name] {
+				variable = "—"
 			}
-			fmt.Fprintf(&b, "| `--%s` | %s | %s |\n", f.Name, def, cell(f.Usage))
+			fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", f.Name, def, variable, cell(f.Usage))
 		})
 	}
-	section("**Every pipeline command** (and `demo`):", (&common{}).register, true)
+	section("**Every pipeline command** (and `demo`):", (&common{}).register)
 	for _, v := range registry.All() {
-		section(fmt.Sprintf("**`vendorlake %s`** also takes:", strings.Join(v.CommandLine(), " ")), v.Flags().Register, true)
+		section(fmt.Sprintf("**`vendorlake %s`** also takes:", strings.Join(v.CommandLine(), " ")), v.Flags().Register)
 	}
-	section("**`vendorlake ddl`**:", (&ddlCommand{}).register, true)
-	section("**`vendorlake prune`**:", (&pruneCommand{}).register, true)
+	section("**`vendorlake ddl`**:", (&ddlCommand{}).register)
+	section("**`vendorlake prune`**:", (&pruneCommand{}).register)
 	return b.String()
 }
 
