@@ -25,12 +25,8 @@ func removeBootCopy() {
 	if err != nil {
 		return
 	}
-	dir := filepath.Dir(exe)
-	if !isBootCopy(exe) {
-		return
-	}
-	if os.Remove(exe) == nil {
-		os.Remove(dir) // only if empty
+	if isBootCopy(exe) && os.Remove(exe) == nil {
+		os.Remove(filepath.Dir(exe)) // only if empty
 	}
 }
 
