@@ -392,7 +392,9 @@ func (fn *writeFn) writer(ctx context.Context, key writerKey, schema *arrow.Sche
 	if e, ok := fn.open[key]; ok {
 		fn.lru.MoveToFront(e)
 		f := e.Value.(*openFile)
-		if !f.schema.Equal(schema) {
+		// The same schema value (a parser's, shared by its batches) is
+		// equal without comparing field by field.
+		if f.schema != schema && !f.schema.Equal(schema) {
 			return nil, fmt.Errorf("write %s: batch schema differs from the file's schema", f.path)
 		}
 		return f, nil
