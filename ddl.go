@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -18,43 +17,19 @@ import (
 // engines declare (not the folders of raw files).
 func lakeTables() []hiveparquet.Table { return hiveparquet.Queryable(registry.Tables()) }
 
-// pipelineTables maps each registered pipeline's name to the Parquet
-// tables it writes, for ddl's --pipelines.
-func pipelineTables() map[string][]hiveparquet.Table {
-	m := map[string][]hiveparquet.Table{}
-	for _, v := range registry.All() {
-		m[v.Name] = hiveparquet.Queryable(v.Tables())
-	}
-	return m
-}
-
-// chooseTables returns the tables of the comma-separated pipeline names
-// ("all" for every table), in lakeTables' order. "audiencestudio requests"
-// (the command line's spelling) is accepted for audiencestudio-requests.
+// chooseTables returns the queryable tables of the pipelines named in
+// names (registry.Choose: comma-separated, "all" for every one), in
+// lakeTables' order.
 func chooseTables(names string) ([]hiveparquet.Table, error) {
-	byPipeline := pipelineTables()
+	vendors, err := registry.Choose(names)
+	if err != nil {
+		return nil, err
+	}
 	want := map[string]bool{}
-	for _, n := range strings.Split(names, ",") {
-		n = strings.Join(strings.Fields(n), "-")
-		switch {
-		case n == "":
-			continue
-		case n == "all":
-			return lakeTables(), nil
-		case byPipeline[n] == nil:
-			var known []string
-			for k := range byPipeline {
-				known = append(known, k)
-			}
-			sort.Strings(known)
-			return nil, fmt.Errorf("--pipelines: unknown pipeline %q (want %s or all)", n, strings.Join(known, ", "))
-		}
-		for _, t := range byPipeline[n] {
+	for _, v := range vendors {
+		for _, t := range v.Tables() {
 			want[t.Name] = true
 		}
-	}
-	if len(want) == 0 {
-		return nil, fmt.Errorf("--pipelines=%q names no pipeline", names)
 	}
 	var out []hiveparquet.Table
 	for _, t := range lakeTables() {

@@ -21,6 +21,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/lzop"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 const asSample = "testdata/audiencestudio/sample"
@@ -437,7 +438,7 @@ func TestAudienceStudioVendorDocExamples(t *testing.T) {
 			}
 		}
 	}
-	if w := lastReport(t, lake, "audiencestudio-portability").Totals.Warnings; fmt.Sprint(w) != fmt.Sprint([]transforms.Count{{Name: "bridge_key_not_text", N: 1}}) {
+	if w := lastReport(t, lake, "audiencestudio-portability").Totals.Warnings; fmt.Sprint(w) != fmt.Sprint([]lineparse.Count{{Name: "bridge_key_not_text", N: 1}}) {
 		t.Errorf("warnings %v, want one bridge_key_not_text", w)
 	}
 	req := duckdb(t, "SELECT id_kind, id_type, policy_regime, strftime(requested_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS at, source_offset FROM "+

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 )
 
@@ -27,13 +28,16 @@ func declaredTables(ddl string) []string {
 // tableNames returns the tables, and the views over them, of pipelines,
 // sorted: what ddl declares for them.
 func tableNames(pipelines ...string) []string {
-	byPipeline := pipelineTables()
 	var names []string
 	for _, p := range pipelines {
-		for _, t := range byPipeline[p] {
+		v, ok := registry.Lookup(p)
+		if !ok {
+			continue
+		}
+		for _, t := range hiveparquet.Queryable(v.Tables()) {
 			names = append(names, t.Name)
 		}
-		if v, ok := registry.Lookup(p); ok && v.Views != nil {
+		if v.Views != nil {
 			for _, view := range v.Views() {
 				names = append(names, view.Name)
 			}

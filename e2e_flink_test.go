@@ -142,31 +142,18 @@ func checkBothTaskManagers(t *testing.T, rest string, jobs []string) {
 func TestFlinkEqualsDirect(t *testing.T) {
 	endpoint := flinkEndpoint(t)
 	rest := os.Getenv("VENDORLAKE_FLINK_REST") // "" on an embedded cluster
-	for _, r := range portableRuns() {
-		t.Run(r.name, func(t *testing.T) {
-			direct, flink := t.TempDir(), t.TempDir()
-			if code, out, errs := vendorlake(t, append(r.args, "--output="+direct, "--runner=direct")...); code != 0 {
-				t.Fatalf("direct: exit %d\n%s\n%s", code, out, errs)
-			}
-			var before map[string]string
-			if rest != "" {
-				before = flinkJobs(t, rest)
-			}
-			code, out, errs := vendorlake(t, append(r.args, "--output="+flink, "--runner=flink", "--endpoint="+endpoint, "--environment_type=LOOPBACK")...)
-			if code != 0 {
-				t.Fatalf("flink: exit %d\n%s\n%s", code, out, errs)
-			}
-			if !strings.Contains(out, "runner flink") {
-				t.Errorf("summary does not name the runner:\n%s", out)
-			}
-			sameTables(t, direct, flink, r.tables...)
-			if rest != "" {
+	var around func(t *testing.T) func(t *testing.T)
+	if rest != "" {
+		around = func(t *testing.T) func(t *testing.T) {
+			before := flinkJobs(t, rest)
+			return func(t *testing.T) {
 				// Two TaskManagers, parallelism 4: every stage has
 				// subtasks on both.
 				checkBothTaskManagers(t, rest, newFlinkJobs(before, flinkJobs(t, rest)))
 			}
-		})
+		}
 	}
+	runnerEqualsDirectAround(t, "flink", around, "--endpoint="+endpoint, "--environment_type=LOOPBACK")
 }
 
 // TestFlinkTaskManagerKilled kills a TaskManager while a Didomi job runs

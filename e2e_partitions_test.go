@@ -17,6 +17,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/commit"
 )
 
 // writeGzip writes lines as one gzip member to root/rel.
@@ -119,7 +120,7 @@ func TestDidomiCompletePartitionWithoutRecordKeepsItsContents(t *testing.T) {
 			if tt.name == "no json.gz" {
 				// Without any file the dry run already knows.
 				out := mustRun(t, didomiArgs(in, lake, "--dry-run")...)
-				if !strings.Contains(out, "warning   "+dir+": "+transforms.ReasonEmpty) || strings.Contains(out, "would read "+dir) {
+				if !strings.Contains(out, "warning   "+dir+": "+commit.ReasonEmpty) || strings.Contains(out, "would read "+dir) {
 					t.Errorf("dry run does not warn about %s:\n%s", dir, out)
 				}
 			}
@@ -128,7 +129,7 @@ func TestDidomiCompletePartitionWithoutRecordKeepsItsContents(t *testing.T) {
 				t.Fatalf("exit %d, want 0\n%s\n%s", code, out, errs)
 			}
 			rep := lastReport(t, lake, "didomi")
-			if s, ok := warned(rep, dir); !ok || !strings.HasPrefix(s.Reason, transforms.ReasonEmpty) {
+			if s, ok := warned(rep, dir); !ok || !strings.HasPrefix(s.Reason, commit.ReasonEmpty) {
 				t.Errorf("report: no empty-partition warning for %s: %+v", dir, rep.Skipped)
 			}
 			if !strings.Contains(out, "warning") || !strings.Contains(out, dir) {

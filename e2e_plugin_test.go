@@ -28,6 +28,7 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // The acme vendor drops INPUT/day=YYYY-MM-DD/*.txt files of key=value lines
@@ -52,7 +53,7 @@ func acmeSchema() *arrow.Schema {
 func acmeTables() []hiveparquet.Table {
 	return []hiveparquet.Table{
 		{Name: acmePairs, Doc: "One row per key=value line.", Schema: acmeSchema(), Partitions: acmePartitions, Mode: hiveparquet.Overwrite},
-		transforms.RejectTable(acmeRejects, acmePartitions),
+		lineparse.RejectTable(acmeRejects, acmePartitions),
 	}
 }
 
@@ -90,7 +91,8 @@ type acmePipeline struct{ cfg acmeConfig }
 func (acmePipeline) Name() string                { return acmeName }
 func (acmePipeline) Tables() []hiveparquet.Table { return acmeTables() }
 
-func (acmePipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error) {
+func (acmePipeline) Discover(ctx context.Context, env run.Env, fsys lakefs.FS, led map[string]ledger.Entry) (transforms.Plan, error) {
+	input := env.Input
 	var plan transforms.Plan
 	files, err := fsys.List(ctx, input)
 	if err != nil {
@@ -141,8 +143,8 @@ func filterUnit(fs []transforms.InputFile, unit string) []transforms.InputFile {
 	return out
 }
 
-func (p acmePipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
-	batches, stats := transforms.Read(s, newAcmeReader, p.cfg, files, input, fsOpts, lines)
+func (p acmePipeline) Read(s beam.Scope, env run.Env, _ transforms.Plan, files beam.PCollection) run.Outputs {
+	batches, stats := transforms.Read(s, newAcmeReader, p.cfg, files, env.Input, env.FS, env.Lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
@@ -155,14 +157,14 @@ func newAcmeReader(_ context.Context, config []byte, _ lakefs.Options) (transfor
 	if cfg.Case == "" {
 		return nil, errors.New("acme: no case in the reader's configuration")
 	}
-	return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
-		return transforms.ReadLines(ctx, fsys, f, transforms.RejectTable(acmeRejects, acmePartitions), lines, nil, func() transforms.LineParser {
+	return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+		return transforms.ReadLines(ctx, fsys, f, lineparse.RejectTable(acmeRejects, acmePartitions), lines, nil, func() lineparse.Parser {
 			return &acmeParser{cfg: cfg, file: f, b: array.NewRecordBuilder(memory.DefaultAllocator, acmeSchema())}
 		}, emit)
 	}), nil
 }
 
-// acmeParser is acme's transforms.LineParser.
+// acmeParser is acme's lineparse.Parser.
 type acmeParser struct {
 	cfg  acmeConfig
 	file transforms.InputFile
@@ -170,7 +172,7 @@ type acmeParser struct {
 	rows int64
 }
 
-func (p *acmeParser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool {
+func (p *acmeParser) Parse(line []byte, lineNo int64, rej *lineparse.Rejects) bool {
 	k, v, ok := bytes.Cut(line, []byte("="))
 	if !ok {
 		rej.Add(lineNo, "no_equals", "the line has no '='", line)
@@ -196,8 +198,8 @@ func (p *acmeParser) Flush(emit func(hiveparquet.Batch)) {
 	}
 }
 
-func (p *acmeParser) Rows() []transforms.Count {
-	return []transforms.Count{{Name: acmePairs, N: p.rows}}
+func (p *acmeParser) Rows() []lineparse.Count {
+	return []lineparse.Count{{Name: acmePairs, N: p.rows}}
 }
 
 func (p *acmeParser) Release() { p.b.Release() }

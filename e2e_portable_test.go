@@ -81,11 +81,23 @@ func TestPortableJobServerEqualsDirect(t *testing.T) {
 // summary must name the runner, and the lake hold valid UTF-8 only.
 func runnerEqualsDirect(t *testing.T, runner string, flags ...string) {
 	t.Helper()
+	runnerEqualsDirectAround(t, runner, nil, flags...)
+}
+
+// runnerEqualsDirectAround is runnerEqualsDirect with a hook around each
+// run on runner: around is called before it, and the func it returns
+// after it succeeded (the Flink test checks where the job's subtasks ran).
+func runnerEqualsDirectAround(t *testing.T, runner string, around func(t *testing.T) (after func(t *testing.T)), flags ...string) {
+	t.Helper()
 	for _, r := range portableRuns() {
 		t.Run(r.name, func(t *testing.T) {
 			direct, lake := t.TempDir(), t.TempDir()
 			if code, out, errs := vendorlake(t, append(r.args, "--output="+direct, "--runner=direct")...); code != 0 {
 				t.Fatalf("direct: exit %d\n%s\n%s", code, out, errs)
+			}
+			var after func(*testing.T)
+			if around != nil {
+				after = around(t)
 			}
 			args := append(append(slices.Clone(r.args), "--output="+lake, "--runner="+runner), flags...)
 			code, out, errs := vendorlake(t, args...)
@@ -97,6 +109,9 @@ func runnerEqualsDirect(t *testing.T, runner string, flags ...string) {
 			}
 			sameTables(t, direct, lake, r.tables...)
 			assertLakeUTF8(t, lake)
+			if after != nil {
+				after(t)
+			}
 		})
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/registry"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // reportOf reads the run report named on the summary's "report" line.
@@ -327,8 +328,8 @@ type acmeCutPipeline struct{ acmePipeline }
 
 func (acmeCutPipeline) Name() string { return acmeCutName }
 
-func (acmeCutPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
-	batches, stats := transforms.Read(s, newAcmeCutReader, acmeConfig{Case: "keep"}, files, input, fsOpts, lines)
+func (acmeCutPipeline) Read(s beam.Scope, env run.Env, _ transforms.Plan, files beam.PCollection) run.Outputs {
+	batches, stats := transforms.Read(s, newAcmeCutReader, acmeConfig{Case: "keep"}, files, env.Input, env.FS, env.Lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
@@ -377,7 +378,7 @@ func newAcmeCutReader(ctx context.Context, config []byte, fs lakefs.Options) (tr
 	if err != nil {
 		return nil, err
 	}
-	return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+	return transforms.FileReaderFunc(func(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 		if strings.Contains(f.Rel, "broken-store") {
 			fsys = acmeCutStore{fsys}
 		}

@@ -20,7 +20,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/pipelines/run"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // common are the flags every pipeline command takes.
@@ -69,7 +69,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.targetFileMiB, "target-file-mib", hiveparquet.DefaultTargetFileBytes>>20, "roll output files at this many MiB of uncompressed data")
 	fs.Int64Var(&c.rowGroupRows, "row-group-rows", hiveparquet.DefaultRowGroupRows, "end a Parquet row group at this many rows (small input files are coalesced)")
 	fs.Int64Var(&c.rowGroupMiB, "row-group-mib", hiveparquet.DefaultRowGroupBytes>>20, "end a Parquet row group at this many MiB of uncompressed data")
-	fs.IntVar(&c.maxLineMiB, "max-line-mib", transforms.DefaultMaxLineBytes>>20, "reject lines longer than this many MiB")
+	fs.IntVar(&c.maxLineMiB, "max-line-mib", lineparse.DefaultMaxLineBytes>>20, "reject lines longer than this many MiB")
 	fs.BoolVar(&c.pageV2, "parquet-data-page-v2", false, "write Parquet data pages V2 instead of V1 (off by default: Spark before 3.3 cannot read V2 pages with its vectorized reader)")
 	fs.StringVar(&c.fs.S3Endpoint, "s3-endpoint", "", "S3 endpoint URL for S3-compatible stores (e.g. http://127.0.0.1:9000)")
 	fs.StringVar(&c.fs.S3Region, "s3-region", "", "S3 region (default: from the AWS configuration)")
@@ -171,7 +171,7 @@ func (c *common) options(con console) run.Options {
 	o := run.Options{
 		Input: c.input, Output: c.output, Version: version(), Runner: c.runner, FS: c.fs,
 		Write:          c.writeOptions(),
-		Lines:          transforms.LineOptions{MaxLineBytes: c.maxLineMiB << 20},
+		Lines:          lineparse.Options{MaxLineBytes: c.maxLineMiB << 20},
 		MaxRejectRatio: c.maxRejectRatio, Reprocess: c.reprocess, AllowEmptyPartitions: c.allowEmpty,
 		DryRun: c.dryRun, WaitForSuccess: c.waitForSuccess, LockWait: c.lockWait, BreakLock: c.breakLock,
 		LockLease: c.lockLease, LockRenew: c.lockRenew,

@@ -51,8 +51,9 @@ func runPipeline(ctx context.Context, v registry.Vendor, args []string, con cons
 
 // execute runs p, prints its summary and returns the exit code.
 func execute(ctx context.Context, p run.Pipeline, opts run.Options, con console) int {
-	// run.Execute hands the run ID to a pipeline that writes files of its
-	// own (Didomi proofs, the ID5 rebuild's spill) through run.ForRunner.
+	// run.Execute hands the run's environment (run.Env: input, output, run
+	// ID) to the pipeline's Discover and Read: Didomi's proofs and the ID5
+	// rebuild's spill write into the run's temporary area.
 	rep, err := run.Execute(ctx, p, opts)
 	code, lines := outcome(p, rep, err)
 	if con.reportFile != "" && rep.RunID != "" {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
@@ -99,21 +97,8 @@ func (c *pruneCommand) chosen() ([]registry.Vendor, error) {
 	if c.keepReports < 0 {
 		return nil, fmt.Errorf("--keep-reports=%s: want a duration of 0 (keep every report) or more", c.keepReports)
 	}
-	all := registry.All()
 	if c.pipelines == "" {
-		return all, nil
+		return registry.All(), nil
 	}
-	var names []string
-	for _, v := range all {
-		names = append(names, v.Name)
-	}
-	var out []registry.Vendor
-	for _, n := range strings.Split(c.pipelines, ",") {
-		i := slices.Index(names, strings.TrimSpace(n))
-		if i < 0 {
-			return nil, fmt.Errorf("--pipelines: unknown pipeline %q: want some of %s", n, strings.Join(names, ", "))
-		}
-		out = append(out, all[i])
-	}
-	return out, nil
+	return registry.Choose(c.pipelines)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/ledger"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // InputFile is one input file selected by a pipeline's discovery step: the
@@ -43,6 +44,11 @@ type InputFile struct {
 	Parts []FilePart `json:"parts,omitempty"`
 }
 
+// Origin is f as the line engine names it in rejects rows.
+func (f InputFile) Origin() lineparse.Origin {
+	return lineparse.Origin{Rel: f.Rel, Partition: f.Partition, Source: f.Source}
+}
+
 // FilePart is one part of a split input (see InputFile.Parts).
 type FilePart struct {
 	Path string `json:"path"`
@@ -55,14 +61,9 @@ func (f InputFile) LedgerInput() ledger.Input {
 	return ledger.Input{Rel: f.Rel, Size: f.Size, ModTime: f.ModTime, ETag: f.ETag}
 }
 
-// Count is a named counter value (a reject reason, a table's rows).
-type Count struct {
-	Name string `json:"name"`
-	N    int64  `json:"n"`
-}
-
-// FileStats are the counters of one input file. For every file
-// RecordsIn == RecordsOut + Rejected holds; ReadFile checks it.
+// FileStats are the counters of one input file and what its read found
+// (an error, an unreadable content, raw files, replace checks). For every
+// file RecordsIn == RecordsOut + Rejected holds; ReadFile checks it.
 type FileStats struct {
 	Rel       string `json:"rel"`
 	Unit      string `json:"unit"`
@@ -72,28 +73,8 @@ type FileStats struct {
 	// Bytes is the stored (compressed) size; DecompressedBytes what was read.
 	Bytes             int64 `json:"bytes"`
 	DecompressedBytes int64 `json:"decompressed_bytes"`
-	// RecordsIn counts input records (non-blank lines); RecordsOut those
-	// that became rows; Rejected those sent to the rejects table.
-	RecordsIn  int64 `json:"records_in"`
-	RecordsOut int64 `json:"records_out"`
-	Rejected   int64 `json:"rejected"`
-	// BlankLines counts the blank lines skipped (transforms.IsBlankLine):
-	// not records, so neither rejected nor in the reject ratio. The lines
-	// read are RecordsIn + BlankLines.
-	BlankLines int64 `json:"blank_lines"`
-	// EventsIn counts the events of the records kept (Didomi: the elements
-	// of the events arrays of the lines not rejected whole); EventsOut those
-	// that became rows; EventsRejected those rejected one by one (their
-	// line kept). EventsIn == EventsOut + EventsRejected.
-	EventsIn       int64 `json:"events_in,omitempty"`
-	EventsOut      int64 `json:"events_out,omitempty"`
-	EventsRejected int64 `json:"events_rejected,omitempty"`
-	// Rows counts the rows written per table (one record may yield several).
-	Rows []Count `json:"rows"`
-	// RejectsByReason counts rejects per reason code (records and events).
-	RejectsByReason []Count `json:"rejects_by_reason"`
-	// Warnings counts non-fatal anomalies per kind.
-	Warnings []Count `json:"warnings,omitempty"`
+	// Counts are the file's record counters.
+	lineparse.Counts
 	// Error is set when the file was rejected whole (for example a header
 	// that cannot be parsed); the run goes on without it.
 	Error string `json:"error,omitempty"`
@@ -110,7 +91,7 @@ type FileStats struct {
 	Files []hiveparquet.FileDesc `json:"files,omitempty"`
 	// AttachmentKind is set on an input that carries attachments of the
 	// records rather than records (Didomi's proof archives: "proofs"). Its
-	// entries and rejects count against CommitConfig.MaxAttachmentRejectRatio,
+	// entries and rejects count against commit.Config.MaxAttachmentRejectRatio,
 	// per partition, not against the records' bound; over it, the commit
 	// holds back AttachmentTables of its partition (their previous contents
 	// stay) and commits the rest.
@@ -154,26 +135,7 @@ func decodeFileStats(b []byte) (FileStats, error)  { return fileStatsCoder.Decod
 func init() {
 	beam.RegisterCoder(reflect.TypeOf((*InputFile)(nil)).Elem(), encodeInputFile, decodeInputFile)
 	beam.RegisterCoder(reflect.TypeOf((*FileStats)(nil)).Elem(), encodeFileStats, decodeFileStats)
-	beam.RegisterType(reflect.TypeOf((*Count)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*lineparse.Count)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*FilePart)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*ReplaceCheck)(nil)).Elem())
-}
-
-// addCount adds n to the named counter in cs.
-func addCount(cs []Count, name string, n int64) []Count {
-	for i := range cs {
-		if cs[i].Name == name {
-			cs[i].N += n
-			return cs
-		}
-	}
-	return append(cs, Count{Name: name, N: n})
-}
-
-// MergeCounts adds every counter of src into dst.
-func MergeCounts(dst, src []Count) []Count {
-	for _, c := range src {
-		dst = addCount(dst, c.Name, c.N)
-	}
-	return dst
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 func init() {
@@ -29,14 +30,14 @@ func init() {
 // unreadable file for a decompression or format error (Unreadable), and
 // fails the run for any other.
 type FileReader interface {
-	ReadFile(ctx context.Context, in lakefs.FS, f InputFile, lines LineOptions, emit func(hiveparquet.Batch)) (FileStats, error)
+	ReadFile(ctx context.Context, in lakefs.FS, f InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (FileStats, error)
 }
 
 // FileReaderFunc adapts a function to FileReader.
-type FileReaderFunc func(ctx context.Context, in lakefs.FS, f InputFile, lines LineOptions, emit func(hiveparquet.Batch)) (FileStats, error)
+type FileReaderFunc func(ctx context.Context, in lakefs.FS, f InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (FileStats, error)
 
 // ReadFile implements FileReader.
-func (r FileReaderFunc) ReadFile(ctx context.Context, in lakefs.FS, f InputFile, lines LineOptions, emit func(hiveparquet.Batch)) (FileStats, error) {
+func (r FileReaderFunc) ReadFile(ctx context.Context, in lakefs.FS, f InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (FileStats, error) {
 	return r(ctx, in, f, lines, emit)
 }
 
@@ -59,7 +60,7 @@ type NewFileReader func(ctx context.Context, config []byte, fs lakefs.Options) (
 // same binary) finds it; Beam's symbol table finds an unregistered one,
 // slower. A function literal panics here, when the graph is built, not on
 // a worker.
-func Read(s beam.Scope, newReader NewFileReader, config any, files beam.PCollection, input string, fsOpts lakefs.Options, lines LineOptions) (batches, stats beam.PCollection) {
+func Read(s beam.Scope, newReader NewFileReader, config any, files beam.PCollection, input string, fsOpts lakefs.Options, lines lineparse.Options) (batches, stats beam.PCollection) {
 	s = s.Scope("transforms.Read")
 	if newReader == nil {
 		panic("transforms.Read: no reader")
@@ -92,11 +93,11 @@ func isFuncLiteral(name string) bool {
 // travels by its function name and its configuration as JSON (a portable
 // runner serialises the DoFn); the reader itself is built at Setup.
 type readFn struct {
-	Reader string         `json:"reader"`
-	Config string         `json:"config"`
-	Input  string         `json:"input"`
-	FS     lakefs.Options `json:"fs"`
-	Lines  LineOptions    `json:"lines"`
+	Reader string            `json:"reader"`
+	Config string            `json:"config"`
+	Input  string            `json:"input"`
+	FS     lakefs.Options    `json:"fs"`
+	Lines  lineparse.Options `json:"lines"`
 
 	fs lakefs.FS
 	r  FileReader

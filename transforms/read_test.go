@@ -27,6 +27,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lzop"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 func init() {
@@ -43,7 +44,7 @@ func newLinesReader(_ context.Context, config []byte, _ lakefs.Options) (FileRea
 		return nil, err
 	}
 	// Reads the file whole and emits one row per line into cfg.Table.
-	return FileReaderFunc(func(ctx context.Context, in lakefs.FS, f InputFile, _ LineOptions, emit func(hiveparquet.Batch)) (FileStats, error) {
+	return FileReaderFunc(func(ctx context.Context, in lakefs.FS, f InputFile, _ lineparse.Options, emit func(hiveparquet.Batch)) (FileStats, error) {
 		rc, err := in.Open(ctx, f.Path)
 		if err != nil {
 			return FileStats{}, err
@@ -58,14 +59,14 @@ func newLinesReader(_ context.Context, config []byte, _ lakefs.Options) (FileRea
 				break
 			}
 		}
-		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		text := strings.Split(strings.TrimSpace(b.String()), "\n")
 		rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{{Name: "line", Type: arrow.BinaryTypes.String}}, nil))
 		defer rb.Release()
-		for _, l := range lines {
+		for _, l := range text {
 			rb.Field(0).(*array.StringBuilder).Append(l)
 		}
 		emit(hiveparquet.Batch{Table: cfg.Table, Partition: f.Partition, Record: rb.NewRecord()})
-		return FileStats{Rel: f.Rel, RecordsIn: int64(len(lines)), RecordsOut: int64(len(lines))}, nil
+		return FileStats{Rel: f.Rel, Counts: lineparse.Counts{RecordsIn: int64(len(text)), RecordsOut: int64(len(text))}}, nil
 	}), nil
 }
 
@@ -86,7 +87,7 @@ func TestReadRunsTheRegisteredReader(t *testing.T) {
 		files = append(files, InputFile{Path: p, Rel: name, Size: 4, Partition: "p=" + name[:1]})
 	}
 	p, s := beam.NewPipelineWithRoot()
-	batches, stats := Read(s, newLinesReader, struct{ Table string }{"lines_table"}, beam.CreateList(s, files), dir, lakefs.Options{}, LineOptions{})
+	batches, stats := Read(s, newLinesReader, struct{ Table string }{"lines_table"}, beam.CreateList(s, files), dir, lakefs.Options{}, lineparse.Options{})
 	passert.Equals(s, beam.ParDo(s, batchTable, batches), "lines_table/p=a", "lines_table/p=b")
 	passert.Equals(s, beam.ParDo(s, statsRel, stats), "a.txt", "b.txt")
 	beam.Init()
@@ -105,7 +106,7 @@ func TestReadRefusesAFunctionLiteral(t *testing.T) {
 	}()
 	_, s := beam.NewPipelineWithRoot()
 	Read(s, func(context.Context, []byte, lakefs.Options) (FileReader, error) { return nil, nil },
-		nil, beam.CreateList(s, []InputFile{{Path: "x"}}), "/in", lakefs.Options{}, LineOptions{})
+		nil, beam.CreateList(s, []InputFile{{Path: "x"}}), "/in", lakefs.Options{}, lineparse.Options{})
 }
 
 // TestReadFnTravelsByName: the read DoFn, serialised as a portable runner
@@ -115,7 +116,7 @@ func TestReadFnTravelsByName(t *testing.T) {
 	_, s := beam.NewPipelineWithRoot()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("x\ny\n"), 0o644)
-	Read(s, newLinesReader, struct{ Table string }{"t"}, beam.CreateList(s, []InputFile{{Path: "x"}}), dir, lakefs.Options{}, LineOptions{})
+	Read(s, newLinesReader, struct{ Table string }{"t"}, beam.CreateList(s, []InputFile{{Path: "x"}}), dir, lakefs.Options{}, lineparse.Options{})
 	sent, err := json.Marshal(&readFn{Reader: reflectx.FunctionName(newLinesReader), Config: `{"Table":"t"}`, Input: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -230,8 +231,8 @@ func TestReadFnUnreadableInputOrStoreError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := InputFile{Path: tt.path, Rel: filepath.Base(tt.path), Unit: "u", Partition: "p=1", Size: int64(len(full))}
-			fn := &readFn{fs: tt.fsys, r: FileReaderFunc(func(ctx context.Context, in lakefs.FS, f InputFile, lines LineOptions, emit func(hiveparquet.Batch)) (FileStats, error) {
-				return ReadLines(ctx, in, f, RejectTable("echo_rejects", nil), lines, nil, newEcho, emit)
+			fn := &readFn{fs: tt.fsys, r: FileReaderFunc(func(ctx context.Context, in lakefs.FS, f InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (FileStats, error) {
+				return ReadLines(ctx, in, f, lineparse.RejectTable("echo_rejects", nil), lines, nil, newEcho, emit)
 			})}
 			var stats []FileStats
 			err := fn.ProcessElement(context.Background(), f, func(b hiveparquet.Batch) { b.Record.Release() }, func(st FileStats) { stats = append(stats, st) })

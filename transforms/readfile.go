@@ -11,6 +11,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // countingReader counts the bytes read through it.
@@ -45,14 +46,14 @@ func OpenDecompressed(ctx context.Context, fsys lakefs.FS, f InputFile, lzop dec
 // decompress by content, parse in parallel with dead letters, and check that
 // every line was either turned into a row or rejected. It returns the file's
 // counters; an I/O or decompression error fails with the file named.
-func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejects hiveparquet.Table, opts LineOptions,
-	lzop decompress.LzopOpener, newParser func() LineParser, emit func(hiveparquet.Batch)) (FileStats, error) {
+func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejects hiveparquet.Table, opts lineparse.Options,
+	lzop decompress.LzopOpener, newParser func() lineparse.Parser, emit func(hiveparquet.Batch)) (FileStats, error) {
 	r, kind, closer, err := OpenDecompressed(ctx, fsys, f, lzop)
 	if err != nil {
 		return FileStats{}, err
 	}
 	defer closer.Close()
-	counts, err := ParseLines(ctx, r, f, rejects, 0, opts, newParser, emit)
+	counts, err := lineparse.Parse(ctx, r, f.Origin(), rejects, 0, opts, newParser, emit)
 	if err != nil {
 		// Not wrapped again: the reader's errors name the file (os, S3,
 		// decompress), and a cancelled read is not the file's fault.
@@ -65,38 +66,18 @@ func ReadLines(ctx context.Context, fsys lakefs.FS, f InputFile, rejects hivepar
 	return st, nil
 }
 
-// StatsFrom builds the FileStats of f from ParseLines' counters.
-func StatsFrom(f InputFile, kind decompress.Kind, c LineCounts) FileStats {
+// StatsFrom builds the FileStats of f from lineparse.Parse's counters.
+func StatsFrom(f InputFile, kind decompress.Kind, c lineparse.Stats) FileStats {
 	return FileStats{
 		Rel: f.Rel, Unit: f.Unit, Partition: f.Partition, Source: f.Source, Compression: string(kind),
-		Bytes: f.Size, DecompressedBytes: c.Bytes,
-		RecordsIn: c.Lines - c.Blank, RecordsOut: c.Out, Rejected: c.Rejected, BlankLines: c.Blank,
-		Rows: c.Rows, RejectsByReason: c.RejectsByReason,
-		EventsIn: c.EventsIn, EventsOut: c.EventsOut, EventsRejected: c.EventsRejected,
-		Warnings: c.Warnings,
+		Bytes: f.Size, DecompressedBytes: c.Bytes, Counts: c.Counts,
 	}
 }
 
-// Check verifies records_in = records_out + rejected (blank lines are not
-// records: lines read = records_in + blank_lines), events_in = events_out +
-// events_rejected, and that the rejects by reason add up to rejected +
-// events_rejected.
+// Check verifies the file's counters (see lineparse.Counts.Check).
 func (s FileStats) Check() error {
-	if s.BlankLines < 0 || s.RecordsIn < 0 {
-		return fmt.Errorf("counters of %s do not add up: %d records in, %d blank lines", s.Rel, s.RecordsIn, s.BlankLines)
-	}
-	if s.RecordsIn != s.RecordsOut+s.Rejected {
-		return fmt.Errorf("counters of %s do not add up: %d records in, %d out, %d rejected", s.Rel, s.RecordsIn, s.RecordsOut, s.Rejected)
-	}
-	if s.EventsIn != s.EventsOut+s.EventsRejected {
-		return fmt.Errorf("counters of %s do not add up: %d events in, %d out, %d rejected", s.Rel, s.EventsIn, s.EventsOut, s.EventsRejected)
-	}
-	var byReason int64
-	for _, c := range s.RejectsByReason {
-		byReason += c.N
-	}
-	if byReason != s.Rejected+s.EventsRejected {
-		return fmt.Errorf("counters of %s do not add up: %d rejected (%d records, %d events) but %d by reason", s.Rel, s.Rejected+s.EventsRejected, s.Rejected, s.EventsRejected, byReason)
+	if err := s.Counts.Check(); err != nil {
+		return fmt.Errorf("counters of %s %w", s.Rel, err)
 	}
 	return nil
 }

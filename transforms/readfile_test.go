@@ -11,6 +11,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // TestReadLinesErrorsNameTheFileOnce: a corrupt compressed file fails with
@@ -38,7 +39,7 @@ func TestReadLinesErrorsNameTheFileOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := InputFile{Path: p, Rel: "users.json.gz", Size: int64(len(c.data))}
-		_, err := ReadLines(context.Background(), lakefs.Local{}, f, RejectTable("rej", nil), LineOptions{}, nil, newEcho, func(hiveparquet.Batch) {})
+		_, err := ReadLines(context.Background(), lakefs.Local{}, f, lineparse.RejectTable("rej", nil), lineparse.Options{}, nil, newEcho, func(hiveparquet.Batch) {})
 		if err == nil {
 			t.Errorf("%s: no error", name)
 			continue

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Run statuses of a RunReport.
@@ -48,18 +50,10 @@ type PartitionReport struct {
 
 // Totals sums the counters of every input file of a run.
 type Totals struct {
-	Files           int     `json:"files"`
-	Bytes           int64   `json:"bytes"`
-	RecordsIn       int64   `json:"records_in"`
-	RecordsOut      int64   `json:"records_out"`
-	Rejected        int64   `json:"rejected"`
-	BlankLines      int64   `json:"blank_lines"`
-	EventsIn        int64   `json:"events_in,omitempty"`
-	EventsOut       int64   `json:"events_out,omitempty"`
-	EventsRejected  int64   `json:"events_rejected,omitempty"`
-	Rows            []Count `json:"rows"`
-	RejectsByReason []Count `json:"rejects_by_reason"`
-	Warnings        []Count `json:"warnings,omitempty"`
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+	// Counts sum the counters of every input file.
+	lineparse.Counts
 }
 
 // RunReport is the JSON report of one run, stored at lakestate.ReportPath.
@@ -114,14 +108,14 @@ type RunReport struct {
 // AttachmentTotals sums a run's attachment inputs (FileStats.AttachmentKind)
 // and lists the partitions whose attachment tables were held back.
 type AttachmentTotals struct {
-	Kind            string     `json:"kind"`
-	Files           int        `json:"files"`
-	EntriesIn       int64      `json:"entries_in"`
-	EntriesOut      int64      `json:"entries_out"`
-	Rejected        int64      `json:"rejected"`
-	RejectsByReason []Count    `json:"rejects_by_reason,omitempty"`
-	MaxRejectRatio  float64    `json:"max_reject_ratio"`
-	HeldBack        []HeldBack `json:"held_back,omitempty"`
+	Kind            string            `json:"kind"`
+	Files           int               `json:"files"`
+	EntriesIn       int64             `json:"entries_in"`
+	EntriesOut      int64             `json:"entries_out"`
+	Rejected        int64             `json:"rejected"`
+	RejectsByReason []lineparse.Count `json:"rejects_by_reason,omitempty"`
+	MaxRejectRatio  float64           `json:"max_reject_ratio"`
+	HeldBack        []HeldBack        `json:"held_back,omitempty"`
 }
 
 // Reasons of a HeldBack.
@@ -187,18 +181,9 @@ func SumStats(stats []FileStats) Totals {
 	for _, s := range stats {
 		t.Files++
 		t.Bytes += s.Bytes
-		t.RecordsIn += s.RecordsIn
-		t.RecordsOut += s.RecordsOut
-		t.Rejected += s.Rejected
-		t.BlankLines += s.BlankLines
-		t.EventsIn += s.EventsIn
-		t.EventsOut += s.EventsOut
-		t.EventsRejected += s.EventsRejected
-		t.Rows = MergeCounts(t.Rows, s.Rows)
-		t.RejectsByReason = MergeCounts(t.RejectsByReason, s.RejectsByReason)
-		t.Warnings = MergeCounts(t.Warnings, s.Warnings)
+		t.Counts.Add(s.Counts)
 	}
-	for _, cs := range [][]Count{t.Rows, t.RejectsByReason, t.Warnings} {
+	for _, cs := range [][]lineparse.Count{t.Rows, t.RejectsByReason, t.Warnings} {
 		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 	}
 	return t

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // TestOpaqueCoders checks that the types with slice fields that cross stage
@@ -56,7 +57,7 @@ func TestRowCoderRoundTrip(t *testing.T) {
 			t.Errorf("element round trip of %#v: got %#v", f, back)
 		}
 	}
-	st := FileStats{Rel: "a", Rows: []Count{{Name: "t", N: 2}}, RejectsByReason: []Count{}, AttachmentTables: []string{"x"}}
+	st := FileStats{Rel: "a", Counts: lineparse.Counts{Rows: []lineparse.Count{{Name: "t", N: 2}}, RejectsByReason: []lineparse.Count{}}, AttachmentTables: []string{"x"}}
 	data, err := encodeFileStats(st)
 	if err != nil {
 		t.Fatal(err)

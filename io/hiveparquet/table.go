@@ -1,7 +1,10 @@
 // Package hiveparquet is vendorlake's Hive-partitioned Parquet sink: Beam
 // transforms that write Arrow record batches into per-partition Parquet files
-// in a temporary area, and a single commit step that publishes them as
-// TABLE/key=value/... with dynamic partition overwrite or idempotent append.
+// in a temporary area, and the plan that publishes them (Plan: the moves
+// and deletes of a commit log) as TABLE/key=value/... with dynamic
+// partition overwrite or idempotent append. The commit step that decides
+// what a run publishes and applies the plan is package commit
+// (transforms/commit); the DDL and views that declare the tables are here.
 //
 // It takes Arrow schemas and batches of rows; it knows nothing of any vendor.
 package hiveparquet

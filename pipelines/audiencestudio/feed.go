@@ -6,8 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
-
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // DataSourceClick is the portability data source whose TS is in milliseconds.
@@ -189,7 +188,7 @@ func (st *feedState) visit(key []byte, v *fastjson.Value) {
 	} else {
 		st.extra = append(st.extra, ',')
 	}
-	st.extra = transforms.AppendJSONString(st.extra, key)
+	st.extra = lineparse.AppendJSONString(st.extra, key)
 	st.extra = append(st.extra, ':')
 	st.extra = v.MarshalTo(st.extra)
 }

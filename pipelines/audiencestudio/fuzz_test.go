@@ -11,7 +11,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 var feedSources = []string{"pixel.gif", "ad-impression.gif", "click", "event.gif", "segment.gif", "transaction.gif", "heartbeat.gif", "social.gif"}
@@ -112,10 +112,10 @@ func FuzzParseBKFolder(f *testing.F) {
 // checkUTF8Written parses line with p, as the line engine does, and checks
 // every batch written: the row's or the reject's (with its raw text,
 // bounded to a size that cuts multi-byte characters).
-func checkUTF8Written(t *testing.T, p transforms.LineParser, rejects hiveparquet.Table, line []byte) {
+func checkUTF8Written(t *testing.T, p lineparse.Parser, rejects hiveparquet.Table, line []byte) {
 	t.Helper()
 	defer p.Release()
-	rej := transforms.NewRejects(rejects, "", "", "f", 7)
+	rej := lineparse.NewRejects(rejects, "", "", "f", 7)
 	defer rej.Release()
 	ok := p.Parse(line, 1, rej)
 	if ok == (rej.Count() != 0) {

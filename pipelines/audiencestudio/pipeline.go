@@ -10,6 +10,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Names of the pipelines (ledger folders); the command is
@@ -58,14 +59,14 @@ func (RequestsPipeline) Name() string { return RequestsName }
 func (RequestsPipeline) Tables() []hiveparquet.Table { return RequestsTables() }
 
 // Discover implements run.Pipeline.
-func (p RequestsPipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error) {
-	return DiscoverRequests(ctx, fsys, input, p.Selection, led)
+func (p RequestsPipeline) Discover(ctx context.Context, env run.Env, fsys lakefs.FS, led map[string]ledger.Entry) (transforms.Plan, error) {
+	return DiscoverRequests(ctx, fsys, env.Input, p.Selection, led)
 }
 
 // Read implements run.Pipeline.
-func (RequestsPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
+func (RequestsPipeline) Read(s beam.Scope, env run.Env, _ transforms.Plan, files beam.PCollection) run.Outputs {
 	s = s.Scope("audiencestudio.ReadRequests")
-	batches, stats := transforms.Read(s, newRequestsReader, nil, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newRequestsReader, nil, files, env.Input, env.FS, env.Lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
@@ -82,30 +83,30 @@ func (PortabilityPipeline) Name() string { return PortabilityName }
 func (PortabilityPipeline) Tables() []hiveparquet.Table { return PortabilityTables() }
 
 // Discover implements run.Pipeline.
-func (p PortabilityPipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error) {
-	return DiscoverPortability(ctx, fsys, input, p.Selection, led)
+func (p PortabilityPipeline) Discover(ctx context.Context, env run.Env, fsys lakefs.FS, led map[string]ledger.Entry) (transforms.Plan, error) {
+	return DiscoverPortability(ctx, fsys, env.Input, p.Selection, led)
 }
 
 // Read implements run.Pipeline.
-func (PortabilityPipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
+func (PortabilityPipeline) Read(s beam.Scope, env run.Env, _ transforms.Plan, files beam.PCollection) run.Outputs {
 	s = s.Scope("audiencestudio.ReadPortability")
-	batches, stats := transforms.Read(s, newPortabilityReader, nil, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newPortabilityReader, nil, files, env.Input, env.FS, env.Lines)
 	return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 }
 
 // readPortability is the read step of one feed file.
-func readPortability(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+func readPortability(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	meta := feedFileOf(f.Rel)
 	st, err := transforms.ReadLines(ctx, fsys, f, PortabilityRejects(), opts, LzopOpener,
-		func() transforms.LineParser { return newFeedParser(f.Rel, f.Partition, meta) }, emit)
+		func() lineparse.Parser { return newFeedParser(f.Rel, f.Partition, meta) }, emit)
 	if err != nil {
 		return st, err
 	}
 	if !KnownDataSource(meta.DataSource) {
-		st.Warnings = append(st.Warnings, transforms.Count{Name: WarnUnknownDataSource, N: 1})
+		st.Warnings = append(st.Warnings, lineparse.Count{Name: WarnUnknownDataSource, N: 1})
 	}
 	if meta.BK.Undecoded() {
-		st.Warnings = append(st.Warnings, transforms.Count{Name: WarnBridgeKeyNotText, N: 1})
+		st.Warnings = append(st.Warnings, lineparse.Count{Name: WarnBridgeKeyNotText, N: 1})
 	}
 	return st, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lzop"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // row is one output row of a request read, reduced to what tests compare.
@@ -31,7 +32,7 @@ type row struct {
 }
 
 // collect reads f with readRequests and returns its rows, sorted.
-func collect(t *testing.T, f transforms.InputFile, opts transforms.LineOptions) ([]row, transforms.FileStats) {
+func collect(t *testing.T, f transforms.InputFile, opts lineparse.Options) ([]row, transforms.FileStats) {
 	t.Helper()
 	var rows []row
 	emit := func(b hiveparquet.Batch) {
@@ -140,7 +141,7 @@ func inputFile(t *testing.T, p string) transforms.InputFile {
 
 // readSplits reads f as n splits and returns the union of their rows and
 // the per-split stats.
-func readSplits(t *testing.T, f transforms.InputFile, n int, opts transforms.LineOptions) ([]row, []transforms.FileStats) {
+func readSplits(t *testing.T, f transforms.InputFile, n int, opts lineparse.Options) ([]row, []transforms.FileStats) {
 	t.Helper()
 	var all []row
 	var stats []transforms.FileStats
@@ -164,7 +165,7 @@ func TestSplitsEqualWhole(t *testing.T) {
 		t.Fatalf("want a multi-block file, got %d blocks", len(index))
 	}
 	f := inputFile(t, p)
-	opts := transforms.LineOptions{ChunkBytes: 64 << 10}
+	opts := lineparse.Options{ChunkBytes: 64 << 10}
 	whole, wst := collect(t, f, opts)
 	// Blank lines are skipped: every other line is a row or a reject.
 	var records []int64
@@ -220,9 +221,9 @@ func TestSplitsOfVendorFixture(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "multiblock.lzo"+ext), data, 0o644)
 	}
 	f := inputFile(t, filepath.Join(dir, "multiblock.lzo"))
-	whole, _ := collect(t, f, transforms.LineOptions{})
+	whole, _ := collect(t, f, lineparse.Options{})
 	for _, n := range []int{2, 3, 4} {
-		rows, _ := readSplits(t, f, n, transforms.LineOptions{})
+		rows, _ := readSplits(t, f, n, lineparse.Options{})
 		if fmt.Sprint(rows) != fmt.Sprint(whole) {
 			t.Fatalf("%d splits differ from the whole read", n)
 		}
@@ -256,7 +257,7 @@ func TestPlainGzipLzopSameRows(t *testing.T) {
 		}
 		return b.String()
 	}
-	ref, st := collect(t, inputFile(t, plain), transforms.LineOptions{})
+	ref, st := collect(t, inputFile(t, plain), lineparse.Options{})
 	if st.Compression != "plain" {
 		t.Fatalf("compression %q", st.Compression)
 	}
@@ -267,9 +268,9 @@ func TestPlainGzipLzopSameRows(t *testing.T) {
 		var rows []row
 		f := inputFile(t, c.p)
 		if c.splits > 0 {
-			rows, _ = readSplits(t, f, c.splits, transforms.LineOptions{})
+			rows, _ = readSplits(t, f, c.splits, lineparse.Options{})
 		} else {
-			rows, st = collect(t, f, transforms.LineOptions{})
+			rows, st = collect(t, f, lineparse.Options{})
 			if st.Compression != c.kind {
 				t.Errorf("%s: compression %q, want %q", c.p, st.Compression, c.kind)
 			}
@@ -282,7 +283,7 @@ func TestPlainGzipLzopSameRows(t *testing.T) {
 
 func readErr(t *testing.T, f transforms.InputFile) error {
 	t.Helper()
-	_, err := readRequests(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, func(b hiveparquet.Batch) { b.Record.Release() })
+	_, err := readRequests(context.Background(), lakefs.Local{}, f, lineparse.Options{}, func(b hiveparquet.Batch) { b.Record.Release() })
 	return err
 }
 
@@ -369,7 +370,7 @@ func BenchmarkReadRequests(b *testing.B) {
 	b.SetBytes(int64(len(content)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_, err := readRequests(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, func(b hiveparquet.Batch) { b.Record.Release() })
+		_, err := readRequests(context.Background(), lakefs.Local{}, f, lineparse.Options{}, func(b hiveparquet.Batch) { b.Record.Release() })
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -397,9 +398,9 @@ func TestSplitsWithoutRandomAccess(t *testing.T) {
 	p, _ := writeLzop(t, t.TempDir(), "s3like.lzo", content)
 	f := inputFile(t, p)
 	for _, s := range splitFile(f, RequestsSelection{Splits: 3}) {
-		local, _ := collect(t, s, transforms.LineOptions{})
+		local, _ := collect(t, s, lineparse.Options{})
 		var remote []row
-		_, err := readRequests(context.Background(), noRandomAccess{}, s, transforms.LineOptions{}, func(b hiveparquet.Batch) {
+		_, err := readRequests(context.Background(), noRandomAccess{}, s, lineparse.Options{}, func(b hiveparquet.Batch) {
 			defer b.Record.Release()
 			if b.Table != RequestsTable {
 				return
@@ -440,7 +441,7 @@ func TestFeedTruncatedGzipFails(t *testing.T) {
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	os.WriteFile(p, gz.Bytes()[:gz.Len()*2/3], 0o644)
 	f := transforms.InputFile{Path: p, Rel: rel, Size: int64(gz.Len() * 2 / 3), Partition: "x=1"}
-	_, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, func(b hiveparquet.Batch) { b.Record.Release() })
+	_, err := readPortability(context.Background(), lakefs.Local{}, f, lineparse.Options{}, func(b hiveparquet.Batch) { b.Record.Release() })
 	if err == nil || !strings.Contains(err.Error(), p) {
 		t.Fatalf("error %v, want one naming %s", err, p)
 	}
@@ -460,7 +461,7 @@ func TestRequestFileWithBOM(t *testing.T) {
 	for _, c := range []struct{ name, kind string }{
 		{"requests-bom.txt", "plain"}, {"requests-bom.txt.gz", "gzip"}, {"requests-bom.lzo", "lzop"},
 	} {
-		rows, st := collect(t, inputFile(t, filepath.Join(fixtures, c.name)), transforms.LineOptions{})
+		rows, st := collect(t, inputFile(t, filepath.Join(fixtures, c.name)), lineparse.Options{})
 		for i := range rows {
 			rows[i].file = ""
 		}
@@ -477,11 +478,11 @@ func TestRequestFileWithBOM(t *testing.T) {
 	if len(index) < 3 {
 		t.Fatalf("%d lzop blocks, want several", len(index))
 	}
-	rows, _ := readSplits(t, inputFile(t, p), 3, transforms.LineOptions{})
+	rows, _ := readSplits(t, inputFile(t, p), 3, lineparse.Options{})
 	if len(rows) == 0 || rows[0].table != RequestsTable || rows[0].pos != 0 || rows[0].text != "K00000000" {
 		t.Fatalf("first row of the split read: %+v", rows[:min(len(rows), 1)])
 	}
-	whole, _ := collect(t, inputFile(t, p), transforms.LineOptions{})
+	whole, _ := collect(t, inputFile(t, p), lineparse.Options{})
 	if fmt.Sprint(rows) != fmt.Sprint(whole) {
 		t.Errorf("split read differs from the whole read")
 	}
@@ -491,7 +492,7 @@ func TestRequestFileWithBOM(t *testing.T) {
 	if err := os.WriteFile(lp, later, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ = collect(t, inputFile(t, lp), transforms.LineOptions{})
+	rows, _ = collect(t, inputFile(t, lp), lineparse.Options{})
 	if len(rows) != 2 || rows[0].table != RequestsTable || rows[1].table != RequestsRejectsTable || rows[1].pos != int64(len(goodRequest)+1) {
 		t.Errorf("mark after the first line: %+v", rows)
 	}
@@ -534,7 +535,7 @@ func TestFeedBKColumns(t *testing.T) {
 			}
 			got = append(got, col("bridge_key"), col("bk_raw"), col("kuid_path"), col("kuid_file"))
 		}
-		st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, emit)
+		st, err := readPortability(context.Background(), lakefs.Local{}, f, lineparse.Options{}, emit)
 		if err != nil {
 			t.Fatal(err)
 		}

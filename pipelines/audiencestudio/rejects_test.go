@@ -14,41 +14,42 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 const hex64 = "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a"
 
 // requestRejects holds one request line per reject reason.
 var requestRejects = map[string]string{
-	ReasonInvalidUTF8:            "device^kxcookie^ab\xffcd^portability^^^",
-	ReasonBadTimestamp:           "device^kxcookie^abc^portability^^^12x4",
-	ReasonTimestampOutRange:      "device^kxcookie^abc^portability^^^12345",
-	ReasonFieldCount:             "device^kxcookie^abc^portability^^",
-	ReasonBadIDKind:              "cookie^kxcookie^abc^portability^^^",
-	ReasonEmptyIDType:            "device^^abc^portability^^^",
-	ReasonEmptyIDValue:           "device^kxcookie^^portability^^^",
-	ReasonBadHash:                "bk^email_sha256^abc^portability^^^",
-	ReasonEmptyAction:            "device^kxcookie^abc^^global^^",
-	ReasonMissingPolicyRegime:    "device^kxcookie^abc^set^^{\"dc\":1}^1515471711277000",
-	ReasonMissingFlags:           "device^kxcookie^abc^set^gdpr^^1515471711277000",
-	ReasonMissingTimestamp:       "device^kxcookie^abc^set^gdpr^{\"dc\":1}^",
-	transforms.ReasonLineTooLong: "device^kxcookie^" + strings.Repeat("x", 400) + "^portability^^^",
+	ReasonInvalidUTF8:           "device^kxcookie^ab\xffcd^portability^^^",
+	ReasonBadTimestamp:          "device^kxcookie^abc^portability^^^12x4",
+	ReasonTimestampOutRange:     "device^kxcookie^abc^portability^^^12345",
+	ReasonFieldCount:            "device^kxcookie^abc^portability^^",
+	ReasonBadIDKind:             "cookie^kxcookie^abc^portability^^^",
+	ReasonEmptyIDType:           "device^^abc^portability^^^",
+	ReasonEmptyIDValue:          "device^kxcookie^^portability^^^",
+	ReasonBadHash:               "bk^email_sha256^abc^portability^^^",
+	ReasonEmptyAction:           "device^kxcookie^abc^^global^^",
+	ReasonMissingPolicyRegime:   "device^kxcookie^abc^set^^{\"dc\":1}^1515471711277000",
+	ReasonMissingFlags:          "device^kxcookie^abc^set^gdpr^^1515471711277000",
+	ReasonMissingTimestamp:      "device^kxcookie^abc^set^gdpr^{\"dc\":1}^",
+	lineparse.ReasonLineTooLong: "device^kxcookie^" + strings.Repeat("x", 400) + "^portability^^^",
 }
 
 // feedRejects holds one feed record per reject reason.
 var feedRejects = map[string]string{
-	ReasonInvalidUTF8:            `{"TS":"1518036361","UA":"` + "\xff" + `"}`,
-	ReasonBadTimestamp:           `{"TS":"15180x6361"}`,
-	ReasonTimestampOutRange:      `{"TS":"12345"}`,
-	ReasonNotJSON:                `{"TS":"1518036361",`,
-	ReasonNotObject:              `["TS","1518036361"]`,
-	ReasonMissingTS:              `{"TS":"-","IP":"10.0.0.1"}`,
-	ReasonDuplicateField:         `{"TS":"1518036361","IP":"10.0.0.1","IP":"10.0.0.2"}`,
-	ReasonBadFieldType:           `{"TS":"1518036361","UA":{"name":"x"}}`,
-	ReasonBadResp:                `{"TS":"1518036361","RESP":"two hundred"}`,
-	ReasonBadRT:                  `{"TS":"1518036361","RT":"-5"}`,
-	ReasonBadNewUser:             `{"TS":"1518036361","NEWUSER":"maybe"}`,
-	transforms.ReasonLineTooLong: `{"TS":"1518036361","UA":"` + strings.Repeat("x", 400) + `"}`,
+	ReasonInvalidUTF8:           `{"TS":"1518036361","UA":"` + "\xff" + `"}`,
+	ReasonBadTimestamp:          `{"TS":"15180x6361"}`,
+	ReasonTimestampOutRange:     `{"TS":"12345"}`,
+	ReasonNotJSON:               `{"TS":"1518036361",`,
+	ReasonNotObject:             `["TS","1518036361"]`,
+	ReasonMissingTS:             `{"TS":"-","IP":"10.0.0.1"}`,
+	ReasonDuplicateField:        `{"TS":"1518036361","IP":"10.0.0.1","IP":"10.0.0.2"}`,
+	ReasonBadFieldType:          `{"TS":"1518036361","UA":{"name":"x"}}`,
+	ReasonBadResp:               `{"TS":"1518036361","RESP":"two hundred"}`,
+	ReasonBadRT:                 `{"TS":"1518036361","RT":"-5"}`,
+	ReasonBadNewUser:            `{"TS":"1518036361","NEWUSER":"maybe"}`,
+	lineparse.ReasonLineTooLong: `{"TS":"1518036361","UA":"` + strings.Repeat("x", 400) + `"}`,
 }
 
 const goodRequest = "device^kxcookie^abcdef123^portability^global^^1515471711277000"
@@ -111,7 +112,7 @@ func TestRequestRejectReasons(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.txt")
 	os.WriteFile(p, []byte(content), 0o644)
 	seen := map[string]int64{}
-	st, err := readRequests(context.Background(), lakefs.Local{}, inputFile(t, p), transforms.LineOptions{MaxLineBytes: 300}, rejectCodes(RequestsRejectsTable, seen))
+	st, err := readRequests(context.Background(), lakefs.Local{}, inputFile(t, p), lineparse.Options{MaxLineBytes: 300}, rejectCodes(RequestsRejectsTable, seen))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestFeedRejectReasons(t *testing.T) {
 	os.WriteFile(p, []byte(content), 0o644)
 	f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(content)), Partition: "request_id=R1/date=2024-03-02/data_source=pixel.gif"}
 	seen := map[string]int64{}
-	st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{MaxLineBytes: 300}, rejectCodes(PortabilityRejectsTable, seen))
+	st, err := readPortability(context.Background(), lakefs.Local{}, f, lineparse.Options{MaxLineBytes: 300}, rejectCodes(PortabilityRejectsTable, seen))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestBlankLinesAreNotRecords(t *testing.T) {
 		t.Run("requests/"+tt.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "r.txt")
 			os.WriteFile(p, []byte(tt.content), 0o644)
-			rows, st := collect(t, inputFile(t, p), transforms.LineOptions{ChunkBytes: 7})
+			rows, st := collect(t, inputFile(t, p), lineparse.Options{ChunkBytes: 7})
 			if err := st.Check(); err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +188,7 @@ func TestBlankLinesAreNotRecords(t *testing.T) {
 			os.WriteFile(p, []byte(content), 0o644)
 			f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(content)), Partition: "x=1"}
 			seen := map[string]int64{}
-			st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{ChunkBytes: 7}, rejectCodes(PortabilityRejectsTable, seen))
+			st, err := readPortability(context.Background(), lakefs.Local{}, f, lineparse.Options{ChunkBytes: 7}, rejectCodes(PortabilityRejectsTable, seen))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,14 +208,14 @@ func TestFeedUnknownSourceWarns(t *testing.T) {
 	os.WriteFile(p, []byte(goodFeed+"\n"), 0o644)
 	f := transforms.InputFile{Path: p, Rel: rel, Size: int64(len(goodFeed) + 1), Partition: "x=1"}
 	var rows int64
-	st, err := readPortability(context.Background(), lakefs.Local{}, f, transforms.LineOptions{}, func(b hiveparquet.Batch) {
+	st, err := readPortability(context.Background(), lakefs.Local{}, f, lineparse.Options{}, func(b hiveparquet.Batch) {
 		rows += b.Record.NumRows()
 		b.Record.Release()
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 || len(st.Warnings) != 1 || st.Warnings[0] != (transforms.Count{Name: WarnUnknownDataSource, N: 1}) {
+	if rows != 1 || len(st.Warnings) != 1 || st.Warnings[0] != (lineparse.Count{Name: WarnUnknownDataSource, N: 1}) {
 		t.Errorf("rows %d, warnings %v", rows, st.Warnings)
 	}
 }
@@ -230,7 +231,7 @@ func TestLineTooLongIsTruncated(t *testing.T) {
 	} {
 		for _, table := range []string{RequestsRejectsTable, PortabilityRejectsTable} {
 			t.Run(table+"/"+tt.name, func(t *testing.T) {
-				opts := transforms.LineOptions{MaxLineBytes: 300, RawBytes: 64, ChunkBytes: 128}
+				opts := lineparse.Options{MaxLineBytes: 300, RawBytes: 64, ChunkBytes: 128}
 				type rej struct {
 					code, raw string
 					truncated bool
@@ -264,7 +265,7 @@ func TestLineTooLongIsTruncated(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := []rej{{transforms.ReasonLineTooLong, long[:64], true}}
+				want := []rej{{lineparse.ReasonLineTooLong, long[:64], true}}
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("rejects %+v, want %+v", got, want)
 				}

@@ -7,11 +7,11 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // requestParser turns consent request lines into audiencestudio_requests
-// rows (transforms.LineParser). Its pos argument is the line's decompressed
+// rows (lineparse.Parser). Its pos argument is the line's decompressed
 // byte offset (see RequestsSchema), not a line number.
 //
 // The columns are hiveparquet column buffers, not Arrow builders: a request
@@ -33,12 +33,16 @@ type requestParser struct {
 	flagBuf [maxFlags]flagOf[[]byte] // parseFlags' result, reused
 }
 
+// requestsSchema is the schema of every request parser's batches, made
+// once (an *arrow.Schema is immutable; see the Didomi parser's).
+var requestsSchema = RequestsSchema()
+
 func newRequestParser(file, partition string) *requestParser {
-	return &requestParser{file: file, partition: partition, schema: RequestsSchema()}
+	return &requestParser{file: file, partition: partition, schema: requestsSchema}
 }
 
-// Parse implements transforms.LineParser.
-func (p *requestParser) Parse(line []byte, pos int64, rej *transforms.Rejects) bool {
+// Parse implements lineparse.Parser.
+func (p *requestParser) Parse(line []byte, pos int64, rej *lineparse.Rejects) bool {
 	r, bad := cutRequestLine(line)
 	if bad != nil {
 		rej.Add(pos, bad.Code, bad.Reason, line)
@@ -95,7 +99,7 @@ func addBytesOrNull(c *hiveparquet.StringBuf, b []byte) {
 	}
 }
 
-// Flush implements transforms.LineParser.
+// Flush implements lineparse.Parser.
 func (p *requestParser) Flush(emit func(hiveparquet.Batch)) {
 	if p.rows == 0 {
 		return
@@ -128,12 +132,12 @@ func (p *requestParser) Flush(emit func(hiveparquet.Batch)) {
 	emit(hiveparquet.Batch{Table: RequestsTable, Partition: p.partition, Record: hiveparquet.RecordFromData(schema, cols, rows)})
 }
 
-// Rows implements transforms.LineParser.
-func (p *requestParser) Rows() []transforms.Count {
-	return []transforms.Count{{Name: RequestsTable, N: p.n}}
+// Rows implements lineparse.Parser.
+func (p *requestParser) Rows() []lineparse.Count {
+	return []lineparse.Count{{Name: RequestsTable, N: p.n}}
 }
 
-// Release implements transforms.LineParser. The column buffers are Go
+// Release implements lineparse.Parser. The column buffers are Go
 // memory: nothing to release.
 func (p *requestParser) Release() {}
 
@@ -145,7 +149,7 @@ type feedFile struct {
 }
 
 // feedParser turns portability feed records into
-// audiencestudio_portability_events rows (transforms.LineParser).
+// audiencestudio_portability_events rows (lineparse.Parser).
 type feedParser struct {
 	file, partition string
 	meta            feedFile
@@ -184,8 +188,8 @@ func newFeedParser(file, partition string, meta feedFile) *feedParser {
 	return p
 }
 
-// Parse implements transforms.LineParser.
-func (p *feedParser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool {
+// Parse implements lineparse.Parser.
+func (p *feedParser) Parse(line []byte, lineNo int64, rej *lineparse.Rejects) bool {
 	r, bad := ParseFeedRecord(&p.jp, line, p.meta.DataSource)
 	if bad != nil {
 		rej.Add(lineNo, bad.Code, bad.Reason, line)
@@ -235,19 +239,19 @@ func (p *feedParser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) b
 	return true
 }
 
-// Flush implements transforms.LineParser.
+// Flush implements lineparse.Parser.
 func (p *feedParser) Flush(emit func(hiveparquet.Batch)) {
 	if p.srcFile.Len() > 0 {
 		emit(hiveparquet.Batch{Table: PortabilityTable, Partition: p.partition, Record: p.b.NewRecord()})
 	}
 }
 
-// Rows implements transforms.LineParser.
-func (p *feedParser) Rows() []transforms.Count {
-	return []transforms.Count{{Name: PortabilityTable, N: p.n}}
+// Rows implements lineparse.Parser.
+func (p *feedParser) Rows() []lineparse.Count {
+	return []lineparse.Count{{Name: PortabilityTable, N: p.n}}
 }
 
-// Release implements transforms.LineParser.
+// Release implements lineparse.Parser.
 func (p *feedParser) Release() { p.b.Release() }
 
 // arrowTS converts Unix microseconds to an Arrow timestamp value.

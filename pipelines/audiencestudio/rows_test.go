@@ -11,7 +11,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // TestRequestFlagsColumn: the flags column holds the six documented flags
@@ -41,7 +41,7 @@ func TestRequestFlagsColumn(t *testing.T) {
 	}
 	var got []map[string]int32
 	var raws []string
-	_, err := readRequests(context.Background(), lakefs.Local{}, inputFile(t, p), transforms.LineOptions{}, func(b hiveparquet.Batch) {
+	_, err := readRequests(context.Background(), lakefs.Local{}, inputFile(t, p), lineparse.Options{}, func(b hiveparquet.Batch) {
 		defer b.Record.Release()
 		if b.Table != RequestsTable {
 			t.Errorf("unexpected %s batch", b.Table)

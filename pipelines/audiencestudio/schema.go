@@ -4,7 +4,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Table names.
@@ -127,14 +127,14 @@ func RequestsTables() []hiveparquet.Table {
 
 // RequestsRejects is the audiencestudio_requests_rejects table.
 func RequestsRejects() hiveparquet.Table {
-	t := transforms.RejectTable(RequestsRejectsTable, RequestsPartitions())
+	t := lineparse.RejectTable(RequestsRejectsTable, RequestsPartitions())
 	t.Doc = "One row per rejected consent request line; source_line holds the line's decompressed byte offset (as source_offset in audiencestudio_requests)."
 	return t
 }
 
 // PortabilityRejects is the audiencestudio_portability_rejects table.
 func PortabilityRejects() hiveparquet.Table {
-	return transforms.RejectTable(PortabilityRejectsTable, PortabilityPartitions())
+	return lineparse.RejectTable(PortabilityRejectsTable, PortabilityPartitions())
 }
 
 // PortabilityTables returns the tables the portability pipeline writes.

@@ -16,6 +16,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/io/lzop"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Reading request files, whole or in lzop splits, with byte-offset lineage.
@@ -42,18 +43,18 @@ const IndexSuffix = ".index"
 // first owned line starts at decompressed offset first: positions are byte
 // offsets, and a UTF-8 byte-order mark (spreadsheet exports) at the start
 // of a file is not part of its first line.
-func requestSourceOptions(first int64) transforms.SourceOptions {
-	return transforms.SourceOptions{Positions: transforms.ByteOffsets, First: first, DropBOM: first == 0}
+func requestSourceOptions(first int64) lineparse.SourceOptions {
+	return lineparse.SourceOptions{Positions: lineparse.ByteOffsets, First: first, DropBOM: first == 0}
 }
 
 // openRequestSource opens f (a whole file or one split) as a line source.
-func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions) (transforms.LineSource, decompress.Kind, io.Closer, error) {
+func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts lineparse.Options) (lineparse.Source, decompress.Kind, io.Closer, error) {
 	if f.SplitEnd <= 0 {
 		r, kind, closer, err := transforms.OpenDecompressed(ctx, fsys, f, LzopOpener)
 		if err != nil {
 			return nil, "", nil, err
 		}
-		return transforms.NewReaderSource(r, requestSourceOptions(0), opts), kind, closer, nil
+		return lineparse.NewReaderSource(r, requestSourceOptions(0), opts), kind, closer, nil
 	}
 	faults.Hit(ctx, "read.file") // a split (whole files: transforms.OpenDecompressed)
 	index, err := readIndex(ctx, fsys, f.Path+IndexSuffix)
@@ -91,7 +92,7 @@ func openRequestSource(ctx context.Context, fsys lakefs.FS, f transforms.InputFi
 			return nil, "", nil, err
 		}
 	}
-	return transforms.NewReaderSource(sr, requestSourceOptions(base+sr.pos), opts), decompress.Lzop, closer, nil
+	return lineparse.NewReaderSource(sr, requestSourceOptions(base+sr.pos), opts), decompress.Lzop, closer, nil
 }
 
 // splitReader is the decompressed content of the lines that one split of an
@@ -266,14 +267,14 @@ func (n *namedErrReader) Read(p []byte) (int, error) {
 
 // readRequests is the read step of one request file or split: open,
 // decompress, parse in parallel, check the counters.
-func readRequests(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+func readRequests(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, opts lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	src, kind, closer, err := openRequestSource(ctx, fsys, f, opts)
 	if err != nil {
 		return transforms.FileStats{}, err
 	}
 	defer closer.Close()
-	counts, err := transforms.ParseSource(ctx, src, f, RequestsRejects(), opts,
-		func() transforms.LineParser { return newRequestParser(f.Rel, f.Partition) }, emit)
+	counts, err := lineparse.ParseSource(ctx, src, f.Origin(), RequestsRejects(), opts,
+		func() lineparse.Parser { return newRequestParser(f.Rel, f.Partition) }, emit)
 	if err != nil {
 		return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
 	}

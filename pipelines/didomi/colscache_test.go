@@ -7,14 +7,14 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // parseChunkBytes parses lines with p as one chunk (Parse, then Flush) and
 // returns the bytes allocated meanwhile and the batches, as JSON rows.
 func parseChunkBytes(t *testing.T, p *parser, lines [][]byte) (uint64, []string) {
 	t.Helper()
-	rej := transforms.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	rej := lineparse.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer rej.Release()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -85,7 +85,7 @@ func TestColsCacheCarriesSizes(t *testing.T) {
 func TestColsCacheSkipsUnflushed(t *testing.T) {
 	var cache colsCache
 	p := newCachedParser("f", "p", &cache)
-	rej := transforms.NewRejects(Rejects(), "p", "", "f", 0)
+	rej := lineparse.NewRejects(Rejects(), "p", "", "f", 0)
 	defer rej.Release()
 	if !p.Parse([]byte(goodLine), 1, rej) {
 		t.Fatal("good line rejected")

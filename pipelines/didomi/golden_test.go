@@ -16,7 +16,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // update rewrites the golden outputs from the current parser:
@@ -108,12 +108,12 @@ func TestParseGolden(t *testing.T) {
 var goldenNames = []string{UsersTable + ".jsonl", EventsTable + ".jsonl", RejectsTable + ".jsonl", "summary.txt"}
 
 // parseGolden parses lines in chunks of chunk lines (flushing after each,
-// as ParseLines does) and renders the golden outputs.
+// as lineparse.Parse does) and renders the golden outputs.
 func parseGolden(t testing.TB, lines [][]byte, chunk int) map[string][]byte {
 	t.Helper()
 	p := newParser(goldenFile, goldenPartition)
 	defer p.Release()
-	rej := transforms.NewRejects(Rejects(), goldenPartition, "", "f", 0)
+	rej := lineparse.NewRejects(Rejects(), goldenPartition, "", "f", 0)
 	defer rej.Release()
 	out := map[string][]byte{}
 	var summary bytes.Buffer

@@ -4,8 +4,7 @@ import (
 	"fmt"
 
 	"github.com/valyala/fastjson"
-
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // lineError is why a line is rejected: reason is at+msg, where at is the
@@ -135,7 +134,7 @@ func (l *lineVals) addExtra(k []byte, v *fastjson.Value) {
 	} else {
 		l.ext = append(l.ext, ',')
 	}
-	l.ext = transforms.AppendJSONString(l.ext, k)
+	l.ext = lineparse.AppendJSONString(l.ext, k)
 	l.ext = append(l.ext, ':')
 	l.ext = v.MarshalTo(l.ext)
 	l.extFields++

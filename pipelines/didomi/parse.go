@@ -8,7 +8,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Reject reason codes of the Didomi pipeline (besides the shared empty_line
@@ -75,10 +75,20 @@ type parser struct {
 	cache           *colsCache
 }
 
+// The schemas of the parsers' batches, made once for every parser: an
+// *arrow.Schema is immutable, so sharing it is safe, and the Parquet writer
+// then recognises a batch's schema by its pointer. Made per parser, the two
+// schemas and the writer's field-by-field comparison of them cost about 8 %
+// of the CPU of a drop of 5,000 small files.
+var (
+	usersSchema  = UsersSchema()
+	eventsSchema = EventsSchema()
+)
+
 func newParser(file, partition string) *parser {
 	return &parser{
 		file: file, partition: partition, fileBytes: []byte(file),
-		usersSchema: UsersSchema(), eventsSchema: EventsSchema(),
+		usersSchema: usersSchema, eventsSchema: eventsSchema,
 	}
 }
 
@@ -142,8 +152,8 @@ func (c *colsCache) put(t *tableCols) {
 	}
 }
 
-// Parse implements transforms.LineParser.
-func (p *parser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool {
+// Parse implements lineparse.Parser.
+func (p *parser) Parse(line []byte, lineNo int64, rej *lineparse.Rejects) bool {
 	v, err := p.p.ParseBytes(line)
 	if err != nil {
 		rej.Add(lineNo, ReasonInvalidJSON, "not valid JSON: "+err.Error(), line)
@@ -166,18 +176,18 @@ func (p *parser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool 
 	return true
 }
 
-// Events implements transforms.EventParser.
+// Events implements lineparse.EventParser.
 func (p *parser) Events() (in, out int64) { return p.eventsIn, p.nEvents }
 
-// Warnings implements transforms.WarningParser.
-func (p *parser) Warnings() []transforms.Count {
+// Warnings implements lineparse.WarningParser.
+func (p *parser) Warnings() []lineparse.Count {
 	if p.noZone == 0 {
 		return nil
 	}
-	return []transforms.Count{{Name: WarnTimestampWithoutZone, N: p.noZone}}
+	return []lineparse.Count{{Name: WarnTimestampWithoutZone, N: p.noZone}}
 }
 
-// Flush implements transforms.LineParser.
+// Flush implements lineparse.Parser.
 func (p *parser) Flush(emit func(hiveparquet.Batch)) {
 	if p.users.rows > 0 {
 		emit(hiveparquet.Batch{Table: UsersTable, Partition: p.partition, Record: p.users.record(p.usersSchema)})
@@ -187,12 +197,12 @@ func (p *parser) Flush(emit func(hiveparquet.Batch)) {
 	}
 }
 
-// Rows implements transforms.LineParser.
-func (p *parser) Rows() []transforms.Count {
-	return []transforms.Count{{Name: UsersTable, N: p.nUsers}, {Name: EventsTable, N: p.nEvents}}
+// Rows implements lineparse.Parser.
+func (p *parser) Rows() []lineparse.Count {
+	return []lineparse.Count{{Name: UsersTable, N: p.nUsers}, {Name: EventsTable, N: p.nEvents}}
 }
 
-// Release implements transforms.LineParser. The column buffers are Go
+// Release implements lineparse.Parser. The column buffers are Go
 // memory: dropping them is enough; flushed ones go back to the parser's
 // cache, for their sizes.
 func (p *parser) Release() {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // sampleDir is the committed sample export made by scripts/gendata.
@@ -55,7 +55,7 @@ func sampleLines(tb testing.TB) [][]byte {
 }
 
 // benchChunk repeats the sample lines until they make about minBytes, like
-// one chunk of transforms.ParseLines.
+// one chunk of lineparse.Parse.
 func benchChunk(tb testing.TB, minBytes int) (lines [][]byte, size int64) {
 	tb.Helper()
 	sample := sampleLines(tb)
@@ -69,7 +69,7 @@ func benchChunk(tb testing.TB, minBytes int) (lines [][]byte, size int64) {
 }
 
 // BenchmarkParse measures Parse and Flush over a 4 MiB chunk of the
-// committed sample export, as one ParseLines worker handles a chunk: one
+// committed sample export, as one lineparse.Parse worker handles a chunk: one
 // parser reused across chunks, its batches flushed at the end of each.
 func BenchmarkParse(b *testing.B) {
 	lines, size := benchChunk(b, 4<<20)
@@ -83,7 +83,7 @@ func BenchmarkParse(b *testing.B) {
 func benchParseChunk(b *testing.B, lines [][]byte, size int64) {
 	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
 	defer p.Release()
-	rej := transforms.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	rej := lineparse.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer rej.Release()
 	release := func(bt hiveparquet.Batch) { bt.Record.Release() }
 	b.SetBytes(size)

@@ -11,7 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 const goodLine = `{"user":{"id":"u1","organization_id":"org","organization_user_id":"a@b.c","version":3,` +
@@ -30,7 +30,7 @@ func parseOne(t *testing.T, line string) (users, events arrow.Record, rej arrow.
 	t.Helper()
 	p := newParser("f.json.gz", "export_id=x/date=2024-03-01")
 	defer p.Release()
-	r := transforms.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
+	r := lineparse.NewRejects(Rejects(), "export_id=x/date=2024-03-01", "", "f.json.gz", 0)
 	defer r.Release()
 	ok = p.Parse([]byte(line), 7, r)
 	emit := func(b hiveparquet.Batch) {
@@ -190,7 +190,7 @@ func checkParseInvariants(t testing.TB, line []byte) {
 	t.Helper()
 	p := newParser("f", "p")
 	defer p.Release()
-	r := transforms.NewRejects(Rejects(), "p", "", "f", 64)
+	r := lineparse.NewRejects(Rejects(), "p", "", "f", 64)
 	defer r.Release()
 	ok := p.Parse(line, 1, r)
 	if ok == (r.Count() == 1) || r.Count() > 1 || (!ok && r.EventCount() != 0) {
@@ -336,7 +336,7 @@ func TestParseEventRejects(t *testing.T) {
 func TestParseEventCounters(t *testing.T) {
 	p := newParser("f", "p")
 	defer p.Release()
-	r := transforms.NewRejects(Rejects(), "p", "", "f", 0)
+	r := lineparse.NewRejects(Rejects(), "p", "", "f", 0)
 	defer r.Release()
 	for i, l := range []string{
 		`{"user":{"id":"u"},"events":[{"id":"a"},1,{"created_at":"x"}]}`,
@@ -374,7 +374,7 @@ func TestParseTimestampForms(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			p := newParser("f", "p")
 			defer p.Release()
-			r := transforms.NewRejects(Rejects(), "p", "", "f", 0)
+			r := lineparse.NewRejects(Rejects(), "p", "", "f", 0)
 			defer r.Release()
 			line := `{"user":{"id":"u","created_at":"` + tt.raw + `"},"events":[{"created_at":"` + tt.raw + `"}]}`
 			if !p.Parse([]byte(line), 1, r) || r.EventCount() != 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Name is the pipeline's name (subcommand, ledger folder).
@@ -51,10 +52,6 @@ func init() {
 type Pipeline struct {
 	// Selection narrows the partitions read.
 	Selection Selection
-	// Output and RunID are the run's, needed to copy proof files into the
-	// run's temporary area; ForRun sets them.
-	Output string
-	RunID  string
 }
 
 // Name implements run.Pipeline.
@@ -63,26 +60,9 @@ func (Pipeline) Name() string { return Name }
 // Tables implements run.Pipeline.
 func (Pipeline) Tables() []hiveparquet.Table { return Tables() }
 
-// ForRun implements run.ForRunner: p for the run runID writing to output.
-func (p Pipeline) ForRun(output, runID string, _ lakefs.Options) run.Pipeline {
-	p.Output, p.RunID = output, runID
-	return p
-}
-
 // Discover implements run.Pipeline.
-func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error) {
-	plan, err := Discover(ctx, fsys, input, p.Selection, led)
-	if err != nil {
-		return plan, err
-	}
-	if p.Selection.Proofs && (p.Output == "" || p.RunID == "") {
-		for _, f := range plan.Files {
-			if len(f.Parts) > 0 {
-				return plan, errNoProofs
-			}
-		}
-	}
-	return plan, nil
+func (p Pipeline) Discover(ctx context.Context, env run.Env, fsys lakefs.FS, led map[string]ledger.Entry) (transforms.Plan, error) {
+	return Discover(ctx, fsys, env.Input, p.Selection, led)
 }
 
 // Read implements run.Pipeline: it reads the planned files in parallel
@@ -96,13 +76,13 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 // without an archive is not checked. The check's rows are a second batch
 // output, written by a write step of their own: flattened with the read's
 // batches, every batch would cross a stage boundary (see run.Outputs).
-func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
+func (p Pipeline) Read(s beam.Scope, env run.Env, _ transforms.Plan, files beam.PCollection) run.Outputs {
 	s = s.Scope("didomi.Read")
 	if !p.Selection.Proofs {
-		batches, stats := transforms.Read(s, newUsersReader, nil, files, input, fsOpts, lines)
+		batches, stats := transforms.Read(s, newUsersReader, nil, files, env.Input, env.FS, env.Lines)
 		return run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
 	}
-	outs := beam.ParDoN(s, &readWithProofsFn{Input: input, FS: fsOpts, Lines: lines, Output: p.Output, RunID: p.RunID}, files)
+	outs := beam.ParDoN(s, &readWithProofsFn{Input: env.Input, FS: env.FS, Lines: env.Lines, Output: env.Output, RunID: env.RunID}, files)
 	batches, stats, refs, index, archives := outs[0], outs[1], outs[2], outs[3], outs[4]
 	cs := s.Scope("didomi.CheckProofs")
 	problems := beam.ParDo(cs, &matchProofsFn{}, beam.CoGroupByKey(cs, refs, index))
@@ -123,9 +103,9 @@ type usersReader struct {
 }
 
 // ReadFile implements transforms.FileReader.
-func (r *usersReader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+func (r *usersReader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	return transforms.ReadLines(ctx, fsys, f, Rejects(), lines, nil,
-		func() transforms.LineParser { return newCachedParser(f.Rel, f.Partition, &r.cols) }, emit)
+		func() lineparse.Parser { return newCachedParser(f.Rel, f.Partition, &r.cols) }, emit)
 }
 
 // readWithProofsFn reads users files (emitting the events' proof
@@ -135,11 +115,11 @@ func (r *usersReader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms
 // the same stage since batches never cross one; its users files go through
 // the same reader (usersReader).
 type readWithProofsFn struct {
-	Input  string                 `json:"input"`
-	FS     lakefs.Options         `json:"fs"`
-	Lines  transforms.LineOptions `json:"lines"`
-	Output string                 `json:"output"`
-	RunID  string                 `json:"run_id"`
+	Input  string            `json:"input"`
+	FS     lakefs.Options    `json:"fs"`
+	Lines  lineparse.Options `json:"lines"`
+	Output string            `json:"output"`
+	RunID  string            `json:"run_id"`
 
 	fs  lakefs.FS
 	out lakefs.FS
@@ -327,7 +307,7 @@ func (fn *writeCheckFn) ProcessElement(partition string, problems func(*checkRow
 	}
 	for _, p := range []string{ProblemMissing, ProblemOrphan} {
 		if counts[p] > 0 {
-			stats[0].Warnings = append(stats[0].Warnings, transforms.Count{Name: p, N: counts[p]})
+			stats[0].Warnings = append(stats[0].Warnings, lineparse.Count{Name: p, N: counts[p]})
 		}
 	}
 	for _, s := range stats {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/splittar"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Reject reason codes of proof archive entries. Their source_line is the
@@ -156,7 +156,7 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	}
 	r := splittar.NewReader(ctx, in.Open, f.Rel, parts)
 	defer r.Close()
-	rej := transforms.NewRejects(Rejects(), f.Partition, "", f.Rel, rawBytes)
+	rej := lineparse.NewRejects(Rejects(), f.Partition, "", f.Rel, rawBytes)
 	defer rej.Release()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, ProofsSchema())
 	defer b.Release()
@@ -245,9 +245,9 @@ func ReadProofs(ctx context.Context, in, out lakefs.FS, output, runID string, f 
 	st.Rejected = rej.Count()
 	st.RejectsByReason = rej.ByReason()
 	if dirs > 0 {
-		st.Warnings = append(st.Warnings, transforms.Count{Name: WarningProofDirectory, N: dirs})
+		st.Warnings = append(st.Warnings, lineparse.Count{Name: WarningProofDirectory, N: dirs})
 	}
-	st.Rows = []transforms.Count{{Name: ProofsTable, N: st.RecordsOut}}
+	st.Rows = []lineparse.Count{{Name: ProofsTable, N: st.RecordsOut}}
 	return st, st.Check()
 }
 
@@ -328,6 +328,3 @@ func proofGroups(dir string, parts, joined []splittar.Part) ([]splittar.Group, [
 	}
 	return groups, skipped, nil
 }
-
-// errNoProofs is returned when proofs are requested without the run's output.
-var errNoProofs = errors.New("didomi: reading proofs needs the run's output and run ID (Pipeline.ForRun)")

@@ -20,6 +20,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/io/splittar"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 var (
@@ -305,7 +306,7 @@ func TestReadProofsCaseAndDirectories(t *testing.T) {
 	if fmt.Sprint(found) != fmt.Sprint([]string{idA}) || len(st.Files) != 1 || st.Files[0].Name != idA {
 		t.Errorf("found %v, files %+v: want the first copy, under its lower-case ID", found, st.Files)
 	}
-	if fmt.Sprint(st.Warnings) != fmt.Sprint([]transforms.Count{{Name: WarningProofDirectory, N: 2}}) {
+	if fmt.Sprint(st.Warnings) != fmt.Sprint([]lineparse.Count{{Name: WarningProofDirectory, N: 2}}) {
 		t.Errorf("warnings %v", st.Warnings)
 	}
 	if st.AttachmentKind != "proofs" || len(st.AttachmentTables) != 3 {

@@ -4,7 +4,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Table names.
@@ -166,4 +166,4 @@ func Tables() []hiveparquet.Table {
 
 // Rejects is the didomi_rejects table: every reject of a partition (a line,
 // an event of a kept line, a proof archive entry) is a row of its schema.
-func Rejects() hiveparquet.Table { return transforms.EventRejectTable(RejectsTable, Partitions()) }
+func Rejects() hiveparquet.Table { return lineparse.EventRejectTable(RejectsTable, Partitions()) }

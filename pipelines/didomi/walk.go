@@ -127,35 +127,7 @@ func badUTF8(v *fastjson.Value) (path string, bad bool) {
 
 func (l *lineVals) userObject(u *fastjson.Value) *lineError {
 	uv := &l.user
-	o, _ := u.Object()
-	l.beginExtra()
-	o.Visit(func(k []byte, x *fastjson.Value) {
-		switch string(k) {
-		case "id":
-			first(&uv.id, x)
-		case "organization_id":
-			first(&uv.orgID, x)
-		case "organization_user_id":
-			first(&uv.orgUserID, x)
-		case "version":
-			first(&uv.version, x)
-		case "created_at":
-			first(&uv.createdAt, x)
-		case "updated_at":
-			first(&uv.updatedAt, x)
-		case "metadata":
-			first(&uv.metadata, x)
-		case "country":
-			first(&uv.country, x)
-		case "last_seen_country":
-			first(&uv.lastSeen, x)
-		case "consents":
-			first(&uv.consents, x)
-		default:
-			l.addExtra(k, x)
-		}
-	})
-	uv.extra = l.endExtra()
+	uv.extra = l.object(u, uv)
 	if isNull(uv.id) || (uv.id.Type() == fastjson.TypeString && len(uv.id.GetStringBytes()) == 0) {
 		return rejectf(ReasonMissingUserID, "user has no id")
 	}
@@ -196,37 +168,7 @@ func (l *lineVals) userObject(u *fastjson.Value) *lineError {
 func (l *lineVals) event(e *fastjson.Value, index int) *lineError {
 	l.evs = append(l.evs, eventVals{cons: -1, index: index})
 	ev := &l.evs[len(l.evs)-1]
-	o, _ := e.Object()
-	l.beginExtra()
-	o.Visit(func(k []byte, x *fastjson.Value) {
-		switch string(k) {
-		case "id":
-			first(&ev.id, x)
-		case "organization_id":
-			first(&ev.orgID, x)
-		case "created_at":
-			first(&ev.createdAt, x)
-		case "updated_at":
-			first(&ev.updatedAt, x)
-		case "metadata":
-			first(&ev.metadata, x)
-		case "status":
-			first(&ev.status, x)
-		case "regulation":
-			first(&ev.regulation, x)
-		case "user":
-			first(&ev.user, x)
-		case "consents":
-			first(&ev.consents, x)
-		case "proofs_id":
-			first(&ev.proofs, x)
-		case "delegate":
-			first(&ev.delegate, x)
-		default:
-			l.addExtra(k, x)
-		}
-	})
-	ev.extra = l.endExtra()
+	ev.extra = l.object(e, ev)
 	le := checkString(ev.id, "id")
 	if le == nil {
 		le = checkString(ev.orgID, "organization_id")
@@ -250,25 +192,7 @@ func (l *lineVals) event(e *fastjson.Value, index int) *lineError {
 		if u.Type() != fastjson.TypeObject {
 			return wrongType(".user", "an object", u)
 		}
-		o, _ := u.Object()
-		l.beginExtra()
-		o.Visit(func(k []byte, x *fastjson.Value) {
-			switch string(k) {
-			case "id":
-				first(&ev.uID, x)
-			case "organization_user_id":
-				first(&ev.uOrgUserID, x)
-			case "metadata":
-				first(&ev.uMetadata, x)
-			case "country":
-				first(&ev.uCountry, x)
-			case "last_seen_country":
-				first(&ev.uLastSeen, x)
-			default:
-				l.addExtra(k, x)
-			}
-		})
-		ev.uExtra = l.endExtra()
+		ev.uExtra = l.object(u, (*eventUser)(ev))
 		le := checkString(ev.uID, "id")
 		if le == nil {
 			le = checkString(ev.uOrgUserID, "organization_user_id")
@@ -287,21 +211,7 @@ func (l *lineVals) event(e *fastjson.Value, index int) *lineError {
 		if d.Type() != fastjson.TypeObject {
 			return wrongType(".delegate", "an object", d)
 		}
-		o, _ := d.Object()
-		l.beginExtra()
-		o.Visit(func(k []byte, x *fastjson.Value) {
-			switch string(k) {
-			case "id":
-				first(&ev.dID, x)
-			case "name":
-				first(&ev.dName, x)
-			case "metadata":
-				first(&ev.dMetadata, x)
-			default:
-				l.addExtra(k, x)
-			}
-		})
-		ev.dExtra = l.endExtra()
+		ev.dExtra = l.object(d, (*eventDelegate)(ev))
 		le := checkString(ev.dID, "id")
 		if le == nil {
 			le = checkString(ev.dName, "name")
@@ -329,109 +239,81 @@ func (l *lineVals) consents(c *fastjson.Value) (int, *lineError) {
 	if c.Type() != fastjson.TypeObject {
 		return -1, wrongType("", "an object", c)
 	}
-	var cv consentVals
-	o, _ := c.Object()
-	l.beginExtra()
-	o.Visit(func(k []byte, x *fastjson.Value) {
-		switch string(k) {
-		case "purposes":
-			first(&cv.purposes, x)
-		case "vendors":
-			first(&cv.vendors, x)
-		case "channels":
-			first(&cv.channels, x)
-		case "tcfcs":
-			first(&cv.tcfcs, x)
-		default:
-			l.addExtra(k, x)
-		}
-	})
-	cv.extra = l.endExtra()
-	if le := checkString(cv.tcfcs, "tcfcs"); le != nil {
+	// The consents' values go straight into their place in l.cons (a
+	// local value would escape to the heap through the visitor), which an
+	// error takes back.
+	n := len(l.cons)
+	l.cons = append(l.cons, consentVals{})
+	if le := l.consent(c, &l.cons[n]); le != nil {
+		l.cons = l.cons[:n]
 		return -1, le
+	}
+	return n, nil
+}
+
+// consent checks the consents object c into cv.
+func (l *lineVals) consent(c *fastjson.Value, cv *consentVals) *lineError {
+	cv.extra = l.object(c, cv)
+	if le := checkString(cv.tcfcs, "tcfcs"); le != nil {
+		return le
 	}
 	if ps := cv.purposes; !isNull(ps) {
 		if ps.Type() != fastjson.TypeArray {
-			return -1, wrongType(".purposes", "an array", ps)
+			return wrongType(".purposes", "an array", ps)
 		}
 		arr, _ := ps.Array()
 		cv.purpose0 = len(l.purposes)
 		for i, pv := range arr {
 			if le := l.purpose(pv); le != nil {
-				return -1, le.under(".purposes[" + strconv.Itoa(i) + "]")
+				return le.under(".purposes[" + strconv.Itoa(i) + "]")
 			}
 		}
 		cv.purpose1 = len(l.purposes)
 	}
 	if chs := cv.channels; !isNull(chs) {
 		if chs.Type() != fastjson.TypeArray {
-			return -1, wrongType(".channels", "an array", chs)
+			return wrongType(".channels", "an array", chs)
 		}
 		arr, _ := chs.Array()
 		cv.channel0 = len(l.channels)
 		for i, ch := range arr {
 			if le := l.channel(ch); le != nil {
-				return -1, le.under(".channels[" + strconv.Itoa(i) + "]")
+				return le.under(".channels[" + strconv.Itoa(i) + "]")
 			}
 		}
 		cv.channel1 = len(l.channels)
 	}
 	if vs := cv.vendors; !isNull(vs) {
 		if vs.Type() != fastjson.TypeObject {
-			return -1, wrongType(".vendors", "an object", vs)
+			return wrongType(".vendors", "an object", vs)
 		}
-		o, _ := vs.Object()
-		l.beginExtra()
-		o.Visit(func(k []byte, x *fastjson.Value) {
-			switch string(k) {
-			case "enabled":
-				first(&cv.vendorLists[0], x)
-			case "disabled":
-				first(&cv.vendorLists[1], x)
-			case "enabled_li":
-				first(&cv.vendorLists[2], x)
-			case "disabled_li":
-				first(&cv.vendorLists[3], x)
-			default:
-				l.addExtra(k, x)
-			}
-		})
-		cv.vendorsExtra = l.endExtra()
+		cv.vendorsExtra = l.object(vs, (*consentVendors)(cv))
 		for i, list := range cv.vendorLists {
 			// Vendor IDs are strings; IAB vendors may appear as numbers.
 			if le := checkStringList(list, true); le != nil {
-				return -1, le.under(".vendors." + vendorKeys[i])
+				return le.under(".vendors." + vendorKeys[i])
 			}
 		}
 	}
-	l.cons = append(l.cons, cv)
-	return len(l.cons) - 1, nil
+	return nil
 }
 
 func (l *lineVals) purpose(v *fastjson.Value) *lineError {
 	if v.Type() != fastjson.TypeObject {
 		return wrongType("", "an object", v)
 	}
-	var pv purposeVals
-	o, _ := v.Object()
-	l.beginExtra()
-	o.Visit(func(k []byte, x *fastjson.Value) {
-		switch string(k) {
-		case "id":
-			first(&pv.id, x)
-		case "enabled":
-			first(&pv.enabled, x)
-		case "enabled_li":
-			first(&pv.enabledLI, x)
-		case "metadata":
-			first(&pv.metadata, x)
-		case "values":
-			first(&pv.values, x)
-		default:
-			l.addExtra(k, x)
-		}
-	})
-	pv.extra = l.endExtra()
+	n := len(l.purposes)
+	l.purposes = append(l.purposes, purposeVals{})
+	if le := l.purposeInto(v, &l.purposes[n]); le != nil {
+		l.purposes = l.purposes[:n]
+		return le
+	}
+	return nil
+}
+
+// purposeInto checks the purpose object v into pv.
+func (l *lineVals) purposeInto(v *fastjson.Value, pv *purposeVals) *lineError {
+	pv.extra = l.object(v, pv)
 	le := checkString(pv.id, "id")
 	if le == nil {
 		le = checkBool(pv.enabled, "enabled")
@@ -445,7 +327,6 @@ func (l *lineVals) purpose(v *fastjson.Value) *lineError {
 	if vs := pv.values; !isNull(vs) && vs.Type() != fastjson.TypeObject {
 		return wrongType(".values", "an object", vs)
 	}
-	l.purposes = append(l.purposes, pv)
 	return nil
 }
 
@@ -453,31 +334,23 @@ func (l *lineVals) channel(v *fastjson.Value) *lineError {
 	if v.Type() != fastjson.TypeObject {
 		return wrongType("", "an object", v)
 	}
-	var cv channelVals
-	o, _ := v.Object()
-	l.beginExtra()
-	o.Visit(func(k []byte, x *fastjson.Value) {
-		switch string(k) {
-		case "id":
-			first(&cv.id, x)
-		case "enabled":
-			first(&cv.enabled, x)
-		case "metadata":
-			first(&cv.metadata, x)
-		default:
-			l.addExtra(k, x)
-		}
-	})
-	cv.extra = l.endExtra()
+	n := len(l.channels)
+	l.channels = append(l.channels, channelVals{})
+	if le := l.channelInto(v, &l.channels[n]); le != nil {
+		l.channels = l.channels[:n]
+		return le
+	}
+	return nil
+}
+
+// channelInto checks the channel object v into cv.
+func (l *lineVals) channelInto(v *fastjson.Value, cv *channelVals) *lineError {
+	cv.extra = l.object(v, cv)
 	le := checkString(cv.id, "id")
 	if le == nil {
 		le = checkBool(cv.enabled, "enabled")
 	}
-	if le != nil {
-		return le
-	}
-	l.channels = append(l.channels, cv)
-	return nil
+	return le
 }
 
 // checkString accepts a missing, null or string value of key.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
 )
@@ -108,10 +107,6 @@ func TestBasePlusDelta(t *testing.T) {
 type clocked struct {
 	Pipeline
 	now func() time.Time
-}
-
-func (c clocked) ForRun(output, runID string, fs lakefs.Options) run.Pipeline {
-	return clocked{c.Pipeline.ForRun(output, runID, fs).(Pipeline), c.now}
 }
 
 func (c clocked) Then(o run.Options) run.Pipeline {

@@ -12,6 +12,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // TestReadFileBlankLines: blank lines are counted, not rejected, in both
@@ -46,7 +47,7 @@ func TestReadFileBlankLines(t *testing.T) {
 			f := transforms.InputFile{Path: p, Rel: tt.rel, Size: int64(len(tt.content)), Partition: "date=2022-11-06"}
 			var lines []int64
 			rejects := map[string]int64{}
-			st, err := ReadFile(context.Background(), lakefs.Local{}, f, 35, transforms.LineOptions{ChunkBytes: 8}, nil, func(b hiveparquet.Batch) {
+			st, err := ReadFile(context.Background(), lakefs.Local{}, f, 35, lineparse.Options{ChunkBytes: 8}, nil, func(b hiveparquet.Batch) {
 				defer b.Record.Release()
 				switch b.Table {
 				case UpdatesTable:

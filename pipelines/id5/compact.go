@@ -209,16 +209,7 @@ func planCompaction(lake string, files []lakefs.FileInfo, rows []int64, minFiles
 // compactFn writes the rows of a task's files again, sorted, as compacted
 // files of its partition (one element per group of a closed day).
 type compactFn struct {
-	Lake string         `json:"lake"`
-	FS   lakefs.Options `json:"fs"`
-
-	fs lakefs.FS
-}
-
-func (fn *compactFn) Setup(ctx context.Context) error {
-	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Lake, fn.FS)
-	return err
+	lakeStore
 }
 
 func (fn *compactFn) ProcessElement(ctx context.Context, t compactTask, emit func(hiveparquet.Batch)) error {
@@ -226,20 +217,28 @@ func (fn *compactFn) ProcessElement(ctx context.Context, t compactTask, emit fun
 	return compactRows(ctx, fn.fs, t, nil, emit)
 }
 
-// rewriteFn writes the compacted files of a partition again without the
-// rows of the files the ingest reads again (Drop), unless the file turned
-// out unreadable: the commit holds its unit back, and its old rows stay.
-type rewriteFn struct {
+// lakeStore is the lake of a DoFn that reads or rewrites the lake's own
+// files: Lake and FS travel with the DoFn, and Setup opens the store on the
+// worker.
+type lakeStore struct {
 	Lake string         `json:"lake"`
 	FS   lakefs.Options `json:"fs"`
 
 	fs lakefs.FS
 }
 
-func (fn *rewriteFn) Setup(ctx context.Context) error {
+// Setup opens the store.
+func (l *lakeStore) Setup(ctx context.Context) error {
 	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Lake, fn.FS)
+	l.fs, err = lakefs.New(ctx, l.Lake, l.FS)
 	return err
+}
+
+// rewriteFn writes the compacted files of a partition again without the
+// rows of the files the ingest reads again (Drop), unless the file turned
+// out unreadable: the commit holds its unit back, and its old rows stay.
+type rewriteFn struct {
+	lakeStore
 }
 
 func (fn *rewriteFn) ProcessElement(ctx context.Context, t compactTask, stats func(*transforms.FileStats) bool, emit func(hiveparquet.Batch)) error {

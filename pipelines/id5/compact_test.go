@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -333,5 +334,23 @@ func checkSorted(t *testing.T, lake string) {
 	}
 	if checked == 0 {
 		t.Error("no compacted day to check")
+	}
+}
+
+// TestLakeStoreTravelsWithTheDoFn: Beam sends a DoFn to its workers as the
+// JSON of its exported fields; the embedded lakeStore's Lake and FS must
+// arrive (flattened, under their own keys) for Setup to open the lake.
+func TestLakeStoreTravelsWithTheDoFn(t *testing.T) {
+	in := &mergeFn{lakeStore: lakeStore{Lake: "s3://b/lake", FS: lakefs.Options{S3Endpoint: "http://127.0.0.1:9000"}}, Dir: "d", Shards: 3}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out mergeFn
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Lake != in.Lake || out.FS != in.FS || out.Dir != "d" || out.Shards != 3 || !strings.Contains(string(data), `"lake":"s3://b/lake"`) {
+		t.Errorf("decoded %+v from %s", out, data)
 	}
 }

@@ -84,16 +84,13 @@ func (e ExtractRef) after(o ExtractRef) bool {
 //
 // Spill files live in the run's temporary area (lakestate.TempDir), so
 // the commit removes them, and a crashed run's are removed by the next
-// run's CleanTemp. Discover keeps the view and the number of shards in the
-// Current value for Read, so run.Execute must be given a *Current.
+// run's CleanTemp. Discover hands the view, the number of shards and the
+// compaction tasks to Read in the plan's State (rebuild).
 type Current struct {
 	// Lake is the output root holding the ID5 tables.
 	Lake string
 	// FS configures the store of Lake.
 	FS lakefs.Options
-	// RunID is the run's ID, which places the spill files in the run's
-	// temporary area; ForRun (called by run.Execute) sets it.
-	RunID string
 	// ShardRows is the number of candidate rows one shard should hold at
 	// most (about 100 bytes of memory each while it is merged); zero means
 	// DefaultShardRows.
@@ -121,16 +118,6 @@ type Current struct {
 	// means DefaultCompactMaxRows.
 	CompactMaxRows int64
 
-	view    []ExtractRef
-	why     string
-	horizon int64
-	builtAt int64
-	// hasHorizon is false when the rebuild reads no incremental row.
-	hasHorizon bool
-	shards     int
-	perGroup   int
-	// compact are the compaction tasks of the rebuild.
-	compact []compactTask
 	// spillBytes bounds the spill buffer of one bundle; zero means
 	// spillBufferBytes (tests set it low to get many segments).
 	spillBytes int64
@@ -143,17 +130,26 @@ func (*Current) Name() string { return CurrentName }
 // id5_mapping_updates, whose closed days a rebuild compacts.
 func (*Current) Tables() []hiveparquet.Table { return append(CurrentTables(), IngestTables()[0]) }
 
-// ForRun implements run.ForRunner: the rebuild of run runID spills into that
-// run's temporary area under the lake.
-func (c *Current) ForRun(output, runID string, _ lakefs.Options) run.Pipeline {
-	cc := *c
-	cc.RunID = runID
-	return &cc
+// rebuild is what Discover finds for Read (the plan's State): the
+// newest-extract view, the shard layout, the base's state row and the
+// compaction tasks of one rebuild.
+type rebuild struct {
+	// runID places the spill files in the run's temporary area.
+	runID   string
+	view    []ExtractRef
+	horizon int64
+	builtAt int64
+	// hasHorizon is false when the rebuild reads no incremental row.
+	hasHorizon bool
+	shards     int
+	perGroup   int
+	// compact are the compaction tasks of the rebuild.
+	compact []compactTask
 }
 
 // spillDir is the folder of the run's spill files.
-func (c *Current) spillDir() string {
-	return lakefs.Join(lakestate.TempDir(c.Lake, CurrentName, c.RunID), spillDirName)
+func (c *Current) spillDir(runID string) string {
+	return lakefs.Join(lakestate.TempDir(c.Lake, CurrentName, runID), spillDirName)
 }
 
 // tableFiles lists the published Parquet files of a table of the lake.
@@ -216,10 +212,11 @@ func NewestExtracts(ctx context.Context, fsys lakefs.FS, lake string) ([]Extract
 // lake. The whole rebuild is one ledger unit whose inputs are the Parquet
 // files it depends on, so a run whose ingest changed nothing has nothing
 // to do here either, and a rebuild that failed is redone by the next run.
-func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[string]ledger.Entry) (transforms.Plan, error) {
-	if c.RunID == "" {
-		return transforms.Plan{}, fmt.Errorf("id5 current: no run ID for the spill files (run.Execute sets it with ForRun)")
+func (c *Current) Discover(ctx context.Context, env run.Env, _ lakefs.FS, led map[string]ledger.Entry) (transforms.Plan, error) {
+	if env.RunID == "" {
+		return transforms.Plan{}, fmt.Errorf("id5 current: no run ID for the spill files")
 	}
+	r := &rebuild{runID: env.RunID}
 	fsys, err := lakefs.New(ctx, c.Lake, c.FS)
 	if err != nil {
 		return transforms.Plan{}, err
@@ -228,7 +225,7 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 	if err != nil {
 		return transforms.Plan{}, err
 	}
-	c.view = view
+	r.view = view
 	wanted := map[string]bool{}
 	for _, e := range view {
 		wanted[hiveparquet.SourceID(e.SourceFile)] = true
@@ -253,7 +250,7 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 	}
 	read = append(read, updates...)
 
-	var plan transforms.Plan
+	plan := transforms.Plan{State: r}
 	// The ledger entry of a rebuild records every file it read: the next
 	// runs tell the delta (new incremental files) from the base by it.
 	var inputs []ledger.Input
@@ -269,7 +266,7 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 	if c.Now != nil {
 		now = c.Now()
 	}
-	c.builtAt = now.UnixMicro()
+	r.builtAt = now.UnixMicro()
 	if e, ok := led[CurrentTable]; ok {
 		due, why, err := c.rebuildDue(ctx, fsys, rebuildCheck{prev: e, marks: markFiles, extracts: read[:len(read)-len(updates)],
 			updates: updates, now: now, share: c.share(), age: c.RebuildAge})
@@ -281,7 +278,6 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 			plan.Skipped = append(plan.Skipped, transforms.Skipped{What: BaseTable, Reason: why})
 			return plan, nil
 		}
-		c.why = why
 	}
 	rows, err := parquetRows(ctx, fsys, read[:len(read)-len(updates)])
 	if err != nil {
@@ -291,14 +287,13 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 	if err != nil {
 		return transforms.Plan{}, fmt.Errorf("id5 current: %w", err)
 	}
-	c.horizon, c.hasHorizon = 0, false
 	for _, f := range foot {
 		rows += f.rows
-		if f.rows > 0 && (!c.hasHorizon || f.maxAt > c.horizon) {
-			c.horizon, c.hasHorizon = f.maxAt, true
+		if f.rows > 0 && (!r.hasHorizon || f.maxAt > r.horizon) {
+			r.horizon, r.hasHorizon = f.maxAt, true
 		}
 	}
-	c.shards, c.perGroup = shardLayout(rows, c.ShardRows, c.MergeGroups)
+	r.shards, r.perGroup = shardLayout(rows, c.ShardRows, c.MergeGroups)
 	plan.Claims = []hiveparquet.Claim{{Table: BaseTable, Partition: hiveparquet.AllPartitions}, {Table: BaseStateTable, Partition: hiveparquet.AllPartitions}}
 	// The closed days to compact, in the same commit: their files are
 	// known to the next run by their names' prefix (compactedInput).
@@ -315,7 +310,7 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 		maxRows = DefaultCompactMaxRows
 	}
 	var days []string
-	c.compact, days, err = planCompaction(c.Lake, updates, counts, minFiles, maxRows)
+	r.compact, days, err = planCompaction(c.Lake, updates, counts, minFiles, maxRows)
 	if err != nil {
 		return transforms.Plan{}, err
 	}
@@ -333,7 +328,7 @@ func (c *Current) Discover(ctx context.Context, _ lakefs.FS, _ string, led map[s
 			}
 		}
 		for _, d := range days {
-			kept = append(kept, compactedInput(UpdatesTable+"/"+d, c.RunID))
+			kept = append(kept, compactedInput(UpdatesTable+"/"+d, env.RunID))
 		}
 		inputs = kept
 	}
@@ -352,15 +347,19 @@ func (c *Current) share() float64 {
 // Read implements run.Pipeline: files are Parquet files of the lake; it
 // returns the id5_mapping_current batches and one FileStats per file (see
 // Current for the stages).
-func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.Options, _ transforms.LineOptions) run.Outputs {
+func (c *Current) Read(s beam.Scope, env run.Env, plan transforms.Plan, files beam.PCollection) run.Outputs {
 	s = s.Scope("id5.Current")
-	shards, per := max(c.shards, 1), max(c.perGroup, 1)
+	r, _ := plan.State.(*rebuild)
+	if r == nil {
+		r = &rebuild{runID: env.RunID}
+	}
+	shards, per := max(r.shards, 1), max(r.perGroup, 1)
 	spillBytes := c.spillBytes
 	if spillBytes <= 0 {
 		spillBytes = spillBufferBytes
 	}
-	dir := c.spillDir()
-	refs, stats := beam.ParDo2(s, &spillFn{Lake: c.Lake, FS: c.FS, View: c.view, Dir: dir,
+	dir := c.spillDir(r.runID)
+	refs, stats := beam.ParDo2(s, &spillFn{lakeStore: lakeStore{Lake: c.Lake, FS: c.FS}, View: r.view, Dir: dir,
 		Shards: shards, PerGroup: per, BufferBytes: spillBytes}, files)
 	// One empty reference per group, so that every group is merged (and
 	// reports its shards done), rows or not.
@@ -370,12 +369,12 @@ func (c *Current) Read(s beam.Scope, files beam.PCollection, _ string, _ lakefs.
 	}
 	markers := beam.ParDo(s, groupMarker, beam.CreateList(s, groups))
 	grouped := beam.GroupByKey(s, beam.Flatten(s, refs, markers))
-	batches, done := beam.ParDo2(s, &mergeFn{Lake: c.Lake, FS: c.FS, Dir: dir, Shards: shards, PerGroup: per}, grouped)
+	batches, done := beam.ParDo2(s, &mergeFn{lakeStore: lakeStore{Lake: c.Lake, FS: c.FS}, Dir: dir, Shards: shards, PerGroup: per}, grouped)
 	stats = beam.ParDo(s, &shardsDoneFn{Shards: shards}, stats, beam.SideInput{Input: done})
-	state := beam.ParDo(s, &baseStateFn{Extracts: c.view, Horizon: c.horizon, HasHorizon: c.hasHorizon, BuiltAt: c.builtAt}, beam.Impulse(s))
+	state := beam.ParDo(s, &baseStateFn{Extracts: r.view, Horizon: r.horizon, HasHorizon: r.hasHorizon, BuiltAt: r.builtAt}, beam.Impulse(s))
 	out := run.Outputs{Batches: []beam.PCollection{batches, state}, Stats: stats}
-	if len(c.compact) > 0 {
-		out.Batches = append(out.Batches, beam.ParDo(s.Scope("compact"), &compactFn{Lake: c.Lake, FS: c.FS}, beam.CreateList(s, c.compact)))
+	if len(r.compact) > 0 {
+		out.Batches = append(out.Batches, beam.ParDo(s.Scope("compact"), &compactFn{lakeStore{Lake: c.Lake, FS: c.FS}}, beam.CreateList(s, r.compact)))
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 func checkReject(t *testing.T, rej *Reject) {
@@ -213,7 +214,7 @@ func FuzzReadFile(f *testing.F) {
 			}
 		}()
 		st, err := ReadFile(context.Background(), lakefs.Local{}, in, testSourceGVLID,
-			transforms.LineOptions{MaxLineBytes: 256, RawBytes: 64, ChunkBytes: 1 << 10, Workers: 2},
+			lineparse.Options{MaxLineBytes: 256, RawBytes: 64, ChunkBytes: 1 << 10, Workers: 2},
 			&ExtractGuard{MaxExtractShrink: 1}, func(b hiveparquet.Batch) { batches = append(batches, b) })
 		if err != nil {
 			t.Fatalf("ReadFile: %v", err)

@@ -302,19 +302,10 @@ func (w *currentWriter) release() {
 // grouped by group) into id5_mapping_current batches, one shard at a time,
 // and emits each shard's number once it is merged.
 type mergeFn struct {
-	Lake     string         `json:"lake"`
-	FS       lakefs.Options `json:"fs"`
-	Dir      string         `json:"dir"`
-	Shards   int            `json:"shards"`
-	PerGroup int            `json:"per_group"`
-
-	fs lakefs.FS
-}
-
-func (fn *mergeFn) Setup(ctx context.Context) error {
-	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Lake, fn.FS)
-	return err
+	lakeStore
+	Dir      string `json:"dir"`
+	Shards   int    `json:"shards"`
+	PerGroup int    `json:"per_group"`
 }
 
 func (fn *mergeFn) ProcessElement(ctx context.Context, group int, iter func(*spillRef) bool, emit func(hiveparquet.Batch), done func(int)) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Name is the pipeline's name (subcommand, ledger folder of the ingest).
@@ -55,13 +56,11 @@ type Pipeline struct {
 	// CompactMinFiles never compacts.
 	CompactMinFiles int
 	CompactMaxRows  int64
-
-	// guard carries the lake's partner states from Discover to Read; ForRun
-	// sets it (nil: extracts are not checked).
-	guard *guardState
 }
 
-// guardState is the lake's state that Discover finds for Read.
+// guardState is the lake's state that Discover finds for Read (the plan's
+// State): the run's full extracts are checked against the current
+// mappings of the lake.
 type guardState struct {
 	lake   string
 	fs     lakefs.Options
@@ -78,21 +77,22 @@ func (Pipeline) Name() string { return Name }
 func (Pipeline) Tables() []hiveparquet.Table { return IngestTables() }
 
 // Discover implements run.Pipeline.
-func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error) {
+func (p Pipeline) Discover(ctx context.Context, env run.Env, fsys lakefs.FS, led map[string]ledger.Entry) (transforms.Plan, error) {
 	if p.SourceGVLID <= 0 {
 		return transforms.Plan{}, fmt.Errorf("id5: the source GVLID (--source-gvlid) must be a positive GVLID, got %d", p.SourceGVLID)
 	}
-	plan, err := Discover(ctx, fsys, input, p.Selection, led)
-	if err != nil || p.guard == nil {
+	plan, err := Discover(ctx, fsys, env.Input, p.Selection, led)
+	if err != nil || env.Output == "" {
 		return plan, err
 	}
 	// The lake may be on another store than the input (local and s3://
 	// in any mix), so it is opened on its own.
-	p.guard.states, p.guard.rewrites = nil, nil
+	guard := &guardState{lake: env.Output, fs: env.FS}
+	plan.State = guard
 	var lake lakefs.FS
 	openLake := func() (lakefs.FS, error) {
 		if lake == nil {
-			lake, err = lakefs.New(ctx, p.guard.lake, p.guard.fs)
+			lake, err = lakefs.New(ctx, guard.lake, guard.fs)
 		}
 		return lake, err
 	}
@@ -113,7 +113,7 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 			if err != nil {
 				return transforms.Plan{}, err
 			}
-			if p.guard.states, err = LoadPartnerStates(ctx, lake, p.guard.lake); err != nil {
+			if guard.states, err = LoadPartnerStates(ctx, lake, guard.lake); err != nil {
 				return transforms.Plan{}, err
 			}
 		}
@@ -123,10 +123,10 @@ func (p Pipeline) Discover(ctx context.Context, fsys lakefs.FS, input string, le
 		if err != nil {
 			return transforms.Plan{}, err
 		}
-		if p.guard.rewrites, err = compactedRewrites(ctx, lake, p.guard.lake, updateDays); err != nil {
+		if guard.rewrites, err = compactedRewrites(ctx, lake, guard.lake, updateDays); err != nil {
 			return transforms.Plan{}, err
 		}
-		for _, t := range p.guard.rewrites {
+		for _, t := range guard.rewrites {
 			plan.Claims = append(plan.Claims, hiveparquet.Claim{Table: UpdatesTable, Partition: t.Partition, Source: compactSource(t.Partition)})
 		}
 	}
@@ -166,27 +166,21 @@ func compactedRewrites(ctx context.Context, lake lakefs.FS, root string, days ma
 	return out, nil
 }
 
-// ForRun implements run.ForRunner: the run's full extracts are checked
-// against the current mappings of the lake at output.
-func (p Pipeline) ForRun(output, runID string, fs lakefs.Options) run.Pipeline {
-	p.guard = &guardState{lake: output, fs: fs}
-	return p
-}
-
 // Read implements run.Pipeline: it reads the planned files in parallel and
 // returns their batches and FileStats.
-func (p Pipeline) Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) run.Outputs {
+func (p Pipeline) Read(s beam.Scope, env run.Env, plan transforms.Plan, files beam.PCollection) run.Outputs {
 	s = s.Scope("id5.Read")
 	cfg := readerConfig{SourceGVLID: p.SourceGVLID}
-	if p.guard != nil {
-		cfg.Guard = &ExtractGuard{States: p.guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: p.guard.lake}
+	guard, _ := plan.State.(*guardState)
+	if guard != nil {
+		cfg.Guard = &ExtractGuard{States: guard.states, MaxExtractShrink: p.MaxExtractShrink, Lake: guard.lake}
 	}
-	batches, stats := transforms.Read(s, newReader, cfg, files, input, fsOpts, lines)
+	batches, stats := transforms.Read(s, newReader, cfg, files, env.Input, env.FS, env.Lines)
 	out := run.Outputs{Batches: []beam.PCollection{batches}, Stats: stats}
-	if p.guard != nil && len(p.guard.rewrites) > 0 {
+	if guard != nil && len(guard.rewrites) > 0 {
 		// After the reads: a file found unreadable keeps its rows.
-		rw := beam.ParDo(s.Scope("uncompact"), &rewriteFn{Lake: p.guard.lake, FS: p.guard.fs},
-			beam.CreateList(s, p.guard.rewrites), beam.SideInput{Input: stats})
+		rw := beam.ParDo(s.Scope("uncompact"), &rewriteFn{lakeStore{Lake: guard.lake, FS: guard.fs}},
+			beam.CreateList(s, guard.rewrites), beam.SideInput{Input: stats})
 		out.Batches = append(out.Batches, rw)
 	}
 	return out
@@ -232,6 +226,6 @@ func newReader(ctx context.Context, config []byte, fs lakefs.Options) (transform
 }
 
 // ReadFile implements transforms.FileReader.
-func (r reader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines transforms.LineOptions, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+func (r reader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	return ReadFile(ctx, fsys, f, r.SourceGVLID, lines, r.Guard, emit)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // File-level reject and warning codes (line-level codes are those of
@@ -35,7 +36,7 @@ const (
 const maxHeaderBytes = 1 << 20
 
 // parser turns the lines of one delivered file into rows of the updates or
-// the extracts table. One parser serves one ParseLines worker.
+// the extracts table. One parser serves one lineparse.Parse worker.
 type parser struct {
 	df          File
 	header      Header // single-file deliveries
@@ -56,15 +57,23 @@ type parser struct {
 	buf        []Mapping
 }
 
+// The schemas of the parsers' batches, made once (an *arrow.Schema is
+// immutable; a parser per file would make them anew, and the Parquet
+// writer recognises a shared one by its pointer).
+var (
+	extractsSchema = ExtractsSchema()
+	updatesSchema  = UpdatesSchema()
+)
+
 func newParser(df File, h Header, sourceGVLID int32, source string) *parser {
 	p := &parser{df: df, header: h, sourceGVLID: sourceGVLID, source: source,
 		at: arrow.Timestamp(df.DeliveredAt.UnixMicro()), perPartner: map[int32]int64{}}
 	day := df.DeliveredAt.Format("2006-01-02")
 	var schema *arrow.Schema
 	if df.Kind.Full() {
-		p.table, p.part, schema = ExtractsTable, datePartition(extractDatePartitions, day), ExtractsSchema()
+		p.table, p.part, schema = ExtractsTable, datePartition(extractDatePartitions, day), extractsSchema
 	} else {
-		p.table, p.part, schema = UpdatesTable, datePartition(datePartitions, day), UpdatesSchema()
+		p.table, p.part, schema = UpdatesTable, datePartition(datePartitions, day), updatesSchema
 	}
 	p.b = array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	p.uid = p.b.Field(colUID).(*array.StringBuilder)
@@ -91,8 +100,8 @@ func (p *parser) add(m Mapping, lineNo int64) {
 	p.perPartner[m.PartnerGVLID]++
 }
 
-// Parse implements transforms.LineParser.
-func (p *parser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool {
+// Parse implements lineparse.Parser.
+func (p *parser) Parse(line []byte, lineNo int64, rej *lineparse.Rejects) bool {
 	if p.df.Kind.PerPartner() {
 		m, r := ParsePerPartnerRow(line, p.df.PartnerGVLID)
 		if r != nil {
@@ -115,17 +124,17 @@ func (p *parser) Parse(line []byte, lineNo int64, rej *transforms.Rejects) bool 
 	return true
 }
 
-// Flush implements transforms.LineParser.
+// Flush implements lineparse.Parser.
 func (p *parser) Flush(emit func(hiveparquet.Batch)) {
 	if p.uid.Len() > 0 {
 		emit(hiveparquet.Batch{Table: p.table, Partition: p.part, Source: p.source, Record: p.b.NewRecord()})
 	}
 }
 
-// Rows implements transforms.LineParser.
-func (p *parser) Rows() []transforms.Count { return []transforms.Count{{Name: p.table, N: p.rows}} }
+// Rows implements lineparse.Parser.
+func (p *parser) Rows() []lineparse.Count { return []lineparse.Count{{Name: p.table, N: p.rows}} }
 
-// Release implements transforms.LineParser.
+// Release implements lineparse.Parser.
 func (p *parser) Release() { p.b.Release() }
 
 // ReadFile reads one delivered ID5 file (plain or gzip, sniffed): for a
@@ -140,7 +149,7 @@ func (p *parser) Release() { p.b.Release() }
 // partner it covers (see shrink.go), per guard: FileStats.Replaces holds
 // the numbers, and a refusal that stops the commit. A nil guard checks
 // nothing.
-func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourceGVLID int32, opts transforms.LineOptions,
+func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourceGVLID int32, opts lineparse.Options,
 	guard *ExtractGuard, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	df, err := classifyRel(f.Rel)
 	if err != nil {
@@ -161,19 +170,19 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 		// only blank lines is an empty file.
 		line, err := readHeader(br)
 		headerBytes = int64(len(line))
-		for err == nil && transforms.IsBlankLine(bytes.TrimSuffix(line, []byte("\n"))) {
+		for err == nil && lineparse.IsBlank(bytes.TrimSuffix(line, []byte("\n"))) {
 			blank++
 			line, err = readHeader(br)
 			headerBytes += int64(len(line))
 		}
-		if err == io.EOF && len(line) > 0 && transforms.IsBlankLine(line) {
+		if err == io.EOF && len(line) > 0 && lineparse.IsBlank(line) {
 			blank++
 			line = nil
 		}
 		switch {
 		case err == io.EOF && len(line) == 0:
-			st := transforms.StatsFrom(f, kind, transforms.LineCounts{Lines: blank, Blank: blank, Bytes: headerBytes})
-			st.Warnings = []transforms.Count{{Name: WarnEmptyFile, N: 1}}
+			st := transforms.StatsFrom(f, kind, lineparse.Stats{Counts: lineparse.Counts{BlankLines: blank}, Bytes: headerBytes})
+			st.Warnings = []lineparse.Count{{Name: WarnEmptyFile, N: 1}}
 			return st, nil
 		case err != nil && err != io.EOF && !errors.Is(err, errHeaderTooLong):
 			return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
@@ -182,12 +191,12 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 			h, err = ParseSingleHeader(line)
 		}
 		if err != nil {
-			rej := transforms.NewRejects(Rejects(), f.Partition, f.Source, f.Rel, opts.RawBytes)
+			rej := lineparse.NewRejects(Rejects(), f.Partition, f.Source, f.Rel, opts.RawBytes)
 			defer rej.Release()
 			rej.Add(blank+1, ReasonBadHeader, err.Error(), bytes.TrimRight(line, "\r\n"))
 			rej.Flush(emit)
-			st := transforms.StatsFrom(f, kind, transforms.LineCounts{Lines: blank + 1, Rejected: 1, Blank: blank, Bytes: headerBytes,
-				RejectsByReason: rej.ByReason()})
+			st := transforms.StatsFrom(f, kind, lineparse.Stats{Bytes: headerBytes,
+				Counts: lineparse.Counts{RecordsIn: 1, Rejected: 1, BlankLines: blank, RejectsByReason: rej.ByReason()}})
 			st.Error = fmt.Sprintf("file rejected whole: %v", err)
 			return st, st.Check()
 		}
@@ -218,7 +227,7 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 
 	var mu sync.Mutex
 	var parsers []*parser
-	counts, err := transforms.ParseLines(ctx, br, f, Rejects(), first, opts, func() transforms.LineParser {
+	counts, err := lineparse.Parse(ctx, br, f.Origin(), Rejects(), first, opts, func() lineparse.Parser {
 		p := newParser(df, h, sourceGVLID, f.Source)
 		mu.Lock()
 		parsers = append(parsers, p)
@@ -229,8 +238,7 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 		return transforms.FileStats{}, fmt.Errorf("read %s: %w", f.Path, err)
 	}
 	counts.Bytes += headerBytes
-	counts.Lines += blank
-	counts.Blank += blank
+	counts.BlankLines += blank
 	st := transforms.StatsFrom(f, kind, counts)
 	if err := st.Check(); err != nil {
 		return st, err
@@ -252,7 +260,7 @@ func ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, sourc
 			}
 		}
 		emit(extractPartnersBatch(df, f, src, covers, rows))
-		st.Rows = append(st.Rows, transforms.Count{Name: ExtractPartnersTable, N: int64(len(covers))})
+		st.Rows = append(st.Rows, lineparse.Count{Name: ExtractPartnersTable, N: int64(len(covers))})
 	}
 	return st, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // TestReprocess: a second run reads nothing (ledger); --reprocess rewrites
@@ -105,7 +106,7 @@ func TestReprocess(t *testing.T) {
 // that they reach id5_rejects (or the report) with counters that add up.
 func TestRejects(t *testing.T) {
 	in, out := t.TempDir(), t.TempDir()
-	// Well over MaxLineBytes+ChunkBytes: transforms.ParseLines only catches
+	// Well over MaxLineBytes+ChunkBytes: lineparse.Parse only catches
 	// lines that fill a whole chunk (see the report).
 	long := "u-long|45|" + strings.Repeat("x", 1000)
 	const pp = "incremental/45/20221106/000000.csv"
@@ -172,7 +173,7 @@ func TestRejects(t *testing.T) {
 	// Every reason, where it was planted.
 	wantPP := map[string]int64{}
 	for _, c := range []string{ReasonFieldCount, ReasonUnbalancedQuotes, ReasonInnerQuote, ReasonEmptyUID,
-		ReasonEmptyPartnerUID, ReasonBadGVLID, ReasonGVLIDMismatch, ReasonInvalidUTF8, transforms.ReasonLineTooLong} {
+		ReasonEmptyPartnerUID, ReasonBadGVLID, ReasonGVLIDMismatch, ReasonInvalidUTF8, lineparse.ReasonLineTooLong} {
 		wantPP[c] = 1
 	}
 	wantSF := map[string]int64{ReasonFieldCount: 1, ReasonEmptyUID: 1} // blank lines are not rejects
@@ -204,7 +205,7 @@ func TestRejects(t *testing.T) {
 	}
 	// Reject rows keep the raw line, bounded.
 	for _, r := range rejects {
-		if r.str("reason_code") == transforms.ReasonLineTooLong && (len(r.str("raw")) >= len(long) || !strings.HasPrefix(long, r.str("raw"))) {
+		if r.str("reason_code") == lineparse.ReasonLineTooLong && (len(r.str("raw")) >= len(long) || !strings.HasPrefix(long, r.str("raw"))) {
 			t.Errorf("long line kept whole: %v", r)
 		}
 		if r.i64("source_line") < 1 {

@@ -4,7 +4,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
-	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // Table names.
@@ -142,7 +142,7 @@ func IngestTables() []hiveparquet.Table {
 // Rejects is the id5_rejects table, idempotent-append by input file like
 // the tables it holds the rejects of.
 func Rejects() hiveparquet.Table {
-	t := transforms.RejectTable(RejectsTable, datePartitions)
+	t := lineparse.RejectTable(RejectsTable, datePartitions)
 	t.Mode = hiveparquet.IdempotentAppend
 	return t
 }

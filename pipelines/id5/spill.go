@@ -49,6 +49,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/faults"
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // DefaultShardRows is the default of Current.ShardRows: about 30 MB of
@@ -343,15 +344,13 @@ func writeSegment(w io.Writer, schema *arrow.Schema, rec arrow.Record) error {
 // the comment at the top of this file). It emits (group, reference) for
 // every group of every spill file it wrote, and one FileStats per file.
 type spillFn struct {
-	Lake        string         `json:"lake"`
-	FS          lakefs.Options `json:"fs"`
-	View        []ExtractRef   `json:"view"`
-	Dir         string         `json:"dir"`
-	Shards      int            `json:"shards"`
-	PerGroup    int            `json:"per_group"`
-	BufferBytes int64          `json:"buffer_bytes"`
+	lakeStore
+	View        []ExtractRef `json:"view"`
+	Dir         string       `json:"dir"`
+	Shards      int          `json:"shards"`
+	PerGroup    int          `json:"per_group"`
+	BufferBytes int64        `json:"buffer_bytes"`
 
-	fs     lakefs.FS
 	newest map[int32]ExtractRef
 	bundle string
 	seq    int
@@ -359,8 +358,7 @@ type spillFn struct {
 }
 
 func (fn *spillFn) Setup(ctx context.Context) error {
-	var err error
-	fn.fs, err = lakefs.New(ctx, fn.Lake, fn.FS)
+	err := fn.lakeStore.Setup(ctx)
 	fn.newest = make(map[int32]ExtractRef, len(fn.View))
 	for _, e := range fn.View {
 		fn.newest[e.Partner] = e
@@ -424,7 +422,7 @@ func (fn *spillFn) ProcessElement(ctx context.Context, f transforms.InputFile, e
 		return err
 	}
 	emitStats(transforms.FileStats{Rel: f.Rel, Unit: f.Unit, Compression: "parquet", Bytes: f.Size,
-		RecordsIn: in, RecordsOut: in, Rows: []transforms.Count{{Name: "candidates", N: kept}}})
+		Counts: lineparse.Counts{RecordsIn: in, RecordsOut: in, Rows: []lineparse.Count{{Name: "candidates", N: kept}}}})
 	return nil
 }
 

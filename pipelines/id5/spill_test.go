@@ -185,7 +185,7 @@ func TestShardMerge(t *testing.T) {
 				}
 			})
 			out.batchRows, out.bufferRows = c.batchRows, c.bufferRows
-			fn := &mergeFn{fs: fsys}
+			fn := &mergeFn{lakeStore: lakeStore{fs: fsys}}
 			for s := range c.shards {
 				if err := fn.merge(ctx, segs[s], out); err != nil {
 					t.Fatal(err)
@@ -281,16 +281,16 @@ func TestShardedRebuild(t *testing.T) {
 	}
 }
 
-// TestCurrentNeedsRunID: without a run ID (ForRun) there is no place for
-// the spill files.
+// TestCurrentNeedsRunID: without a run ID there is no place for the spill
+// files; with one, they go into that run's temporary area.
 func TestCurrentNeedsRunID(t *testing.T) {
-	_, err := (&Current{Lake: t.TempDir()}).Discover(context.Background(), nil, "", nil)
+	_, err := (&Current{Lake: t.TempDir()}).Discover(context.Background(), run.Env{}, nil, nil)
 	if err == nil {
 		t.Fatal("Discover without a run ID: no error")
 	}
-	c := (&Current{Lake: "/lake"}).ForRun("/lake", "R1", lakefs.Options{}).(*Current)
-	if c.RunID != "R1" || c.spillDir() != filepath.Join(lakestate.TempDir("/lake", CurrentName, "R1"), spillDirName) {
-		t.Errorf("ForRun: %+v, spill folder %s", c, c.spillDir())
+	c := &Current{Lake: "/lake"}
+	if got := c.spillDir("R1"); got != filepath.Join(lakestate.TempDir("/lake", CurrentName, "R1"), spillDirName) {
+		t.Errorf("spill folder %s", got)
 	}
 }
 

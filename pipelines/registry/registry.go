@@ -125,6 +125,42 @@ func Lookup(name string) (Vendor, bool) {
 	return Vendor{}, false
 }
 
+// Choose returns the vendors named in list, comma-separated, in
+// registration order: by pipeline name, or by the command line's words
+// ("audiencestudio requests" for audiencestudio-requests); "all" names
+// every vendor. An unknown name, or a list that names none, is an error
+// that lists the names known (the --pipelines flags of ddl and prune).
+func Choose(list string) ([]Vendor, error) {
+	all := All()
+	var names []string
+	for _, v := range all {
+		names = append(names, v.Name)
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		n = strings.Join(strings.Fields(n), "-")
+		switch {
+		case n == "":
+			continue
+		case n == "all":
+			return all, nil
+		case !slices.Contains(names, n):
+			return nil, fmt.Errorf("--pipelines: unknown pipeline %q (want %s or all)", n, strings.Join(names, ", "))
+		}
+		want[n] = true
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("--pipelines=%q names no pipeline", list)
+	}
+	var out []Vendor
+	for _, v := range all {
+		if want[v.Name] {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
 // Tables returns the tables of every vendor, in registration order.
 func Tables() []hiveparquet.Table {
 	var ts []hiveparquet.Table

@@ -108,3 +108,37 @@ func TestCheckDates(t *testing.T) {
 		}
 	}
 }
+
+// TestChoose: the --pipelines list of ddl and prune, by name or by the
+// command line's words, in registration order; "all"; unknown or empty.
+func TestChoose(t *testing.T) {
+	defer Register(testVendor("b"), testVendor("a-x", "a", "x"), testVendor("a-y", "a", "y"))()
+	tests := []struct {
+		list, want, err string
+	}{
+		{list: "a-y,b", want: "b,a-y"},
+		{list: "a x, b", want: "b,a-x"},
+		{list: "b,b", want: "b"},
+		{list: "all", want: "b,a-x,a-y"},
+		{list: "b,all", want: "b,a-x,a-y"},
+		{list: "b,acme", err: `unknown pipeline "acme" (want b, a-x, a-y or all)`},
+		{list: " , ", err: "names no pipeline"},
+	}
+	for _, tt := range tests {
+		vs, err := Choose(tt.list)
+		var names []string
+		for _, v := range vs {
+			names = append(names, v.Name)
+		}
+		got := strings.Join(names, ",")
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("Choose(%q) = %s, %v; want error %q", tt.list, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Choose(%q) = %s, %v; want %s", tt.list, got, err, tt.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/commit"
 )
 
 // dryRun discovers what a run would do and reports it without changing
@@ -23,7 +24,7 @@ func dryRun(ctx context.Context, p Pipeline, o Options, inFS, outFS lakefs.FS, r
 			return rep, err
 		}
 	}
-	plan, err := p.Discover(ctx, inFS, o.Input, led)
+	plan, err := p.Discover(ctx, o.Env(), inFS, led)
 	if err != nil {
 		return rep, fmt.Errorf("discover %s: %w", o.Input, err)
 	}
@@ -70,7 +71,7 @@ func withoutEmptyUnits(plan transforms.Plan) transforms.Plan {
 			drop[c] = true
 		}
 		skipped = append(skipped, transforms.Skipped{What: u.Key, Warning: true,
-			Reason: transforms.ReasonEmpty + " (no input file): would not be committed, its previous contents stay; --allow-empty-partitions commits it empty"})
+			Reason: commit.ReasonEmpty + " (no input file): would not be committed, its previous contents stay; --allow-empty-partitions commits it empty"})
 	}
 	var claims []hiveparquet.Claim
 	for _, c := range plan.Claims {

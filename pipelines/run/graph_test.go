@@ -17,6 +17,7 @@ import (
 	"github.com/vendorlake/vendorlake/pipelines/id5"
 	"github.com/vendorlake/vendorlake/pipelines/run"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/commit"
 )
 
 var batchType = reflect.TypeOf(hiveparquet.Batch{})
@@ -33,15 +34,9 @@ func graphOptions() run.Options {
 }
 
 // allPipelines returns every pipeline that run.Execute can run, built as
-// the command builds them with its default flags (Didomi with proofs, ID5
-// with its extract guard), ForRun applied, and ID5's chained rebuild.
+// the command builds them with its default flags (Didomi with proofs), and
+// ID5's chained rebuild; their plans hold no discovered State.
 func allPipelines(o run.Options) map[string]run.Pipeline {
-	forRun := func(p run.Pipeline) run.Pipeline {
-		if fr, ok := p.(run.ForRunner); ok {
-			return fr.ForRun(o.Output, o.RunID, o.FS)
-		}
-		return p
-	}
 	ps := map[string]run.Pipeline{}
 	for _, p := range []run.Pipeline{
 		didomi.Pipeline{Selection: didomi.Selection{Proofs: true}},
@@ -50,7 +45,7 @@ func allPipelines(o run.Options) map[string]run.Pipeline {
 		id5.Pipeline{SourceGVLID: 1, MaxExtractShrink: id5.DefaultMaxExtractShrink},
 	} {
 		for p != nil {
-			ps[p.Name()] = forRun(p)
+			ps[p.Name()] = p
 			c, ok := p.(run.Chained)
 			if !ok {
 				break
@@ -74,8 +69,8 @@ func TestBatchesStayInTheirStage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pl, s := beam.NewPipelineWithRoot()
 			files := []transforms.InputFile{{Path: "/vendor/in/x", Rel: "x", Size: 1}}
-			cfg := transforms.CommitConfig{Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, ExpectedFiles: len(files)}
-			if err := run.BuildGraph(s, p, o, cfg, files); err != nil {
+			cfg := commit.Config{Pipeline: p.Name(), Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, ExpectedFiles: len(files)}
+			if err := run.BuildGraph(s, p, o, cfg, transforms.Plan{Files: files}); err != nil {
 				t.Fatal(err)
 			}
 			edges, _, err := pl.Build()

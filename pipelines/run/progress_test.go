@@ -11,6 +11,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/lakefs"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
 // TestProgressMarkersPerFlushNotPerFile: thousands of finished files leave
@@ -25,13 +26,13 @@ func TestProgressMarkersPerFlushNotPerFile(t *testing.T) {
 	}
 	const files = 3000 // then one more
 	for i := range files {
-		if err := fn.ProcessElement(ctx, transforms.FileStats{Rel: "f" + string(rune('a'+i%26)), Bytes: 10, RecordsIn: 2}); err != nil {
+		if err := fn.ProcessElement(ctx, transforms.FileStats{Rel: "f" + string(rune('a'+i%26)), Bytes: 10, Counts: lineparse.Counts{RecordsIn: 2}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The next file after progressFlushEvery flushes everything pending.
 	time.Sleep(progressFlushEvery + 50*time.Millisecond)
-	if err := fn.ProcessElement(ctx, transforms.FileStats{Rel: "last", Bytes: 10, RecordsIn: 2}); err != nil {
+	if err := fn.ProcessElement(ctx, transforms.FileStats{Rel: "last", Bytes: 10, Counts: lineparse.Counts{RecordsIn: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	marks, err := fn.fs.List(ctx, progressDir(out, "p", "r1"))

@@ -22,23 +22,45 @@ import (
 	"github.com/vendorlake/vendorlake/io/lakestate"
 	"github.com/vendorlake/vendorlake/io/ledger"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/commit"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
 )
 
-// Pipeline is what a vendor package provides.
+// Pipeline is what a vendor package provides: one stage of a vendor's run
+// (ID5 has two, chained), built by its registry.Vendor's flags.
 type Pipeline interface {
 	// Name is the pipeline's name: its subcommand and ledger folder.
 	Name() string
 	// Tables are the tables the pipeline writes.
 	Tables() []hiveparquet.Table
-	// Discover lists the input and decides what the run reads and replaces;
-	// led is the pipeline's ledger (empty when reprocessing). The plan's
-	// Found says what else was there, for the run to judge a plan that
-	// selects nothing (exit 6 for a mistake, a warning when normal).
-	Discover(ctx context.Context, fsys lakefs.FS, input string, led map[string]ledger.Entry) (transforms.Plan, error)
+	// Discover lists the input (fsys is the store of env.Input) and
+	// decides what the run reads and replaces; led is the pipeline's
+	// ledger (empty when reprocessing). The plan's Found says what else was
+	// there, for the run to judge a plan that selects nothing (exit 6 for a
+	// mistake, a warning when normal); its State carries what discovery
+	// found that Read needs.
+	Discover(ctx context.Context, env Env, fsys lakefs.FS, led map[string]ledger.Entry) (transforms.Plan, error)
 	// Read adds the read-and-parse transforms for files (a
-	// PCollection<transforms.InputFile>) and returns their record batches
-	// and counters (see Outputs).
-	Read(s beam.Scope, files beam.PCollection, input string, fsOpts lakefs.Options, lines transforms.LineOptions) Outputs
+	// PCollection<transforms.InputFile>, the plan's files) and returns
+	// their record batches and counters (see Outputs).
+	Read(s beam.Scope, env Env, plan transforms.Plan, files beam.PCollection) Outputs
+}
+
+// Env is the run a pipeline serves, as Discover and Read see it: where it
+// reads and writes, its ID (which names its temporary area,
+// lakestate.TempDir), its runner, and the options of its stores and of the
+// line engine.
+type Env struct {
+	Input, Output string
+	RunID         string
+	Runner        string
+	FS            lakefs.Options
+	Lines         lineparse.Options
+}
+
+// Env is the environment o gives a pipeline's Discover and Read.
+func (o Options) Env() Env {
+	return Env{Input: o.Input, Output: o.Output, RunID: o.RunID, Runner: o.Runner, FS: o.FS, Lines: o.Lines}
 }
 
 // Outputs are what Pipeline.Read adds to the graph.
@@ -69,12 +91,12 @@ type Options struct {
 	Runner         string
 	FS             lakefs.Options
 	Write          hiveparquet.WriteOptions
-	Lines          transforms.LineOptions
+	Lines          lineparse.Options
 	MaxRejectRatio float64
 	// MaxAttachmentRejectRatio bounds the rejected share of each
 	// partition's attachment entries (Didomi's proof archives,
 	// --max-proof-reject-ratio); a partition over it is committed without
-	// its attachment tables (see transforms.CommitConfig).
+	// its attachment tables (see commit.Config).
 	MaxAttachmentRejectRatio float64
 	// Reprocess ignores the ledger.
 	Reprocess bool
@@ -119,6 +141,9 @@ type Options struct {
 	// recovered are the commits Execute finished before the first run.
 	lockName, lockRunID string
 	recovered           []string
+	// outFS is the output's store, opened once by Execute for the lock and
+	// used by every run of the chain (nil: a dry run opens its own).
+	outFS lakefs.FS
 }
 
 // ErrRejectRatio is returned (wrapped) when a run was not committed because
@@ -135,17 +160,6 @@ func NewRunID() string {
 	var b [3]byte
 	rand.Read(b[:])
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-}
-
-// ForRunner is implemented by a pipeline that writes files of its own into
-// the run's temporary area (lakestate.TempDir: removed by the commit, by a
-// failed run, and by the next run's CleanTemp after a crash), so it needs
-// the output and run ID before Discover. Execute calls ForRun on every
-// pipeline it runs, chained ones included, and uses the pipeline returned.
-type ForRunner interface {
-	// ForRun returns the pipeline for the run runID writing to output,
-	// which is opened with fs (the same options as the input's store).
-	ForRun(output, runID string, fs lakefs.Options) Pipeline
 }
 
 // Chained is implemented by a pipeline that another pipeline must follow in
@@ -239,6 +253,7 @@ func Execute(ctx context.Context, p Pipeline, o Options) (transforms.RunReport, 
 			}
 		}
 		lockedFS = outFS
+		o.outFS = outFS
 	}
 	if lockedFS != nil && o.KeepReports > 0 {
 		// Every run that holds the lock, even one with nothing to do.
@@ -360,9 +375,6 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if o.RunID == "" {
 		o.RunID = NewRunID()
 	}
-	if fr, ok := p.(ForRunner); ok {
-		p = fr.ForRun(o.Output, o.RunID, o.FS)
-	}
 	rep := transforms.RunReport{RunID: o.RunID, Pipeline: p.Name(), Version: o.Version, Runner: o.Runner, Input: o.Input, Output: o.Output,
 		OrchestratorRunID: o.Label, StartedAt: started, MaxRejectRatio: o.MaxRejectRatio}
 	if err := CheckPaths(o.Input, o.Output); err != nil {
@@ -372,42 +384,15 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	if err != nil {
 		return rep, err
 	}
-	outFS, err := lakefs.New(ctx, o.Output, o.FS)
-	if err != nil {
-		return rep, err
+	outFS := o.outFS
+	if outFS == nil {
+		if outFS, err = lakefs.New(ctx, o.Output, o.FS); err != nil {
+			return rep, err
+		}
 	}
 	var planned []transforms.InputFile
 	fail := func(err error) (transforms.RunReport, error) {
-		rep.Status = transforms.StatusFailed
-		// What the run was to read: which files a failed Beam job had read
-		// is not known here.
-		// A file read in splits is one file.
-		seen := map[string]bool{}
-		rep.Totals.Files, rep.Totals.Bytes = 0, 0
-		for _, f := range planned {
-			if !seen[f.Path] {
-				seen[f.Path] = true
-				rep.Totals.Files++
-				rep.Totals.Bytes += f.Size
-			}
-		}
-		pending := lakestate.CommitPending(context.WithoutCancel(ctx), outFS, o.Output, p.Name(), o.RunID)
-		if cause := context.Cause(ctx); cause != nil && !pending {
-			// What failed was cut short by the interruption (a read's
-			// "context canceled"): say so, not blame an innocent file.
-			rep.Status = transforms.StatusInterrupted
-			err = fmt.Errorf("%w: nothing of the run committed", cause)
-		}
-		rep.Error = err.Error()
-		rep.FinishedAt = time.Now().UTC()
-		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
-		// Best effort: the files of a failed run are garbage, unless its
-		// commit log was recorded: the next run's Recover needs them.
-		if !pending {
-			_ = outFS.DeleteAll(context.WithoutCancel(ctx), lakestate.TempDir(o.Output, p.Name(), o.RunID))
-		}
-		_ = lakestate.WriteReport(context.WithoutCancel(ctx), outFS, rep.Output, rep.RunID, rep)
-		return rep, err
+		return commit.Fail(ctx, outFS, rep, planned, err)
 	}
 
 	if o.DryRun {
@@ -429,7 +414,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 			return fail(err)
 		}
 	}
-	plan, err := p.Discover(ctx, inFS, o.Input, led)
+	plan, err := p.Discover(ctx, o.Env(), inFS, led)
 	if err != nil {
 		return fail(fmt.Errorf("discover %s: %w", o.Input, err))
 	}
@@ -437,7 +422,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	// are committed.
 	var waitErr error
 	if o.WaitForSuccess > 0 {
-		plan, err = waitForComplete(ctx, plan, o.WaitForSuccess, func() (transforms.Plan, error) { return p.Discover(ctx, inFS, o.Input, led) })
+		plan, err = waitForComplete(ctx, plan, o.WaitForSuccess, func() (transforms.Plan, error) { return p.Discover(ctx, o.Env(), inFS, led) })
 		if err != nil {
 			return fail(fmt.Errorf("discover %s: %w", o.Input, err))
 		}
@@ -452,13 +437,11 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	rep.Skipped = plan.Skipped
 	planned = plan.Files
 	if len(plan.Units) == 0 {
-		rep.Status = transforms.StatusNothingToDo
 		if len(warnings) == 0 {
 			rep.Note = nothingNew(led)
 		}
-		rep.FinishedAt = time.Now().UTC()
-		rep.Seconds = rep.FinishedAt.Sub(started).Seconds()
-		if err := lakestate.WriteReport(ctx, outFS, rep.Output, rep.RunID, rep); err != nil {
+		rep, err := commit.Nothing(ctx, outFS, rep)
+		if err != nil {
 			return rep, err
 		}
 		return rep, waitErr
@@ -468,7 +451,7 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	for _, t := range p.Tables() {
 		specs = append(specs, t.Spec())
 	}
-	cfg := transforms.CommitConfig{
+	cfg := commit.Config{
 		Pipeline: p.Name(), LockPipeline: o.lockName, LockRunID: o.lockRunID, Version: o.Version, Label: o.Label, Runner: o.Runner, Input: o.Input, Output: o.Output, RunID: o.RunID, FS: o.FS,
 		Tables: specs, Claims: plan.Claims, Units: plan.Units, Skipped: plan.Skipped, Recovered: recovered,
 		MaxRejectRatio: o.MaxRejectRatio, StartedAt: started, ExpectedFiles: len(plan.Files),
@@ -477,12 +460,12 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	}
 	if len(plan.Files) == 0 {
 		// Only partitions to empty: no Beam job needed.
-		if err := transforms.CommitRun(ctx, cfg, nil, nil); err != nil {
+		if err := commit.Run(ctx, outFS, cfg, nil, nil); err != nil {
 			return fail(err)
 		}
 	} else {
 		pl, s := beam.NewPipelineWithRoot()
-		if err := BuildGraph(s, p, o, cfg, plan.Files); err != nil {
+		if err := BuildGraph(s, p, o, cfg, plan); err != nil {
 			return fail(err)
 		}
 		var stopProgress chan struct{}
@@ -504,9 +487,9 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 	}
 	// The commit may have finished after an interruption (lakestate.Apply):
 	// its report is read all the same.
-	var final transforms.RunReport
-	if err := lakestate.ReadReport(context.WithoutCancel(ctx), outFS, o.Output, o.RunID, &final); err != nil {
-		return fail(fmt.Errorf("the pipeline finished but left no run report: %w", err))
+	final, err := commit.Result(ctx, outFS, o.Output, o.RunID)
+	if err != nil {
+		return fail(err)
 	}
 	if final.Status == transforms.StatusRejectRatioExceeded {
 		return final, fmt.Errorf("%w: %s", ErrRejectRatio, final.Error)
@@ -521,11 +504,11 @@ func executeOne(ctx context.Context, p Pipeline, o Options) (transforms.RunRepor
 // (spread over workers), p.Read, one Parquet sink step per batch output,
 // the commit of cfg, and, when o.Progress is set, the progress counter of
 // every input file. It fails when p.Read returns no batch output.
-func BuildGraph(s beam.Scope, p Pipeline, o Options, cfg transforms.CommitConfig, planned []transforms.InputFile) error {
-	files := beam.CreateList(s, planned)
+func BuildGraph(s beam.Scope, p Pipeline, o Options, cfg commit.Config, plan transforms.Plan) error {
+	files := beam.CreateList(s, plan.Files)
 	// Spread the files over workers on distributed runners.
 	files = beam.Reshuffle(s, files)
-	out := p.Read(s, files, o.Input, o.FS, o.Lines)
+	out := p.Read(s, o.Env(), plan, files)
 	if len(out.Batches) == 0 {
 		return fmt.Errorf("%s: Read returned no batch output", p.Name())
 	}
@@ -535,7 +518,7 @@ func BuildGraph(s beam.Scope, p Pipeline, o Options, cfg transforms.CommitConfig
 	for i, batches := range out.Batches {
 		written[i] = hiveparquet.Write(s, p.Tables(), o.Output, p.Name(), o.RunID, o.FS, o.Write, batches)
 	}
-	transforms.Commit(s, cfg, beam.Flatten(s, written...), out.Stats)
+	commit.Publish(s, cfg, beam.Flatten(s, written...), out.Stats)
 	if o.Progress != nil {
 		beam.ParDo0(s, &progressFn{Output: o.Output, Pipeline: p.Name(), RunID: o.RunID, FS: o.FS}, out.Stats)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/commit"
 )
 
 func TestPrintSummaryNeverCutsWarnings(t *testing.T) {
@@ -15,11 +16,11 @@ func TestPrintSummaryNeverCutsWarnings(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		r.Skipped = append(r.Skipped, transforms.Skipped{What: fmt.Sprintf("s%02d", i), Reason: "unchanged since run r0 committed it"})
 	}
-	r.Skipped = append(r.Skipped, transforms.Skipped{What: "export-id=a/date=2024-05-01", Reason: transforms.ReasonEmpty, Warning: true})
+	r.Skipped = append(r.Skipped, transforms.Skipped{What: "export-id=a/date=2024-05-01", Reason: commit.ReasonEmpty, Warning: true})
 	var buf bytes.Buffer
 	PrintSummary(&buf, r)
 	out := buf.String()
-	if !strings.Contains(out, "  warning   export-id=a/date=2024-05-01: "+transforms.ReasonEmpty) {
+	if !strings.Contains(out, "  warning   export-id=a/date=2024-05-01: "+commit.ReasonEmpty) {
 		t.Errorf("summary lacks the warning:\n%s", out)
 	}
 	if !strings.Contains(out, "... and 2 more") {

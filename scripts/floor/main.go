@@ -16,7 +16,7 @@
 //	caret  splitting the line at its six '^' (Audience Studio request lines)
 //	pipe   splitting the line at every '|' (ID5 rows)
 //
-// Parallelism mirrors transforms.ParseLines: one reader goroutine per file
+// Parallelism mirrors lineparse.Parse: one reader goroutine per file
 // (at most --files at once) cuts the decompressed stream into chunks of
 // whole lines (--chunk-mib, 16 MiB as the pipelines), and --workers parse
 // goroutines tokenize the chunks.

@@ -1,4 +1,4 @@
-package transforms
+package lineparse
 
 // AppendJSONString appends s as a JSON string literal (quotes, backslashes
 // and control characters escaped). Parsers use it to build the JSON text of

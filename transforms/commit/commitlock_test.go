@@ -1,4 +1,4 @@
-package transforms
+package commit
 
 import (
 	"context"
@@ -36,10 +36,10 @@ func TestCommitChecksTheLock(t *testing.T) {
 				}
 				defer l.Release()
 			}
-			cfg := CommitConfig{Pipeline: "p_next", LockPipeline: "p", LockRunID: "r1", Output: out, RunID: "r1-p_next", MaxRejectRatio: 1}
-			err := CommitRun(ctx, cfg, nil, nil)
+			cfg := Config{Pipeline: "p_next", LockPipeline: "p", LockRunID: "r1", Output: out, RunID: "r1-p_next", MaxRejectRatio: 1}
+			err := Run(ctx, lakefs.Local{}, cfg, nil, nil)
 			if !errors.Is(err, tt.want) && !(tt.want == nil && err == nil) {
-				t.Fatalf("CommitRun = %v, want %v", err, tt.want)
+				t.Fatalf("Run = %v, want %v", err, tt.want)
 			}
 			_, statErr := os.Stat(lakestate.ReportPath(out, cfg.RunID))
 			if committed := statErr == nil; committed != (tt.want == nil) {

@@ -1,4 +1,4 @@
-package transforms
+package lineparse
 
 import (
 	"context"
@@ -26,7 +26,7 @@ var echoSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "text", Type: arrow.BinaryTypes.String},
 }, nil)
 
-func newEcho() LineParser {
+func newEcho() Parser {
 	return &echoParser{b: array.NewRecordBuilder(memory.DefaultAllocator, echoSchema)}
 }
 
@@ -55,10 +55,10 @@ type row struct {
 	text  string
 }
 
-func runLines(t *testing.T, input string, opts LineOptions) ([]row, LineCounts, error) {
+func runLines(t *testing.T, input string, opts Options) ([]row, Stats, error) {
 	t.Helper()
 	var rows []row
-	counts, err := ParseLines(context.Background(), strings.NewReader(input), InputFile{Rel: "f"}, RejectTable("rej", nil), 0, opts, newEcho,
+	counts, err := Parse(context.Background(), strings.NewReader(input), Origin{Rel: "f"}, RejectTable("rej", nil), 0, opts, newEcho,
 		func(b hiveparquet.Batch) {
 			defer b.Record.Release()
 			for i := 0; i < int(b.Record.NumRows()); i++ {
@@ -77,7 +77,7 @@ func runLines(t *testing.T, input string, opts LineOptions) ([]row, LineCounts, 
 	return rows, counts, err
 }
 
-func TestParseLines(t *testing.T) {
+func TestParse(t *testing.T) {
 	long := strings.Repeat("x", 100)
 	tests := []struct {
 		name     string
@@ -109,7 +109,7 @@ func TestParseLines(t *testing.T) {
 	for _, tt := range tests {
 		for _, chunk := range []int{4, 7, 16, 64, 1 << 10} {
 			t.Run(fmt.Sprintf("%s/chunk=%d", tt.name, chunk), func(t *testing.T) {
-				rows, counts, err := runLines(t, tt.input, LineOptions{MaxLineBytes: 50, ChunkBytes: chunk, Workers: 3, RawBytes: 8})
+				rows, counts, err := runLines(t, tt.input, Options{MaxLineBytes: 50, ChunkBytes: chunk, Workers: 3, RawBytes: 8})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,10 +117,10 @@ func TestParseLines(t *testing.T) {
 				if fmt.Sprint(rows) != fmt.Sprint(tt.want) {
 					t.Fatalf("rows = %v\nwant   %v", rows, tt.want)
 				}
-				if counts.Lines != tt.lines || counts.Rejected != tt.rejected || counts.Blank != tt.blank || counts.Out != tt.lines-tt.rejected-tt.blank {
+				if counts.RecordsIn+counts.BlankLines != tt.lines || counts.Rejected != tt.rejected || counts.BlankLines != tt.blank || counts.RecordsOut != tt.lines-tt.rejected-tt.blank {
 					t.Fatalf("counts = %+v, want lines %d rejected %d blank %d", counts, tt.lines, tt.rejected, tt.blank)
 				}
-				st := StatsFrom(InputFile{Rel: "f"}, "plain", counts)
+				st := counts
 				if err := st.Check(); err != nil || st.RecordsIn != tt.lines-tt.blank || st.BlankLines != tt.blank {
 					t.Fatalf("stats %+v (check: %v), want %d records in, %d blank lines", st, err, tt.lines-tt.blank, tt.blank)
 				}
@@ -129,7 +129,7 @@ func TestParseLines(t *testing.T) {
 	}
 }
 
-func TestIsBlankLine(t *testing.T) {
+func TestIsBlank(t *testing.T) {
 	for _, tt := range []struct {
 		line  string
 		blank bool
@@ -137,15 +137,15 @@ func TestIsBlankLine(t *testing.T) {
 		{"", true}, {" ", true}, {"\t", true}, {"\r", true}, {"\v\f", true}, {" \t \r", true},
 		{"a", false}, {" a ", false}, {"\u00a0", false}, {"\u0085", false}, {"\ufeff", false}, {"\x00", false}, {"{}", false},
 	} {
-		if got := IsBlankLine([]byte(tt.line)); got != tt.blank {
-			t.Errorf("IsBlankLine(%q) = %v, want %v", tt.line, got, tt.blank)
+		if got := IsBlank([]byte(tt.line)); got != tt.blank {
+			t.Errorf("IsBlank(%q) = %v, want %v", tt.line, got, tt.blank)
 		}
 	}
 }
 
-// TestParseLinesRandom checks, over random inputs and chunk sizes, that
+// TestParseRandom checks, over random inputs and chunk sizes, that
 // every line is seen exactly once with its number, in order.
-func TestParseLinesRandom(t *testing.T) {
+func TestParseRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for iter := 0; iter < 200; iter++ {
 		var b strings.Builder
@@ -156,14 +156,14 @@ func TestParseLinesRandom(t *testing.T) {
 			b.WriteString(s + "\n")
 			want = append(want, row{"echo", int64(i), s})
 		}
-		rows, counts, err := runLines(t, b.String(), LineOptions{MaxLineBytes: 1000, ChunkBytes: 1 + r.IntN(300), Workers: 1 + r.IntN(4)})
+		rows, counts, err := runLines(t, b.String(), Options{MaxLineBytes: 1000, ChunkBytes: 1 + r.IntN(300), Workers: 1 + r.IntN(4)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(rows) != fmt.Sprint(want) { // emitted in input order, no sorting
 			t.Fatalf("iter %d: rows differ:\n%v\nwant\n%v", iter, rows, want)
 		}
-		if counts.Lines != int64(n) || counts.Bytes != int64(b.Len()) {
+		if counts.RecordsIn+counts.BlankLines != int64(n) || counts.Bytes != int64(b.Len()) {
 			t.Fatalf("iter %d: counts %+v, want %d lines %d bytes", iter, counts, n, b.Len())
 		}
 	}
@@ -179,8 +179,8 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	return copy(p, "line\n"), nil
 }
 
-func TestParseLinesReadError(t *testing.T) {
-	_, err := ParseLines(context.Background(), &failingReader{}, InputFile{Rel: "f"}, RejectTable("rej", nil), 0, LineOptions{ChunkBytes: 8}, newEcho, func(b hiveparquet.Batch) { b.Record.Release() })
+func TestParseReadError(t *testing.T) {
+	_, err := Parse(context.Background(), &failingReader{}, Origin{Rel: "f"}, RejectTable("rej", nil), 0, Options{ChunkBytes: 8}, newEcho, func(b hiveparquet.Batch) { b.Record.Release() })
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("err = %v", err)
 	}
@@ -233,10 +233,10 @@ func TestParseSourceByteOffsets(t *testing.T) {
 				b.WriteString("\n")
 			}
 		}
-		opts := LineOptions{MaxLineBytes: 100, RawBytes: 16, ChunkBytes: 1 + r.IntN(300), Workers: 1 + r.IntN(4)}
+		opts := Options{MaxLineBytes: 100, RawBytes: 16, ChunkBytes: 1 + r.IntN(300), Workers: 1 + r.IntN(4)}
 		src := NewReaderSource(strings.NewReader(b.String()), SourceOptions{Positions: ByteOffsets, DropBOM: true}, opts)
 		var rows []row
-		counts, err := ParseSource(context.Background(), src, InputFile{Rel: "f"}, RejectTable("rej", nil), opts, newEcho, func(bt hiveparquet.Batch) {
+		counts, err := ParseSource(context.Background(), src, Origin{Rel: "f"}, RejectTable("rej", nil), opts, newEcho, func(bt hiveparquet.Batch) {
 			defer bt.Record.Release()
 			for i := 0; i < int(bt.Record.NumRows()); i++ {
 				if bt.Table == "echo" {
@@ -253,7 +253,7 @@ func TestParseSourceByteOffsets(t *testing.T) {
 		if fmt.Sprint(rows) != fmt.Sprint(want) {
 			t.Fatalf("iter %d (bom %v, %+v): rows differ:\n%v\nwant\n%v", iter, bom, opts, rows, want)
 		}
-		if counts.Lines != int64(n) || counts.Bytes != int64(b.Len()) {
+		if counts.RecordsIn+counts.BlankLines != int64(n) || counts.Bytes != int64(b.Len()) {
 			t.Fatalf("iter %d: counts %+v, want %d lines %d bytes", iter, counts, n, b.Len())
 		}
 	}

@@ -1,4 +1,4 @@
-package transforms
+package lineparse
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"io"
 )
 
-// Positions says what the position of a line is, as LineParser.Parse gets
+// Positions says what the position of a line is, as Parser.Parse gets
 // it and the rejects table stores it in source_line.
 type Positions uint8
 
@@ -19,22 +19,22 @@ const (
 	ByteOffsets
 )
 
-// LineSource is what ParseSource reads: the lines of one input, in blocks
+// Source is what ParseSource reads: the lines of one input, in blocks
 // of whole lines, each block with the position of its first line; the
 // positions of the others follow from Positions. A source hands out blocks
 // rather than single lines so that the lines are cut on the parse workers,
 // not on the goroutine that also decompresses the input. ReaderSource is
 // the source over any io.Reader.
-type LineSource interface {
+type Source interface {
 	// NextBlock returns the next block, filling buf (a free buffer, nil at
 	// first) or a larger one; it returns io.EOF after the last block.
-	NextBlock(buf []byte) (LineBlock, error)
+	NextBlock(buf []byte) (Block, error)
 	// Positions says what the positions of the blocks' lines are.
 	Positions() Positions
 }
 
-// LineBlock is a block of whole lines from a LineSource.
-type LineBlock struct {
+// Block is a block of whole lines from a Source.
+type Block struct {
 	// Buf is the block's backing buffer, handed back to NextBlock later.
 	Buf []byte
 	// Data holds whole lines, each ended by '\n' but possibly the last one
@@ -47,7 +47,7 @@ type LineBlock struct {
 	// first line's length, and so in the byte offset of the next line.
 	Lead int64
 	// TooLong marks a block that stands for one line longer than
-	// LineOptions.MaxLineBytes: Data holds its first RawBytes bytes, Size
+	// Options.MaxLineBytes: Data holds its first RawBytes bytes, Size
 	// is its length without terminator and N the bytes it took in the
 	// input, terminator included.
 	TooLong bool
@@ -67,34 +67,34 @@ type SourceOptions struct {
 	DropBOM bool
 }
 
-// ReaderSource is the LineSource over an io.Reader: it reads blocks of about
-// LineOptions.ChunkBytes and cuts them after their last newline; a line
+// ReaderSource is the Source over an io.Reader: it reads blocks of about
+// Options.ChunkBytes and cuts them after their last newline; a line
 // longer than MaxLineBytes becomes a block of its own, read to its end
 // without being held in memory.
 type ReaderSource struct {
 	r     io.Reader
 	so    SourceOptions
-	opts  LineOptions
+	opts  Options
 	pos   int64  // position of the next line
 	carry []byte // partial line carried into the next block
 	eof   bool
 	begun bool
 }
 
-// NewReaderSource returns a LineSource over r. Of opts it uses ChunkBytes,
+// NewReaderSource returns a Source over r. Of opts it uses ChunkBytes,
 // MaxLineBytes and RawBytes (zero means the default).
-func NewReaderSource(r io.Reader, so SourceOptions, opts LineOptions) *ReaderSource {
+func NewReaderSource(r io.Reader, so SourceOptions, opts Options) *ReaderSource {
 	return &ReaderSource{r: r, so: so, opts: opts.withDefaults(), pos: so.First}
 }
 
-// Positions implements LineSource.
+// Positions implements Source.
 func (s *ReaderSource) Positions() Positions { return s.so.Positions }
 
 // utf8BOM is the UTF-8 byte-order mark.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// NextBlock implements LineSource.
-func (s *ReaderSource) NextBlock(buf []byte) (LineBlock, error) {
+// NextBlock implements Source.
+func (s *ReaderSource) NextBlock(buf []byte) (Block, error) {
 	for !s.eof {
 		opts := s.opts
 		if cap(buf) < opts.ChunkBytes || cap(buf) < len(s.carry)+opts.ChunkBytes/2 {
@@ -109,7 +109,7 @@ func (s *ReaderSource) NextBlock(buf []byte) (LineBlock, error) {
 			if err == io.EOF {
 				s.eof = true
 			} else if err != nil {
-				return LineBlock{}, err
+				return Block{}, err
 			}
 		}
 		data := buf[:n]
@@ -127,10 +127,10 @@ func (s *ReaderSource) NextBlock(buf []byte) (LineBlock, error) {
 				// to the length bound, whichever comes first.
 				ll, err := longLine(s.r, data, opts)
 				if err != nil {
-					return LineBlock{}, err
+					return Block{}, err
 				}
 				if ll.over {
-					b := LineBlock{Buf: buf, Data: ll.prefix, First: s.pos, TooLong: true, Size: ll.size, N: lead + ll.n}
+					b := Block{Buf: buf, Data: ll.prefix, First: s.pos, TooLong: true, Size: ll.size, N: lead + ll.n}
 					s.advance(1, lead+ll.n)
 					s.carry = ll.rest
 					s.eof = ll.atEOF
@@ -149,7 +149,7 @@ func (s *ReaderSource) NextBlock(buf []byte) (LineBlock, error) {
 		if len(data) == 0 && lead == 0 {
 			continue
 		}
-		b := LineBlock{Buf: buf, Data: data, First: s.pos, Lead: lead}
+		b := Block{Buf: buf, Data: data, First: s.pos, Lead: lead}
 		lines := int64(bytes.Count(data, []byte{'\n'}))
 		if len(data) == 0 || data[len(data)-1] != '\n' {
 			lines++
@@ -158,9 +158,9 @@ func (s *ReaderSource) NextBlock(buf []byte) (LineBlock, error) {
 		return b, nil
 	}
 	if len(s.carry) > 0 {
-		return LineBlock{}, errors.New("internal error: data left after end of input")
+		return Block{}, errors.New("internal error: data left after end of input")
 	}
-	return LineBlock{}, io.EOF
+	return Block{}, io.EOF
 }
 
 // advance moves the position past lines lines of n bytes.
@@ -185,7 +185,7 @@ type longLineResult struct {
 // longLine handles a chunk that holds no newline. It reads on until the line
 // ends or passes MaxLineBytes; an over-long line is skipped to its end
 // without being held in memory.
-func longLine(r io.Reader, data []byte, opts LineOptions) (longLineResult, error) {
+func longLine(r io.Reader, data []byte, opts Options) (longLineResult, error) {
 	grown := append([]byte(nil), data...)
 	tmp := make([]byte, 64<<10)
 	over := func(size int64, rest []byte, atEOF bool) longLineResult {

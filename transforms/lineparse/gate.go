@@ -1,4 +1,4 @@
-package transforms
+package lineparse
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 var parseSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/4))
 
 // AcquireParseSlot waits for one of the process's parse slots and returns
-// the function that gives it back. Parsers of whole files (ParseLines, the
+// the function that gives it back. Parsers of whole files (Parse, the
 // Audience Studio split reader) take one for the length of the file.
 func AcquireParseSlot(ctx context.Context) (release func(), err error) {
 	select {

@@ -1,4 +1,4 @@
-package transforms
+package lineparse
 
 import (
 	"fmt"
@@ -18,15 +18,26 @@ const DefaultRawBytes = 4096
 // Reason codes shared by every line-oriented pipeline.
 const (
 	// ReasonEmptyLine: a line with no content. The line engines no longer
-	// reject blank lines (they count them, see IsBlankLine); the code stays
+	// reject blank lines (they count them, see IsBlank); the code stays
 	// for parsers called on a single line.
 	ReasonEmptyLine = "empty_line"
 	// ReasonLineTooLong: a line longer than the configured bound.
 	ReasonLineTooLong = "line_too_long"
 )
 
-// RejectSchema is the Arrow schema of every *_rejects table.
-func RejectSchema() *arrow.Schema {
+// The rejects tables' schemas, made once: an *arrow.Schema is immutable,
+// and a Rejects made per file and worker then costs no schema, and the
+// Parquet writer recognises its batches' schema by its pointer.
+var (
+	rejectSchema      = newRejectSchema()
+	eventRejectSchema = newEventRejectSchema()
+)
+
+// RejectSchema is the Arrow schema of every *_rejects table (one shared,
+// immutable value).
+func RejectSchema() *arrow.Schema { return rejectSchema }
+
+func newRejectSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
 		{Name: "source_file", Type: arrow.BinaryTypes.String},
 		{Name: "source_line", Type: arrow.PrimitiveTypes.Int64},
@@ -40,9 +51,12 @@ func RejectSchema() *arrow.Schema {
 // EventRejectSchema is RejectSchema with a nullable event_index: the
 // rejects table of a pipeline whose records hold events that are rejected
 // one by one (Didomi), where event_index is the rejected event's position in
-// its record's events array, and null for a reject of the whole line.
-func EventRejectSchema() *arrow.Schema {
-	fs := RejectSchema().Fields()
+// its record's events array, and null for a reject of the whole line (one
+// shared, immutable value).
+func EventRejectSchema() *arrow.Schema { return eventRejectSchema }
+
+func newEventRejectSchema() *arrow.Schema {
+	fs := newRejectSchema().Fields()
 	fs = append(fs, arrow.Field{Name: "event_index", Type: arrow.PrimitiveTypes.Int32, Nullable: true})
 	return arrow.NewSchema(fs, nil)
 }

@@ -1,4 +1,4 @@
-package transforms
+package lineparse
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type eventParser struct {
 	in, out, warn int64
 }
 
-func newEventParser() LineParser { return &eventParser{echoParser: *newEcho().(*echoParser)} }
+func newEventParser() Parser { return &eventParser{echoParser: *newEcho().(*echoParser)} }
 
 func (p *eventParser) Parse(line []byte, n int64, rej *Rejects) bool {
 	user, evs, _ := strings.Cut(string(line), ":")
@@ -50,15 +50,15 @@ func (p *eventParser) Warnings() []Count {
 	return []Count{{Name: "warned", N: p.warn}}
 }
 
-// TestParseLinesEvents: an EventParser's events are counted per file, its
+// TestParseEvents: an EventParser's events are counted per file, its
 // event rejects carry their event_index, and the file's counters check.
-func TestParseLinesEvents(t *testing.T) {
+func TestParseEvents(t *testing.T) {
 	input := "u1:a,bad1,b\nbadu:x,y\nu2:warn,bad2\nu3:c\n"
 	for _, chunk := range []int{8, 16, 1 << 10} {
 		t.Run(fmt.Sprint("chunk=", chunk), func(t *testing.T) {
 			var rejects []string
-			counts, err := ParseLines(context.Background(), strings.NewReader(input), InputFile{Rel: "f"}, EventRejectTable("rej", nil), 0,
-				LineOptions{ChunkBytes: chunk, Workers: 2}, newEventParser, func(b hiveparquet.Batch) {
+			counts, err := Parse(context.Background(), strings.NewReader(input), Origin{Rel: "f"}, EventRejectTable("rej", nil), 0,
+				Options{ChunkBytes: chunk, Workers: 2}, newEventParser, func(b hiveparquet.Batch) {
 					defer b.Record.Release()
 					if b.Table != "rej" {
 						return
@@ -81,7 +81,7 @@ func TestParseLinesEvents(t *testing.T) {
 			if got := strings.Join(rejects, " "); got != "1:bad_event@1 2:bad_user@line 3:bad_event@1" {
 				t.Errorf("rejects %s", got)
 			}
-			st := StatsFrom(InputFile{Rel: "f"}, "plain", counts)
+			st := counts
 			if st.RecordsIn != 4 || st.RecordsOut != 3 || st.Rejected != 1 || st.EventsIn != 6 || st.EventsOut != 4 || st.EventsRejected != 2 {
 				t.Errorf("stats %+v", st)
 			}
@@ -92,42 +92,5 @@ func TestParseLinesEvents(t *testing.T) {
 				t.Error(err)
 			}
 		})
-	}
-}
-
-// TestCheckEvents: the events accounting is checked like the lines'.
-func TestCheckEvents(t *testing.T) {
-	good := FileStats{Rel: "f", RecordsIn: 3, RecordsOut: 2, Rejected: 1, EventsIn: 5, EventsOut: 3, EventsRejected: 2,
-		RejectsByReason: []Count{{Name: "a", N: 1}, {Name: "b", N: 2}}}
-	if err := good.Check(); err != nil {
-		t.Fatal(err)
-	}
-	lost := good
-	lost.EventsOut = 2
-	if err := lost.Check(); err == nil || !strings.Contains(err.Error(), "5 events in, 2 out, 2 rejected") {
-		t.Errorf("an event lost: %v", err)
-	}
-	byReason := good
-	byReason.RejectsByReason = []Count{{Name: "a", N: 1}}
-	if err := byReason.Check(); err == nil {
-		t.Error("event rejects missing from the reasons: no error")
-	}
-}
-
-// TestRejectRatioCountsEvents: (rejected lines + rejected events) / (lines
-// + events read).
-func TestRejectRatioCountsEvents(t *testing.T) {
-	tot := SumStats([]FileStats{
-		{Rel: "a", RecordsIn: 10, RecordsOut: 9, Rejected: 1, EventsIn: 80, EventsOut: 75, EventsRejected: 5},
-		{Rel: "b", RecordsIn: 10, RecordsOut: 10},
-	})
-	if got := tot.RejectRatio(); got != 6.0/100 {
-		t.Errorf("ratio %v, want 0.06", got)
-	}
-	if tot.EventsIn != 80 || tot.EventsRejected != 5 {
-		t.Errorf("totals %+v", tot)
-	}
-	if got := (Totals{}).RejectRatio(); got != 0 {
-		t.Errorf("empty ratio %v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package transforms
+package lineparse
 
 import (
 	"encoding/json"

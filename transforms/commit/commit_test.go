@@ -1,6 +1,9 @@
-package transforms
+package commit
 
 import (
+	"github.com/vendorlake/vendorlake/transforms"
+	"github.com/vendorlake/vendorlake/transforms/lineparse"
+
 	"fmt"
 	"strings"
 	"testing"
@@ -11,8 +14,8 @@ import (
 
 func TestSkipEmptyUnits(t *testing.T) {
 	claim := func(table, part string) hiveparquet.Claim { return hiveparquet.Claim{Table: table, Partition: part} }
-	guarded := func(key, part string, inputs int) Unit {
-		u := Unit{Key: key, Claims: []hiveparquet.Claim{claim("t", part), claim("t_rejects", part)}}
+	guarded := func(key, part string, inputs int) transforms.Unit {
+		u := transforms.Unit{Key: key, Claims: []hiveparquet.Claim{claim("t", part), claim("t_rejects", part)}}
 		for i := 0; i < inputs; i++ {
 			u.Inputs = append(u.Inputs, ledger.Input{Rel: fmt.Sprintf("%s/f%d", key, i)})
 		}
@@ -20,52 +23,52 @@ func TestSkipEmptyUnits(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		units   []Unit
-		stats   []FileStats
+		units   []transforms.Unit
+		stats   []transforms.FileStats
 		kept    []string // unit keys kept
 		skipped []string // "key: reason substring"
 	}{
 		{
 			name:  "rows",
-			units: []Unit{guarded("a", "p=a", 1)},
-			stats: []FileStats{{Unit: "a", RecordsIn: 2, RecordsOut: 2}},
+			units: []transforms.Unit{guarded("a", "p=a", 1)},
+			stats: []transforms.FileStats{{Unit: "a", Counts: lineparse.Counts{RecordsIn: 2, RecordsOut: 2}}},
 			kept:  []string{"a"},
 		},
 		{
 			name:  "rejects only are evidence, not empty",
-			units: []Unit{guarded("a", "p=a", 1)},
-			stats: []FileStats{{Unit: "a", RecordsIn: 1, Rejected: 1}},
+			units: []transforms.Unit{guarded("a", "p=a", 1)},
+			stats: []transforms.FileStats{{Unit: "a", Counts: lineparse.Counts{RecordsIn: 1, Rejected: 1}}},
 			kept:  []string{"a"},
 		},
 		{
 			name:    "no input file",
-			units:   []Unit{guarded("a", "p=a", 0), guarded("b", "p=b", 1)},
-			stats:   []FileStats{{Unit: "b", RecordsIn: 1, RecordsOut: 1}},
+			units:   []transforms.Unit{guarded("a", "p=a", 0), guarded("b", "p=b", 1)},
+			stats:   []transforms.FileStats{{Unit: "b", Counts: lineparse.Counts{RecordsIn: 1, RecordsOut: 1}}},
 			kept:    []string{"b"},
 			skipped: []string{"a: no input file"},
 		},
 		{
 			name:  "files without records (blank lines do not count)",
-			units: []Unit{guarded("a", "p=a", 2)},
+			units: []transforms.Unit{guarded("a", "p=a", 2)},
 			// RecordsIn counts lines; blank lines are neither out nor rejected.
-			stats:   []FileStats{{Unit: "a", RecordsIn: 3}, {Unit: "a"}},
+			stats:   []transforms.FileStats{{Unit: "a", Counts: lineparse.Counts{RecordsIn: 3}}, {Unit: "a"}},
 			skipped: []string{"a: its 2 input files hold no record"},
 		},
 		{
 			name:    "a proof archive without users file is not a record",
-			units:   []Unit{guarded("a", "p=a", 1)},
-			stats:   []FileStats{{Unit: "a", RecordsIn: 5, RecordsOut: 5, AttachmentKind: "proofs"}},
+			units:   []transforms.Unit{guarded("a", "p=a", 1)},
+			stats:   []transforms.FileStats{{Unit: "a", Counts: lineparse.Counts{RecordsIn: 5, RecordsOut: 5}, AttachmentKind: "proofs"}},
 			skipped: []string{"a: its 1 input files hold no record"},
 		},
 		{
 			name:  "unguarded units are committed even when empty",
-			units: []Unit{{Key: "a"}},
+			units: []transforms.Unit{{Key: "a"}},
 			kept:  []string{"a"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := CommitConfig{Units: tt.units, Skipped: []Skipped{{What: "x", Reason: "incomplete"}}}
+			cfg := Config{Units: tt.units, Skipped: []transforms.Skipped{{What: "x", Reason: "incomplete"}}}
 			for _, u := range tt.units {
 				cfg.Claims = append(cfg.Claims, u.Claims...)
 			}
@@ -129,11 +132,11 @@ func TestSkipEmptyUnits(t *testing.T) {
 
 func TestSumAttachmentsAndHoldBack(t *testing.T) {
 	proofTables := []string{"proofs", "proof_files"}
-	stats := []FileStats{
-		{Rel: "a/users.json.gz", Unit: "a", Partition: "p=a", RecordsIn: 100, RecordsOut: 100},
-		{Rel: "a/proofs.tar.gz", Unit: "a", Partition: "p=a", RecordsIn: 10, RecordsOut: 8, Rejected: 2,
-			RejectsByReason: []Count{{Name: "bad_name", N: 2}}, AttachmentKind: "proofs", AttachmentTables: proofTables},
-		{Rel: "b/proofs.tar.gz", Unit: "b", Partition: "p=b", RecordsIn: 100, RecordsOut: 100, AttachmentKind: "proofs", AttachmentTables: proofTables},
+	stats := []transforms.FileStats{
+		{Rel: "a/users.json.gz", Unit: "a", Partition: "p=a", Counts: lineparse.Counts{RecordsIn: 100, RecordsOut: 100}},
+		{Rel: "a/proofs.tar.gz", Unit: "a", Partition: "p=a",
+			Counts: lineparse.Counts{RecordsIn: 10, RecordsOut: 8, Rejected: 2, RejectsByReason: []lineparse.Count{{Name: "bad_name", N: 2}}}, AttachmentKind: "proofs", AttachmentTables: proofTables},
+		{Rel: "b/proofs.tar.gz", Unit: "b", Partition: "p=b", Counts: lineparse.Counts{RecordsIn: 100, RecordsOut: 100}, AttachmentKind: "proofs", AttachmentTables: proofTables},
 		{Rel: "c/proofs.tar.gz", Unit: "c", Partition: "p=c", AttachmentKind: "proofs", AttachmentTables: proofTables},
 	}
 	cases := []struct {
@@ -166,7 +169,7 @@ func TestSumAttachmentsAndHoldBack(t *testing.T) {
 	}
 	claims := []hiveparquet.Claim{{Table: "users", Partition: "p=a"}, {Table: "proofs", Partition: "p=a"}, {Table: "proof_files", Partition: "p=a"},
 		{Table: "proofs", Partition: "p=b"}, {Table: "rejects", Partition: "p=a"}}
-	units := []Unit{
+	units := []transforms.Unit{
 		{Key: "a", Inputs: []ledger.Input{{Rel: "a/users.json.gz"}, {Rel: "a/proofs.tar.gz.00"}, {Rel: "a/proofs.tar.gz.01"}}},
 		{Key: "b", Inputs: []ledger.Input{{Rel: "b/proofs.tar.gz"}}},
 	}
@@ -177,7 +180,7 @@ func TestSumAttachmentsAndHoldBack(t *testing.T) {
 	if got := fmt.Sprint(cl); got != fmt.Sprint([]hiveparquet.Claim{claims[0], claims[3], claims[4]}) {
 		t.Errorf("claims %v", got)
 	}
-	if got := fmt.Sprint(u); got != fmt.Sprint([]Unit{{Key: "a", Inputs: []ledger.Input{{Rel: "a/users.json.gz"}}}, units[1]}) {
+	if got := fmt.Sprint(u); got != fmt.Sprint([]transforms.Unit{{Key: "a", Inputs: []ledger.Input{{Rel: "a/users.json.gz"}}}, units[1]}) {
 		t.Errorf("units %v: the held-back archive's parts must leave the ledger entry", got)
 	}
 }
@@ -189,8 +192,8 @@ func TestSumAttachmentsAndHoldBack(t *testing.T) {
 func TestHoldUnreadable(t *testing.T) {
 	tests := []struct {
 		name      string
-		stats     []FileStats
-		units     []Unit
+		stats     []transforms.FileStats
+		units     []transforms.Unit
 		claims    []hiveparquet.Claim
 		files     []hiveparquet.FileDesc
 		wantHeld  string // units held back
@@ -200,11 +203,11 @@ func TestHoldUnreadable(t *testing.T) {
 	}{
 		{
 			name: "partition units",
-			stats: []FileStats{
+			stats: []transforms.FileStats{
 				{Rel: "a/1.gz", Unit: "a", Partition: "p=a"}, {Rel: "a/2.gz", Unit: "a", Partition: "p=a", Unreadable: "truncated"},
 				{Rel: "b/1.gz", Unit: "b", Partition: "p=b"},
 			},
-			units:     []Unit{{Key: "a"}, {Key: "b"}},
+			units:     []transforms.Unit{{Key: "a"}, {Key: "b"}},
 			claims:    []hiveparquet.Claim{{Table: "t", Partition: "p=a"}, {Table: "r", Partition: "p=a"}, {Table: "t", Partition: "p=b"}},
 			files:     []hiveparquet.FileDesc{{Table: "t", Partition: "p=a"}, {Table: "r", Partition: "p=a"}, {Table: "t", Partition: "p=b"}},
 			wantHeld:  "[a]",
@@ -214,11 +217,11 @@ func TestHoldUnreadable(t *testing.T) {
 		},
 		{
 			name: "per-input sources in a shared partition",
-			stats: []FileStats{
+			stats: []transforms.FileStats{
 				{Rel: "x.csv", Unit: "x.csv", Partition: "d=1", Source: "x.csv", Unreadable: "corrupt"},
 				{Rel: "y.csv", Unit: "y.csv", Partition: "d=1", Source: "y.csv"},
 			},
-			units:     []Unit{{Key: "x.csv"}, {Key: "y.csv"}},
+			units:     []transforms.Unit{{Key: "x.csv"}, {Key: "y.csv"}},
 			claims:    []hiveparquet.Claim{{Table: "u", Partition: "d=1", Source: "x.csv"}, {Table: "e", Partition: "e=9", Source: "x.csv"}, {Table: "u", Partition: "d=1", Source: "y.csv"}},
 			files:     []hiveparquet.FileDesc{{Table: "u", Partition: "d=1", Source: "x.csv"}, {Table: "u", Partition: "d=1", Source: "y.csv"}},
 			wantHeld:  "[x.csv]",
@@ -228,11 +231,11 @@ func TestHoldUnreadable(t *testing.T) {
 		},
 		{
 			name: "a unit replacing a held partition",
-			stats: []FileStats{
+			stats: []transforms.FileStats{
 				{Rel: "a/1.gz", Unit: "a", Partition: "p=s", Unreadable: "truncated"},
 				{Rel: "b/1.gz", Unit: "b", Partition: "p=s"}, {Rel: "c/1.gz", Unit: "c", Partition: "p=c"},
 			},
-			units:     []Unit{{Key: "a"}, {Key: "b"}, {Key: "c"}},
+			units:     []transforms.Unit{{Key: "a"}, {Key: "b"}, {Key: "c"}},
 			claims:    []hiveparquet.Claim{{Table: "t", Partition: "p=s"}, {Table: "t", Partition: "p=c"}},
 			files:     []hiveparquet.FileDesc{{Table: "t", Partition: "p=s"}, {Table: "t", Partition: "p=c"}},
 			wantHeld:  "[a b]",
@@ -242,11 +245,11 @@ func TestHoldUnreadable(t *testing.T) {
 		},
 		{
 			name: "an unreadable attachment is not a unit's",
-			stats: []FileStats{
+			stats: []transforms.FileStats{
 				{Rel: "a/1.gz", Unit: "a", Partition: "p=a"},
 				{Rel: "a/proofs.tar.gz", Unit: "a", Partition: "p=a", Unreadable: "corrupt", AttachmentKind: "proofs", AttachmentTables: []string{"proofs"}},
 			},
-			units:     []Unit{{Key: "a"}},
+			units:     []transforms.Unit{{Key: "a"}},
 			claims:    []hiveparquet.Claim{{Table: "t", Partition: "p=a"}},
 			files:     []hiveparquet.FileDesc{{Table: "t", Partition: "p=a"}},
 			wantHeld:  "[]",
@@ -257,10 +260,10 @@ func TestHoldUnreadable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, files, held := holdUnreadable(CommitConfig{Units: tt.units, Claims: tt.claims}, tt.files, tt.stats)
+			cfg, files, held := holdUnreadable(Config{Units: tt.units, Claims: tt.claims}, tt.files, tt.stats)
 			var heldUnits, units, kept, claims []string
 			for _, h := range held {
-				if h.Reason != HeldUnreadable || h.Error == "" {
+				if h.Reason != transforms.HeldUnreadable || h.Error == "" {
 					t.Errorf("held back %+v", h)
 				}
 				heldUnits = append(heldUnits, h.Unit)

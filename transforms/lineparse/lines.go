@@ -1,4 +1,9 @@
-package transforms
+// Package lineparse is the parallel line engine of every vendor reader: it
+// cuts a file into blocks of whole lines, parses them on worker goroutines
+// with a vendor Parser, writes each bad line (or event) to the rejects table
+// with its reason (Rejects), and counts every record (Counts): read, turned
+// into rows, rejected, or blank.
+package lineparse
 
 import (
 	"bytes"
@@ -11,7 +16,7 @@ import (
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 )
 
-// Defaults of LineOptions. DefaultChunkBytes is the one chunk size of every
+// Defaults of Options. DefaultChunkBytes is the one chunk size of every
 // line reader, the request reader's included: smaller chunks, or a ramp up
 // to it, cost more CPU and memory than they gained (BENCHMARKS.md,
 // "Measurements that were code comments").
@@ -20,8 +25,8 @@ const (
 	DefaultChunkBytes   = 16 << 20
 )
 
-// LineOptions tune ParseLines.
-type LineOptions struct {
+// Options tune Parse.
+type Options struct {
 	// MaxLineBytes bounds one line; longer lines are rejected as
 	// line_too_long without being held in memory (default 64 MiB).
 	MaxLineBytes int `json:"max_line_bytes,omitempty"`
@@ -34,7 +39,7 @@ type LineOptions struct {
 	RawBytes int `json:"raw_bytes,omitempty"`
 }
 
-func (o LineOptions) withDefaults() LineOptions {
+func (o Options) withDefaults() Options {
 	if o.MaxLineBytes <= 0 {
 		o.MaxLineBytes = DefaultMaxLineBytes
 	}
@@ -53,9 +58,9 @@ func (o LineOptions) withDefaults() LineOptions {
 	return o
 }
 
-// LineParser turns the lines of one file into rows. ParseLines gives each
-// worker goroutine its own LineParser, so implementations need no locking.
-type LineParser interface {
+// Parser turns the lines of one file into rows. Parse gives each
+// worker goroutine its own Parser, so implementations need no locking.
+type Parser interface {
 	// Parse handles one line, without its line terminator. lineNo is
 	// 1-based. It either appends the record's rows to its builders and
 	// returns true, or records exactly one reject in rej and returns false.
@@ -68,48 +73,42 @@ type LineParser interface {
 	Release()
 }
 
-// EventParser is a LineParser whose records hold events that are rejected
+// EventParser is a Parser whose records hold events that are rejected
 // one by one (Didomi): Parse keeps a line whose user is good and records a
-// reject per bad event with Rejects.AddEvent. ParseLines gives it a
+// reject per bad event with Rejects.AddEvent. Parse gives it a
 // Rejects of EventRejectSchema and counts its events.
 type EventParser interface {
-	LineParser
+	Parser
 	// Events returns the events read (of the lines kept) and written as
 	// rows since the parser was made; in = out + events rejected.
 	Events() (in, out int64)
 }
 
-// WarningParser is a LineParser that counts non-fatal anomalies per kind
+// WarningParser is a Parser that counts non-fatal anomalies per kind
 // (FileStats.Warnings).
 type WarningParser interface {
-	LineParser
+	Parser
 	// Warnings returns the warnings counted since the parser was made.
 	Warnings() []Count
 }
 
-// LineCounts are the counters ParseLines returns. Every line read is
-// either turned into rows (Out), rejected, or blank:
-// Lines = Out + Rejected + Blank.
-type LineCounts struct {
-	Lines, Out, Rejected int64
-	// Blank counts the blank lines skipped (see IsBlankLine).
-	Blank           int64
-	Bytes           int64
-	Rows            []Count
-	RejectsByReason []Count
-	// Events counters, for an EventParser (FileStats.EventsIn...).
-	EventsIn, EventsOut, EventsRejected int64
-	Warnings                            []Count
+// Stats are the counters Parse returns: the records' counters
+// (each line read is a record, turned into rows or rejected, or blank) and
+// the bytes read.
+type Stats struct {
+	Counts
+	// Bytes counts the decompressed bytes read.
+	Bytes int64
 }
 
-// IsBlankLine reports whether line (without its '\n') is blank: empty, or
+// IsBlank reports whether line (without its '\n') is blank: empty, or
 // only ASCII white space other than the terminator: space, tab, carriage
 // return, vertical tab and form feed (C's isspace; DuckDB's readers skip the
 // same set). Other Unicode spaces (U+00A0, U+0085, ...) and a byte order
 // mark are content. A blank line is not a record: the line engines count it
 // (blank_lines) and skip it, never reject it, as Spark's and DuckDB's
 // JSON-lines readers skip it; it still counts for line numbering.
-func IsBlankLine(line []byte) bool {
+func IsBlank(line []byte) bool {
 	for _, c := range line {
 		switch c {
 		case ' ', '\t', '\r', '\v', '\f':
@@ -120,33 +119,40 @@ func IsBlankLine(line []byte) bool {
 	return true
 }
 
-// ParseLines reads newline-delimited records from r and parses them on
+// Origin names the file whose lines are parsed, as its rejects rows name
+// it: the input's path relative to the run's input, its partition and its
+// source (tables that append per input).
+type Origin struct {
+	Rel, Partition, Source string
+}
+
+// Parse reads newline-delimited records from r and parses them on
 // parallel workers (see ParseSource), with 1-based line numbers as
 // positions. firstLine is the number of lines already consumed before r
 // (e.g. a header), so that line numbers match the file.
-func ParseLines(ctx context.Context, r io.Reader, file InputFile, rejects hiveparquet.Table, firstLine int64, opts LineOptions,
-	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
+func Parse(ctx context.Context, r io.Reader, file Origin, rejects hiveparquet.Table, firstLine int64, opts Options,
+	newParser func() Parser, emit func(hiveparquet.Batch)) (Stats, error) {
 	src := NewReaderSource(r, SourceOptions{Positions: LineNumbers, First: firstLine + 1}, opts)
 	return ParseSource(ctx, src, file, rejects, opts, newParser, emit)
 }
 
 // ParseSource parses the lines of src on parallel workers, each with a
-// LineParser from newParser and a Rejects collector for the table rejects; it
+// Parser from newParser and a Rejects collector for the table rejects; it
 // emits the resulting batches on the caller's goroutine (as Beam emitters
 // require), in input order, block by block. Memory stays bounded by
 // (Workers+2) blocks whatever the input size, and the process parses at
 // most AcquireParseSlot's bound of files at once.
 //
-// Blank lines (IsBlankLine) are counted and skipped here, never passed to
+// Blank lines (IsBlank) are counted and skipped here, never passed to
 // the parser; a trailing '\r' is removed before a line is parsed; lines over
 // the length bound are rejected here, with the shared reason code and the
 // raw_truncated flag.
-func ParseSource(ctx context.Context, src LineSource, file InputFile, rejects hiveparquet.Table, opts LineOptions,
-	newParser func() LineParser, emit func(hiveparquet.Batch)) (LineCounts, error) {
+func ParseSource(ctx context.Context, src Source, file Origin, rejects hiveparquet.Table, opts Options,
+	newParser func() Parser, emit func(hiveparquet.Batch)) (Stats, error) {
 	opts = opts.withDefaults()
 	release, err := AcquireParseSlot(ctx)
 	if err != nil {
-		return LineCounts{}, err
+		return Stats{}, err
 	}
 	defer release()
 	ctx, cancel := context.WithCancel(ctx)
@@ -219,7 +225,7 @@ func ParseSource(ctx context.Context, src LineSource, file InputFile, rejects hi
 }
 
 // readBlocks hands the blocks of src to the workers, numbered in order.
-func readBlocks(ctx context.Context, src LineSource, free chan []byte, out chan<- chunk) error {
+func readBlocks(ctx context.Context, src Source, free chan []byte, out chan<- chunk) error {
 	for seq := 0; ; seq++ {
 		var buf []byte
 		select {
@@ -235,7 +241,7 @@ func readBlocks(ctx context.Context, src LineSource, free chan []byte, out chan<
 			return err
 		}
 		select {
-		case out <- chunk{LineBlock: b, seq: seq}:
+		case out <- chunk{Block: b, seq: seq}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -245,15 +251,9 @@ func readBlocks(ctx context.Context, src LineSource, free chan []byte, out chan<
 // ChunkResult is what a parse worker made of one chunk of lines: its
 // batches and counters, and its place (Seq) in the input.
 type ChunkResult struct {
-	Seq                   int
-	Batches               []hiveparquet.Batch
-	Lines, Out, Rejected  int64
-	Blank                 int64 // blank lines skipped (IsBlankLine)
-	Bytes                 int64
-	Rows, RejectsByReason []Count
-	// EventsIn, EventsOut and EventsRejected count events (EventParser).
-	EventsIn, EventsOut, EventsRejected int64
-	Warnings                            []Count
+	Seq     int
+	Batches []hiveparquet.Batch
+	Stats
 }
 
 // CollectInOrder receives the results of parallel parse workers until
@@ -261,8 +261,8 @@ type ChunkResult struct {
 // emitters require) in Seq order, and sums their counters. It returns the
 // results it could not emit because an earlier one never came (after an
 // error); the caller releases them with ReleaseChunks.
-func CollectInOrder(results <-chan ChunkResult, emit func(hiveparquet.Batch)) (LineCounts, []ChunkResult) {
-	var counts LineCounts
+func CollectInOrder(results <-chan ChunkResult, emit func(hiveparquet.Batch)) (Stats, []ChunkResult) {
+	var counts Stats
 	pending := map[int]ChunkResult{}
 	next := 0
 	for res := range results {
@@ -277,17 +277,8 @@ func CollectInOrder(results <-chan ChunkResult, emit func(hiveparquet.Batch)) (L
 			for _, b := range r.Batches {
 				emit(b)
 			}
-			counts.Lines += r.Lines
-			counts.Out += r.Out
-			counts.Rejected += r.Rejected
-			counts.Blank += r.Blank
+			counts.Add(r.Counts)
 			counts.Bytes += r.Bytes
-			counts.Rows = MergeCounts(counts.Rows, r.Rows)
-			counts.RejectsByReason = MergeCounts(counts.RejectsByReason, r.RejectsByReason)
-			counts.EventsIn += r.EventsIn
-			counts.EventsOut += r.EventsOut
-			counts.EventsRejected += r.EventsRejected
-			counts.Warnings = MergeCounts(counts.Warnings, r.Warnings)
 		}
 	}
 	left := make([]ChunkResult, 0, len(pending))
@@ -306,11 +297,11 @@ func ReleaseChunks(rs []ChunkResult) {
 
 // chunk is a block on its way to a parse worker.
 type chunk struct {
-	LineBlock
+	Block
 	seq int
 }
 
-func parseChunk(c chunk, positions Positions, p LineParser, rej *Rejects, opts LineOptions) ChunkResult {
+func parseChunk(c chunk, positions Positions, p Parser, rej *Rejects, opts Options) ChunkResult {
 	res := ChunkResult{Seq: c.seq}
 	before := cloneCounts(rej.ByReason())
 	n0, e0 := rej.Count(), rej.EventCount()
@@ -325,7 +316,7 @@ func parseChunk(c chunk, positions Positions, p LineParser, rej *Rejects, opts L
 		warn0 = cloneCounts(wp.Warnings())
 	}
 	if c.TooLong {
-		res.Lines = 1
+		res.RecordsIn = 1
 		res.Bytes = c.N
 		rej.AddTruncated(c.First, ReasonLineTooLong,
 			fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", c.Size, opts.MaxLineBytes), c.Data)
@@ -343,19 +334,19 @@ func parseChunk(c chunk, positions Positions, p LineParser, rej *Rejects, opts L
 				line, data = data[:i], data[i+1:]
 			}
 			next += int64(len(line)) + 1
-			res.Lines++
 			if n := len(line); n > 0 && line[n-1] == '\r' {
 				line = line[:n-1]
 			}
 			if len(line) > opts.MaxLineBytes {
+				res.RecordsIn++
 				// A line that began in the carried-over tail of the previous
 				// read and ended in this chunk.
 				rej.AddTruncated(pos, ReasonLineTooLong,
 					fmt.Sprintf("line of %d bytes exceeds the bound of %d bytes", len(line), opts.MaxLineBytes), line[:min(len(line), opts.RawBytes)])
-			} else if IsBlankLine(line) {
-				res.Blank++
-			} else if p.Parse(line, pos, rej) {
-				res.Out++
+			} else if IsBlank(line) {
+				res.BlankLines++
+			} else if res.RecordsIn++; p.Parse(line, pos, rej) {
+				res.RecordsOut++
 			}
 			if positions == ByteOffsets {
 				pos += next
