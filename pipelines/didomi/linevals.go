@@ -1,6 +1,7 @@
 package didomi
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/valyala/fastjson"
@@ -28,125 +29,193 @@ func rejectf(code, format string, args ...any) *lineError {
 }
 
 // wrongType rejects the value at path at: ": want <want>, got <type>".
-func wrongType(at, want string, v *fastjson.Value) *lineError {
-	return &lineError{code: ReasonWrongType, at: at, msg: ": want " + want + ", got " + v.Type().String()}
+func wrongType(at, want string, v jval) *lineError {
+	return &lineError{code: ReasonWrongType, at: at, msg: ": want " + want + ", got " + v.kind.String()}
 }
 
 // span is a part of lineVals.ext (the extra JSON of one object); empty when
 // the object has no unmodelled key.
 type span struct{ start, end int32 }
 
-// purposeVals are the modelled values of one consents.purposes element.
+// member is a key of an object and its value, as read: where the key's
+// text between its quotes is in the scanned bytes, and whether it holds a
+// backslash (escapes).
+type member struct {
+	ks, ke int32
+	esc    bool
+	v      jval
+}
+
+// key returns the text of the key of m.
+func (l *lineVals) key(m *member) []byte {
+	return l.keyText(l.line[m.ks:m.ke], m.esc)
+}
+
+// purposeVals are the modelled values of one consents.purposes element
+// (self, when an object).
 type purposeVals struct {
-	id, enabled, enabledLI, metadata, values *fastjson.Value
+	self                                     jval
+	id, enabled, enabledLI, metadata, values jval // values: its members in lineVals.prefs
 	extra                                    span
 }
 
-// channelVals are the modelled values of one consents.channels element.
+// channelVals are the modelled values of one consents.channels element
+// (self, when an object).
 type channelVals struct {
-	id, enabled, metadata *fastjson.Value
+	self                  jval
+	id, enabled, metadata jval
 	extra                 span
 }
 
-// consentVals are the modelled values of a consents object.
+// consentVals are the modelled values of a consents object. purposes and
+// channels range over lineVals.purposes and lineVals.channels, the vendor
+// lists over lineVals.items.
 type consentVals struct {
-	purposes, vendors, channels, tcfcs *fastjson.Value
+	purposes, vendors, channels, tcfcs jval
 	extra                              span
-	purpose0, purpose1                 int // purposes in lineVals.purposes, when an array
-	channel0, channel1                 int // channels in lineVals.channels, when an array
-	vendorLists                        [4]*fastjson.Value
+	vendorLists                        [4]jval
 	vendorsExtra                       span
 }
 
 // vendorKeys are the lists of consents.vendors, in schema order.
 var vendorKeys = [4]string{"enabled", "disabled", "enabled_li", "disabled_li"}
 
-// userVals are the modelled values of the user object.
+// userVals are the modelled values of the user object (consents: its
+// index in lineVals.cons, when an object).
 type userVals struct {
-	id, orgID, orgUserID, version, createdAt, updatedAt, metadata, country, lastSeen, consents *fastjson.Value
+	id, orgID, orgUserID, version, createdAt, updatedAt, metadata, country, lastSeen, consents jval
 	versionN, created, updated                                                                 int64
 	extra                                                                                      span
-	cons                                                                                       int // in lineVals.cons, or -1
 	noZone                                                                                     int // timestamps without a zone
 }
 
-// eventVals are the modelled values of one element of events.
+// eventVals are the values of one element of events (self), and the
+// modelled ones when it is an object.
 type eventVals struct {
-	id, orgID, createdAt, updatedAt, metadata, status, regulation, user, consents, proofs, delegate *fastjson.Value
+	self                                                                                            jval
+	id, orgID, createdAt, updatedAt, metadata, status, regulation, user, consents, proofs, delegate jval
 	created, updated                                                                                int64
 	extra                                                                                           span
 	// user, when an object
-	uID, uOrgUserID, uMetadata, uCountry, uLastSeen *fastjson.Value
+	uID, uOrgUserID, uMetadata, uCountry, uLastSeen jval
 	uExtra                                          span
 	// delegate, when an object
-	dID, dName, dMetadata *fastjson.Value
+	dID, dName, dMetadata jval
 	dExtra                span
-	cons                  int // in lineVals.cons, or -1
-	index                 int // in the line's events array
-	noZone                int // timestamps without a zone
+	index                 int  // in the line's events array
+	noZone                int  // timestamps without a zone
+	rejected              bool // by the checks (an eventError)
 }
 
-// eventError is why the index-th event of a line is rejected.
+// eventError is why the index-th event of a line (raw) is rejected.
 type eventError struct {
 	index int
+	raw   []byte
 	err   *lineError
 }
 
 // lineVals is the scratch of one line, reused from line to line. Its
-// values point into the fastjson tree of the line.
+// values point into the line.
 type lineVals struct {
-	user      userVals
-	events    []*fastjson.Value
-	evs       []eventVals // the events kept
-	evErrs    []eventError
-	cons      []consentVals
-	purposes  []purposeVals
-	channels  []channelVals
-	recExtra  span
-	ext       []byte // the extra JSON of every object of the line
-	extStart  int    // where the object being visited starts its extra
-	extFields int    // unmodelled keys of that object so far
+	line     []byte   // the line read
+	rec      jval     // the line's value
+	top      []member // the members of the record, in order
+	user     userVals
+	u, ev    jval // the record's user and events
+	evs      []eventVals
+	evErrs   []eventError
+	cons     []consentVals
+	purposes []purposeVals
+	channels []channelVals
+	items    []jval   // the elements of string lists
+	prefs    []member // the members of purposes' values objects
+	recExtra span
+	ext      []byte   // the extra JSON of every object of the line
+	pending  []member // the unmodelled members of the objects being read
+	unesc    []byte   // the unescaped strings of the line
+	fj       fastjson.Parser
 }
 
 func (l *lineVals) reset() {
-	l.user = userVals{cons: -1}
-	l.events = nil
+	l.line = nil
+	l.rec, l.u, l.ev = jval{}, jval{}, jval{}
+	l.top = l.top[:0]
+	l.user = userVals{}
 	l.evs = l.evs[:0]
 	l.evErrs = l.evErrs[:0]
 	l.cons = l.cons[:0]
 	l.purposes = l.purposes[:0]
 	l.channels = l.channels[:0]
+	l.items = l.items[:0]
+	l.prefs = l.prefs[:0]
 	l.recExtra = span{}
 	l.ext = l.ext[:0]
+	l.pending = l.pending[:0]
+	l.unesc = l.unesc[:0]
 }
 
-// beginExtra starts the extra of an object about to be visited.
-func (l *lineVals) beginExtra() {
-	l.extStart = len(l.ext)
-	l.extFields = 0
-}
-
-// addExtra adds an unmodelled key and its value (as JSON) to the extra of
-// the object being visited.
-func (l *lineVals) addExtra(k []byte, v *fastjson.Value) {
-	if l.extFields == 0 {
-		l.ext = append(l.ext, '{')
-	} else {
-		l.ext = append(l.ext, ',')
+// unescape returns the text of the string (or key) whose JSON text between
+// its quotes is raw, as fastjson reads it (escapes replaced best effort).
+// fastjson itself does it, on the rare string with a backslash.
+func (l *lineVals) unescape(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
 	}
-	l.ext = lineparse.AppendJSONString(l.ext, k)
-	l.ext = append(l.ext, ':')
-	l.ext = v.MarshalTo(l.ext)
-	l.extFields++
+	start := len(l.unesc)
+	l.unesc = append(l.unesc, '"')
+	l.unesc = append(l.unesc, raw...)
+	l.unesc = append(l.unesc, '"')
+	v, err := l.fj.ParseBytes(l.unesc[start:])
+	l.unesc = l.unesc[:start]
+	if err != nil { // cannot happen: raw was read as a string
+		return raw
+	}
+	// Earlier results keep the old array when this append moves it.
+	l.unesc = append(l.unesc, v.GetStringBytes()...)
+	return l.unesc[start:len(l.unesc):len(l.unesc)]
 }
 
-// endExtra closes the extra of the object visited and returns it.
-func (l *lineVals) endExtra() span {
-	if l.extFields == 0 {
+// keyText returns the text of a key.
+func (l *lineVals) keyText(k []byte, esc bool) []byte {
+	if !esc {
+		return k
+	}
+	return l.unescape(k)
+}
+
+// text returns the text of the string v.
+func (l *lineVals) text(v jval) []byte {
+	return l.unescape(l.line[v.start+1 : v.end-1])
+}
+
+// raw returns the JSON text of v.
+func (l *lineVals) raw(v jval) []byte {
+	return l.line[v.start:v.end]
+}
+
+// flushExtra ends the object whose unmodelled members start at
+// l.pending[start]: it writes them to l.ext as one JSON object, and returns
+// where.
+func (l *lineVals) flushExtra(start int) span {
+	if len(l.pending) == start {
 		return span{}
 	}
+	from := len(l.ext)
+	for i := range l.pending[start:] {
+		m := &l.pending[start+i]
+		if i == 0 {
+			l.ext = append(l.ext, '{')
+		} else {
+			l.ext = append(l.ext, ',')
+		}
+		l.ext = lineparse.AppendJSONString(l.ext, l.key(m))
+		l.ext = append(l.ext, ':')
+		l.ext = appendCompact(l.ext, l.raw(m.v))
+	}
 	l.ext = append(l.ext, '}')
-	return span{int32(l.extStart), int32(len(l.ext))}
+	clear(l.pending[start:])
+	l.pending = l.pending[:start]
+	return span{int32(from), int32(len(l.ext))}
 }
 
 // bytes returns the JSON text of s, nil when empty.
@@ -157,12 +226,5 @@ func (l *lineVals) bytes(s span) []byte {
 	return l.ext[s.start:s.end]
 }
 
-// first keeps the first value of a key, as Object.Get finds it.
-func first(dst **fastjson.Value, v *fastjson.Value) {
-	if *dst == nil {
-		*dst = v
-	}
-}
-
 // isNull reports a missing key or a JSON null.
-func isNull(v *fastjson.Value) bool { return v == nil || v.Type() == fastjson.TypeNull }
+func isNull(v jval) bool { return v.kind == kMissing || v.kind == kNull }

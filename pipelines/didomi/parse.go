@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/valyala/fastjson"
 
 	"github.com/vendorlake/vendorlake/io/hiveparquet"
 	"github.com/vendorlake/vendorlake/transforms/lineparse"
@@ -40,21 +39,20 @@ const DefaultRegulation = "gdpr"
 
 // How a line is parsed (the parser is most of the pipeline's CPU).
 //
-// fastjson parses the line into a tree; then one walk visits every object of
-// the tree once (Object.Visit, dispatching on the key), in the order the
-// checks have always run, so that a line with several problems is rejected
-// for the same first one. The walk checks each value as it is found and
-// records the values of the modelled keys, the parsed timestamps and the
-// JSON text of the unmodelled keys (the extra columns) in per-line scratch
-// structs (lineVals). Only once the whole line is known to be valid are its
-// rows appended to the column buffers (cols.go), from the scratch, without
-// looking anything up again; a rejected line leaves the columns untouched.
+// One pass over the line's bytes (scan.go, with fastjson's grammar) sorts
+// every value into per-line scratch structs (lineVals) as it meets it: the
+// values of the modelled keys, the elements of the modelled arrays, and
+// the JSON text of the unmodelled keys (the extra columns). No tree of the
+// line is built. The checks then run on the scratch, in the order they
+// have always run, so that a line with several problems is rejected for
+// the same first one (walk.go). Only once the whole line is known to be
+// valid are its rows appended to the column buffers (cols.go), from the
+// scratch, without looking anything up again; a rejected line leaves the
+// columns untouched.
 //
-// Key lookup follows fastjson's Object.Get: the first of duplicate keys wins.
-// One difference, for keys written with escapes: Get matches the raw key
-// text first, Visit the unescaped key, so an object where a modelled key is
-// written twice, once with a \u escape (e.g. "\u0069d" and "id"), uses the
-// first of the two for both the check and the stored value.
+// Keys are compared unescaped, and the first of duplicate keys wins: an
+// object where a modelled key is written twice, once with a \u escape
+// (e.g. "\u0069d" and "id"), uses the first of the two.
 
 // parser turns Didomi export lines into didomi_users and didomi_events rows.
 // One parser serves one goroutine; it reuses its JSON parser, column
@@ -62,7 +60,6 @@ const DefaultRegulation = "gdpr"
 type parser struct {
 	file, partition string
 	fileBytes       []byte
-	p               fastjson.Parser
 	usersSchema     *arrow.Schema
 	eventsSchema    *arrow.Schema
 	users           usersCols
@@ -154,26 +151,35 @@ func (c *colsCache) put(t *tableCols) {
 
 // Parse implements lineparse.Parser.
 func (p *parser) Parse(line []byte, lineNo int64, rej *lineparse.Rejects) bool {
-	v, err := p.p.ParseBytes(line)
-	if err != nil {
-		rej.Add(lineNo, ReasonInvalidJSON, "not valid JSON: "+err.Error(), line)
+	p.line.reset()
+	if !p.line.read(line) {
+		rej.Add(lineNo, ReasonInvalidJSON, "not valid JSON: "+p.line.jsonError(line), line)
 		return false
 	}
-	p.line.reset()
 	// Only a line with invalid UTF-8 somewhere needs its strings checked
-	// one by one (JSON escapes cannot make invalid UTF-8: fastjson keeps a
-	// lone surrogate escape as its text).
-	if e := p.line.record(v, !utf8.Valid(line)); e != nil {
+	// one by one (JSON escapes cannot make invalid UTF-8: a lone surrogate
+	// escape is kept as its text).
+	if e := p.line.check(!utf8.Valid(line)); e != nil {
 		rej.Add(lineNo, e.code, e.reason(), line)
 		return false
 	}
 	for _, ee := range p.line.evErrs {
-		p.scratch = p.line.events[ee.index].MarshalTo(p.scratch[:0])
+		p.scratch = appendCompact(p.scratch[:0], ee.raw)
 		rej.AddEvent(lineNo, ee.index, ee.err.code, ee.err.reason(), p.scratch)
 	}
-	p.eventsIn += int64(len(p.line.events))
+	p.eventsIn += int64(p.line.eventCount())
 	p.appendRecord(lineNo)
 	return true
+}
+
+// jsonError is why line is not valid JSON, in fastjson's words: the scanner
+// shares its grammar, not its messages.
+func (l *lineVals) jsonError(line []byte) string {
+	if _, err := l.fj.ParseBytes(line); err != nil {
+		return err.Error()
+	}
+	// The grammars differ: FuzzScanMatchesFastjson looks for such lines.
+	return "cannot parse JSON"
 }
 
 // Events implements lineparse.EventParser.

@@ -282,6 +282,11 @@ func TestParseEventRejects(t *testing.T) {
 			"[e0]", "[0]", "[invalid_utf8@1]", 2, `"e1"`},
 		{"event after a bad one keeps its consents", `{"user":{"id":"u"},"events":[{"id":"e0","consents":{"purposes":[{"id":"p0"}]},"delegate":3},{"id":"e1","consents":{"purposes":[{"id":"p1"}]},"x":1}]}`,
 			"[e1]", "[1]", "[wrong_type@0]", 2, `"delegate":3`},
+		// The raw text of a rejected event is the event as written, without
+		// its whitespace: escapes, in keys and in strings the checks read,
+		// stay as they are.
+		{"raw event as written", `{"user":{"id":"u"},"events":[ { "\u0069d" : "e\/0", "created_at": "2024\u002d01", "n": 1e3 } ]}`,
+			"[]", "[]", "[bad_timestamp@0]", 1, `{"\u0069d":"e\/0","created_at":"2024\u002d01","n":1e3}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
