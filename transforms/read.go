@@ -99,8 +99,9 @@ type readFn struct {
 	FS     lakefs.Options    `json:"fs"`
 	Lines  lineparse.Options `json:"lines"`
 
-	fs lakefs.FS
-	r  FileReader
+	fs    lakefs.FS
+	r     FileReader
+	ahead *Ahead // when r is a ConcurrentReader
 }
 
 func (fn *readFn) Setup(ctx context.Context) error {
@@ -113,6 +114,9 @@ func (fn *readFn) Setup(ctx context.Context) error {
 	}
 	if fn.r, err = newReader(ctx, []byte(fn.Config), fn.FS); err != nil {
 		return fmt.Errorf("read: reader %s: %w", fn.Reader, err)
+	}
+	if _, ok := fn.r.(ConcurrentReader); ok {
+		fn.ahead = &Ahead{}
 	}
 	return nil
 }
@@ -135,15 +139,39 @@ func resolveReader(name string) (NewFileReader, error) {
 }
 
 func (fn *readFn) ProcessElement(ctx context.Context, f InputFile, emit func(hiveparquet.Batch), emitStats func(FileStats)) error {
+	if fn.ahead != nil {
+		return fn.ahead.Read(ctx, f, fn.Lines, fn.read, emit, finishRead(emitStats))
+	}
 	st, err := fn.r.ReadFile(ctx, fn.fs, f, fn.Lines, emit)
-	if ue := Unreadable(f, err); ue != nil {
-		// Not the run's failure: the commit holds back the file's unit.
-		emitStats(UnreadableStats(f, ue))
+	return finishRead(emitStats)(f, st, err)
+}
+
+// FinishBundle delivers the files read ahead.
+func (fn *readFn) FinishBundle(emit func(hiveparquet.Batch), emitStats func(FileStats)) error {
+	if fn.ahead == nil {
 		return nil
 	}
-	if err != nil {
-		return err
+	return fn.ahead.Flush(emit, finishRead(emitStats))
+}
+
+func (fn *readFn) read(ctx context.Context, f InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (FileStats, error) {
+	return fn.r.ReadFile(ctx, fn.fs, f, lines, emit)
+}
+
+// finishRead is the end of a file's read in a read DoFn: its counters are
+// emitted; an unreadable file is not the run's failure (its counters say
+// why, and the commit holds back its unit); any other error fails the
+// bundle.
+func finishRead(emitStats func(FileStats)) FinishFunc {
+	return func(f InputFile, st FileStats, err error) error {
+		if ue := Unreadable(f, err); ue != nil {
+			emitStats(UnreadableStats(f, ue))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		emitStats(st)
+		return nil
 	}
-	emitStats(st)
-	return nil
 }

@@ -102,6 +102,10 @@ type usersReader struct {
 	cols colsCache
 }
 
+// ReadsConcurrently implements transforms.ConcurrentReader: ReadFile only
+// shares the column cache, which is safe for concurrent use.
+func (r *usersReader) ReadsConcurrently() {}
+
 // ReadFile implements transforms.FileReader.
 func (r *usersReader) ReadFile(ctx context.Context, fsys lakefs.FS, f transforms.InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
 	return transforms.ReadLines(ctx, fsys, f, Rejects(), lines, nil,
@@ -127,7 +131,11 @@ type readWithProofsFn struct {
 	// archive: only those partitions are checked, so only their events'
 	// references are emitted (and grouped).
 	archived map[string]bool
-	users    usersReader
+	// checked holds, per partition of a users file read, whether it is
+	// checked: its events' proof references are emitted.
+	checked map[string]bool
+	users   usersReader
+	ahead   transforms.Ahead // the small users files
 }
 
 func (fn *readWithProofsFn) Setup(ctx context.Context) error {
@@ -142,6 +150,11 @@ func (fn *readWithProofsFn) Setup(ctx context.Context) error {
 func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.InputFile, emit func(hiveparquet.Batch), emitStats func(transforms.FileStats),
 	emitRef func(string, proofRef), emitIndex func(string, proofIndex), emitArchive func(string, transforms.FileStats)) error {
 	if len(f.Parts) > 0 {
+		// The users files read ahead first: the output keeps the input's
+		// order.
+		if err := fn.ahead.Flush(fn.emitUsers(emit, emitRef), fn.finishUsers(emitStats)); err != nil {
+			return err
+		}
 		st, err := ReadProofs(ctx, fn.fs, fn.out, fn.Output, fn.RunID, f, fn.Lines.RawBytes, emit, func(id string) {
 			emitIndex(proofKey(f.Partition, id), proofIndex{ProofID: id})
 		})
@@ -159,26 +172,55 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 		emitArchive(f.Partition, st)
 		return nil
 	}
+	// Whether the file's partition is checked is known before its read
+	// (the cache is the DoFn's); its proof references are emitted when
+	// its batches are delivered.
 	check, err := fn.hasArchive(ctx, f)
 	if err != nil {
 		return err
 	}
-	st, err := fn.users.ReadFile(ctx, fn.fs, f, fn.Lines, func(b hiveparquet.Batch) {
-		if check && b.Table == EventsTable {
+	if fn.checked == nil {
+		fn.checked = map[string]bool{}
+	}
+	fn.checked[f.Partition] = check
+	return fn.ahead.Read(ctx, f, fn.Lines, fn.readUsers, fn.emitUsers(emit, emitRef), fn.finishUsers(emitStats))
+}
+
+// FinishBundle delivers the users files read ahead.
+func (fn *readWithProofsFn) FinishBundle(emit func(hiveparquet.Batch), emitStats func(transforms.FileStats),
+	emitRef func(string, proofRef), _ func(string, proofIndex), _ func(string, transforms.FileStats)) error {
+	return fn.ahead.Flush(fn.emitUsers(emit, emitRef), fn.finishUsers(emitStats))
+}
+
+func (fn *readWithProofsFn) readUsers(ctx context.Context, f transforms.InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
+	return fn.users.ReadFile(ctx, fn.fs, f, lines, emit)
+}
+
+// emitUsers emits a batch of a users file, and first the proof references
+// of its events when its partition is checked.
+func (fn *readWithProofsFn) emitUsers(emit func(hiveparquet.Batch), emitRef func(string, proofRef)) func(hiveparquet.Batch) {
+	return func(b hiveparquet.Batch) {
+		if b.Table == EventsTable && fn.checked[b.Partition] {
 			emitProofRefs(b, emitRef) // before emit: the receiver releases the record
 		}
 		emit(b)
-	})
-	if ue := transforms.Unreadable(f, err); ue != nil {
-		// As transforms.Read: the commit holds back the partition.
-		emitStats(transforms.UnreadableStats(f, ue))
+	}
+}
+
+// finishUsers ends the read of a users file as transforms.Read does: an
+// unreadable file's counters hold back its partition at the commit.
+func (fn *readWithProofsFn) finishUsers(emitStats func(transforms.FileStats)) transforms.FinishFunc {
+	return func(f transforms.InputFile, st transforms.FileStats, err error) error {
+		if ue := transforms.Unreadable(f, err); ue != nil {
+			emitStats(transforms.UnreadableStats(f, ue))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		emitStats(st)
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	emitStats(st)
-	return nil
 }
 
 // hasArchive reports whether the partition of users file f holds a proof

@@ -37,6 +37,10 @@ type Options struct {
 	Workers int `json:"workers,omitempty"`
 	// RawBytes bounds the raw text kept with a reject (default 4 KiB).
 	RawBytes int `json:"raw_bytes,omitempty"`
+	// Ungated parses without taking a parse slot (AcquireParseSlot): for
+	// a small input whose caller bounds how many it parses at once (see
+	// transforms.Ahead). Not configuration: set per file.
+	Ungated bool `json:"-"`
 }
 
 func (o Options) withDefaults() Options {
@@ -150,11 +154,13 @@ func Parse(ctx context.Context, r io.Reader, file Origin, rejects hiveparquet.Ta
 func ParseSource(ctx context.Context, src Source, file Origin, rejects hiveparquet.Table, opts Options,
 	newParser func() Parser, emit func(hiveparquet.Batch)) (Stats, error) {
 	opts = opts.withDefaults()
-	release, err := AcquireParseSlot(ctx)
-	if err != nil {
-		return Stats{}, err
+	if !opts.Ungated {
+		release, err := AcquireParseSlot(ctx)
+		if err != nil {
+			return Stats{}, err
+		}
+		defer release()
 	}
-	defer release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -206,7 +212,7 @@ func ParseSource(ctx context.Context, src Source, file Origin, rejects hiveparqu
 	}()
 
 	counts, pending := CollectInOrder(results, emit)
-	err = <-readErr
+	err := <-readErr
 	// Every goroutine has ended: keep the chunk buffers for the next file.
 	for len(free) > 0 {
 		if b := <-free; b != nil {
