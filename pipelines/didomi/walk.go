@@ -138,7 +138,7 @@ func (l *lineVals) fieldTo(sc *scanner, depth int, n nest, owner slots, v *jval)
 		l.user.extra = l.members(sc, depth, &l.user)
 	case nestEvents:
 		v.lo = int32(len(l.evs))
-		l.events(sc, depth)
+		elements(l, sc, depth, &l.evs)
 		v.hi = int32(len(l.evs))
 	case nestConsents:
 		v.lo = int32(len(l.cons))
@@ -158,11 +158,11 @@ func (l *lineVals) fieldTo(sc *scanner, depth int, n nest, owner slots, v *jval)
 		cv.vendorsExtra = l.members(sc, depth, (*consentVendors)(cv))
 	case nestPurposes:
 		v.lo = int32(len(l.purposes))
-		l.purposeElems(sc, depth)
+		elements(l, sc, depth, &l.purposes)
 		v.hi = int32(len(l.purposes))
 	case nestChannels:
 		v.lo = int32(len(l.channels))
-		l.channelElems(sc, depth)
+		elements(l, sc, depth, &l.channels)
 		v.hi = int32(len(l.channels))
 	case nestList:
 		v.lo = int32(len(l.items))
@@ -214,48 +214,33 @@ func (l *lineVals) element(sc *scanner, depth int, s slots, self *jval) (extra s
 	return extra
 }
 
-// events reads the elements of the record's events array (a value at
-// depth) into l.evs.
-func (l *lineVals) events(sc *scanner, depth int) {
+// arrayElem is an element of a modelled array: at returns where its own
+// value and its extra JSON go, and records its index when it keeps one.
+type arrayElem interface {
+	slots
+	at(index int) (self *jval, extra *span)
+}
+
+func (ev *eventVals) at(i int) (*jval, *span) { ev.index = i; return &ev.self, &ev.extra }
+func (pv *purposeVals) at(int) (*jval, *span) { return &pv.self, &pv.extra }
+func (cv *channelVals) at(int) (*jval, *span) { return &cv.self, &cv.extra }
+
+// elements reads the elements of a modelled array (a value at depth: the
+// record's events, a consents' purposes or channels) into new items of
+// *list.
+func elements[T any, P interface {
+	*T
+	arrayElem
+}](l *lineVals, sc *scanner, depth int, list *[]T) {
 	if !sc.open(']') {
 		return
 	}
 	for i := 0; ; i++ {
-		l.evs = append(l.evs, eventVals{index: i})
-		ev := &l.evs[len(l.evs)-1]
-		ev.extra = l.element(sc, depth, ev, &ev.self)
-		if sc.bad || !sc.more(']') {
-			return
-		}
-	}
-}
-
-// purposeElems reads the elements of a purposes array (a value at depth)
-// into l.purposes.
-func (l *lineVals) purposeElems(sc *scanner, depth int) {
-	if !sc.open(']') {
-		return
-	}
-	for {
-		l.purposes = append(l.purposes, purposeVals{})
-		pv := &l.purposes[len(l.purposes)-1]
-		pv.extra = l.element(sc, depth, pv, &pv.self)
-		if sc.bad || !sc.more(']') {
-			return
-		}
-	}
-}
-
-// channelElems reads the elements of a channels array (a value at depth)
-// into l.channels.
-func (l *lineVals) channelElems(sc *scanner, depth int) {
-	if !sc.open(']') {
-		return
-	}
-	for {
-		l.channels = append(l.channels, channelVals{})
-		cv := &l.channels[len(l.channels)-1]
-		cv.extra = l.element(sc, depth, cv, &cv.self)
+		var zero T
+		*list = append(*list, zero)
+		e := P(&(*list)[len(*list)-1])
+		self, extra := e.at(i)
+		*extra = l.element(sc, depth, e, self)
 		if sc.bad || !sc.more(']') {
 			return
 		}
