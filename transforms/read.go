@@ -140,10 +140,10 @@ func resolveReader(name string) (NewFileReader, error) {
 
 func (fn *readFn) ProcessElement(ctx context.Context, f InputFile, emit func(hiveparquet.Batch), emitStats func(FileStats)) error {
 	if fn.ahead != nil {
-		return fn.ahead.Read(ctx, f, fn.Lines, fn.read, emit, finishRead(emitStats))
+		return fn.ahead.Read(ctx, f, fn.Lines, fn.read, emit, FinishRead(emitStats))
 	}
 	st, err := fn.r.ReadFile(ctx, fn.fs, f, fn.Lines, emit)
-	return finishRead(emitStats)(f, st, err)
+	return FinishRead(emitStats)(f, st, err)
 }
 
 // FinishBundle delivers the files read ahead.
@@ -151,18 +151,18 @@ func (fn *readFn) FinishBundle(emit func(hiveparquet.Batch), emitStats func(File
 	if fn.ahead == nil {
 		return nil
 	}
-	return fn.ahead.Flush(emit, finishRead(emitStats))
+	return fn.ahead.Flush(emit, FinishRead(emitStats))
 }
 
 func (fn *readFn) read(ctx context.Context, f InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (FileStats, error) {
 	return fn.r.ReadFile(ctx, fn.fs, f, lines, emit)
 }
 
-// finishRead is the end of a file's read in a read DoFn: its counters are
+// FinishRead is the end of a file's read in a read DoFn: its counters are
 // emitted; an unreadable file is not the run's failure (its counters say
 // why, and the commit holds back its unit); any other error fails the
 // bundle.
-func finishRead(emitStats func(FileStats)) FinishFunc {
+func FinishRead(emitStats func(FileStats)) FinishFunc {
 	return func(f InputFile, st FileStats, err error) error {
 		if ue := Unreadable(f, err); ue != nil {
 			emitStats(UnreadableStats(f, ue))

@@ -152,7 +152,7 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 	if len(f.Parts) > 0 {
 		// The users files read ahead first: the output keeps the input's
 		// order.
-		if err := fn.ahead.Flush(fn.emitUsers(emit, emitRef), fn.finishUsers(emitStats)); err != nil {
+		if err := fn.ahead.Flush(fn.emitUsers(emit, emitRef), transforms.FinishRead(emitStats)); err != nil {
 			return err
 		}
 		st, err := ReadProofs(ctx, fn.fs, fn.out, fn.Output, fn.RunID, f, fn.Lines.RawBytes, emit, func(id string) {
@@ -183,13 +183,13 @@ func (fn *readWithProofsFn) ProcessElement(ctx context.Context, f transforms.Inp
 		fn.checked = map[string]bool{}
 	}
 	fn.checked[f.Partition] = check
-	return fn.ahead.Read(ctx, f, fn.Lines, fn.readUsers, fn.emitUsers(emit, emitRef), fn.finishUsers(emitStats))
+	return fn.ahead.Read(ctx, f, fn.Lines, fn.readUsers, fn.emitUsers(emit, emitRef), transforms.FinishRead(emitStats))
 }
 
 // FinishBundle delivers the users files read ahead.
 func (fn *readWithProofsFn) FinishBundle(emit func(hiveparquet.Batch), emitStats func(transforms.FileStats),
 	emitRef func(string, proofRef), _ func(string, proofIndex), _ func(string, transforms.FileStats)) error {
-	return fn.ahead.Flush(fn.emitUsers(emit, emitRef), fn.finishUsers(emitStats))
+	return fn.ahead.Flush(fn.emitUsers(emit, emitRef), transforms.FinishRead(emitStats))
 }
 
 func (fn *readWithProofsFn) readUsers(ctx context.Context, f transforms.InputFile, lines lineparse.Options, emit func(hiveparquet.Batch)) (transforms.FileStats, error) {
@@ -204,22 +204,6 @@ func (fn *readWithProofsFn) emitUsers(emit func(hiveparquet.Batch), emitRef func
 			emitProofRefs(b, emitRef) // before emit: the receiver releases the record
 		}
 		emit(b)
-	}
-}
-
-// finishUsers ends the read of a users file as transforms.Read does: an
-// unreadable file's counters hold back its partition at the commit.
-func (fn *readWithProofsFn) finishUsers(emitStats func(transforms.FileStats)) transforms.FinishFunc {
-	return func(f transforms.InputFile, st transforms.FileStats, err error) error {
-		if ue := transforms.Unreadable(f, err); ue != nil {
-			emitStats(transforms.UnreadableStats(f, ue))
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		emitStats(st)
-		return nil
 	}
 }
 
