@@ -14,6 +14,16 @@ import (
 // a larger file is parsed on every core already.
 const AheadMaxBytes = 1 << 20
 
+// aheadChunkBytes bounds the chunks of lines of a file read ahead
+// (lineparse.Options.ChunkBytes, 16 MiB by default): a small file needs no
+// more, and each file in flight holds a chunk buffer or a few.
+const aheadChunkBytes = 4 << 20
+
+// aheadMaxFiles bounds the files in flight of one Ahead, whatever the
+// number of cores: with aheadChunkBytes, what they hold stays under about
+// 100 MB.
+const aheadMaxFiles = 8
+
 // ConcurrentReader is a FileReader whose ReadFile may run on several
 // goroutines at once. The read step reads the small files of such a reader
 // ahead (Ahead).
@@ -42,8 +52,9 @@ type FinishFunc func(f InputFile, st FileStats, err error) error
 // file (over AheadMaxBytes) is read in place, after the reads ahead, its
 // batches streamed as they come; only small files' batches are held.
 //
-// The zero Ahead reads up to GOMAXPROCS files at once. An Ahead serves one
-// DoFn instance (one bundle at a time).
+// The zero Ahead reads up to GOMAXPROCS files at once (at most
+// aheadMaxFiles). An Ahead serves one DoFn instance (one bundle at a
+// time).
 type Ahead struct {
 	queue []*aheadRead
 }
@@ -60,7 +71,7 @@ type aheadRead struct {
 // delivers, with emit and finish, every read ahead that is over, and waits
 // for the oldest when too many are under way.
 func (a *Ahead) Read(ctx context.Context, f InputFile, lines lineparse.Options, read ReadFunc, emit func(hiveparquet.Batch), finish FinishFunc) error {
-	limit := runtime.GOMAXPROCS(0)
+	limit := min(runtime.GOMAXPROCS(0), aheadMaxFiles)
 	if f.Size > AheadMaxBytes || limit < 2 {
 		if err := a.Flush(emit, finish); err != nil {
 			return err
@@ -78,6 +89,9 @@ func (a *Ahead) Read(ctx context.Context, f InputFile, lines lineparse.Options, 
 	// parse slots (lineparse.AcquireParseSlot), which bound the memory of
 	// large files; the queue bounds these.
 	lines.Ungated = true
+	if lines.ChunkBytes <= 0 || lines.ChunkBytes > aheadChunkBytes {
+		lines.ChunkBytes = aheadChunkBytes
+	}
 	go func() {
 		defer close(r.done)
 		r.st, r.err = read(ctx, f, lines, func(b hiveparquet.Batch) { r.batches = append(r.batches, b) })

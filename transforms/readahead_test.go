@@ -46,8 +46,8 @@ func TestAheadDeliversInInputOrder(t *testing.T) {
 			if delivered != 2 || lines.Ungated {
 				t.Errorf("big read with %d files delivered before it, ungated %v", delivered, lines.Ungated)
 			}
-		} else if !lines.Ungated {
-			t.Errorf("%s read ahead in a parse slot", f.Rel)
+		} else if !lines.Ungated || lines.ChunkBytes != aheadChunkBytes {
+			t.Errorf("%s read ahead in a parse slot (ungated %v) or in chunks of %d bytes", f.Rel, lines.Ungated, lines.ChunkBytes)
 		}
 		// The first files of a run of small ones end last.
 		time.Sleep(time.Duration(6-len(f.Rel)-strings.Index("abcde", f.Rel)) * 3 * time.Millisecond)
