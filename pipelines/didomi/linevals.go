@@ -185,12 +185,13 @@ func (l *lineVals) keyText(k []byte, esc bool) []byte {
 
 // text returns the text of the string v.
 func (l *lineVals) text(v jval) []byte {
-	return l.unescape(l.line[v.start+1 : v.end-1])
+	raw := l.raw(v)
+	return l.unescape(raw[1 : len(raw)-1])
 }
 
 // raw returns the JSON text of v.
 func (l *lineVals) raw(v jval) []byte {
-	return l.line[v.start:v.end]
+	return v.in(l.line)
 }
 
 // flushExtra ends the object whose unmodelled members start at
@@ -213,7 +214,6 @@ func (l *lineVals) flushExtra(start int) span {
 		l.ext = appendCompact(l.ext, l.raw(m.v))
 	}
 	l.ext = append(l.ext, '}')
-	clear(l.pending[start:])
 	l.pending = l.pending[:start]
 	return span{int32(from), int32(len(l.ext))}
 }
